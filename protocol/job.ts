@@ -1,0 +1,83 @@
+/**
+ * Typed messages between a job (engine work: perplexity, generation, extraction, tuning, search) and whoever
+ * watches it (the CLI, the worker process, the extension). Every event carries `type`; consumers switch on it.
+ * This module imports nothing: it is shared by the engine, the CLI, the server, the client and the webviews.
+ */
+
+export const JOB_PROTOCOL_VERSION = 1;
+
+/** Where a job runs: reported once at the start of every job. */
+export interface BackendInfo {
+  /** tfjs backend name: 'tensorflow' | 'webgpu' | 'wasm' | 'cpu'. */
+  backend: string;
+  /** Human-readable device, e.g. "CPU (wasm simd, 2 threads)" or "NVIDIA H100 (webgpu/vulkan)". */
+  device: string;
+  threads: number;
+  /** Why better backends were skipped, e.g. "tensorflow: @tensorflow/tfjs-node-gpu is not installed". */
+  notes: string[];
+}
+
+export interface JobStarted {
+  type: 'started';
+  protocolVersion: number;
+  job: string;
+  backend: BackendInfo;
+  time: string;
+}
+
+/** Generic progress: `done` of `total` units (`unit` says what is counted: windows, tokens, steps, trials). */
+export interface JobProgress {
+  type: 'progress';
+  job: string;
+  done: number;
+  total: number;
+  unit: string;
+  /** Optional running figure to show beside the bar, e.g. the running perplexity. */
+  message?: string;
+}
+
+export interface JobLog {
+  type: 'log';
+  level: 'info' | 'warn' | 'error';
+  message: string;
+}
+
+export interface JobResult<T = unknown> {
+  type: 'result';
+  job: string;
+  result: T;
+}
+
+export interface JobFailed {
+  type: 'failed';
+  job: string;
+  /** A stable category: 'input' (bad file or config), 'memory', 'numerics', 'cancelled', 'internal'. */
+  kind: 'input' | 'memory' | 'numerics' | 'cancelled' | 'internal';
+  message: string;
+}
+
+export type JobEvent = JobStarted | JobProgress | JobLog | JobResult | JobFailed;
+
+/** Result of a sliding-window perplexity job (engine/eval/perplexity.ts). */
+export interface PerplexityResult {
+  perplexity: number;
+  /** Mean NLL per scored token, in nats. */
+  nll: number;
+  /** Tokens in the whole text (including a leading BOS when the model uses one). */
+  tokens: number;
+  /** Tokens whose loss entered the result: tokens - 1 (the first token has no prediction). */
+  scored_tokens: number;
+  windows: number;
+  max_length: number;
+  stride: number;
+  batch: number;
+  backend: string;
+  device: string;
+  model: string;
+  data: string;
+  seconds: number;
+  tokens_per_second: number;
+  /** Per-window NLL sums and scored-token counts, kept for paired bootstrap comparisons. */
+  window_nll: number[];
+  window_tokens: number[];
+}
