@@ -1,0 +1,191 @@
+/**
+ * Chooses and initialises the TensorFlow.js backend for a job, best first:
+ * `tensorflow` (tfjs-node-gpu, then tfjs-node; optional dependencies), `webgpu` (Dawn for Node via the
+ * `webgpu` package), `wasm` (ships inside npm, works offline), `cpu` (pure JS, last resort).
+ * Every job reports what it got (BackendInfo) and why better backends were skipped.
+ *
+ * Non-goals: installing optional backends; sharding tensors for webgpu's per-buffer limit (we refuse instead).
+ * Facts used here are measured in ../shared/docs/BACKENDS.md.
+ */
+import * as tf from '@tensorflow/tfjs';
+import * as os from 'node:os';
+import type { BackendInfo } from '../protocol/job';
+
+export type BackendName = 'tensorflow' | 'webgpu' | 'wasm' | 'cpu';
+export type BackendPreference = BackendName | 'auto';
+export const BACKEND_NAMES: readonly BackendName[] = ['tensorflow', 'webgpu', 'wasm', 'cpu'];
+
+/** wasm32 memories are capped at 4 GiB; allocations past it wrap around and corrupt earlier tensors (BACKENDS.md §6). */
+export const WASM_MEMORY_LIMIT_BYTES = 4 * 1024 ** 3;
+/** We refuse jobs whose estimate exceeds this share of a hard limit: estimates miss allocator slack and scratch. */
+const SAFETY_FRACTION = 0.85;
+
+let current: BackendInfo | undefined;
+
+export class BackendError extends Error {
+  constructor(message: string, readonly kind: 'unavailable' | 'memory') {
+    super(message);
+    this.name = 'BackendError';
+  }
+}
+
+function errorText(e: unknown): string {
+  if (e instanceof Error) {
+    const code = (e as { code?: unknown }).code;
+    const first = e.message.split('\n')[0] ?? '';
+    return typeof code === 'string' ? `${code}: ${first}` : first;
+  }
+  return String(e);
+}
+
+async function tryTensorflow(notes: string[]): Promise<BackendInfo | undefined> {
+  for (const pkg of ['@tensorflow/tfjs-node-gpu', '@tensorflow/tfjs-node']) {
+    try {
+      // eslint-disable-next-line @typescript-eslint/no-require-imports
+      require(pkg);
+    } catch (e) {
+      notes.push(`tensorflow: ${pkg} not usable (${errorText(e)})`);
+      continue;
+    }
+    if (await tf.setBackend('tensorflow')) {
+      await tf.ready();
+      const b = tf.backend() as unknown as { isUsingGpuDevice?: boolean };
+      const gpu = b.isUsingGpuDevice === true;
+      return {
+        backend: 'tensorflow',
+        device: gpu ? `GPU (libtensorflow via ${pkg})` : `CPU (libtensorflow via ${pkg})`,
+        threads: os.cpus().length,
+        notes,
+      };
+    }
+    notes.push(`tensorflow: ${pkg} loaded but the backend did not initialise`);
+  }
+  return undefined;
+}
+
+async function tryWebgpu(notes: string[]): Promise<BackendInfo | undefined> {
+  let gpu: { requestAdapter(o?: object): Promise<unknown> };
+  try {
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const webgpu = require('webgpu') as { create(flags: string[]): typeof gpu; globals: Record<string, unknown> };
+    Object.assign(globalThis, webgpu.globals);
+    gpu = webgpu.create(process.env['RTUNE_DAWN_FLAGS'] ? process.env['RTUNE_DAWN_FLAGS'].split(',') : []);
+  } catch (e) {
+    notes.push(`webgpu: the webgpu package did not load (${errorText(e)})`);
+    return undefined;
+  }
+  const adapter = (await gpu.requestAdapter().catch(() => null)) as
+    | { info?: { vendor?: string; architecture?: string; device?: string; description?: string }; limits?: Record<string, number> }
+    | null;
+  if (!adapter) {
+    notes.push('webgpu: no GPU adapter (Dawn found no Vulkan/Metal/D3D12 device; install libvulkan1 and a driver)');
+    return undefined;
+  }
+  const g = globalThis as { navigator?: { gpu?: unknown } };
+  // tfjs-backend-webgpu registers itself at load time only if navigator.gpu exists (BACKENDS.md §4).
+  Object.defineProperty(globalThis, 'navigator', { value: { ...(g.navigator ?? {}), gpu }, configurable: true, writable: true });
+  try {
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    require('@tensorflow/tfjs-backend-webgpu');
+    if (!(await tf.setBackend('webgpu'))) throw new Error('setBackend returned false');
+    await tf.ready();
+  } catch (e) {
+    notes.push(`webgpu: backend failed to initialise (${errorText(e)})`);
+    return undefined;
+  }
+  const info = adapter.info ?? {};
+  const name = [info.vendor, info.architecture, info.device, info.description].filter((s) => s).join(' ') || 'GPU';
+  return { backend: 'webgpu', device: `${name} (webgpu via Dawn)`, threads: 1, notes };
+}
+
+async function tryWasm(notes: string[], threads: number | undefined): Promise<BackendInfo | undefined> {
+  try {
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const wasm = require('@tensorflow/tfjs-backend-wasm') as { setThreadsCount(n: number): void; getThreadsCount(): number };
+    if (threads !== undefined) wasm.setThreadsCount(threads);
+    if (!(await tf.setBackend('wasm'))) throw new Error('setBackend returned false');
+    await tf.ready();
+    const simd = (await tf.env().getAsync('WASM_HAS_SIMD_SUPPORT')) === true;
+    const n = wasm.getThreadsCount();
+    return { backend: 'wasm', device: `CPU (wasm${simd ? ' simd' : ''}, ${n} thread${n === 1 ? '' : 's'})`, threads: n, notes };
+  } catch (e) {
+    notes.push(`wasm: failed to initialise (${errorText(e)})`);
+    return undefined;
+  }
+}
+
+async function tryCpu(notes: string[]): Promise<BackendInfo | undefined> {
+  if (!(await tf.setBackend('cpu'))) return undefined;
+  await tf.ready();
+  return { backend: 'cpu', device: 'CPU (pure JavaScript)', threads: 1, notes };
+}
+
+/**
+ * Initialise a backend. `auto` tries tensorflow, webgpu, wasm, cpu in that order; a named backend is forced
+ * and its failure is an error (a user who asked for webgpu must not silently get cpu).
+ * Calling again with the same preference returns the backend already chosen.
+ */
+export async function initBackend(pref: BackendPreference = 'auto', opts: { threads?: number } = {}): Promise<BackendInfo> {
+  if (current && (pref === 'auto' || pref === current.backend)) return current;
+  const notes: string[] = [];
+  const order: BackendName[] = pref === 'auto' ? [...BACKEND_NAMES] : [pref];
+  // Auto mode skips webgpu unless asked: without a real GPU Dawn falls back to CPU rasterisers that are
+  // slower than wasm (BACKENDS.md table), so we only try it when RTUNE_WEBGPU=1 or when forced.
+  for (const name of order) {
+    let info: BackendInfo | undefined;
+    if (name === 'tensorflow') info = await tryTensorflow(notes);
+    else if (name === 'webgpu') {
+      if (pref === 'auto' && process.env['RTUNE_WEBGPU'] !== '1') {
+        notes.push('webgpu: skipped in auto mode (set backend webgpu, or RTUNE_WEBGPU=1, to try it)');
+        continue;
+      }
+      info = await tryWebgpu(notes);
+    } else if (name === 'wasm') info = await tryWasm(notes, opts.threads);
+    else info = await tryCpu(notes);
+    if (info) {
+      current = info;
+      return info;
+    }
+  }
+  throw new BackendError(`backend '${pref}' is not available here:\n  ${notes.join('\n  ')}`, 'unavailable');
+}
+
+export function currentBackend(): BackendInfo | undefined {
+  return current;
+}
+
+/** The largest single buffer the webgpu adapter allows, or undefined on other backends. */
+function webgpuBufferLimit(): number | undefined {
+  if (tf.getBackend() !== 'webgpu') return undefined;
+  const b = tf.backend() as unknown as { device?: { limits?: { maxStorageBufferBindingSize?: number } } };
+  return b.device?.limits?.maxStorageBufferBindingSize;
+}
+
+function gib(bytes: number): string {
+  return `${(bytes / 1024 ** 3).toFixed(2)} GiB`;
+}
+
+/**
+ * Refuse a job whose memory would exceed the backend's hard limit, with the estimate in the message, instead of
+ * letting wasm wrap around and corrupt tensors silently or webgpu return zeros for oversized buffers.
+ * `totalBytes` is the job's estimate; `largestTensorBytes` the biggest single tensor (webgpu's per-buffer limit).
+ */
+export function checkMemory(what: string, totalBytes: number, largestTensorBytes = 0): void {
+  const backend = tf.getBackend();
+  if (backend === 'wasm' && totalBytes > WASM_MEMORY_LIMIT_BYTES * SAFETY_FRACTION) {
+    throw new BackendError(
+      `${what} needs about ${gib(totalBytes)}, more than the wasm backend's 4 GiB memory can hold safely ` +
+        `(limit used: ${gib(WASM_MEMORY_LIMIT_BYTES * SAFETY_FRACTION)}). Use a smaller batch or max_length, ` +
+        `train fewer blocks, or use the tensorflow or webgpu backend.`,
+      'memory',
+    );
+  }
+  const limit = webgpuBufferLimit();
+  if (limit !== undefined && largestTensorBytes > limit) {
+    throw new BackendError(
+      `${what} has a tensor of ${gib(largestTensorBytes)}, larger than this GPU's largest storage buffer ` +
+        `(${gib(limit)}); webgpu would return wrong values silently. Use the tensorflow backend for this model.`,
+      'memory',
+    );
+  }
+}

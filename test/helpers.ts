@@ -1,0 +1,36 @@
+/** Shared test helpers: backend selection, data paths, tolerances. */
+import * as path from 'node:path';
+import * as fs from 'node:fs';
+import { initBackend, type BackendPreference } from '../engine/backend';
+import type { BackendInfo } from '../protocol/job';
+
+/** Repository root (tests run from out/test/...). */
+export const REPO_ROOT = path.resolve(__dirname, '..', '..');
+/** ../shared/data beside the checkout, or RTUNE_SHARED_DATA. */
+export const SHARED_DATA = process.env['RTUNE_SHARED_DATA'] ?? path.resolve(REPO_ROOT, '..', 'shared', 'data');
+
+export function sharedData(...parts: string[]): string {
+  return path.join(SHARED_DATA, ...parts);
+}
+
+/** Skip reason when a shared asset is absent (outside CI such tests may skip; CI always has ../shared). */
+export function missingShared(...parts: string[]): string | false {
+  const p = sharedData(...parts);
+  if (fs.existsSync(p)) return false;
+  if (process.env['CI']) throw new Error(`shared asset missing in CI: ${p}`);
+  return `missing ${p}`;
+}
+
+/** Tests run on wasm by default (the offline default backend); RTUNE_TEST_BACKEND=cpu|webgpu|tensorflow overrides. */
+export function testBackend(): Promise<BackendInfo> {
+  return initBackend((process.env['RTUNE_TEST_BACKEND'] as BackendPreference | undefined) ?? 'wasm');
+}
+
+export function maxRelDiff(a: ArrayLike<number>, b: ArrayLike<number>, floor = 1e-3): number {
+  let m = 0;
+  for (let i = 0; i < a.length; i++) {
+    const d = Math.abs((a[i] as number) - (b[i] as number)) / Math.max(Math.abs(b[i] as number), floor);
+    if (d > m) m = d;
+  }
+  return m;
+}

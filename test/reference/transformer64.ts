@@ -1,0 +1,205 @@
+/**
+ * A naive float64 reference transformer (GPT-2 and the Llama family) for parity tests, in the spirit of llm.c's
+ * CPU reference: plain loops over HF-layout weights (nn.Linear [out, in], GPT-2 Conv1D [in, out]), one sequence,
+ * no batching, no cache, nothing shared with the engine except the config object. RoPE frequencies, including
+ * llama3 scaling, are recomputed here independently from transformers' formulas.
+ */
+import type { ModelConfig } from '../../engine/model/config';
+
+export type Weights64 = Map<string, Float64Array>;
+
+function w(ws: Weights64, name: string): Float64Array {
+  const t = ws.get(name);
+  if (!t) throw new Error(`reference: missing ${name}`);
+  return t;
+}
+
+/** y[o] = sum_i W[o][i] x[i] (+ b[o]) for nn.Linear layout [out, in]. */
+function linear(x: Float64Array, W: Float64Array, outDim: number, b?: Float64Array): Float64Array {
+  const inDim = x.length;
+  const y = new Float64Array(outDim);
+  for (let o = 0; o < outDim; o++) {
+    let s = b ? (b[o] as number) : 0;
+    for (let i = 0; i < inDim; i++) s += (W[o * inDim + i] as number) * (x[i] as number);
+    y[o] = s;
+  }
+  return y;
+}
+
+/** y[o] = sum_i x[i] W[i][o] + b[o] for Conv1D layout [in, out]. */
+function conv1d(x: Float64Array, W: Float64Array, outDim: number, b: Float64Array): Float64Array {
+  const y = new Float64Array(outDim);
+  for (let o = 0; o < outDim; o++) {
+    let s = b[o] as number;
+    for (let i = 0; i < x.length; i++) s += (x[i] as number) * (W[i * outDim + o] as number);
+    y[o] = s;
+  }
+  return y;
+}
+
+function layerNorm(x: Float64Array, g: Float64Array, b: Float64Array, eps: number): Float64Array {
+  let m = 0;
+  for (const v of x) m += v;
+  m /= x.length;
+  let v2 = 0;
+  for (const v of x) v2 += (v - m) * (v - m);
+  v2 /= x.length;
+  const r = 1 / Math.sqrt(v2 + eps);
+  return x.map((v, i) => (v - m) * r * (g[i] as number) + (b[i] as number));
+}
+
+function rmsNorm(x: Float64Array, g: Float64Array, eps: number): Float64Array {
+  let ms = 0;
+  for (const v of x) ms += v * v;
+  const r = 1 / Math.sqrt(ms / x.length + eps);
+  return x.map((v, i) => v * r * (g[i] as number));
+}
+
+function invFreq(c: ModelConfig): number[] {
+  const half = c.headDim / 2;
+  const out: number[] = [];
+  for (let i = 0; i < half; i++) {
+    let f = Math.pow(c.ropeTheta, -(2 * i) / c.headDim);
+    const s = c.ropeScaling;
+    if (s?.type === 'linear') f /= s.factor;
+    if (s?.type === 'llama3') {
+      const lowWl = (s.originalMaxPositions as number) / (s.lowFreqFactor as number);
+      const highWl = (s.originalMaxPositions as number) / (s.highFreqFactor as number);
+      const wl = (2 * Math.PI) / f;
+      if (wl > lowWl) f = f / s.factor;
+      else if (wl >= highWl) {
+        const smooth = ((s.originalMaxPositions as number) / wl - (s.lowFreqFactor as number)) / ((s.highFreqFactor as number) - (s.lowFreqFactor as number));
+        f = (1 - smooth) * (f / s.factor) + smooth * f;
+      }
+    }
+    out.push(f);
+  }
+  return out;
+}
+
+/** rotate_half RoPE on one head vector at position p. */
+function rope(x: Float64Array, off: number, D: number, p: number, inv: number[]): void {
+  const half = D / 2;
+  for (let i = 0; i < half; i++) {
+    const a = p * (inv[i] as number);
+    const c = Math.cos(a);
+    const s = Math.sin(a);
+    const x1 = x[off + i] as number;
+    const x2 = x[off + half + i] as number;
+    x[off + i] = x1 * c - x2 * s;
+    x[off + half + i] = x2 * c + x1 * s;
+  }
+}
+
+/** Logits [T][V] for one sequence. `addAt` optionally adds vector v to block `layer`'s output at every position. */
+export function referenceLogits(c: ModelConfig, ws: Weights64, ids: number[], addAt?: { layer: number; vector: Float64Array }): Float64Array[] {
+  const C = c.hiddenSize;
+  const H = c.nHeads;
+  const K = c.nKvHeads;
+  const D = c.headDim;
+  const T = ids.length;
+  const inv = c.arch === 'llama' ? invFreq(c) : [];
+  let hs: Float64Array[] = ids.map((id, t) => {
+    const e = w(ws, c.arch === 'gpt2' ? 'transformer.wte.weight' : 'model.embed_tokens.weight').slice(id * C, (id + 1) * C);
+    if (c.arch === 'gpt2') {
+      const pe = w(ws, 'transformer.wpe.weight');
+      for (let i = 0; i < C; i++) e[i] = (e[i] as number) + (pe[t * C + i] as number);
+    }
+    return e;
+  });
+  for (let l = 0; l < c.nLayers; l++) {
+    const qs: Float64Array[] = [];
+    const ks: Float64Array[] = [];
+    const vs: Float64Array[] = [];
+    for (let t = 0; t < T; t++) {
+      const h = hs[t] as Float64Array;
+      if (c.arch === 'gpt2') {
+        const p = `transformer.h.${l}.`;
+        const x = layerNorm(h, w(ws, `${p}ln_1.weight`), w(ws, `${p}ln_1.bias`), c.normEps);
+        const qkv = conv1d(x, w(ws, `${p}attn.c_attn.weight`), 3 * C, w(ws, `${p}attn.c_attn.bias`));
+        qs.push(qkv.slice(0, C));
+        ks.push(qkv.slice(C, 2 * C));
+        vs.push(qkv.slice(2 * C));
+      } else {
+        const p = `model.layers.${l}.`;
+        const x = rmsNorm(h, w(ws, `${p}input_layernorm.weight`), c.normEps);
+        const q = linear(x, w(ws, `${p}self_attn.q_proj.weight`), H * D, ws.get(`${p}self_attn.q_proj.bias`));
+        const k = linear(x, w(ws, `${p}self_attn.k_proj.weight`), K * D, ws.get(`${p}self_attn.k_proj.bias`));
+        const v = linear(x, w(ws, `${p}self_attn.v_proj.weight`), K * D, ws.get(`${p}self_attn.v_proj.bias`));
+        for (let hh = 0; hh < H; hh++) rope(q, hh * D, D, t, inv);
+        for (let hh = 0; hh < K; hh++) rope(k, hh * D, D, t, inv);
+        qs.push(q);
+        ks.push(k);
+        vs.push(v);
+      }
+    }
+    const next: Float64Array[] = [];
+    for (let t = 0; t < T; t++) {
+      const att = new Float64Array(H * D);
+      for (let hh = 0; hh < H; hh++) {
+        const kh = Math.floor(hh / (H / K));
+        const scores: number[] = [];
+        for (let j = 0; j <= t; j++) {
+          let s = 0;
+          for (let d = 0; d < D; d++) s += ((qs[t] as Float64Array)[hh * D + d] as number) * ((ks[j] as Float64Array)[kh * D + d] as number);
+          scores.push(s / Math.sqrt(D));
+        }
+        const m = Math.max(...scores);
+        const e = scores.map((s) => Math.exp(s - m));
+        const z = e.reduce((a, b) => a + b, 0);
+        for (let j = 0; j <= t; j++) {
+          for (let d = 0; d < D; d++) att[hh * D + d] = (att[hh * D + d] as number) + ((e[j] as number) / z) * ((vs[j] as Float64Array)[kh * D + d] as number);
+        }
+      }
+      const h = hs[t] as Float64Array;
+      let out: Float64Array;
+      if (c.arch === 'gpt2') {
+        const p = `transformer.h.${l}.`;
+        const proj = conv1d(att, w(ws, `${p}attn.c_proj.weight`), C, w(ws, `${p}attn.c_proj.bias`));
+        const r = h.map((v, i) => v + (proj[i] as number));
+        const x = layerNorm(r, w(ws, `${p}ln_2.weight`), w(ws, `${p}ln_2.bias`), c.normEps);
+        const F = c.intermediateSize;
+        const up = conv1d(x, w(ws, `${p}mlp.c_fc.weight`), F, w(ws, `${p}mlp.c_fc.bias`));
+        const act = up.map((u) => 0.5 * u * (1 + Math.tanh(Math.sqrt(2 / Math.PI) * (u + 0.044715 * u * u * u))));
+        const down = conv1d(act, w(ws, `${p}mlp.c_proj.weight`), C, w(ws, `${p}mlp.c_proj.bias`));
+        out = r.map((v, i) => v + (down[i] as number));
+      } else {
+        const p = `model.layers.${l}.`;
+        const proj = linear(att, w(ws, `${p}self_attn.o_proj.weight`), C);
+        const r = h.map((v, i) => v + (proj[i] as number));
+        const x = rmsNorm(r, w(ws, `${p}post_attention_layernorm.weight`), c.normEps);
+        const F = c.intermediateSize;
+        const g = linear(x, w(ws, `${p}mlp.gate_proj.weight`), F);
+        const u = linear(x, w(ws, `${p}mlp.up_proj.weight`), F);
+        const a = g.map((gv, i) => (gv / (1 + Math.exp(-gv))) * (u[i] as number));
+        const down = linear(a, w(ws, `${p}mlp.down_proj.weight`), C);
+        out = r.map((v, i) => v + (down[i] as number));
+      }
+      if (addAt && addAt.layer === l) out = out.map((v, i) => v + (addAt.vector[i] as number));
+      next.push(out);
+    }
+    hs = next;
+  }
+  return hs.map((h) => {
+    const x =
+      c.arch === 'gpt2'
+        ? layerNorm(h, w(ws, 'transformer.ln_f.weight'), w(ws, 'transformer.ln_f.bias'), c.normEps)
+        : rmsNorm(h, w(ws, 'model.norm.weight'), c.normEps);
+    const head = c.tieWordEmbeddings ? w(ws, c.arch === 'gpt2' ? 'transformer.wte.weight' : 'model.embed_tokens.weight') : w(ws, 'lm_head.weight');
+    return linear(x, head, c.vocabSize);
+  });
+}
+
+/** Mean next-token cross-entropy over positions 0..T-2 (float64). */
+export function referenceLoss(c: ModelConfig, ws: Weights64, ids: number[]): number {
+  const logits = referenceLogits(c, ws, ids);
+  let total = 0;
+  for (let t = 0; t < ids.length - 1; t++) {
+    const row = logits[t] as Float64Array;
+    const m = Math.max(...row);
+    let z = 0;
+    for (const v of row) z += Math.exp(v - m);
+    total += -((row[ids[t + 1] as number] as number) - m - Math.log(z));
+  }
+  return total / (ids.length - 1);
+}
