@@ -72,7 +72,10 @@ export function modelFromTensors(config: ModelConfig, tensors: Map<string, HostT
         throw new ModelLoadError(file, s.name, `${file}: tensor "${s.name}" has shape [${t.shape.join(', ')}], but config.json implies [${s.diskShape.join(', ')}]`);
       }
       const data = s.transposed ? transpose2d(t.data, s.diskShape[0] as number, s.diskShape[1] as number) : t.data;
-      params.set(s.name, tf.variable(tf.tensor(data, s.shape, 'float32'), false, s.name));
+      // Unnamed: tfjs variable names are process-global, and two models (base and tuned) share HF names.
+      const initial = tf.tensor(data, s.shape, 'float32');
+      params.set(s.name, tf.variable(initial, false));
+      initial.dispose();
     }
   } catch (e) {
     for (const v of params.values()) v.dispose();
