@@ -165,19 +165,20 @@ function splitHeads(x: tf.Tensor, nHeads: number, headDim: number): tf.Tensor4D 
   return tf.transpose(tf.reshape(x, [B, T, nHeads, headDim]), [0, 2, 1, 3]) as tf.Tensor4D;
 }
 
-/** [B, K, S, D] → [B, K*rep, S, D], query head h using kv head floor(h / rep) (HF repeat_kv). */
-function repeatKv(x: tf.Tensor4D, rep: number): tf.Tensor4D {
-  if (rep === 1) return x;
-  const [B, K, S, D] = x.shape;
-  // stack, not tile: tfjs has no rank-5 tile gradient.
-  const expanded = tf.stack(new Array<tf.Tensor4D>(rep).fill(x), 2); // [B,K,rep,S,D]
-  return tf.reshape(expanded, [B, K * rep, S, D]) as tf.Tensor4D;
-}
-
-function attend(q: tf.Tensor, k: tf.Tensor4D, v: tf.Tensor4D, bias: tf.Tensor, headDim: number): tf.Tensor {
-  const scores = tf.add(tf.mul(tf.matMul(q as tf.Tensor4D, k, false, true), 1 / Math.sqrt(headDim)), bias); // [B,H,T,S]
-  const probs = tf.softmax(scores, -1);
-  return tf.matMul(probs as tf.Tensor4D, v); // [B,H,T,D]
+/**
+ * Grouped-query attention without materialising repeated keys: query heads h = k*rep + r share kv head k
+ * (HF repeat_kv), so q [B, H, T, D] is viewed as [B, K, rep*T, D] and attends to k, v [B, K, S, D] directly.
+ * (Repeating k and v with stack/tile costs an Unpack in the backward pass that is very slow on wasm.)
+ */
+function attend(q: tf.Tensor, k: tf.Tensor4D, v: tf.Tensor4D, bias: tf.Tensor4D, headDim: number, nKv: number): tf.Tensor {
+  const [B, H, T, D] = q.shape as [number, number, number, number];
+  const S = k.shape[2];
+  const rep = H / nKv;
+  const qg = rep === 1 ? q : tf.reshape(q, [B, nKv, rep * T, D]);
+  let scores = tf.mul(tf.matMul(qg as tf.Tensor4D, k, false, true), 1 / Math.sqrt(headDim)); // [B,K,rep*T,S]
+  scores = rep === 1 ? tf.add(scores, bias) : tf.reshape(tf.add(tf.reshape(scores, [B, nKv, rep, T, S]), tf.reshape(bias, [B, 1, 1, T, S])), [B, nKv, rep * T, S]);
+  const out = tf.matMul(tf.softmax(scores, -1) as tf.Tensor4D, v); // [B,K,rep*T,D]
+  return rep === 1 ? out : tf.reshape(out, [B, H, T, D]);
 }
 
 function mergeHeads(x: tf.Tensor): tf.Tensor {
@@ -275,8 +276,7 @@ export function forward(model: Model, ids: number[][], opts: ForwardOptions = {}
       newKeys.push(k);
       newValues.push(v);
     }
-    const rep = c.nHeads / c.nKvHeads;
-    const att = mergeHeads(attend(q, repeatKv(k, rep), repeatKv(v, rep), bias, c.headDim));
+    const att = mergeHeads(attend(q, k, v, bias, c.headDim, c.nKvHeads));
     if (c.arch === 'gpt2') {
       const p = `transformer.h.${l}.`;
       residual = tf.add(h, dense(att, param(model, `${p}attn.c_proj.weight`), param(model, `${p}attn.c_proj.bias`)));

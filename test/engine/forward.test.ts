@@ -84,7 +84,9 @@ describe('forward parity with the float64 reference', () => {
         const rng = new Rng(9);
         const eps = 1e-5;
         let checked = 0;
-        for (const [pname, g] of Object.entries(grads)) {
+        const hfName = new Map([...model.params].map(([hf, v]) => [v.name, hf]));
+        for (const [vname, g] of Object.entries(grads)) {
+          const pname = hfName.get(vname) as string;
           const gdata = await g.data();
           const spec = model.params.get(pname) as tf.Variable;
           const transposed = spec.shape.length === 2 && (ws.get(pname)?.length ?? 0) > 0 && !pname.startsWith('transformer.') && !pname.includes('embed_tokens');

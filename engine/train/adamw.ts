@@ -1,0 +1,114 @@
+/**
+ * AdamW (decoupled weight decay, PyTorch semantics) with fp32 state and per-group learning rates, plus global
+ * gradient-norm clipping. fp32 master weights and moments avoid the research code's silent fp16 underflow
+ * (METHOD.md §11 item 3). State tensors are created once and updated in place with assign, so the tensor
+ * count stays constant across steps.
+ */
+import * as tf from '@tensorflow/tfjs';
+
+export interface ParamGroup {
+  name: string;
+  vars: tf.Variable[];
+  /** Multiplies the scheduled learning rate for this group. */
+  lrScale?: number;
+  weightDecay?: number;
+}
+
+export interface AdamWOptions {
+  beta1?: number;
+  beta2?: number;
+  eps?: number;
+}
+
+export class AdamW {
+  readonly beta1: number;
+  readonly beta2: number;
+  readonly eps: number;
+  private t = 0;
+  private readonly m = new Map<string, tf.Variable>();
+  private readonly v = new Map<string, tf.Variable>();
+
+  constructor(readonly groups: ParamGroup[], opts: AdamWOptions = {}) {
+    this.beta1 = opts.beta1 ?? 0.9;
+    this.beta2 = opts.beta2 ?? 0.999;
+    this.eps = opts.eps ?? 1e-8;
+    for (const g of groups) {
+      for (const p of g.vars) {
+        if (this.m.has(p.name)) throw new Error(`AdamW: variable ${p.name} is in two parameter groups`);
+        this.m.set(p.name, tf.variable(tf.zerosLike(p), false));
+        this.v.set(p.name, tf.variable(tf.zerosLike(p), false));
+      }
+    }
+  }
+
+  get step(): number {
+    return this.t;
+  }
+
+  /**
+   * One update with gradients keyed by variable name (as tf.variableGrads returns them). Variables without a
+   * gradient are left unchanged (their moments too). `lr` is the scheduled base learning rate.
+   */
+  apply(grads: Record<string, tf.Tensor>, lr: number): void {
+    this.t += 1;
+    const bc1 = 1 - Math.pow(this.beta1, this.t);
+    const bc2 = 1 - Math.pow(this.beta2, this.t);
+    tf.tidy(() => {
+      for (const g of this.groups) {
+        const glr = lr * (g.lrScale ?? 1);
+        const wd = g.weightDecay ?? 0;
+        for (const p of g.vars) {
+          const grad = grads[p.name];
+          if (!grad) continue;
+          const m = this.m.get(p.name) as tf.Variable;
+          const v = this.v.get(p.name) as tf.Variable;
+          m.assign(tf.add(tf.mul(m, this.beta1), tf.mul(grad, 1 - this.beta1)));
+          v.assign(tf.add(tf.mul(v, this.beta2), tf.mul(tf.square(grad), 1 - this.beta2)));
+          const update = tf.div(tf.div(m, bc1), tf.add(tf.sqrt(tf.div(v, bc2)), this.eps));
+          const decayed = wd > 0 ? tf.mul(p, 1 - glr * wd) : p;
+          p.assign(tf.sub(decayed, tf.mul(update, glr)));
+        }
+      }
+    });
+  }
+
+  /** Reset moments and the step counter (block search restores weights and starts a fresh optimiser). */
+  reset(): void {
+    this.t = 0;
+    tf.tidy(() => {
+      for (const x of [...this.m.values(), ...this.v.values()]) x.assign(tf.zerosLike(x));
+    });
+  }
+
+  dispose(): void {
+    for (const x of [...this.m.values(), ...this.v.values()]) x.dispose();
+    this.m.clear();
+    this.v.clear();
+  }
+}
+
+/** Global L2 norm of gradients (host number; one sync). */
+export async function globalNorm(grads: tf.Tensor[]): Promise<number> {
+  if (grads.length === 0) return 0;
+  const s = tf.tidy(() => tf.sqrt(tf.addN(grads.map((g) => tf.sum(tf.square(g))))));
+  const n = (await s.data())[0] as number;
+  s.dispose();
+  return n;
+}
+
+/**
+ * Scale gradients in place (returns new tensors, disposing the old) so their global norm is at most `maxNorm`.
+ * Returns the norm before clipping.
+ */
+export async function clipByGlobalNorm(grads: Record<string, tf.Tensor>, maxNorm: number): Promise<number> {
+  const norm = await globalNorm(Object.values(grads));
+  if (maxNorm > 0 && norm > maxNorm) {
+    const scale = maxNorm / (norm + 1e-6);
+    for (const k of Object.keys(grads)) {
+      const old = grads[k] as tf.Tensor;
+      grads[k] = tf.mul(old, scale);
+      old.dispose();
+    }
+  }
+  return norm;
+}
