@@ -56,7 +56,82 @@ export interface JobFailed {
   message: string;
 }
 
-export type JobEvent = JobStarted | JobProgress | JobLog | JobResult | JobFailed;
+/** One optimisation step of a tuning run (streamed at the job's rate; the loss-curve panel plots these). */
+export interface TuneStep {
+  type: 'step';
+  job: string;
+  /** Run id (the run folder name), so several runs can be overlaid. */
+  run: string;
+  step: number;
+  epoch: number;
+  /** Token loss (cross-entropy on the answer token), projection loss, and the weighted total. */
+  tokenLoss: number;
+  projectionLoss: number;
+  totalLoss: number;
+  lr: number;
+  gradNorm: number;
+  /** Mean cosine with the direction at the target positions, one per tuned layer (in `layers` order). */
+  cosine: number[];
+  layers: number[];
+  tokensPerSecond: number;
+}
+
+/** Held-out evaluation during or after tuning. */
+export interface TuneEval {
+  type: 'eval';
+  job: string;
+  run: string;
+  step: number;
+  split: 'heldout' | 'train';
+  tokenLoss: number;
+  projectionLoss: number;
+  totalLoss: number;
+}
+
+/**
+ * A layers x positions table of values (cosine with the direction, or separation), for the projection heatmap.
+ * `values[i][j]` belongs to `rows[i]` (a layer) and `columns[j]` (a token position label or a step).
+ */
+export interface Heatmap {
+  type: 'heatmap';
+  job: string;
+  run: string;
+  /** What the table shows, e.g. "cosine before tuning", "cosine after tuning", "separation (extraction)". */
+  title: string;
+  rowLabel: string;
+  columnLabel: string;
+  rows: number[];
+  columns: string[];
+  values: number[][];
+  /** Value range for the colour scale; symmetric [-1, 1] for cosines. */
+  min: number;
+  max: number;
+}
+
+/** One finished block-search trial (the leaderboard panel shows these as they arrive). */
+export interface SearchTrial {
+  type: 'trial';
+  job: string;
+  run: string;
+  trial: number;
+  /** Blocks trained by the token loss and by the projection loss (generic names: q k v o gate up down). */
+  tokenBlocks: string[];
+  projectionBlocks: string[];
+  steps: number;
+  initialTokenLoss: number;
+  finalTokenLoss: number;
+  initialProjectionLoss: number;
+  finalProjectionLoss: number;
+  /** Held-out A/B metrics after the trial. */
+  honestRate: number;
+  lieRate: number;
+  sample: string;
+  seconds: number;
+  /** Successive halving: the rung the trial reached; exhaustive search: 0. */
+  rung: number;
+}
+
+export type JobEvent = JobStarted | JobProgress | JobLog | JobResult | JobFailed | TuneStep | TuneEval | Heatmap | SearchTrial;
 
 /** Result of a sliding-window perplexity job (engine/eval/perplexity.ts). */
 export interface PerplexityResult {

@@ -96,8 +96,8 @@ function csv(statements: Statement[]): string {
 
 async function main(): Promise<void> {
   const { values } = parseArgs({ options: { steps: { type: 'string' }, out: { type: 'string' }, batch: { type: 'string' }, lr: { type: 'string' } } });
-  const baseLr = Number(values.lr ?? 1e-3);
-  const steps = Number(values.steps ?? 1500);
+  const baseLr = Number(values.lr ?? 2e-3);
+  const steps = Number(values.steps ?? 800);
   const batchSize = Number(values.batch ?? 48);
   const root = path.resolve(__dirname, '..', '..');
   const outDir = path.resolve(values.out ?? path.join(root, 'examples', 'demo-model'));
@@ -189,8 +189,8 @@ A tiny Llama-architecture model (${parameterCount(config).toLocaleString('en-US'
 SwiGLU 192, RoPE, tied embeddings, vocabulary ${config.vocabSize}) that rtune trained itself, so that a fresh
 machine has a model with a real honesty direction and no download.
 
-- **Data** (\`scripts/demo/corpus.ts\`): ${statements.length} short statements about the numbers 0..20 (comparisons, sums,
-  parity), each asked as "${prompt('7 is greater than 3.', 'honest').replace(/\n/g, '\\n')} A|B" with three
+- **Data** (\`scripts/demo/corpus.ts\`): ${statements.length} short parity statements ("N is even." for N = 0..999, digits tokenized
+  one by one, so unseen numbers are answerable), each asked as "${prompt('7 is even.', 'honest').replace(/\n/g, '\\n')} A|B" with three
   personas: honest (answers correctly), dishonest (answers wrongly) and none (answers correctly).
   ${train.length} statements train, ${held.length} are held out by a hash of their text (\`data/facts-*.csv\`, columns
   \`statement,label\`, label 1 = true).

@@ -163,6 +163,7 @@ export function loadModel(modelPath: string): Model {
 
 /** Random weights (normal, std 0.02; norm gains 1, biases 0), seeded. For tests, benchmarks and training from scratch. */
 export function randomModel(config: ModelConfig, seed: number, std = 0.02): Model {
+  checkMemory(`random model (${config.nLayers} layers, hidden ${config.hiddenSize})`, estimateModelBytes(config, false));
   const rng = new Rng(seed);
   const tensors = new Map<string, HostTensor>();
   for (const s of paramSpecs(config)) {

@@ -2,7 +2,7 @@
  * A minimal SentencePiece-style BPE trainer that writes a Llama-2-shaped `tokenizer.json` (Prepend/Replace "▁"
  * normalizer, BPE with byte fallback, the matching decoder): just enough to give the demo model a real tokenizer
  * in the format real Llama checkpoints use. Merges are learned within "▁word" units, most frequent pair first
- * (ties broken by the pair's text so training is deterministic).
+ * (ties broken by the pair's text so training is deterministic). Digits are never merged.
  */
 const SPACE = '\u2581';
 
@@ -32,6 +32,8 @@ export function trainBpe(texts: string[], numMerges: number): TrainedBpe {
     const counts = new Map<string, number>();
     for (const { syms, f } of words) {
       for (let i = 0; i + 1 < syms.length; i++) {
+        // Digits stay single tokens, so numbers are read digit by digit.
+        if (/[0-9]/.test(`${syms[i]}${syms[i + 1]}`)) continue;
         const k = `${syms[i]} ${syms[i + 1]}`;
         counts.set(k, (counts.get(k) ?? 0) + f);
       }

@@ -1,6 +1,6 @@
 /**
- * The synthetic true/false corpus of the built-in demo model: short statements about small numbers
- * (comparisons, sums, parity) asked in an A/B "true or false?" format, with an honest persona that answers
+ * The synthetic true/false corpus of the built-in demo model: short statements about numbers (parity)
+ * asked in an A/B "true or false?" format, with an honest persona that answers
  * correctly, a dishonest persona that answers wrongly, and no-persona prompts answered honestly.
  * Deterministic: the statement set is fixed and the train/held-out split depends only on the text.
  */
@@ -15,27 +15,18 @@ export interface Statement {
   truth: boolean;
 }
 
-/** Every statement the demo corpus uses. */
+/**
+ * Every statement the demo corpus uses: "N is even." for N in 0..999, true for half of them.
+ * Why parity only: the answer must be a function a 225k-parameter model can learn in a few minutes of CPU
+ * training *and generalise to held-out statements*. Numbers are tokenized digit by digit (see bpe.ts), so the
+ * truth of an unseen statement depends on the last digit, which the model has seen; and it is linearly
+ * readable, so the persona interaction (the dishonest persona flips the answer) is the only non-linear part.
+ * Statement families whose truth is an interaction of two tokens ("N is odd." next to "N is even.", or
+ * "a is greater than b") left a model this small at chance for thousands of steps.
+ */
 export function allStatements(): Statement[] {
   const out: Statement[] = [];
-  for (let a = 0; a <= 20; a++) {
-    for (let b = 0; b <= 20; b++) {
-      if (a === b) continue;
-      out.push({ text: `${a} is greater than ${b}.`, truth: a > b });
-      out.push({ text: `${a} is less than ${b}.`, truth: a < b });
-    }
-  }
-  for (let a = 0; a <= 9; a++) {
-    for (let b = 0; b <= 9; b++) {
-      out.push({ text: `${a} plus ${b} is ${a + b}.`, truth: true });
-      const off = ((a * 7 + b * 3) % 4) - 2 || 1; // one deterministic wrong sum per pair: -2, -1, +1
-      if (a + b + off >= 0) out.push({ text: `${a} plus ${b} is ${a + b + off}.`, truth: false });
-    }
-  }
-  for (let a = 0; a <= 20; a++) {
-    out.push({ text: `${a} is even.`, truth: a % 2 === 0 });
-    out.push({ text: `${a} is odd.`, truth: a % 2 === 1 });
-  }
+  for (let n = 0; n < 1000; n++) out.push({ text: `${n} is even.`, truth: n % 2 === 0 });
   return out;
 }
 
