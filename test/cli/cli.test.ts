@@ -1,0 +1,58 @@
+/** The `rtune` command as a user runs it: a child process, JSON on stdout, progress and errors on stderr, exit codes. */
+import { describe, it } from 'node:test';
+import * as assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { missingShared, REPO_ROOT, sharedData } from '../helpers';
+
+function rtune(...args: string[]): { code: number; stdout: string; stderr: string } {
+  const r = spawnSync(process.execPath, [path.join(REPO_ROOT, 'bin', 'rtune.js'), ...args], { encoding: 'utf8', env: { ...process.env, RTUNE_BACKEND: 'wasm' } });
+  return { code: r.status ?? -1, stdout: r.stdout, stderr: r.stderr };
+}
+
+describe('rtune CLI', () => {
+  it('perplexity --json prints the documented fields; windows and scored tokens are consistent', () => {
+    const data = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'rtune-cli-')), 'text.txt');
+    fs.writeFileSync(data, fs.readFileSync(path.join(REPO_ROOT, 'examples', 'demo-model', 'data', 'heldout.txt'), 'utf8').slice(0, 2000));
+    const r = rtune('perplexity', '--model', 'demo', '--data', data, '--max-length', '64', '--stride', '32', '--batch', '3', '--json');
+    assert.equal(r.code, 0, r.stderr);
+    const j = JSON.parse(r.stdout) as Record<string, unknown>;
+    for (const k of ['perplexity', 'tokens', 'scored_tokens', 'windows', 'max_length', 'stride', 'backend', 'device']) assert.ok(k in j, `missing ${k}`);
+    assert.equal(j['backend'], 'wasm');
+    assert.equal(j['scored_tokens'], (j['tokens'] as number) - 1);
+    assert.equal(j['windows'], Math.ceil(((j['tokens'] as number) - 64) / 32) + 1);
+    assert.ok((j['perplexity'] as number) > 1 && Number.isFinite(j['perplexity']));
+    assert.equal((j['window_nll'] as number[]).length, j['windows']);
+  });
+
+  it('generate --json reproduces the stories260K golden continuation', { skip: missingShared('llama2c-stories260K') }, () => {
+    const golden = JSON.parse(fs.readFileSync(sharedData('llama2c-stories260K', 'golden_numpy_reference.json'), 'utf8')) as { greedy_prompt_once_upon_a_time: { text: string } };
+    const r = rtune('generate', '--model', sharedData('llama2c-stories260K', 'stories260K.bin'), '--prompt', 'Once upon a time', '--max-tokens', '60', '--json');
+    assert.equal(r.code, 0, r.stderr);
+    const j = JSON.parse(r.stdout) as { text: string; tokens: number[] };
+    assert.equal(j.text, golden.greedy_prompt_once_upon_a_time.text);
+  });
+
+  it('usage errors exit 2 and name the problem; failures exit 1 with the error on stderr', () => {
+    let r = rtune('frobnicate');
+    assert.equal(r.code, 2);
+    assert.match(r.stderr, /unknown command "frobnicate"/);
+    r = rtune('perplexity', '--data', 'x.txt');
+    assert.equal(r.code, 2);
+    assert.match(r.stderr, /--model PATH is required/);
+    r = rtune('perplexity', '--model', 'demo', '--data', '/nonexistent/file.txt');
+    assert.equal(r.code, 2);
+    assert.match(r.stderr, /\/nonexistent\/file\.txt: file not found/);
+    r = rtune('generate', '--model', '/nonexistent/model', '--prompt', 'hi');
+    assert.equal(r.code, 1);
+    assert.match(r.stderr, /\/nonexistent\/model: model path not found/);
+    r = rtune('perplexity', '--model', 'demo', '--data', path.join(REPO_ROOT, 'README.md'), '--max-length', '16', '--stride', '32');
+    assert.equal(r.code, 2);
+    assert.match(r.stderr, /--stride 32 must not exceed --max-length 16/);
+    r = rtune('generate', '--model', 'demo', '--prompt', 'x', '--backend', 'quantum');
+    assert.equal(r.code, 2);
+    assert.match(r.stderr, /--backend must be auto or one of tensorflow, webgpu, wasm, cpu/);
+  });
+});
