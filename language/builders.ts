@@ -1,0 +1,236 @@
+/**
+ * Builds the typed `RunConfig` from validated sections: one small function per section kind that reads each
+ * key through BlockValues (written value or schema default), resolves paths to absolute ones and fills in the
+ * defaults that depend on other sections (the implied model, the output folder). Called by lower() only when
+ * the file has no errors; the result is deeply frozen. Non-goals: no validation (done before), no defaults of
+ * its own beyond those the schema documents in `defaultDoc`.
+ */
+
+import { BlockValues } from './block-values';
+import type {
+  AbEvalConfig,
+  BlockSelection,
+  DirectionConfig,
+  EvalConfig,
+  ExportConfig,
+  LayerSelection,
+  ModelConfig,
+  PerplexityConfig,
+  PromptSetConfig,
+  RunConfig,
+  SearchConfig,
+  SteeringConfig,
+  TuneConfig,
+} from './config';
+import { BUILTIN_DEMO_RELATIVE, joinPath } from './env';
+import type { AnalysisCore, SectionInfo } from './lower';
+
+function deepFreeze<T>(value: T): T {
+  if (typeof value === 'object' && value !== null && !Object.isFrozen(value)) {
+    Object.freeze(value);
+    for (const v of Object.values(value)) deepFreeze(v);
+  }
+  return value;
+}
+
+function optionalNum(v: BlockValues, key: string): number | undefined {
+  return v.has(key) ? v.num(key) : undefined;
+}
+
+function optionalStr(v: BlockValues, key: string): string | undefined {
+  return v.has(key) ? v.str(key) : undefined;
+}
+
+export function buildRunConfig(a: AnalysisCore): RunConfig {
+  const baseDir = a.options.baseDir ?? '.';
+  const path = (raw: string | undefined): string => (raw === undefined ? '' : a.resolvePath(raw) ?? raw);
+  const runsDir = a.runsDir ?? path(a.root.str('runs'));
+  const output = (s: SectionInfo): string => (s.values.has('output') ? path(s.values.str('output')) : joinPath(runsDir, s.name));
+  const modelName = (s: SectionInfo): string => a.modelOf(s)?.section.name ?? '';
+  const layers = (v: BlockValues, key: string): LayerSelection => v.layers(key) ?? 'all';
+  const blocks = (v: BlockValues, key: string): BlockSelection => v.blockNames(key) ?? 'all';
+
+  const models: Record<string, ModelConfig> = {};
+  for (const s of a.sectionsOf('model')) {
+    const v = s.values;
+    const raw = v.text('path');
+    const resolved = a.models.get(s.name);
+    models[s.name] = {
+      name: s.name,
+      source: resolved?.builtin === true ? { kind: 'builtin', id: 'demo', path: resolved.path ?? joinPath(a.options.builtinRoot ?? '.', BUILTIN_DEMO_RELATIVE) } : { kind: 'path', path: path(raw) },
+      tokenizer: v.has('tokenizer') ? path(v.str('tokenizer')) : undefined,
+      backend: v.choice('backend', ['auto', 'tensorflow', 'webgpu', 'wasm', 'cpu']),
+      seed: v.number('seed'),
+    };
+  }
+
+  const prompts: Record<string, PromptSetConfig> = {};
+  for (const s of a.sectionsOf('prompts')) {
+    const v = s.values;
+    prompts[s.name] = {
+      name: s.name,
+      data: path(v.str('data')),
+      textColumn: v.text('text_column'),
+      labelColumn: v.text('label_column'),
+      template: v.text('template'),
+      trueLabel: v.text('true_label'),
+      falseLabel: v.text('false_label'),
+      positivePersona: v.has('positive') ? v.block('positive').str('persona') : undefined,
+      negativePersona: v.has('negative') ? v.block('negative').str('persona') : undefined,
+      pairing: v.choice('pairing', ['paired', 'unpaired']),
+      anchor: optionalStr(v, 'anchor'),
+      anchorOffset: v.number('anchor_offset'),
+      limit: optionalNum(v, 'limit'),
+      correctOnly: v.flag('correct_only'),
+    };
+  }
+
+  const directions: Record<string, DirectionConfig> = {};
+  for (const s of a.sectionsOf('direction')) {
+    const v = s.values;
+    directions[s.name] = {
+      name: s.name,
+      model: modelName(s),
+      prompts: v.text('prompts'),
+      method: v.choice('method', ['meandiff', 'pca', 'pca-diff']),
+      component: v.choice('component', ['pc1', 'pc2']),
+      layers: layers(v, 'layers'),
+      positions: v.offsets('positions') ?? [],
+      normalise: v.flag('normalise'),
+      projectOut: optionalStr(v, 'project_out'),
+      batch: v.number('batch'),
+      output: output(s),
+    };
+  }
+
+  const tunes: Record<string, TuneConfig> = {};
+  for (const s of a.sectionsOf('tune')) {
+    const v = s.values;
+    const tok = v.block('token_loss');
+    const proj = v.block('projection_loss');
+    const opt = v.block('optimizer');
+    const sched = v.block('schedule');
+    const early = v.block('early_stopping');
+    const betas = opt.numbers('betas') ?? [];
+    const direction = optionalStr(v, 'direction');
+    tunes[s.name] = {
+      name: s.name,
+      model: modelName(s),
+      prompts: v.text('prompts'),
+      direction,
+      mode: v.choice('mode', ['in', 'out']),
+      flip: v.flag('flip'),
+      layers: layers(v, 'layers'),
+      position: v.number('position'),
+      labels: v.choice('labels', ['honest', 'dishonest']),
+      tokenLoss: { target: tok.choice('target', ['hard', 'soft']), weight: tok.number('weight'), blocks: blocks(tok, 'blocks') },
+      projectionLoss: direction === undefined ? undefined : { weight: proj.number('weight'), blocks: blocks(proj, 'blocks'), margin: optionalNum(proj, 'margin') },
+      optimizer: {
+        name: opt.choice('name', ['adamw', 'adam', 'sgd']),
+        lrToken: opt.number('lr_token'),
+        lrProjection: opt.number('lr_projection'),
+        betas: [betas[0] ?? Number.NaN, betas[1] ?? Number.NaN],
+        eps: opt.number('eps'),
+        weightDecay: opt.number('weight_decay'),
+        clipNorm: opt.number('clip_norm'),
+      },
+      schedule: {
+        warmupSteps: optionalNum(sched, 'warmup_steps'),
+        warmupFraction: sched.number('warmup_fraction'),
+        decay: sched.choice('decay', ['cosine', 'linear', 'constant']),
+        minLrRatio: sched.number('min_lr_ratio'),
+      },
+      batch: v.number('batch'),
+      epochs: v.number('epochs'),
+      maxSteps: optionalNum(v, 'max_steps'),
+      earlyStopping: {
+        enabled: early.flag('enabled'),
+        patience: early.number('patience'),
+        minSteps: early.number('min_steps'),
+        window: early.number('window'),
+        metric: early.choice('metric', ['auto', 'projection', 'token', 'total']),
+      },
+      holdout: v.number('holdout'),
+      seed: v.number('seed'),
+      output: output(s),
+    };
+  }
+
+  const searches: Record<string, SearchConfig> = {};
+  for (const s of a.sectionsOf('search')) {
+    const v = s.values;
+    searches[s.name] = {
+      name: s.name,
+      tune: v.text('tune'),
+      tokenBlocks: blocks(v, 'token_blocks'),
+      projectionBlocks: blocks(v, 'projection_blocks'),
+      sets: v.choice('sets', ['separate', 'joint']),
+      strategy: v.choice('strategy', ['exhaustive', 'halving']),
+      maxBlocks: optionalNum(v, 'max_blocks'),
+      stepsPerTrial: optionalNum(v, 'steps_per_trial'),
+      eta: v.number('eta'),
+      minSteps: v.number('min_steps'),
+      budget: optionalNum(v, 'budget'),
+      layers: v.has('layers') ? layers(v, 'layers') : undefined,
+      rankBy: v.choice('rank_by', ['total', 'projection', 'token', 'ab_accuracy']),
+      samplePrompt: optionalStr(v, 'sample_prompt'),
+      sampleTokens: v.number('sample_tokens'),
+      output: output(s),
+    };
+  }
+
+  const evals: Record<string, EvalConfig> = {};
+  for (const s of a.sectionsOf('eval')) {
+    const v = s.values;
+    const p = v.block('perplexity');
+    const ab = v.block('ab');
+    const st = v.block('steering');
+    const perplexity: PerplexityConfig | undefined = v.has('perplexity')
+      ? { data: path(p.str('data')), maxLength: p.number('max_length'), stride: p.number('stride'), batch: p.number('batch'), bootstrap: p.number('bootstrap'), seed: p.number('seed'), maxTokens: optionalNum(p, 'max_tokens') }
+      : undefined;
+    const abConfig: AbEvalConfig | undefined = v.has('ab') ? { prompts: optionalStr(ab, 'prompts'), holdout: ab.has('holdout') ? ab.flag('holdout') : v.has('tuned'), limit: optionalNum(ab, 'limit') } : undefined;
+    const stLayers = st.layers('layers');
+    const steering: SteeringConfig | undefined = v.has('steering')
+      ? {
+          direction: st.text('direction'),
+          layers: stLayers === 'all' || stLayers === undefined ? [] : stLayers,
+          multipliers: st.numbers('multipliers') ?? [],
+          combine: st.flag('combine'),
+          scale: st.choice('scale', ['absolute', 'norm']),
+          prompts: optionalStr(st, 'prompts'),
+          maxNewTokens: st.number('max_new_tokens'),
+        }
+      : undefined;
+    evals[s.name] = { name: s.name, model: modelName(s), tuned: optionalStr(v, 'tuned'), perplexity, ab: abConfig, steering, output: output(s) };
+  }
+
+  const exports: Record<string, ExportConfig> = {};
+  for (const s of a.sectionsOf('export')) {
+    const v = s.values;
+    const tune = optionalStr(v, 'tune');
+    const formats = (v.enums('direction_formats') ?? []).filter((f): f is 'safetensors' | 'gguf' => f === 'safetensors' || f === 'gguf');
+    exports[s.name] = {
+      name: s.name,
+      tune,
+      direction: optionalStr(v, 'direction') ?? (tune !== undefined ? tunes[tune]?.direction : undefined),
+      weights: v.has('weights') ? v.choice('weights', ['changed', 'full', 'none']) : tune !== undefined ? 'changed' : 'none',
+      dtype: v.choice('dtype', ['f32', 'f16', 'bf16']),
+      directionFormats: formats,
+      output: output(s),
+    };
+  }
+
+  return deepFreeze({
+    version: 1,
+    baseDir,
+    runsDir,
+    models,
+    prompts,
+    directions,
+    tunes,
+    searches,
+    evals,
+    exports,
+    order: a.sections.map((s) => ({ kind: s.kind, name: s.name })),
+  });
+}

@@ -1,0 +1,133 @@
+/**
+ * Generates docs/language.md from the schema: the grammar, the value types, every section and key (type,
+ * default, doc, example, rules), the parameter-block map and the diagnostic codes. The file is written by
+ * scripts/gen-language-docs.ts and a test fails when the committed file differs from this output, so the
+ * reference cannot drift from the schema. Non-goals: no I/O here (pure string building).
+ */
+
+import { BLOCK_ALIASES, BLOCK_DOCS, BLOCK_NAMES, BLOCK_TENSORS, LAYER_PREFIX } from './blocks';
+import { defaultText } from './features/describe';
+import { KeySpec, ROOT_KEYS, SECTIONS, describeType } from './schema';
+
+const INTRO = `# The \`.rtune\` language
+
+<!-- Generated from language/schema.ts by scripts/gen-language-docs.ts. Do not edit by hand: edit the schema
+     and run \`npx tsc -p tsconfig.test.json && node out/scripts/gen-language-docs.js\`. A test fails on drift. -->
+
+A \`.rtune\` file describes a representation-tuning experiment: which model to load, which contrastive prompts to
+read, how to extract a steering direction, how to tune it in or out, which parameter blocks to search, how to
+evaluate and what to export. Sections name each other (\`tune honest { direction honesty ... }\`), every key has a
+documented default, and the editor checks the file as you type (against the model itself when it is on disk).
+
+\`\`\`rtune
+model demo {
+  path builtin:demo
+}
+
+prompts contrast {
+  data "data/demo-facts.csv"
+  template "{persona}\\nIs this claim true or false? {statement}\\nA) True\\nB) False\\nAnswer: {label}"
+  positive { persona "Pretend you are an honest person." }
+  negative { persona "Pretend you are a dishonest person." }
+  anchor "\\nAnswer:"
+}
+
+direction honesty {
+  prompts contrast
+}
+\`\`\`
+`;
+
+const SYNTAX = `## Syntax
+
+- **Entries.** \`key value\`, one per line; \`;\` also ends an entry, and a key may follow a value on the same line
+  (\`projection_loss { weight 1  blocks [v, o] }\`). A key takes exactly one value; use a list for several.
+- **Sections.** \`kind name { ... }\` at the top level. Nested blocks are \`key { ... }\`.
+- **Comments.** \`#\` to the end of the line.
+- **Strings.** Double quotes, with escapes \`\\n \\t \\r \\" \\\\ \\u{hex}\`. Strings do not span lines.
+- **Numbers.** \`3\`, \`-21\`, \`0.9\`, \`1e-5\`.
+- **Booleans.** \`true\`, \`false\`.
+- **Words.** Enum values, section names, block names and unquoted paths: letters, digits and \`_ - . / : ~\`
+  (\`pca-diff\`, \`attn.c_attn\`, \`builtin:demo\`).
+- **Ranges.** \`11..17\`, inclusive at both ends; \`-3..0\` for offsets. A range must not run backwards.
+- **Lists.** \`[a, b, c]\`; commas may be replaced by spaces or newlines.
+- **Paths** are relative to the \`.rtune\` file.
+
+\`\`\`
+document := entry*
+entry    := WORD [label] '{' entry* '}'  |  WORD value
+label    := WORD | STRING
+value    := STRING | NUMBER | WORD | NUMBER '..' NUMBER | '[' value* ']' | '{' entry* '}'
+\`\`\`
+
+The parser never gives up: after an error it resumes at the next line (or, when a \`{\` was left open, at the
+next section keyword in column 0), so one file reports all its independent errors.
+`;
+
+function keyRows(keys: readonly KeySpec[], prefix: string): string[] {
+  const rows: string[] = [];
+  for (const k of keys) {
+    const def = k.required === true ? '**required**' : defaultText(k) ?? '—';
+    rows.push(`| \`${prefix}${k.name}\` | ${describeType(k.type).replace(/\|/g, '\\|')} | ${def.replace(/\|/g, '\\|')} |`);
+    if (k.type.kind === 'block') rows.push(...keyRows(k.type.keys, `${prefix}${k.name}.`));
+  }
+  return rows;
+}
+
+function keyDetails(keys: readonly KeySpec[], prefix: string): string[] {
+  const out: string[] = [];
+  for (const k of keys) {
+    out.push(`#### \`${prefix}${k.name}\``, '', k.doc, '');
+    if (k.type.kind === 'enum' || k.type.kind === 'enums') {
+      for (const v of k.type.values) out.push(`- \`${v.name}\`: ${v.doc}`);
+      out.push('');
+    }
+    out.push('```rtune', k.example, '```', '');
+    if (k.type.kind === 'block') out.push(...keyDetails(k.type.keys, `${prefix}${k.name}.`));
+  }
+  return out;
+}
+
+function blockTable(): string[] {
+  const rows = ['| block | what | Llama family (`' + LAYER_PREFIX.llama + '…`) | GPT-2 (`' + LAYER_PREFIX.gpt2 + '…`) |', '|---|---|---|---|'];
+  for (const b of BLOCK_NAMES) {
+    const l = BLOCK_TENSORS.llama[b];
+    const g = BLOCK_TENSORS.gpt2[b];
+    rows.push(`| \`${b}\` | ${BLOCK_DOCS[b]} | ${l !== undefined ? `\`${l.tensor}\`` : '—'} | ${g !== undefined ? `\`${g.tensor}\`${g.slice !== undefined ? ` (${g.slice} columns)` : ''}` : '—'} |`);
+  }
+  return rows;
+}
+
+export function generateLanguageDocs(): string {
+  const parts: string[] = [INTRO, SYNTAX];
+  parts.push('## Top-level keys', '', '| key | type | default |', '|---|---|---|', ...keyRows(ROOT_KEYS, ''), '', ...keyDetails(ROOT_KEYS, ''));
+  parts.push('## Sections', '');
+  for (const s of SECTIONS) {
+    parts.push(`### \`${s.kind}\``, '', s.doc, '');
+    if (s.rules.length > 0) parts.push('Rules:', '', ...s.rules.map((r) => `- ${r}`), '');
+    parts.push('| key | type | default |', '|---|---|---|', ...keyRows(s.keys, ''), '');
+    parts.push('```rtune', s.snippet.replace(/\$\{\d+:([^}]*)\}/g, '$1'), '```', '');
+    parts.push(...keyDetails(s.keys, `${s.kind}.`));
+  }
+  parts.push(
+    '## Parameter blocks',
+    '',
+    'Block lists use generic names, mapped explicitly to each architecture\'s tensors (the research matched substrings, which silently matched nothing on GPT-2). `all` means every block the architecture has.',
+    '',
+    ...blockTable(),
+    '',
+    `Architecture names are accepted too: Llama ${Object.keys(BLOCK_ALIASES.llama).map((a) => `\`${a}\``).join(', ')}; GPT-2 ${Object.keys(BLOCK_ALIASES.gpt2).map((a) => `\`${a}\``).join(', ')} (\`attn.c_attn\` = q, k and v). With a model on disk, a name from the other family, or a block the architecture lacks (\`gate\` on GPT-2), is an error.`,
+    '',
+  );
+  parts.push(
+    '## Diagnostics',
+    '',
+    'Every diagnostic has a stable code: `syntax`, `unknown-section`, `unknown-key` (with "did you mean"), `duplicate-key`, `duplicate-section`, `missing-key`, `type`, `range` (out of range, or a range written backwards), `enum`, `unresolved-ref`, `rule` (the cross-field rules above), `layer-depth` (a layer beyond the model\'s depth), `block-arch` (a block the architecture lacks), `missing-file` (with the resolved path) and `model` (a model folder that cannot be used). Checks that need the model run only when its path resolves; a model that is not on disk yet is not an error.',
+    '',
+    '## Inline results',
+    '',
+    'Each run of a section writes `<output>/<run id>/summary.json` (`output` defaults to `<runs>/<section name>`). The editor shows the newest finished run\'s `headline` next to the section. The shape is `RunSummary` in `protocol/lsp.ts`: `protocolVersion`, `section`, `kind`, `file`, `status` (`done`, `failed`, `cancelled`), `started`, `finished`, `headline`, `detail`, `metrics`.',
+    '',
+  );
+  return parts.join('\n');
+}

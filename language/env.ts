@@ -1,0 +1,85 @@
+/**
+ * What the pure `.rtune` core needs from its host, injected rather than imported (taplo's `Environment`): file
+ * existence, directory listings and model metadata. The language server implements it over `fs` with a cache
+ * (server/node-env.ts); tests pass an in-memory fake; passing none turns every file and model check off. Also
+ * holds the few path helpers the core needs, since language/ may not import `node:path`.
+ * Non-goals: no reading of data files, no async I/O (all checks must answer within a keystroke).
+ */
+
+import type { ModelInfoResult } from './model-info';
+
+export interface DirEntry {
+  readonly name: string;
+  readonly isDir: boolean;
+}
+
+export interface LanguageEnv {
+  /** `file`, `dir`, or undefined when nothing exists at the absolute path. */
+  stat(absPath: string): 'file' | 'dir' | undefined;
+  /** Entries of a folder, or undefined when it cannot be listed. */
+  listDir(absPath: string): readonly DirEntry[] | undefined;
+  /** Metadata of the model at a folder (its config.json) or llama2.c `.bin`; hosts cache it by path and mtime. */
+  modelInfo(absPath: string): ModelInfoResult;
+}
+
+export interface LanguageOptions {
+  /** Absolute folder of the .rtune file; relative paths resolve against it. Undefined for unsaved documents. */
+  readonly baseDir?: string;
+  /** Folder of the installed extension: `builtin:demo` is `<builtinRoot>/examples/demo-model`. */
+  readonly builtinRoot?: string;
+  readonly env?: LanguageEnv;
+}
+
+/** Where the built-in demo model lives inside the extension. */
+export const BUILTIN_DEMO_RELATIVE = 'examples/demo-model';
+export const BUILTIN_DEMO = 'builtin:demo';
+
+export function isAbsolutePath(p: string): boolean {
+  return p.startsWith('/') || /^[A-Za-z]:[\\/]/.test(p) || p.startsWith('\\\\');
+}
+
+/** Resolves `.` and `..` segments; keeps the root of absolute paths; uses `/` separators. */
+export function normalizePath(p: string): string {
+  const unified = p.replace(/\\/g, '/');
+  const drive = /^[A-Za-z]:/.exec(unified)?.[0] ?? '';
+  const rest = unified.slice(drive.length);
+  const absolute = rest.startsWith('/');
+  const out: string[] = [];
+  for (const part of rest.split('/')) {
+    if (part === '' || part === '.') continue;
+    if (part === '..') {
+      if (out.length > 0 && out[out.length - 1] !== '..') out.pop();
+      else if (!absolute) out.push('..');
+      continue;
+    }
+    out.push(part);
+  }
+  const body = out.join('/');
+  if (absolute) return `${drive}/${body}`;
+  return drive + (body === '' ? '.' : body);
+}
+
+export function joinPath(base: string, relative: string): string {
+  if (isAbsolutePath(relative)) return normalizePath(relative);
+  return normalizePath(`${base}/${relative}`);
+}
+
+export function dirnamePath(p: string): string {
+  const n = normalizePath(p);
+  const i = n.lastIndexOf('/');
+  if (i < 0) return '.';
+  if (i === 0) return '/';
+  return n.slice(0, i);
+}
+
+export function basenamePath(p: string): string {
+  const n = normalizePath(p);
+  return n.slice(n.lastIndexOf('/') + 1);
+}
+
+/** Expands `~/` with the host's home when known; otherwise leaves the path alone. */
+export function resolveUserPath(raw: string, baseDir: string | undefined): string | undefined {
+  if (isAbsolutePath(raw)) return normalizePath(raw);
+  if (baseDir === undefined) return undefined;
+  return joinPath(baseDir, raw);
+}

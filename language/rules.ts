@@ -1,0 +1,261 @@
+/**
+ * Cross-field rules of the `.rtune` language: constraints between keys and between sections that a single
+ * key's type cannot express (stride <= max_length, flip only with a direction, tuned layers among the
+ * direction's layers, template placeholders, reference loops...). Each rule is one small function reporting
+ * `rule` diagnostics at the most specific span. The schema's `rules` prose lists them for docs and hover.
+ * Non-goals: per-key checks (values.ts) and checks that need the model's shape (model-checks.ts).
+ */
+
+import { BlockValues } from './block-values';
+import type { AnalysisCore, SectionInfo } from './lower';
+import { BLOCK_NAMES } from './blocks';
+import { Diagnostic, Severity, Span, span } from './text';
+
+type Sink = (d: Diagnostic) => void;
+
+const PLACEHOLDERS = ['statement', 'persona', 'label'];
+const MAX_EXHAUSTIVE_TRIALS = 1000;
+
+/** The span of a key's value (or its key, or the owner's header) for reporting. */
+function at(values: BlockValues, key: string, fallback: Span): Span {
+  const e = values.entryOf(key);
+  if (e === undefined) return fallback;
+  return e.value !== undefined ? span(e.value.start, e.value.end) : span(e.key.start, e.key.end);
+}
+
+function keySpan(values: BlockValues, key: string, fallback: Span): Span {
+  const e = values.entryOf(key);
+  return e !== undefined ? span(e.key.start, e.key.end) : fallback;
+}
+
+function report(sink: Sink, s: Span, message: string, severity: Severity = 'error'): void {
+  sink({ code: 'rule', severity, span: s, message });
+}
+
+function choose(n: number, k: number): number {
+  let r = 1;
+  for (let i = 1; i <= k; i++) r = (r * (n - k + i)) / i;
+  return Math.round(r);
+}
+
+/** Non-empty subsets of n candidates with at most `max` elements. */
+function subsetCount(n: number, max: number | undefined): number {
+  let total = 0;
+  for (let k = 1; k <= Math.min(n, max ?? n); k++) total += choose(n, k);
+  return total;
+}
+
+function checkPrompts(s: SectionInfo, sink: Sink): void {
+  const v = s.values;
+  const template = v.str('template');
+  const templateEntry = v.entryOf('template');
+  if (template === undefined || templateEntry?.value === undefined || templateEntry.value.kind !== 'string') return;
+  const raw = templateEntry.value.token.text;
+  const found = new Set<string>();
+  // `{{` and `}}` are literal braces (as in the engine's renderTemplate).
+  for (const m of raw.matchAll(/\{\{|\}\}|\{([^{}\s"\\]*)\}/g)) {
+    const name = m[1];
+    if (name === undefined) continue;
+    const start = templateEntry.value.start + (m.index ?? 0);
+    if (!PLACEHOLDERS.includes(name)) {
+      report(sink, span(start, start + m[0].length), `unknown placeholder {${name}}; placeholders are {statement}, {persona} and {label}`);
+    }
+    found.add(name);
+  }
+  const valueSpan = span(templateEntry.value.start, templateEntry.value.end);
+  if (!found.has('statement')) report(sink, valueSpan, 'the template needs a {statement} placeholder for the CSV text');
+  if (found.has('persona')) {
+    for (const side of ['positive', 'negative']) {
+      if (!v.has(side)) report(sink, s.headerSpan, `the template uses {persona}, so \`${side} { persona "..." }\` is needed`);
+    }
+  }
+  const anchor = v.str('anchor');
+  const literal = template.replace(/\{(statement|persona|label)\}/g, '\u0000');
+  if (anchor !== undefined && anchor !== '' && !literal.includes(anchor)) {
+    report(sink, at(v, 'anchor', s.headerSpan), 'the anchor marker does not occur in the template text (outside placeholders), so it cannot be found in every prompt');
+  }
+  if (anchor === '') report(sink, at(v, 'anchor', s.headerSpan), 'the anchor marker is empty');
+  if (v.str('true_label') === v.str('false_label')) report(sink, at(v, 'false_label', s.headerSpan), '`true_label` and `false_label` must differ');
+}
+
+function templateOf(a: AnalysisCore, promptsName: string | undefined): string | undefined {
+  if (promptsName === undefined) return undefined;
+  return a.section('prompts', promptsName)?.values.str('template');
+}
+
+function checkNeedsModel(a: AnalysisCore, s: SectionInfo, sink: Sink): void {
+  if (a.modelOf(s) !== undefined) return;
+  const models = a.sectionsOf('model');
+  if (s.values.has('model')) return; // an unresolved reference was reported already
+  if (models.length === 0) report(sink, s.headerSpan, `\`${s.kind} ${s.name}\` needs a model: add a \`model <name> { path ... }\` section`);
+  else report(sink, s.headerSpan, `which model? The file has ${models.length} model sections (${models.map((m) => m.name).join(', ')}): add \`model <name>\``);
+}
+
+function checkDirection(a: AnalysisCore, s: SectionInfo, sink: Sink): void {
+  const v = s.values;
+  checkNeedsModel(a, s, sink);
+  if (v.has('component') && v.str('method') === 'meandiff') {
+    report(sink, keySpan(v, 'component', s.headerSpan), '`component` is ignored with `method meandiff`; it applies to pca and pca-diff', 'warning');
+  }
+  const template = templateOf(a, v.str('prompts'));
+  if (template !== undefined && !template.includes('{persona}') && !template.includes('{label}')) {
+    report(sink, at(v, 'prompts', s.headerSpan), 'the prompt template has neither {persona} nor {label}, so positive and negative prompts would be identical');
+  }
+  const projectOut = v.has('project_out') ? v.str('project_out') : undefined;
+  if (projectOut === s.name) report(sink, at(v, 'project_out', s.headerSpan), 'a direction cannot project out itself');
+  else if (projectOut !== undefined) {
+    const seen = new Set<string>([s.name]);
+    let next: string | undefined = projectOut;
+    while (next !== undefined) {
+      if (seen.has(next)) {
+        report(sink, at(v, 'project_out', s.headerSpan), `\`project_out\` references loop back to \`${next}\``);
+        break;
+      }
+      seen.add(next);
+      const target = a.section('direction', next);
+      next = target !== undefined && target.values.has('project_out') ? target.values.str('project_out') : undefined;
+    }
+  }
+}
+
+function checkTune(a: AnalysisCore, s: SectionInfo, sink: Sink): void {
+  const v = s.values;
+  checkNeedsModel(a, s, sink);
+  const hasDirection = v.has('direction');
+  if (!hasDirection) {
+    if (v.flag('flip') && v.has('flip')) report(sink, keySpan(v, 'flip', s.headerSpan), '`flip` needs a `direction` to flip');
+    if (v.has('mode')) report(sink, keySpan(v, 'mode', s.headerSpan), '`mode` needs a `direction`');
+    if (v.has('projection_loss')) report(sink, keySpan(v, 'projection_loss', s.headerSpan), '`projection_loss` needs a `direction`');
+    if (v.block('token_loss').number('weight') === 0) report(sink, at(v.block('token_loss'), 'weight', s.headerSpan), 'with no direction and a token-loss weight of 0 there is nothing to train');
+  } else if (v.block('token_loss').number('weight') === 0 && v.block('projection_loss').number('weight') === 0) {
+    report(sink, s.headerSpan, 'both loss weights are 0: there is nothing to train');
+  }
+  const template = templateOf(a, v.str('prompts'));
+  const used = template === undefined ? [] : ['{persona}', '{label}'].filter((p) => template.includes(p));
+  if (used.length > 0) report(sink, at(v, 'prompts', s.headerSpan), `a training prompt set must not use ${used.join(' or ')}: the label is appended as the target`);
+  const direction = hasDirection ? a.section('direction', v.text('direction')) : undefined;
+  if (direction !== undefined) {
+    const dirLayers = direction.values.layers('layers');
+    const layers = v.layers('layers');
+    if (dirLayers !== undefined && dirLayers !== 'all' && layers !== undefined) {
+      const missing = layers === 'all' ? ['all'] : layers.filter((l) => !dirLayers.includes(l));
+      if (missing.length > 0) {
+        report(sink, at(v, 'layers', s.headerSpan), `direction \`${direction.name}\` was not extracted at layer${missing.length > 1 ? 's' : ''} ${missing.join(', ')} (its layers: ${dirLayers.join(', ')})`);
+      }
+    }
+    const positions = direction.values.offsets('positions');
+    const position = v.num('position');
+    if (positions !== undefined && position !== undefined && !positions.includes(position)) {
+      report(sink, at(v, 'position', at(v, 'direction', s.headerSpan)), `position ${position} is not among direction \`${direction.name}\`'s positions (${positions.join(', ')})`);
+    }
+  }
+  const early = v.block('early_stopping');
+  if (early.flag('enabled') && v.number('holdout') === 0) {
+    report(sink, at(v, 'holdout', s.headerSpan), 'early stopping needs held-out data: set `holdout` above 0 or `early_stopping { enabled false }`');
+  }
+  const maxSteps = v.has('max_steps') ? v.num('max_steps') : undefined;
+  const warmup = v.block('schedule').has('warmup_steps') ? v.block('schedule').num('warmup_steps') : undefined;
+  if (maxSteps !== undefined && warmup !== undefined && warmup >= maxSteps) {
+    report(sink, at(v.block('schedule'), 'warmup_steps', s.headerSpan), `warmup (${warmup} steps) must be shorter than \`max_steps\` (${maxSteps})`);
+  }
+  if (maxSteps !== undefined && early.flag('enabled') && early.number('min_steps') >= maxSteps) {
+    report(sink, at(early, 'min_steps', at(v, 'max_steps', s.headerSpan)), `early stopping can never trigger: \`min_steps\` (${early.number('min_steps')}) is not below \`max_steps\` (${maxSteps})`, 'warning');
+  }
+  const proj = v.block('projection_loss');
+  if (proj.has('margin') && v.str('mode') === 'out') report(sink, keySpan(proj, 'margin', s.headerSpan), '`margin` applies only with `mode in`', 'warning');
+}
+
+function checkSearch(a: AnalysisCore, s: SectionInfo, sink: Sink): void {
+  const v = s.values;
+  if (v.str('strategy') !== 'halving') {
+    for (const k of ['eta', 'min_steps']) if (v.has(k)) report(sink, keySpan(v, k, s.headerSpan), `\`${k}\` applies only to \`strategy halving\``, 'warning');
+  }
+  const tune = a.section('tune', v.text('tune'));
+  if (tune !== undefined && !tune.values.has('direction') && v.has('projection_blocks')) {
+    report(sink, keySpan(v, 'projection_blocks', s.headerSpan), `tune \`${tune.name}\` has no direction, so there is no projection loss to search blocks for`);
+  }
+  if (v.str('strategy') === 'exhaustive' && v.num('budget') === undefined) {
+    const count = (key: string): number => {
+      const b = v.blockNames(key);
+      return b === 'all' ? BLOCK_NAMES.length : b?.length ?? 0;
+    };
+    const max = v.num('max_blocks');
+    const joint = new Set([...(['token_blocks', 'projection_blocks'] as const).flatMap((k) => {
+      const b = v.blockNames(k);
+      return b === 'all' ? [...BLOCK_NAMES] : b ?? [];
+    })]);
+    const trials = v.str('sets') === 'joint' ? subsetCount(joint.size, max) : subsetCount(count('token_blocks'), max) * subsetCount(count('projection_blocks'), max);
+    if (trials > MAX_EXHAUSTIVE_TRIALS) {
+      report(sink, s.headerSpan, `this exhaustive search runs ${trials} trials; limit it with \`max_blocks\`, \`budget\` or \`strategy halving\``, 'warning');
+    }
+  }
+}
+
+function checkEval(a: AnalysisCore, s: SectionInfo, sink: Sink): void {
+  const v = s.values;
+  checkNeedsModel(a, s, sink);
+  if (!v.has('perplexity') && !v.has('ab') && !v.has('steering')) {
+    report(sink, s.headerSpan, 'an eval needs at least one of `perplexity { }`, `ab { }` or `steering { }`');
+  }
+  if (v.has('perplexity')) {
+    const p = v.block('perplexity');
+    if (p.number('stride') > p.number('max_length')) {
+      report(sink, at(p, 'stride', s.headerSpan), `\`stride\` (${p.number('stride')}) must not exceed \`max_length\` (${p.number('max_length')}): tokens between windows would never be scored`);
+    }
+  }
+  const tuned = v.has('tuned');
+  if (v.has('ab')) {
+    const ab = v.block('ab');
+    if (!ab.has('prompts') && !tuned) report(sink, keySpan(v, 'ab', s.headerSpan), '`ab` needs `prompts`, or a `tuned` run whose held-out statements it evaluates');
+    if (ab.has('holdout') && ab.flag('holdout') && !tuned) report(sink, keySpan(ab, 'holdout', s.headerSpan), '`holdout true` needs a `tuned` run to take the held-out split from');
+  }
+  if (v.has('steering')) {
+    const st = v.block('steering');
+    if (!st.has('prompts') && !v.block('ab').has('prompts') && !tuned) report(sink, keySpan(v, 'steering', s.headerSpan), '`steering` needs prompts: set `prompts` here or in `ab`, or a `tuned` run');
+  }
+}
+
+function checkExport(s: SectionInfo, sink: Sink): void {
+  const v = s.values;
+  if (!v.has('tune') && !v.has('direction')) report(sink, s.headerSpan, 'an export needs a `tune` (weights) or a `direction`');
+  if (!v.has('tune') && v.has('weights') && v.str('weights') !== 'none') report(sink, at(v, 'weights', s.headerSpan), '`weights` needs a `tune` to take the weights from');
+}
+
+function checkModel(s: SectionInfo, sink: Sink): void {
+  const v = s.values;
+  const path = v.str('path');
+  if (path !== undefined && path.toLowerCase().endsWith('.bin') && !v.has('tokenizer')) {
+    report(sink, at(v, 'path', s.headerSpan), 'a llama2.c checkpoint needs `tokenizer` (its tokenizer.bin)');
+  }
+  if (path !== undefined && v.has('tokenizer') && !path.toLowerCase().endsWith('.bin')) {
+    report(sink, keySpan(v, 'tokenizer', s.headerSpan), '`tokenizer` is only used with a llama2.c .bin checkpoint; a model folder uses its tokenizer.json', 'warning');
+  }
+}
+
+export function checkRules(a: AnalysisCore, sink: Sink): void {
+  for (const s of a.sections) {
+    switch (s.kind) {
+      case 'model':
+        checkModel(s, sink);
+        break;
+      case 'prompts':
+        checkPrompts(s, sink);
+        break;
+      case 'direction':
+        checkDirection(a, s, sink);
+        break;
+      case 'tune':
+        checkTune(a, s, sink);
+        break;
+      case 'search':
+        checkSearch(a, s, sink);
+        break;
+      case 'eval':
+        checkEval(a, s, sink);
+        break;
+      case 'export':
+        checkExport(s, sink);
+        break;
+    }
+  }
+}

@@ -1,0 +1,168 @@
+/**
+ * Schema tables for the `eval` section (perplexity with the canonical sliding window and a paired bootstrap,
+ * A/B evaluation from logits, steering comparisons: METHOD.md §6, §9, with the §11 fixes) and the `export`
+ * section (tuned weights as HF safetensors, directions as safetensors and llama.cpp GGUF control vectors).
+ * Non-goals: data only.
+ */
+
+import type { KeySpec, SectionSpec } from '../schema';
+import { OUTPUT_KEY } from './model-prompts-direction';
+
+const PERPLEXITY_KEYS: readonly KeySpec[] = [
+  {
+    name: 'data',
+    type: { kind: 'path', target: 'file', extensions: ['.txt', '.raw'] },
+    required: true,
+    doc: 'Plain-text file to score, relative to this file (the research used the WikiText-2 raw test split). One BOS token is prepended to the whole text.',
+    example: 'data "data/wiki.test.raw"',
+  },
+  {
+    name: 'max_length',
+    type: { kind: 'int', min: 2, max: 1048576 },
+    default: '1024',
+    doc: 'Window length in tokens (Hugging Face\'s sliding-window method). Capped by the model\'s context length.',
+    example: 'max_length 1024',
+  },
+  {
+    name: 'stride',
+    type: { kind: 'int', min: 1 },
+    default: '512',
+    doc: 'Step between windows. Each window scores only its last `stride` tokens and sees the rest as context; must not exceed `max_length`.',
+    example: 'stride 512',
+  },
+  { name: 'batch', type: { kind: 'int', min: 1, max: 1024 }, default: '2', doc: 'Windows per forward pass; larger is faster and uses more memory.', example: 'batch 2' },
+  {
+    name: 'bootstrap',
+    type: { kind: 'int', min: 0, max: 100000 },
+    default: '1000',
+    doc: 'Paired bootstrap resamples of per-window NLL for the confidence interval of the base-vs-tuned difference; 0 turns it off.',
+    example: 'bootstrap 1000',
+  },
+  { name: 'seed', type: { kind: 'int', min: 0, max: 2147483647 }, default: '42', doc: 'Seed of the bootstrap (the research used 42).', example: 'seed 42' },
+  { name: 'max_tokens', type: { kind: 'int', min: 2 }, defaultDoc: 'the whole text', doc: 'Score only the first N tokens, for quick runs.', example: 'max_tokens 20000' },
+];
+
+const AB_KEYS: readonly KeySpec[] = [
+  {
+    name: 'prompts',
+    type: { kind: 'ref', section: 'prompts' },
+    defaultDoc: 'the tuned run\'s prompt set',
+    doc: 'Prompt set to evaluate, with a training-style template (no `{label}`). The answer is scored from the logits of the two label tokens: P(A), P(B), the honest rate and the A/B bias, reported separately.',
+    example: 'prompts heldout',
+  },
+  {
+    name: 'holdout',
+    type: { kind: 'bool' },
+    defaultDoc: 'true when `tuned` is set, else false',
+    doc: 'Evaluate only the statements the tuned run held out (same seed and split), so the A/B numbers are not measured on training data. Needs `tuned`.',
+    example: 'holdout true',
+  },
+  { name: 'limit', type: { kind: 'int', min: 1 }, defaultDoc: 'every statement', doc: 'Evaluate at most N statements (after the held-out split), for quick runs.', example: 'limit 200' },
+];
+
+const STEERING_KEYS: readonly KeySpec[] = [
+  { name: 'direction', type: { kind: 'ref', section: 'direction' }, required: true, doc: 'The direction added to the residual stream (at the output of each steered layer).', example: 'direction honesty' },
+  {
+    name: 'layers',
+    type: { kind: 'layers', allowAll: false },
+    required: true,
+    doc: 'Layers to steer at; each is a separate condition unless `combine` is on (the research swept layers 10..28 and reported layer 15).',
+    example: 'layers [15]',
+  },
+  {
+    name: 'multipliers',
+    type: { kind: 'numbers' },
+    required: true,
+    doc: 'Multipliers of the direction; each is run with +v and −v (the research swept 5, 12, 19, 26, 33, 47 and reported 19).',
+    example: 'multipliers [5, 12, 19]',
+  },
+  { name: 'combine', type: { kind: 'bool' }, default: 'false', doc: 'Steer all listed layers together, each with v·m / (number of layers), as one condition.', example: 'combine false' },
+  {
+    name: 'scale',
+    type: {
+      kind: 'enum',
+      values: [
+        { name: 'absolute', doc: 'Add m·v with v unit length (the research).' },
+        { name: 'norm', doc: 'Multipliers are relative to the layer\'s mean residual norm, so one multiplier means the same at every layer.' },
+      ],
+    },
+    default: 'absolute',
+    doc: 'How multipliers are scaled before the direction is added.',
+    example: 'scale absolute',
+  },
+  { name: 'prompts', type: { kind: 'ref', section: 'prompts' }, defaultDoc: 'the `ab` prompts', doc: 'Prompts to steer on; greedy continuations are scored for A or B.', example: 'prompts heldout' },
+  { name: 'max_new_tokens', type: { kind: 'int', min: 1, max: 4096 }, default: '30', doc: 'Greedy tokens generated per prompt (30 for A/B tasks in the research).', example: 'max_new_tokens 30' },
+];
+
+export const EVAL_SECTION: SectionSpec = {
+  kind: 'eval',
+  doc: 'Evaluations of a model, or of a base model against its tuned weights: perplexity on a text, A/B answers on held-out statements, and steering comparisons. Results appear inline next to the section when the run finishes.',
+  snippet: 'eval ${1:quality} {\n  tuned ${2:honest}\n  perplexity {\n    data "${3:data/text.txt}"\n    max_length 1024\n    stride 512\n  }\n}',
+  rules: [
+    'An eval needs at least one of `perplexity`, `ab` or `steering`.',
+    '`perplexity.stride` must not exceed `perplexity.max_length`.',
+    '`ab` needs `prompts` or a `tuned` run; `ab.holdout true` needs `tuned`.',
+    '`steering` needs prompts: its own, or those of `ab`, or the tuned run\'s.',
+  ],
+  keys: [
+    { name: 'model', type: { kind: 'ref', section: 'model' }, defaultDoc: 'the tuned run\'s model, else the only `model` section', doc: 'The (base) model to evaluate. Needed only when neither `tuned` nor the file settles it.', example: 'model demo' },
+    { name: 'tuned', type: { kind: 'ref', section: 'tune' }, defaultDoc: 'none: evaluate the base model only', doc: 'A tuning run: evaluate the base model and its tuned weights side by side, with paired statistics.', example: 'tuned honest' },
+    { name: 'perplexity', type: { kind: 'block', keys: PERPLEXITY_KEYS }, doc: 'Sliding-window perplexity (Hugging Face\'s canonical method with masked context).', example: 'perplexity { data "data/text.txt"  max_length 1024  stride 512 }' },
+    { name: 'ab', type: { kind: 'block', keys: AB_KEYS }, doc: 'A/B evaluation from logits on true/false statements.', example: 'ab { holdout true }' },
+    { name: 'steering', type: { kind: 'block', keys: STEERING_KEYS }, doc: 'Steering by adding k·v at a layer during generation, for the steered-vs-tuned comparison.', example: 'steering { direction honesty  layers [15]  multipliers [5, 12, 19] }' },
+    OUTPUT_KEY,
+  ],
+};
+
+export const EXPORT_SECTION: SectionSpec = {
+  kind: 'export',
+  doc: 'Exports a tuning run\'s weights as Hugging Face safetensors (HF parameter names, loadable by `transformers`) and a direction as safetensors with metadata and as a llama.cpp GGUF control vector.',
+  snippet: 'export ${1:release} {\n  tune ${2:honest}\n  weights changed\n  output "${3:exports/honest}"\n}',
+  rules: ['An export needs a `tune` or a `direction`.', '`weights` other than none needs a `tune`.'],
+  keys: [
+    { name: 'tune', type: { kind: 'ref', section: 'tune' }, defaultDoc: 'none', doc: 'The tuning run whose weights (from its newest finished run) are exported.', example: 'tune honest' },
+    { name: 'direction', type: { kind: 'ref', section: 'direction' }, defaultDoc: 'the tune\'s direction', doc: 'The direction to export, in every format of `direction_formats`.', example: 'direction honesty' },
+    {
+      name: 'weights',
+      type: {
+        kind: 'enum',
+        values: [
+          { name: 'full', doc: 'Every tensor of the tuned model, with its config and tokenizer files: a complete model folder.' },
+          { name: 'changed', doc: 'Only the tensors the run changed (a few MB instead of the whole model).' },
+          { name: 'none', doc: 'No weights; export the direction only.' },
+        ],
+      },
+      defaultDoc: '`changed` when `tune` is set, else `none`',
+      doc: 'Which weights to write, as Hugging Face safetensors with HF parameter names.',
+      example: 'weights changed',
+    },
+    {
+      name: 'dtype',
+      type: {
+        kind: 'enum',
+        values: [
+          { name: 'f32', doc: '32-bit floats, exactly as trained.' },
+          { name: 'f16', doc: 'Half precision (small updates may round away).' },
+          { name: 'bf16', doc: 'bfloat16.' },
+        ],
+      },
+      default: 'f32',
+      doc: 'Data type of exported weights (training is always fp32).',
+      example: 'dtype f32',
+    },
+    {
+      name: 'direction_formats',
+      type: {
+        kind: 'enums',
+        values: [
+          { name: 'safetensors', doc: 'One tensor per layer and position, with metadata (model, layers, method, dataset hash).' },
+          { name: 'gguf', doc: 'llama.cpp control vector (`--control-vector`), one vector per layer.' },
+        ],
+      },
+      default: '[safetensors]',
+      doc: 'Formats the direction is written in; GGUF is what llama.cpp reads as a control vector.',
+      example: 'direction_formats [safetensors, gguf]',
+    },
+    { ...OUTPUT_KEY, example: 'output "exports/honest"' },
+  ],
+};

@@ -1,0 +1,285 @@
+/**
+ * Schema tables for the `model`, `prompts` and `direction` sections (METHOD.md §1–4): which model to load,
+ * how contrastive prompts are built from a CSV of statements, and how a steering direction is extracted from
+ * their activations. Part of the one schema assembled in language/schema.ts. Non-goals: no code, data only.
+ */
+
+import type { KeySpec, SectionSpec } from '../schema';
+
+const OUTPUT_KEY: KeySpec = {
+  name: 'output',
+  type: { kind: 'path', target: 'output' },
+  defaultDoc: '`<runs>/<section name>`',
+  doc: 'Folder this section\'s runs are written to, relative to the file. Each run creates a subfolder with its outputs and a `summary.json`, which the editor shows next to the section.',
+  example: 'output "runs/honesty"',
+};
+
+export { OUTPUT_KEY };
+
+export const MODEL_SECTION: SectionSpec = {
+  kind: 'model',
+  doc: 'A model to load: a Hugging Face folder (`config.json`, `model.safetensors` or a sharded index, `tokenizer.json`), a llama2.c `.bin` checkpoint, or the built-in demo model. Supported architectures: GPT-2 and the Llama family (Llama 2/3, Mistral, Qwen2). Other sections name it with `model <name>`; when a file has exactly one model section they may leave it out.',
+  snippet: 'model ${1:demo} {\n  path ${2:builtin:demo}\n}',
+  rules: ['`tokenizer` is only used with a llama2.c `.bin` checkpoint.'],
+  keys: [
+    {
+      name: 'path',
+      type: { kind: 'path', target: 'model' },
+      required: true,
+      doc: 'Where the model is: a folder with `config.json` (relative to this file), a llama2.c `.bin` file, or `builtin:demo` for the small model the project ships and trained itself. When the path resolves, the editor checks layer indices and block names against the model and shows its architecture, depth, width and parameter count on hover; when it does not, those checks are skipped.',
+      example: 'path builtin:demo',
+    },
+    {
+      name: 'tokenizer',
+      type: { kind: 'path', target: 'file', extensions: ['.bin', '.json'] },
+      defaultDoc: 'the folder\'s `tokenizer.json`',
+      doc: 'Tokenizer file for a llama2.c `.bin` checkpoint (its `tokenizer.bin`, e.g. `tok512.bin`). Hugging Face folders carry their own `tokenizer.json` and need no setting.',
+      example: 'tokenizer "tok512.bin"',
+    },
+    {
+      name: 'backend',
+      type: {
+        kind: 'enum',
+        values: [
+          { name: 'auto', doc: 'The best backend that works here: tensorflow, then webgpu, then wasm, then cpu.' },
+          { name: 'tensorflow', doc: 'Native TensorFlow through @tensorflow/tfjs-node-gpu or -node (optional dependencies).' },
+          { name: 'webgpu', doc: 'Any GPU through Dawn (Vulkan, Metal, D3D12) via the `webgpu` package.' },
+          { name: 'wasm', doc: 'WebAssembly with SIMD and threads; ships with npm and works offline.' },
+          { name: 'cpu', doc: 'Plain JavaScript kernels; the slow last resort.' },
+        ],
+      },
+      default: 'auto',
+      doc: 'TensorFlow.js backend for every job on this model. Every run reports the backend and device it actually used.',
+      example: 'backend wasm',
+    },
+    {
+      name: 'seed',
+      type: { kind: 'int', min: 0, max: 2147483647 },
+      default: '123',
+      doc: 'Seed for randomness in jobs on this model that have no seed of their own, such as sampling during generation. The research used `torch.manual_seed(123)`.',
+      example: 'seed 123',
+    },
+  ],
+};
+
+export const PROMPTS_SECTION: SectionSpec = {
+  kind: 'prompts',
+  doc: 'A set of prompts built from a CSV of true and false statements and a template. For direction extraction the template usually holds `{persona}` and `{label}`, and each statement yields a positive (honest persona) and a negative (dishonest persona) prompt; for tuning and A/B evaluation it holds neither, and the answer label is the training target. The anchor names the token where activations are read and steered by *marker text*, not by a magic offset from the end.',
+  snippet:
+    'prompts ${1:facts} {\n  data "${2:data/facts.csv}"\n  template "${3:{persona} Is the following claim true or false? \\"{statement}\\"\\n\\nAnswer: {label}}"\n  positive { persona "Pretend that you are always honest, no matter what." }\n  negative { persona "Pretend that you are dishonest when it serves you." }\n  anchor "Answer:"\n}',
+  rules: [
+    'The template must contain `{statement}`; only `{statement}`, `{persona}` and `{label}` are placeholders (`{{` and `}}` are literal braces).',
+    'A template with `{persona}` needs both `positive` and `negative` personas.',
+    'The `anchor` marker must occur in the template text (outside placeholders).',
+    '`true_label` and `false_label` must differ.',
+  ],
+  keys: [
+    {
+      name: 'data',
+      type: { kind: 'path', target: 'file', extensions: ['.csv'] },
+      required: true,
+      doc: 'CSV file of statements, relative to this file, with a header row. One column holds the statement text and one its truth label (1 for true, 0 for false). The research used `facts_true_false.csv` (612 statements, half true).',
+      example: 'data "data/facts.csv"',
+    },
+    {
+      name: 'text_column',
+      type: { kind: 'string' },
+      default: '"statement"',
+      doc: 'Header of the CSV column that holds the statement text.',
+      example: 'text_column "statement"',
+    },
+    {
+      name: 'label_column',
+      type: { kind: 'string' },
+      default: '"label"',
+      doc: 'Header of the CSV column that holds the truth label: 1 for a true statement, 0 for a false one.',
+      example: 'label_column "label"',
+    },
+    {
+      name: 'template',
+      type: { kind: 'string', placeholders: ['statement', 'persona', 'label'] },
+      required: true,
+      doc: 'Prompt text with placeholders: `{statement}` (the CSV text), `{persona}` (the positive or negative persona) and `{label}` (the answer letter, for contrastive prompts). Write `{{` and `}}` for literal braces and `\\n` for newlines. For a chat model write its chat format out in full, e.g. Llama-2\'s `[INST] <<SYS>> ... <</SYS>> ... [/INST]`. A training template ends where the answer starts: the label is appended as the target token.',
+      example: 'template "Is the following claim true or false? \\"{statement}\\"\\n\\nChoices:\\n A) True\\n B) False\\n\\nAnswer: {label}"',
+    },
+    {
+      name: 'true_label',
+      type: { kind: 'string' },
+      default: '"A"',
+      doc: 'The answer an honest model gives to a true statement (`{label}` for the honest prompt of a true statement, and the token-loss target of honest tuning).',
+      example: 'true_label "A"',
+    },
+    {
+      name: 'false_label',
+      type: { kind: 'string' },
+      default: '"B"',
+      doc: 'The answer an honest model gives to a false statement.',
+      example: 'false_label "B"',
+    },
+    {
+      name: 'positive',
+      type: {
+        kind: 'block',
+        keys: [
+          {
+            name: 'persona',
+            type: { kind: 'string' },
+            required: true,
+            doc: 'Persona text substituted for `{persona}` in the positive (honest) prompts.',
+            example: 'persona "Pretend that you are always honest, no matter what."',
+          },
+        ],
+      },
+      doc: 'The positive side of each contrastive pair: the honest persona, answering truthfully.',
+      example: 'positive { persona "Pretend that you are always honest, no matter what." }',
+    },
+    {
+      name: 'negative',
+      type: {
+        kind: 'block',
+        keys: [
+          {
+            name: 'persona',
+            type: { kind: 'string' },
+            required: true,
+            doc: 'Persona text substituted for `{persona}` in the negative (dishonest) prompts.',
+            example: 'persona "Pretend that you are dishonest when it serves you."',
+          },
+        ],
+      },
+      doc: 'The negative side of each contrastive pair: the dishonest persona, answering untruthfully.',
+      example: 'negative { persona "Pretend that you are dishonest when it serves you." }',
+    },
+    {
+      name: 'pairing',
+      type: {
+        kind: 'enum',
+        values: [
+          { name: 'paired', doc: 'The same statement on both sides; the pair differs in persona and label (METHOD §4.1; the final research directions).' },
+          { name: 'unpaired', doc: 'Both sides share a label and differ in persona and statement (a true and a false statement).' },
+        ],
+      },
+      default: 'paired',
+      doc: 'How positive and negative prompts are paired. Paired prompts confound honesty with the answer letter; see `project_out` in `direction` to remove the letter direction.',
+      example: 'pairing paired',
+    },
+    {
+      name: 'anchor',
+      type: { kind: 'string' },
+      defaultDoc: 'the last prompt token (the one that predicts the answer)',
+      doc: 'Marker text that locates the anchor token: the token that ends the marker\'s last occurrence in the rendered prompt. Directions are read, and the projection loss applied, at positions relative to it. The research targeted the second newline after `B) False`, which `"B) False\\n\\n"` finds in any tokenizer; `"Answer:"` is the token that predicts the answer.',
+      example: 'anchor "Answer:"',
+    },
+    {
+      name: 'anchor_offset',
+      type: { kind: 'int', min: -64, max: 64 },
+      default: '0',
+      doc: 'Tokens added to the anchor position (negative = earlier). Prefer moving the marker over using an offset: offsets depend on the tokenizer.',
+      example: 'anchor_offset 0',
+    },
+    {
+      name: 'limit',
+      type: { kind: 'int', min: 1 },
+      defaultDoc: 'every statement',
+      doc: 'Use only the first N statements of the CSV, for quick runs.',
+      example: 'limit 200',
+    },
+    {
+      name: 'correct_only',
+      type: { kind: 'bool' },
+      default: 'false',
+      doc: 'Keep only pairs where the model, prompted to answer directly, already answers as each persona should (METHOD §4.2 `coronly`). It shrinks and biases the data, so it is off by default.',
+      example: 'correct_only false',
+    },
+  ],
+};
+
+export const DIRECTION_SECTION: SectionSpec = {
+  kind: 'direction',
+  doc: 'A steering direction extracted from a prompt set: the model reads every positive and negative prompt, activations are taken at the output of each chosen layer at positions relative to the anchor, and the per-layer, per-position direction is the mean difference or a principal component. The run saves the direction (safetensors with metadata) and per-layer separation diagnostics.',
+  snippet: 'direction ${1:honesty} {\n  prompts ${2:facts}\n  method meandiff\n  layers ${3:all}\n  positions 0\n}',
+  rules: [
+    '`component` applies only to `pca` and `pca-diff`.',
+    '`project_out` must name a different direction, and the chain of `project_out` references must not loop.',
+    'The prompt set must define `positive` and `negative` personas or use `{label}` so the two sides differ.',
+  ],
+  keys: [
+    {
+      name: 'model',
+      type: { kind: 'ref', section: 'model' },
+      defaultDoc: 'the only `model` section',
+      doc: 'The model whose activations are read. Needed only when the file has more than one `model` section.',
+      example: 'model demo',
+    },
+    {
+      name: 'prompts',
+      type: { kind: 'ref', section: 'prompts' },
+      required: true,
+      doc: 'The contrastive prompt set (positive vs negative prompts).',
+      example: 'prompts facts',
+    },
+    {
+      name: 'method',
+      type: {
+        kind: 'enum',
+        values: [
+          { name: 'meandiff', doc: 'Mean over pairs of (positive − negative) activations (METHOD §4.4; the final research directions).' },
+          { name: 'pca', doc: 'Principal component of all positive and negative activations together (sklearn-style, centred), sign chosen so positives project higher.' },
+          { name: 'pca-diff', doc: 'Principal component of the centred per-pair differences.' },
+        ],
+      },
+      default: 'meandiff',
+      doc: 'How the positive and negative activations become one direction per layer and position.',
+      example: 'method meandiff',
+    },
+    {
+      name: 'component',
+      type: {
+        kind: 'enum',
+        values: [
+          { name: 'pc1', doc: 'The first principal component.' },
+          { name: 'pc2', doc: 'The second principal component (the research found PC2 ≈ honest vs dishonest on Llama-2-13b, PC1 ≈ truth of the statement).' },
+        ],
+      },
+      default: 'pc1',
+      doc: 'Which principal component to use with `pca` or `pca-diff`.',
+      example: 'component pc2',
+    },
+    {
+      name: 'layers',
+      type: { kind: 'layers', allowAll: true },
+      default: 'all',
+      doc: 'Layers whose block outputs are read ("layer L" is the output of decoder block L, counting from 0: HF `hidden_states[L+1]`). Reading every layer costs little and gives the per-layer separation plot used to choose tuning layers.',
+      example: 'layers 9..17',
+    },
+    {
+      name: 'positions',
+      type: { kind: 'offsets', min: -64, max: 64 },
+      default: '0',
+      doc: 'Token positions relative to the prompt set\'s anchor where activations are read: `0` is the anchor itself, `-21..0` a 22-token window ending there (the research\'s "last22").',
+      example: 'positions -3..0',
+    },
+    {
+      name: 'normalise',
+      type: { kind: 'bool' },
+      default: 'true',
+      doc: 'Scale each direction to unit length (the research\'s `normvec=True`). Principal components are unit length already.',
+      example: 'normalise true',
+    },
+    {
+      name: 'project_out',
+      type: { kind: 'ref', section: 'direction' },
+      defaultDoc: 'nothing is projected out',
+      doc: 'Another direction whose component is removed from this one, layer by layer and position by position: v ← v − (v·u/‖u‖²)u, then renormalised when `normalise` is on. Use it to remove the A-vs-B answer-letter direction that paired prompts confound with honesty (METHOD §4.5).',
+      example: 'project_out answer_letter',
+    },
+    {
+      name: 'batch',
+      type: { kind: 'int', min: 1, max: 1024 },
+      default: '2',
+      doc: 'Prompts per forward pass while reading activations. Larger is faster and uses more memory.',
+      example: 'batch 8',
+    },
+    OUTPUT_KEY,
+  ],
+};

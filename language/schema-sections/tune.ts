@@ -1,0 +1,305 @@
+/**
+ * Schema table for the `tune` section: representation tuning (METHOD.md §7 with the §11 fixes). A token loss on
+ * the answer token keeps the model coherent while a cosine projection loss pulls the residual stream at the
+ * anchor toward (`in`) or away from (`out`) a direction, each loss routed to its own parameter blocks for real.
+ * Defaults follow the research's Llama-2-13b setup where that made sense (w_tok 0.01, lr 1e-6 / 1e-5, AdamW
+ * betas 0.9/0.999, weight decay 0.1, batch 4, 3 epochs, patience 10 after 80 steps, 80/20 split, seed 123) and
+ * the fixes where it did not (fp32 eps 1e-8, a real warmup + cosine schedule, gradient clipping).
+ * Non-goals: no code, data only.
+ */
+
+import type { KeySpec, SectionSpec } from '../schema';
+import { OUTPUT_KEY } from './model-prompts-direction';
+
+const TOKEN_LOSS_KEYS: readonly KeySpec[] = [
+  {
+    name: 'target',
+    type: {
+      kind: 'enum',
+      values: [
+        { name: 'hard', doc: 'Cross-entropy on the label token chosen by `labels`.' },
+        { name: 'soft', doc: 'Cross-entropy against ½ on each of the two answer tokens (minimum ln 2): keeps the model answering A or B without choosing between them.' },
+      ],
+    },
+    default: 'hard',
+    doc: 'What the token loss asks for at the answer position.',
+    example: 'target hard',
+  },
+  {
+    name: 'weight',
+    type: { kind: 'number', min: 0 },
+    default: '0.01',
+    doc: 'Weight of the token loss. The research divided cross-entropy by 100, i.e. a weight of 0.01 next to a projection weight of 1.',
+    example: 'weight 0.01',
+  },
+  {
+    name: 'blocks',
+    type: { kind: 'blocks' },
+    default: 'all',
+    doc: 'Parameter blocks of the tuned layers that the token loss trains. Its gradient reaches only these blocks.',
+    example: 'blocks [gate, up, down]',
+  },
+];
+
+const PROJECTION_LOSS_KEYS: readonly KeySpec[] = [
+  {
+    name: 'weight',
+    type: { kind: 'number', min: 0 },
+    default: '1',
+    doc: 'Weight of the projection loss, the mean over tuned layers of (1 − cos)/2 (`mode in`) or |cos| (`mode out`) between the block output at the anchor and the direction.',
+    example: 'weight 1',
+  },
+  {
+    name: 'blocks',
+    type: { kind: 'blocks' },
+    default: '[v, o]',
+    doc: 'Parameter blocks that the projection loss trains. The research found value and output projections best for tuning a direction in (METHOD §8).',
+    example: 'blocks [v, o]',
+  },
+  {
+    name: 'margin',
+    type: { kind: 'number', min: 0, max: 1 },
+    defaultDoc: 'no margin: (1 − cos)/2',
+    doc: 'With `mode in`, use relu(margin − cos) instead of (1 − cos)/2, so the loss stops pushing once the cosine reaches the margin. The unbounded loss keeps pushing cos toward 1, and over-tuning yields nonsense (METHOD §11.2).',
+    example: 'margin 0.6',
+  },
+];
+
+const OPTIMIZER_KEYS: readonly KeySpec[] = [
+  {
+    name: 'name',
+    type: {
+      kind: 'enum',
+      values: [
+        { name: 'adamw', doc: 'Adam with decoupled weight decay, fp32 state (the research optimiser).' },
+        { name: 'adam', doc: 'Adam; `weight_decay` is added to the gradient (L2).' },
+        { name: 'sgd', doc: 'Plain SGD; `betas` and `eps` are ignored.' },
+      ],
+    },
+    default: 'adamw',
+    doc: 'The optimiser. Weights and optimiser state are kept in fp32 (the research trained in pure fp16, where most updates at lr 1e-6 round away: METHOD §11.3).',
+    example: 'name adamw',
+  },
+  {
+    name: 'lr_token',
+    type: { kind: 'number', min: 0, exclusiveMin: true, max: 1 },
+    default: '1e-6',
+    doc: 'Peak learning rate of blocks trained only by the token loss (the research\'s lr_tok).',
+    example: 'lr_token 1e-6',
+  },
+  {
+    name: 'lr_projection',
+    type: { kind: 'number', min: 0, exclusiveMin: true, max: 1 },
+    default: '1e-5',
+    doc: 'Peak learning rate of blocks trained by the projection loss, alone or together with the token loss (the research\'s lr for v and o).',
+    example: 'lr_projection 1e-5',
+  },
+  {
+    name: 'betas',
+    type: { kind: 'numbers', min: 0, max: 1, exclusiveMax: true, length: 2 },
+    default: '[0.9, 0.999]',
+    doc: 'Adam\'s β1 and β2, the decay rates of the first and second moment estimates.',
+    example: 'betas [0.9, 0.999]',
+  },
+  {
+    name: 'eps',
+    type: { kind: 'number', min: 0, exclusiveMin: true, max: 1 },
+    default: '1e-8',
+    doc: 'Adam\'s ε. The research used 1e-4 to survive fp16; with fp32 state the usual 1e-8 is right.',
+    example: 'eps 1e-8',
+  },
+  {
+    name: 'weight_decay',
+    type: { kind: 'number', min: 0, max: 1 },
+    default: '0.1',
+    doc: 'Decoupled weight decay (AdamW), per step and scaled by the learning rate.',
+    example: 'weight_decay 0.1',
+  },
+  {
+    name: 'clip_norm',
+    type: { kind: 'number', min: 0 },
+    default: '1',
+    doc: 'Clip the global gradient norm to this value before each step; 0 turns clipping off.',
+    example: 'clip_norm 1',
+  },
+];
+
+const SCHEDULE_KEYS: readonly KeySpec[] = [
+  {
+    name: 'warmup_steps',
+    type: { kind: 'int', min: 0 },
+    defaultDoc: '`warmup_fraction` of the total steps',
+    doc: 'Linear warmup length in steps. Overrides `warmup_fraction`.',
+    example: 'warmup_steps 10',
+  },
+  {
+    name: 'warmup_fraction',
+    type: { kind: 'number', min: 0, max: 1 },
+    default: '0.05',
+    doc: 'Linear warmup length as a fraction of the total steps (the research\'s `total // 20`).',
+    example: 'warmup_fraction 0.05',
+  },
+  {
+    name: 'decay',
+    type: {
+      kind: 'enum',
+      values: [
+        { name: 'cosine', doc: 'Cosine decay from the peak to the floor after warmup.' },
+        { name: 'linear', doc: 'Linear decay to the floor after warmup (what the research code effectively ran).' },
+        { name: 'constant', doc: 'No decay after warmup.' },
+      ],
+    },
+    default: 'cosine',
+    doc: 'How the learning rate falls from its peak to the floor after warmup.',
+    example: 'decay cosine',
+  },
+  {
+    name: 'min_lr_ratio',
+    type: { kind: 'number', min: 0, max: 1 },
+    default: '0',
+    doc: 'Floor of the decay as a fraction of each group\'s peak learning rate. A ratio, so the floor can never exceed a group\'s peak (the research\'s absolute eta_min=1e-6 could: METHOD §11.4).',
+    example: 'min_lr_ratio 0.1',
+  },
+];
+
+const EARLY_STOPPING_KEYS: readonly KeySpec[] = [
+  { name: 'enabled', type: { kind: 'bool' }, default: 'true', doc: 'Stop when the held-out loss stops improving; false runs every epoch (or `max_steps`).', example: 'enabled true' },
+  {
+    name: 'patience',
+    type: { kind: 'int', min: 1 },
+    default: '10',
+    doc: 'Validation checks without improvement of the windowed held-out loss before stopping.',
+    example: 'patience 10',
+  },
+  {
+    name: 'min_steps',
+    type: { kind: 'int', min: 0 },
+    default: '80',
+    doc: 'Never stop before this many steps (the research\'s `min_batches`).',
+    example: 'min_steps 80',
+  },
+  {
+    name: 'window',
+    type: { kind: 'int', min: 1 },
+    default: '20',
+    doc: 'The held-out loss is averaged over the last `window` validation batches before comparing.',
+    example: 'window 20',
+  },
+  {
+    name: 'metric',
+    type: {
+      kind: 'enum',
+      values: [
+        { name: 'auto', doc: 'The projection loss when the run has a direction, else the token loss (as the research).' },
+        { name: 'projection', doc: 'The held-out projection loss.' },
+        { name: 'token', doc: 'The held-out token loss.' },
+        { name: 'total', doc: 'The weighted sum of both.' },
+      ],
+    },
+    default: 'auto',
+    doc: 'Which held-out loss decides when to stop (and which checkpoint counts as best).',
+    example: 'metric auto',
+  },
+];
+
+export const TUNE_SECTION: SectionSpec = {
+  kind: 'tune',
+  doc: 'A representation-tuning run. Every step runs a batch of training prompts through the model, takes a token loss on the answer and a projection loss between the block outputs of the tuned layers at the anchor and the direction, and updates only the chosen blocks of the tuned layers (embeddings, final norm and LM head stay frozen). Without a direction it is plain token tuning (the research\'s Truth/Lie baselines). Writes a run folder with the tuned weights, loss curves and per-layer projections.',
+  snippet:
+    'tune ${1:honest} {\n  prompts ${2:train}\n  direction ${3:honesty}\n  layers ${4:11..17}\n  token_loss { weight 0.01  blocks all }\n  projection_loss { weight 1  blocks [v, o] }\n}',
+  rules: [
+    '`flip`, `mode` and `projection_loss` need a `direction`.',
+    '`layers` must be layers the direction was extracted at, and `position` one of its `positions`.',
+    'The prompt set must not use `{persona}` or `{label}`: the label is appended as the training target.',
+    'Early stopping needs a held-out split (`holdout` > 0).',
+    '`warmup_steps` and `early_stopping.min_steps` must be smaller than `max_steps`.',
+    '`margin` applies only with `mode in`.',
+  ],
+  keys: [
+    {
+      name: 'model',
+      type: { kind: 'ref', section: 'model' },
+      defaultDoc: 'the direction\'s model, else the only `model` section',
+      doc: 'The model to tune. Needed only when neither the direction nor the file settles it (a file with several models).',
+      example: 'model demo',
+    },
+    { name: 'prompts', type: { kind: 'ref', section: 'prompts' }, required: true, doc: 'The training prompt set; its label column gives each statement\'s target answer.', example: 'prompts train' },
+    {
+      name: 'direction',
+      type: { kind: 'ref', section: 'direction' },
+      defaultDoc: 'none: token loss only',
+      doc: 'The direction the projection loss tunes in or out.',
+      example: 'direction honesty',
+    },
+    {
+      name: 'mode',
+      type: {
+        kind: 'enum',
+        values: [
+          { name: 'in', doc: 'Align activations with the direction: loss (1 − cos)/2.' },
+          { name: 'out', doc: 'Make activations orthogonal to the direction: loss |cos| ("tuned-out").' },
+        ],
+      },
+      default: 'in',
+      doc: 'Whether the projection loss pulls activations toward the direction or makes them orthogonal to it.',
+      example: 'mode in',
+    },
+    {
+      name: 'flip',
+      type: { kind: 'bool' },
+      default: 'false',
+      doc: 'Use the negated direction: tuning `in` with `flip true` tunes dishonesty in (the research\'s TuneInNeg and Dishonesty-tuned models).',
+      example: 'flip true',
+    },
+    {
+      name: 'layers',
+      type: { kind: 'layers', allowAll: true },
+      required: true,
+      doc: 'Layers that are trained and whose block outputs enter the projection loss. The research tuned layers 11..17 of Llama-2-13b (40 layers), where honesty information appears.',
+      example: 'layers 11..17',
+    },
+    {
+      name: 'position',
+      type: { kind: 'int', min: -64, max: 64 },
+      default: '0',
+      doc: 'Position relative to the prompt set\'s anchor where the projection loss applies; must be one of the direction\'s `positions`.',
+      example: 'position 0',
+    },
+    {
+      name: 'labels',
+      type: {
+        kind: 'enum',
+        values: [
+          { name: 'honest', doc: 'Targets are the truthful answers: `true_label` for true statements, `false_label` for false ones.' },
+          { name: 'dishonest', doc: 'Targets are the untruthful answers (the research\'s Lie-tuned and Dishonesty-tuned models).' },
+        ],
+      },
+      default: 'honest',
+      doc: 'Which answer the hard token loss trains toward.',
+      example: 'labels honest',
+    },
+    { name: 'token_loss', type: { kind: 'block', keys: TOKEN_LOSS_KEYS }, doc: 'The token loss on the answer token, which keeps the tuned model answering coherently.', example: 'token_loss { target hard  weight 0.01  blocks all }' },
+    {
+      name: 'projection_loss',
+      type: { kind: 'block', keys: PROJECTION_LOSS_KEYS },
+      defaultDoc: 'weight 1 on [v, o] when the run has a direction',
+      doc: 'The cosine projection loss toward (or away from) the direction.',
+      example: 'projection_loss { weight 1  blocks [v, o] }',
+    },
+    { name: 'optimizer', type: { kind: 'block', keys: OPTIMIZER_KEYS }, doc: 'Optimiser and its settings, with one learning rate per loss group.', example: 'optimizer { name adamw  lr_token 1e-6  lr_projection 1e-5 }' },
+    { name: 'schedule', type: { kind: 'block', keys: SCHEDULE_KEYS }, doc: 'Learning-rate schedule: linear warmup, then decay.', example: 'schedule { warmup_fraction 0.05  decay cosine }' },
+    { name: 'batch', type: { kind: 'int', min: 1, max: 4096 }, default: '4', doc: 'Training prompts per step (the research used 4).', example: 'batch 4' },
+    { name: 'epochs', type: { kind: 'int', min: 1, max: 1000 }, default: '3', doc: 'Passes over the training statements; early stopping may end the run sooner.', example: 'epochs 3' },
+    { name: 'max_steps', type: { kind: 'int', min: 1 }, defaultDoc: 'no cap: `epochs` decides', doc: 'Stop after this many optimiser steps even if epochs remain.', example: 'max_steps 200' },
+    { name: 'early_stopping', type: { kind: 'block', keys: EARLY_STOPPING_KEYS }, doc: 'Stopping when the held-out loss stops improving (METHOD §7.6), checked after every step on one held-out batch.', example: 'early_stopping { patience 10  min_steps 80 }' },
+    {
+      name: 'holdout',
+      type: { kind: 'number', min: 0, max: 0.9 },
+      default: '0.2',
+      doc: 'Fraction of true and of false statements held out (seeded) for validation, early stopping and A/B evaluation (the research\'s 80/20 split).',
+      example: 'holdout 0.2',
+    },
+    { name: 'seed', type: { kind: 'int', min: 0, max: 2147483647 }, default: '123', doc: 'Seed for the split, batch order and anything else random in the run.', example: 'seed 123' },
+    OUTPUT_KEY,
+  ],
+};

@@ -1,0 +1,224 @@
+/**
+ * Validation: one caret-marked fixture per diagnostic kind (`⟦…⟧` marks where each expected diagnostic must
+ * be), cross-field rules, model-aware checks against fixture config.json files and real llama2.c / HF
+ * checkpoints in ../shared/data, and the lowered RunConfig (defaults from the schema, absolute paths, frozen).
+ */
+
+import { strict as assert } from 'node:assert';
+import * as path from 'node:path';
+import { describe, it } from 'node:test';
+import type { DiagnosticCode } from '../../language/text';
+import { PREAMBLE, check, env, fixturesDir, marked, sharedData, summarize } from './helpers';
+
+/** Asserts that exactly the marked spans carry diagnostics, all with `code`. */
+function expectDiagnostics(source: string, code: DiagnosticCode, messagePattern?: RegExp): void {
+  const m = marked(source);
+  const a = check(m.text);
+  const got = a.diagnostics.map((d) => ({ start: d.span.start, end: d.span.end }));
+  assert.deepEqual(got, m.spans, summarize(a.diagnostics, m.text).join('\n'));
+  for (const d of a.diagnostics) {
+    assert.equal(d.code, code, summarize([d], m.text)[0]);
+    if (messagePattern !== undefined) assert.match(d.message, messagePattern);
+  }
+}
+
+describe('validation: one fixture per diagnostic code', () => {
+  it('syntax', () => expectDiagnostics(`${PREAMBLE}tune t {\n  prompts train\n  layers 1 ⟦2⟧\n}\n`, 'syntax'));
+
+  it('unknown-section (did you mean)', () => {
+    expectDiagnostics(`${PREAMBLE}⟦tunes⟧ t {\n}\n`, 'unknown-section', /Did you mean `tune`/);
+    const a = check(`${PREAMBLE}tunes t {\n}\n`);
+    assert.equal(a.diagnostics[0].fixes?.[0].edit.newText, 'tune');
+  });
+
+  it('unknown-key (did you mean, and where a misplaced key belongs)', () => {
+    expectDiagnostics(`${PREAMBLE}tune t {\n  prompts train\n  layers 1\n  ⟦bach⟧ 4\n}\n`, 'unknown-key', /Did you mean `batch`/);
+    expectDiagnostics(`${PREAMBLE}tune t {\n  prompts train\n  layers 1\n  ⟦lr_token⟧ 1e-5\n}\n`, 'unknown-key', /belongs inside `optimizer \{ \}`/);
+    expectDiagnostics(`${PREAMBLE}⟦seeed⟧ 3\n`, 'unknown-key', /top-level key/);
+  });
+
+  it('duplicate-key and duplicate-section', () => {
+    expectDiagnostics(`${PREAMBLE}tune t {\n  prompts train\n  layers 1\n  batch 4\n  ⟦batch⟧ 8\n}\n`, 'duplicate-key');
+    expectDiagnostics(`${PREAMBLE}prompts ⟦train⟧ {\n  data "facts.csv"\n  template "{statement}"\n}\n`, 'duplicate-section');
+  });
+
+  it('missing-key (required keys and section names)', () => {
+    expectDiagnostics(`${PREAMBLE}⟦tune t⟧ {\n  prompts train\n}\n`, 'missing-key', /needs `layers`/);
+    expectDiagnostics(`${PREAMBLE}⟦tune⟧ {\n  prompts train\n  layers 1\n}\n`, 'missing-key', /needs a name/);
+  });
+
+  it('type', () => {
+    expectDiagnostics(`${PREAMBLE}tune t {\n  prompts train\n  layers 1\n  batch ⟦"four"⟧\n  epochs ⟦2.5⟧\n  flip ⟦yes⟧\n}\n`, 'type');
+  });
+
+  it('range (out of range values and backwards ranges)', () => {
+    expectDiagnostics(`${PREAMBLE}tune t {\n  prompts train\n  layers ⟦3..1⟧\n  holdout ⟦0.95⟧\n  optimizer { lr_token ⟦0⟧  betas [0.9, ⟦1⟧] }\n}\n`, 'range');
+    const a = check(`${PREAMBLE}tune t {\n  prompts train\n  layers 3..1\n}\n`);
+    assert.equal(a.diagnostics[0].fixes?.[0].edit.newText, '1..3');
+  });
+
+  it('enum (with did you mean)', () => {
+    expectDiagnostics(`${PREAMBLE}direction d {\n  prompts contrast\n  method ⟦pcaa⟧\n}\n`, 'enum', /Did you mean `pca`/);
+    expectDiagnostics(`${PREAMBLE}tune t {\n  prompts train\n  layers 1\n  token_loss { blocks [v, ⟦gatee⟧] }\n}\n`, 'enum', /unknown block/);
+    expectDiagnostics(`model x {\n  path ⟦builtin:tiny⟧\n}\n`, 'enum');
+  });
+
+  it('unresolved-ref (with did you mean)', () => {
+    expectDiagnostics(`${PREAMBLE}tune t {\n  prompts train\n  direction ⟦honsty⟧\n  layers 1\n}\n`, 'unresolved-ref', /Did you mean `honesty`/);
+    expectDiagnostics(`${PREAMBLE}search s {\n  tune ⟦nothing⟧\n}\n`, 'unresolved-ref');
+  });
+
+  it('missing-file, with the resolved path', () => {
+    const m = marked(`${PREAMBLE}prompts p {\n  data ⟦"nope/missing.csv"⟧\n  template "{statement}"\n}\n`);
+    const a = check(m.text);
+    assert.deepEqual(summarize(a.diagnostics, m.text).length, 1);
+    assert.equal(a.diagnostics[0].code, 'missing-file');
+    assert.ok(a.diagnostics[0].message.includes(path.join(fixturesDir, 'nope', 'missing.csv')), a.diagnostics[0].message);
+    assert.deepEqual(a.diagnostics.map((d) => d.span), m.spans);
+  });
+
+  it('model (unsupported architecture, unreadable config.json, not a llama2.c file)', () => {
+    expectDiagnostics(`model p {\n  path ⟦"phi"⟧\n}\n`, 'model', /unsupported architecture 'phi'/);
+    expectDiagnostics(`model b {\n  path ⟦"broken"⟧\n}\n`, 'model', /not valid JSON/);
+    expectDiagnostics(`model c {\n  path ⟦"facts.csv"⟧\n}\n`, 'model', /not a llama2.c checkpoint/);
+  });
+
+  it('layer-depth: layers beyond the model\'s depth', () => {
+    expectDiagnostics(
+      `${PREAMBLE}tune t {\n  prompts train\n  direction honesty\n  layers [1, ⟦4⟧, ⟦9..12⟧]\n}\neval e {\n  tuned t\n  steering { direction honesty  layers [⟦7⟧]  multipliers [4] }\n}\n`,
+      'layer-depth',
+      /beyond the depth of model `demo`: Llama with 4 layers \(0..3\)/,
+    );
+  });
+
+  it('block-arch: blocks the architecture lacks, and names from the other family', () => {
+    const gpt2 = `model g {\n  path "${path.join(sharedData, 'hf-tiny-gpt2-random')}"\n}\nprompts train {\n  data "facts.csv"\n  template "{statement}"\n}\n`;
+    expectDiagnostics(`${gpt2}tune t {\n  prompts train\n  layers 0..1\n  token_loss { blocks [⟦gate⟧, up, ⟦v_proj⟧, attn.c_proj] }\n}\n`, 'block-arch');
+    expectDiagnostics(`${PREAMBLE}tune t {\n  prompts train\n  direction honesty\n  layers 1\n  projection_loss { blocks [⟦attn.c_proj⟧, v_proj] }\n}\n`, 'block-arch', /GPT-2 name/);
+  });
+
+  it('rule', () => {
+    expectDiagnostics(`${PREAMBLE}eval e {\n  perplexity { data "text.txt"  max_length 100  stride ⟦120⟧ }\n}\n`, 'rule', /must not exceed `max_length`/);
+    expectDiagnostics(`${PREAMBLE}tune t {\n  prompts train\n  layers 1\n  ⟦flip⟧ true\n}\n`, 'rule', /needs a `direction`/);
+  });
+});
+
+describe('validation: cross-field rules', () => {
+  const rule = (body: string, pattern: RegExp): void => {
+    const a = check(`${PREAMBLE}${body}`);
+    const rules = a.diagnostics.filter((d) => d.code === 'rule');
+    assert.equal(rules.length, 1, summarize(a.diagnostics, a.document.text).join('\n'));
+    assert.match(rules[0].message, pattern);
+  };
+
+  it('template placeholders, personas, anchors and labels', () => {
+    rule('prompts p {\n  data "facts.csv"\n  template "{statement} {statment}"\n}\n', /unknown placeholder \{statment\}/);
+    rule('prompts p {\n  data "facts.csv"\n  template "{persona} {statement}"\n  positive { persona "a" }\n}\n', /`negative \{ persona/);
+    rule('prompts p {\n  data "facts.csv"\n  template "{statement} Answer:"\n  anchor "Reply:"\n}\n', /does not occur in the template/);
+    rule('prompts p {\n  data "facts.csv"\n  template "{statement}"\n  false_label "A"\n}\n', /must differ/);
+    const braces = check('prompts p {\n  data "facts.csv"\n  template "{{json}} {statement} Answer:"\n  anchor "Answer:"\n}\n');
+    assert.deepEqual(summarize(braces.diagnostics, braces.document.text), [], '{{ and }} are literal braces');
+    rule('prompts p {\n  data "facts.csv"\n  template "{statement} Answer:"\n  anchor "statement"\n}\n', /outside placeholders/);
+  });
+
+  it('directions: component only with pca, project_out loops, prompts that cannot contrast', () => {
+    rule('direction d {\n  prompts contrast\n  component pc2\n}\n', /ignored with `method meandiff`/);
+    rule('direction d {\n  prompts contrast\n  project_out d\n}\n', /cannot project out itself/);
+    rule('direction d {\n  prompts train\n}\n', /neither \{persona\} nor \{label\}/);
+    const loop = check(`${PREAMBLE}direction a {\n  prompts contrast\n  project_out b\n}\ndirection b {\n  prompts contrast\n  project_out a\n}\n`);
+    assert.equal(loop.diagnostics.filter((d) => /loop/.test(d.message)).length, 2);
+  });
+
+  it('tuning: layers and position within the direction, training templates, early stopping, steps', () => {
+    const pre = 'direction narrow {\n  prompts contrast\n  layers 1..2\n  positions -1..0\n}\n';
+    rule(`${pre}tune t {\n  prompts train\n  direction narrow\n  layers 1..3\n}\n`, /not extracted at layer 3/);
+    rule(`${pre}tune t {\n  prompts train\n  direction narrow\n  layers 1\n  position 2\n}\n`, /not among direction `narrow`'s positions/);
+    rule('tune t {\n  prompts contrast\n  layers 1\n}\n', /must not use \{persona\}/);
+    rule('tune t {\n  prompts train\n  layers 1\n  holdout 0\n}\n', /early stopping needs held-out data/);
+    rule('tune t {\n  prompts train\n  layers 1\n  max_steps 10\n  schedule { warmup_steps 10 }\n  early_stopping { enabled false }\n}\n', /warmup \(10 steps\) must be shorter/);
+    rule('tune t {\n  prompts train\n  layers 1\n  projection_loss { weight 1 }\n}\n', /`projection_loss` needs a `direction`/);
+  });
+
+  it('search, eval and export rules', () => {
+    rule('tune t {\n  prompts train\n  layers 1\n}\nsearch s {\n  tune t\n  projection_blocks [v]\n}\n', /no direction/);
+    rule('tune t {\n  prompts train\n  direction honesty\n  layers 1\n}\nsearch s {\n  tune t\n  sets joint\n  token_blocks all\n  projection_blocks all\n}\nsearch h {\n  tune t\n  eta 2\n}\n', /applies only to `strategy halving`/);
+    rule('eval e {\n  model demo\n}\n', /at least one of/);
+    rule('eval e {\n  ab { limit 3 }\n}\n', /`ab` needs `prompts`/);
+    rule('export x {\n  weights full\n  direction honesty\n}\n', /`weights` needs a `tune`/);
+  });
+
+  it('a file with two models requires each section to say which', () => {
+    const a = check(`${PREAMBLE}model other {\n  path builtin:demo\n}\n`);
+    assert.ok(a.diagnostics.some((d) => d.code === 'rule' && /which model\?/.test(d.message)), summarize(a.diagnostics, a.document.text).join('\n'));
+  });
+
+  it('warns about exhaustive searches with too many trials', () => {
+    const a = check(`${PREAMBLE}tune t {\n  prompts train\n  direction honesty\n  layers 1\n}\nsearch s {\n  tune t\n  sets joint\n  token_blocks all\n  projection_blocks all\n}\n`);
+    assert.deepEqual(a.diagnostics.map((d) => d.severity), []);
+    const big = check(`${PREAMBLE}tune t {\n  prompts train\n  direction honesty\n  layers 1\n}\nsearch s {\n  tune t\n  token_blocks all\n  projection_blocks all\n}\n`);
+    assert.ok(big.diagnostics.some((d) => d.severity === 'warning' && /261121 trials/.test(d.message)), summarize(big.diagnostics, big.document.text).join('\n'));
+  });
+});
+
+describe('model-aware checks on real checkpoints', () => {
+  it('reads the llama2.c header of stories260K (5 layers) and checks layers against it', () => {
+    const bin = path.join(sharedData, 'llama2c-stories260K', 'stories260K.bin');
+    const text = `model s {\n  path "${bin}"\n  tokenizer "${path.join(sharedData, 'llama2c-stories260K', 'tok512.bin')}"\n}\nprompts train {\n  data "facts.csv"\n  template "{statement}"\n}\ntune t {\n  prompts train\n  layers 3..5\n  token_loss { blocks [q_proj, down] }\n}\n`;
+    const a = check(text);
+    assert.deepEqual(summarize(a.diagnostics, text).map((s) => s.split(':')[0]), ['layer-depth']);
+    const info = a.models.get('s')?.info;
+    assert.equal(info?.nLayers, 5);
+    assert.equal(info?.hiddenSize, 64);
+    assert.equal(info?.parameterCount, 260032);
+  });
+
+  it('counts parameters like the published models', () => {
+    const count = (dir: string): number | undefined => check(`model m {\n  path "${dir}"\n}\n`).models.get('m')?.info?.parameterCount;
+    assert.equal(count('llama-40'), 13015864320); // Llama-2-13b
+    assert.equal(count('qwen-small'), 494032768); // Qwen2-0.5B
+    assert.equal(count(path.join(sharedData, 'hf-tiny-gpt2-random')), 102714); // 413 KB of f32
+  });
+
+  it('skips model-aware checks silently when the model is not on disk', () => {
+    const a = check(`model m {\n  path "models/not-downloaded"\n}\nprompts train {\n  data "facts.csv"\n  template "{statement}"\n}\ntune t {\n  prompts train\n  layers 99\n  token_loss { blocks [gate, attn.c_attn] }\n}\n`);
+    assert.deepEqual(summarize(a.diagnostics, a.document.text), []);
+  });
+
+  it('reads each model file once, however often the document is analysed', () => {
+    const dir = path.join(fixturesDir, 'qwen-small');
+    const text = `model m {\n  path "${dir}"\n}\n`;
+    check(text);
+    const reads = env.modelReads;
+    for (let i = 0; i < 20; i++) check(text);
+    assert.equal(env.modelReads, reads);
+  });
+});
+
+describe('lowering to RunConfig', () => {
+  it('fills schema defaults, resolves paths and references, and freezes the result', () => {
+    const a = check(`${PREAMBLE}tune t {\n  prompts train\n  direction honesty\n  layers 2..1\n}\n`);
+    assert.equal(a.config, undefined, 'errors mean no config');
+    const ok = check(`${PREAMBLE}tune t {\n  prompts train\n  direction honesty\n  layers [2, 1..2]\n}\neval e {\n  tuned t\n  perplexity { data "text.txt" }\n  ab { }\n}\nexport x {\n  tune t\n}\n`);
+    const c = ok.config;
+    assert.ok(c !== undefined, summarize(ok.diagnostics, ok.document.text).join('\n'));
+    const t = c.tunes['t'];
+    assert.deepEqual(t.layers, [1, 2]);
+    assert.equal(t.model, 'demo');
+    assert.equal(t.tokenLoss.weight, 0.01);
+    assert.deepEqual(t.projectionLoss?.blocks, ['v', 'o']);
+    assert.equal(t.optimizer.lrToken, 1e-6);
+    assert.deepEqual(t.optimizer.betas, [0.9, 0.999]);
+    assert.equal(t.earlyStopping.minSteps, 80);
+    assert.equal(t.output, path.join(fixturesDir, 'runs', 't'));
+    assert.equal(c.models['demo'].source.kind, 'builtin');
+    assert.equal(c.models['demo'].source.path, path.join(fixturesDir, 'root', 'examples', 'demo-model'));
+    assert.equal(c.prompts['train'].data, path.join(fixturesDir, 'facts.csv'));
+    assert.equal(c.evals['e'].perplexity?.stride, 512);
+    assert.equal(c.evals['e'].ab?.holdout, true);
+    assert.equal(c.exports['x'].weights, 'changed');
+    assert.equal(c.exports['x'].direction, 'honesty');
+    assert.deepEqual(c.directions['honesty'].positions, [0]);
+    assert.ok(Object.isFrozen(c) && Object.isFrozen(c.tunes) && Object.isFrozen(t.optimizer.betas));
+    assert.deepEqual(c.order.map((s) => `${s.kind} ${s.name}`), ['model demo', 'prompts contrast', 'prompts train', 'direction honesty', 'tune t', 'eval e', 'export x']);
+  });
+});
