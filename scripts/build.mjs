@@ -16,6 +16,13 @@ const targets = [
   { name: 'worker', entry: 'server/worker/main.ts', out: 'dist/worker.js', platform: 'node', format: 'cjs' },
   { name: 'server', entry: 'server/main.ts', out: 'dist/server.js', platform: 'node', format: 'cjs' },
   { name: 'extension', entry: 'client/extension.ts', out: 'dist/extension.js', platform: 'node', format: 'cjs' },
+  // Webview panels (webview/README.md): one iife bundle per panel; the CSS it imports lands beside it as
+  // dist/webview/<panel>.css. Lines are drawn with uPlot (~50 KB): fast canvas rendering, axes, log scales, a
+  // synced hover cursor and drag-zoom, which hand-drawn canvas would have to rebuild; the panel decimates to
+  // min/max per pixel column before handing data to it. Heatmaps are plain canvas ImageData.
+  { name: 'webview-loss-curves', entry: 'webview/loss-curves/main.ts', out: 'dist/webview/loss-curves.js', platform: 'browser', format: 'iife' },
+  { name: 'webview-heatmap', entry: 'webview/heatmap/main.ts', out: 'dist/webview/heatmap.js', platform: 'browser', format: 'iife' },
+  { name: 'webview-leaderboard', entry: 'webview/leaderboard/main.ts', out: 'dist/webview/leaderboard.js', platform: 'browser', format: 'iife' },
 ];
 
 const contexts = [];
