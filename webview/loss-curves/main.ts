@@ -1,0 +1,427 @@
+/**
+ * Loss-curve panel: token loss, projection loss, total loss, learning rate and gradient norm against step, for
+ * several runs overlaid, streaming while a job runs.
+ *
+ * Data flow: messages update the LossStore at once (cheap, nothing dropped); a redraw is scheduled for the next
+ * animation frame, which decimates the visible range to the plot width and hands it to uPlot. Only view settings
+ * (log scale, hidden runs, zoom) go into webview state; the extension replays the data with a snapshot.
+ */
+
+import '@vscode-elements/elements/dist/vscode-button/index.js';
+import '@vscode-elements/elements/dist/vscode-checkbox/index.js';
+import 'uplot/dist/uPlot.min.css';
+import '../common/base.css';
+import './style.css';
+
+import type { ExtensionMessage } from '../../protocol/webview';
+import { appRoot, el, suggestedFileName } from '../common/dom';
+import { formatCount, formatNumber } from '../common/format';
+import { exposeTestHooks, startPanel } from '../common/runtime';
+import { readTheme, type Theme } from '../common/theme';
+import { MetricChart, type SeriesDef } from './chart';
+import { alignAndDecimate, DecimationCache, type XYSeries } from './decimate';
+import { EVAL_SPLITS, LossStore, type EvalColumn, type RunData, type StepColumn } from './store';
+
+type PlotMetric = Exclude<StepColumn, 'epoch'>;
+
+interface MetricSpec {
+  key: PlotMetric;
+  title: string;
+  /** Evaluations carry this metric too (losses only). */
+  evals: boolean;
+}
+
+const METRICS: readonly MetricSpec[] = [
+  { key: 'totalLoss', title: 'Total loss', evals: true },
+  { key: 'tokenLoss', title: 'Token loss', evals: true },
+  { key: 'projectionLoss', title: 'Projection loss', evals: true },
+  { key: 'lr', title: 'Learning rate', evals: false },
+  { key: 'gradNorm', title: 'Gradient norm', evals: false },
+];
+
+interface ViewState {
+  logScale: boolean;
+  hiddenRuns: string[];
+  zoom: [number, number] | null;
+}
+
+function parseState(x: unknown): ViewState {
+  const s = (typeof x === 'object' && x !== null ? x : {}) as Record<string, unknown>;
+  const zoom = s['zoom'];
+  return {
+    logScale: s['logScale'] === true,
+    hiddenRuns: Array.isArray(s['hiddenRuns']) ? s['hiddenRuns'].filter((r): r is string => typeof r === 'string') : [],
+    zoom:
+      Array.isArray(zoom) && zoom.length === 2 && typeof zoom[0] === 'number' && typeof zoom[1] === 'number' && zoom[0] < zoom[1]
+        ? [zoom[0], zoom[1]]
+        : null,
+  };
+}
+
+/** Which stored series a uPlot series draws. */
+interface Source {
+  run: RunData;
+  kind: SeriesDef['kind'];
+}
+
+interface ChartSlot {
+  spec: MetricSpec;
+  figure: HTMLElement;
+  chart: MetricChart;
+  sources: Source[];
+}
+
+const store = new LossStore();
+/** Per-column min/max of every plotted series, kept between frames (decimate.ts). */
+const decimation = new DecimationCache();
+let theme: Theme = readTheme();
+let themeVersion = 0;
+let builtSignature = '';
+let legendVersion = -1;
+let lastCursor: number | null = null;
+
+const root = appRoot();
+const logBox = el('vscode-checkbox', { attrs: { id: 'log-scale' } });
+logBox.label = 'Log scale';
+const resetZoom = el('vscode-button', { text: 'Reset zoom', attrs: { id: 'reset-zoom', secondary: '' } });
+const exportPng = el('vscode-button', { text: 'Export PNG', attrs: { id: 'export-png', secondary: '' } });
+const exportCsv = el('vscode-button', { text: 'Export CSV', attrs: { id: 'export-csv', secondary: '' } });
+const runsList = el('section', { className: 'lc-runs', attrs: { id: 'runs', 'aria-label': 'Runs' } });
+const readout = el('div', { className: 'lc-readout', attrs: { id: 'readout', 'aria-live': 'polite' } });
+const chartsSection = el('section', { className: 'lc-charts', attrs: { id: 'charts' } });
+const empty = el('p', { className: 'rt-empty', text: 'No runs yet. Run Tuning on a .rtune file and its loss curves stream in here.', attrs: { id: 'empty' } });
+const status = el('footer', { className: 'rt-status', attrs: { id: 'status' } });
+root.append(
+  el('header', { className: 'rt-toolbar' }, [el('h1', { text: 'Loss curves' }), logBox, resetZoom, el('span', { className: 'rt-spacer' }), exportPng, exportCsv]),
+  runsList,
+  readout,
+  chartsSection,
+  empty,
+  status,
+);
+
+const runtime = startPanel<ViewState>({
+  panel: 'loss-curves',
+  onMessage,
+  onTheme: () => {
+    theme = readTheme();
+    themeVersion++;
+  },
+  render,
+});
+let state = parseState(runtime.api.getState());
+logBox.checked = state.logScale;
+
+function saveState(): void {
+  runtime.api.setState(state);
+}
+
+const charts: ChartSlot[] = METRICS.map((spec) => {
+  const plotHost = el('div', { className: 'lc-plot' });
+  const figure = el('figure', { className: 'lc-chart', attrs: { 'data-metric': spec.key } }, [el('figcaption', { text: spec.title }), plotHost]);
+  chartsSection.append(figure);
+  const chart = new MetricChart(plotHost, {
+    onCursor: showReadout,
+    onZoom: (min, max) => {
+      state = { ...state, zoom: [min, max] };
+      saveState();
+      runtime.scheduler.schedule();
+    },
+    onResetZoom: () => {
+      if (state.zoom === null) return;
+      state = { ...state, zoom: null };
+      saveState();
+      runtime.scheduler.schedule();
+    },
+  });
+  return { spec, figure, chart, sources: [] };
+});
+
+function onMessage(m: ExtensionMessage): void {
+  switch (m.type) {
+    case 'snapshot':
+      store.applySnapshot(m.runs);
+      break;
+    case 'append':
+      store.append(m.run, m.points);
+      break;
+    case 'runStatus':
+      store.setStatus(m.run, m.status, m.message);
+      break;
+    case 'progress':
+      store.setProgress(m.run, m.done, m.total, m.unit);
+      break;
+    case 'theme':
+      theme = readTheme();
+      themeVersion++;
+      break;
+    case 'heatmap':
+    case 'trials':
+      break; // other panels' data
+  }
+}
+
+function runColor(run: RunData): string {
+  let i = 0;
+  for (const r of store.runs.values()) {
+    if (r === run) break;
+    i++;
+  }
+  return theme.palette[i % theme.palette.length] as string;
+}
+
+function visibleRuns(): RunData[] {
+  const hidden = new Set(state.hiddenRuns);
+  return [...store.runs.values()].filter((r) => !hidden.has(r.run));
+}
+
+function sourcesFor(spec: MetricSpec, runs: readonly RunData[]): Source[] {
+  const out: Source[] = [];
+  for (const run of runs) {
+    out.push({ run, kind: 'step' });
+    if (!spec.evals) continue;
+    for (const split of EVAL_SPLITS) if (run.evals[split].length > 0) out.push({ run, kind: split });
+  }
+  return out;
+}
+
+function xySeries(source: Source, metric: PlotMetric): XYSeries {
+  if (source.kind === 'step') {
+    const s = source.run.steps;
+    return { x: s.x, y: s.columns[metric], length: s.length, owner: s, column: metric, version: s.version };
+  }
+  const e = source.run.evals[source.kind];
+  return { x: e.x, y: e.columns[metric as EvalColumn], length: e.length, owner: e, column: metric, version: e.version };
+}
+
+function renderLegend(): void {
+  if (legendVersion !== store.structureVersion) {
+    legendVersion = store.structureVersion;
+    runsList.replaceChildren();
+    const hidden = new Set(state.hiddenRuns);
+    for (const run of store.runs.values()) {
+      const box = el('vscode-checkbox', { attrs: { 'data-run': run.run } });
+      box.label = run.label;
+      box.checked = !hidden.has(run.run);
+      box.addEventListener('change', () => {
+        const hide = new Set(state.hiddenRuns);
+        if (box.checked) hide.delete(run.run);
+        else hide.add(run.run);
+        state = { ...state, hiddenRuns: [...hide] };
+        saveState();
+        runtime.scheduler.schedule();
+      });
+      const swatch = el('span', { className: 'rt-swatch' });
+      runsList.append(
+        el('div', { className: 'lc-run', attrs: { 'data-run': run.run } }, [
+          swatch,
+          box,
+          el('span', { className: 'lc-run-status' }),
+          el('span', { className: 'lc-run-count rt-muted' }),
+          el('span', { className: 'lc-run-message rt-error' }),
+        ]),
+      );
+    }
+  }
+  for (const row of Array.from(runsList.children)) {
+    const run = store.runs.get((row as HTMLElement).dataset['run'] ?? '');
+    if (!run) continue;
+    (row.querySelector('.rt-swatch') as HTMLElement).style.background = runColor(run);
+    const st = row.querySelector('.lc-run-status') as HTMLElement;
+    st.textContent = run.status;
+    st.className = `lc-run-status lc-status-${run.status}`;
+    const evals = run.evals.heldout.length + run.evals.train.length;
+    const p = run.progress;
+    (row.querySelector('.lc-run-count') as HTMLElement).textContent =
+      `${formatCount(run.steps.length)} steps` +
+      (evals > 0 ? ` · ${formatCount(evals)} evals` : '') +
+      (p && p.total > 0 && run.status === 'running' ? ` · ${Math.floor((100 * p.done) / p.total)}% of ${formatCount(p.total)} ${p.unit}` : '');
+    (row.querySelector('.lc-run-message') as HTMLElement).textContent = run.statusMessage ?? '';
+  }
+}
+
+function chartSignature(runs: readonly RunData[]): string {
+  return JSON.stringify([themeVersion, state.logScale, runs.map((r) => [r.run, r.evals.heldout.length > 0, r.evals.train.length > 0])]);
+}
+
+function rebuildCharts(runs: readonly RunData[]): void {
+  for (const slot of charts) {
+    slot.sources = sourcesFor(slot.spec, runs);
+    const defs: SeriesDef[] = slot.sources.map((s) => ({
+      label: s.kind === 'step' ? s.run.label : `${s.run.label} (${s.kind} eval)`,
+      color: runColor(s.run),
+      kind: s.kind,
+    }));
+    slot.chart.build(defs, theme, state.logScale, slot.chart.host.clientWidth);
+  }
+}
+
+/** The x range shown: the user's zoom, else every visible point. */
+function viewRange(runs: readonly RunData[]): [number, number] | undefined {
+  if (state.zoom) return state.zoom;
+  let lo = Number.POSITIVE_INFINITY;
+  let hi = Number.NEGATIVE_INFINITY;
+  for (const r of runs) {
+    const e = r.extent();
+    if (!e) continue;
+    lo = Math.min(lo, e[0]);
+    hi = Math.max(hi, e[1]);
+  }
+  return lo <= hi ? [lo, hi] : undefined;
+}
+
+function render(): void {
+  renderLegend();
+  const runs = visibleRuns();
+  const hasData = store.pointCount() > 0;
+  empty.hidden = store.runs.size > 0;
+  chartsSection.hidden = !hasData;
+  resetZoom.hidden = state.zoom === null;
+  const sig = chartSignature(runs);
+  if (hasData && sig !== builtSignature) {
+    builtSignature = sig;
+    rebuildCharts(runs);
+  }
+  const view = viewRange(runs);
+  let drawn = 0;
+  if (hasData && view) {
+    for (const slot of charts) {
+      const series = slot.sources.map((s) => xySeries(s, slot.spec.key));
+      const aligned = alignAndDecimate(series, view[0], view[1], slot.chart.plotWidth(), { positiveOnly: state.logScale, cache: decimation });
+      slot.chart.setData(aligned, view);
+      drawn += aligned.drawnPoints;
+    }
+  }
+  const nRuns = store.runs.size;
+  status.textContent =
+    `${nRuns} run${nRuns === 1 ? '' : 's'} · ${formatCount(store.pointCount())} points stored · ${formatCount(drawn)} drawn` +
+    (state.zoom ? ` · steps ${formatNumber(state.zoom[0], 6)}–${formatNumber(state.zoom[1], 6)}` : '');
+  if (lastCursor !== null) showReadout(lastCursor, true);
+}
+
+/** Exact stored values nearest to step `x` for every visible run. */
+function showReadout(x: number | null, force = false): void {
+  if (x === lastCursor && !force) return;
+  lastCursor = x;
+  if (x === null) {
+    readout.replaceChildren(el('span', { className: 'rt-muted', text: 'Hover a chart for exact values · drag across a chart to zoom · double-click to reset' }));
+    return;
+  }
+  const rows: HTMLElement[] = [];
+  for (const run of visibleRuns()) {
+    const i = run.steps.nearest(x);
+    const parts: string[] = [];
+    let step: number | undefined;
+    if (i >= 0) {
+      step = run.steps.x[i] as number;
+      const c = run.steps.columns;
+      parts.push(
+        `total ${formatNumber(c.totalLoss[i], 6)}`,
+        `token ${formatNumber(c.tokenLoss[i], 6)}`,
+        `projection ${formatNumber(c.projectionLoss[i], 6)}`,
+        `lr ${formatNumber(c.lr[i], 4)}`,
+        `grad norm ${formatNumber(c.gradNorm[i], 5)}`,
+      );
+    }
+    const h = run.evals.heldout;
+    const j = h.nearest(x);
+    if (j >= 0) parts.push(`held-out total ${formatNumber(h.columns.totalLoss[j], 6)} @ ${formatNumber(h.x[j], 8)}`);
+    if (parts.length === 0) continue;
+    const swatch = el('span', { className: 'rt-swatch' });
+    swatch.style.background = runColor(run);
+    rows.push(
+      el('div', { className: 'lc-readout-row', attrs: { 'data-run': run.run } }, [
+        swatch,
+        el('strong', { text: run.label }),
+        el('span', { className: 'lc-readout-step', text: step === undefined ? '' : `step ${formatNumber(step, 8)}` }),
+        el('span', { className: 'lc-readout-values', text: parts.join(' · ') }),
+      ]),
+    );
+  }
+  readout.replaceChildren(...rows);
+}
+
+function composePng(): string {
+  const dpr = window.devicePixelRatio || 1;
+  const box = chartsSection.getBoundingClientRect();
+  const legendHeight = 28;
+  const canvas = document.createElement('canvas');
+  canvas.width = Math.max(1, Math.round(box.width * dpr));
+  canvas.height = Math.max(1, Math.round((box.height + legendHeight) * dpr));
+  const ctx = canvas.getContext('2d');
+  if (!ctx) throw new Error('no 2d canvas context');
+  ctx.scale(dpr, dpr);
+  ctx.fillStyle = theme.background;
+  ctx.fillRect(0, 0, box.width, box.height + legendHeight);
+  ctx.font = `${theme.fontSize}px ${theme.font}`;
+  ctx.textBaseline = 'middle';
+  let x = 8;
+  for (const run of visibleRuns()) {
+    ctx.fillStyle = runColor(run);
+    ctx.fillRect(x, legendHeight / 2 - 1.5, 14, 3);
+    x += 20;
+    ctx.fillStyle = theme.foreground;
+    ctx.fillText(run.label, x, legendHeight / 2);
+    x += ctx.measureText(run.label).width + 18;
+  }
+  for (const slot of charts) {
+    const source = slot.chart.canvas();
+    if (!source) continue;
+    const caption = slot.figure.querySelector('figcaption');
+    if (caption) {
+      const r = caption.getBoundingClientRect();
+      ctx.fillStyle = theme.foreground;
+      ctx.fillText(caption.textContent ?? '', r.left - box.left, legendHeight + r.top - box.top + r.height / 2);
+    }
+    const r = source.getBoundingClientRect();
+    ctx.drawImage(source, r.left - box.left, legendHeight + r.top - box.top, r.width, r.height);
+  }
+  return canvas.toDataURL('image/png');
+}
+
+logBox.addEventListener('change', () => {
+  state = { ...state, logScale: logBox.checked };
+  saveState();
+  runtime.scheduler.schedule();
+});
+resetZoom.addEventListener('click', () => {
+  state = { ...state, zoom: null };
+  saveState();
+  runtime.scheduler.schedule();
+});
+exportCsv.addEventListener('click', () => {
+  const only = store.runs.size === 1 ? [...store.runs.keys()][0] : undefined;
+  runtime.post({ type: 'exportCsv', panel: 'loss-curves', csv: store.toCsv(), suggestedName: suggestedFileName(only ? `${only}-losses` : 'loss-curves', 'csv') });
+});
+exportPng.addEventListener('click', () => {
+  if (store.pointCount() === 0) {
+    runtime.reportError('nothing to export yet: no points have arrived');
+    return;
+  }
+  runtime.post({ type: 'exportPng', panel: 'loss-curves', dataUrl: composePng(), suggestedName: suggestedFileName('loss-curves', 'png') });
+});
+
+new ResizeObserver(() => {
+  for (const slot of charts) slot.chart.setWidth(slot.chart.host.clientWidth);
+  runtime.scheduler.schedule();
+}).observe(chartsSection);
+
+showReadout(null);
+runtime.scheduler.schedule();
+
+exposeTestHooks(runtime, {
+  pointCount: (run?: string) => store.pointCount(run),
+  stepCount: (run: string) => store.runs.get(run)?.steps.length ?? 0,
+  drawnPoints: () => charts.map((c) => c.chart.lastAligned?.drawnPoints ?? 0),
+  modes: () => charts.map((c) => c.chart.lastAligned?.mode ?? null),
+  viewState: () => state,
+  theme: () => theme,
+  /** Page coordinates (CSS px) of step `x` on a chart's plot area, for hover tests. */
+  pagePoint: (metric: string, x: number) => {
+    const slot = charts.find((c) => c.spec.key === metric);
+    const u = slot?.chart.uplot;
+    if (!u) return null;
+    const r = u.over.getBoundingClientRect();
+    return { x: r.left + u.valToPos(x, 'x'), y: r.top + r.height / 2 };
+  },
+});
