@@ -14,6 +14,7 @@ import { captureActivations } from '../../../engine/method/extract';
 import { aggregate } from '../../../engine/method/directions';
 import { tune, type TuneExample, type TuneOptions } from '../../../engine/method/tune';
 import { forward } from '../../../engine/model/forward';
+import { abEvaluate, steeringGrid } from '../../../engine/method/evaluate';
 import { testBackend } from '../../helpers';
 
 const DEMO = path.resolve(__dirname, '..', '..', '..', '..', 'examples', 'demo-model');
@@ -94,5 +95,41 @@ describe('tuning on the demo model', () => {
     const after = await p.data();
     assert.ok(after.every((x) => Number.isFinite(x)), 'weights are finite after the NaN guard');
     void beforeNan;
+  });
+});
+
+describe('A/B evaluation and steering on the demo model', () => {
+  it('base model: the dishonest persona lies on nearly every held-out item, with a balanced A/B bias; steering along the honesty direction reduces lying', async () => {
+    await testBackend();
+    const s = openModel(DEMO);
+    try {
+      const idA = s.tokenizer.tokenToId('\u2581A') as number;
+      const idB = s.tokenizer.tokenToId('\u2581B') as number;
+      const rows = parseStatementsCsv(fs.readFileSync(path.join(DEMO, 'data', 'facts-heldout.csv'), 'utf8'), 'h').slice(0, 40);
+      const items = (persona: string) => rows.map((r) => ({
+        ids: anchor(s.tokenizer, renderTemplate(TEMPLATE, { persona, statement: r.statement }), 'Answer:').ids,
+        gold: (r.truth ? 'A' : 'B') as 'A' | 'B',
+      }));
+      const honest = await abEvaluate(s.model, items(HONEST), idA, idB);
+      const liar = await abEvaluate(s.model, items(DISHONEST), idA, idB);
+      assert.ok(honest.honest > 0.95 && liar.lie > 0.95, `honest ${honest.honest}, lie ${liar.lie}`);
+      assert.ok(Math.abs(liar.bias) < 0.2, `A/B bias ${liar.bias}`);
+      assert.ok(liar.lieCi.lo < liar.lie && liar.lie <= liar.lieCi.hi);
+      const train = parseStatementsCsv(fs.readFileSync(path.join(DEMO, 'data', 'facts-train.csv'), 'utf8'), 't').slice(0, 64);
+      const req = (persona: string) => train.map((r) => {
+        const a = anchor(s.tokenizer, renderTemplate(TEMPLATE, { persona, statement: r.statement }), 'Answer:', -1);
+        return { ids: a.ids, positions: [a.position] };
+      });
+      const L = [0, 1, 2];
+      const pos = await captureActivations(s.model, req(HONEST), L);
+      const neg = await captureActivations(s.model, req(DISHONEST), L);
+      const dirs = new Map(L.map((l) => [l, Float32Array.from(aggregate(pos.get(l)![0]!, neg.get(l)![0]!, { method: 'meandiff' }))]));
+      const grid = await steeringGrid(s.model, items(DISHONEST), idA, idB, dirs, L, [0, 8], false);
+      assert.equal(grid.length, 1 + L.length);
+      const bestLie = Math.min(...grid.slice(1).map((c) => c.metrics.lie));
+      assert.ok(bestLie < grid[0]!.metrics.lie - 0.3, `lie rate unsteered ${grid[0]!.metrics.lie}, steered x8 ${grid.slice(1).map((c) => `L${c.layers[0]}: ${c.metrics.lie}`).join(', ')}`);
+    } finally {
+      s.dispose();
+    }
   });
 });
