@@ -12,12 +12,17 @@ import { generate } from '../engine/generate';
 import { encodeText, openModel } from '../engine/session';
 import type { PerplexityResult } from '../protocol/job';
 import { ProgressBar } from './progress';
+import { loadRunConfig } from '../language/analysis';
+import { runConfig } from '../job/runner';
+import { createNodeEnv } from '../server/node-env';
+import type { JobEvent } from '../protocol/job';
 
 const USAGE = `rtune — representation tuning from the command line
 
 Usage:
   rtune generate   --model PATH --prompt TEXT [--max-tokens N] [--temperature T] [--top-p P] [--seed S] [--json]
   rtune perplexity --model PATH --data FILE [--max-length N] [--stride N] [--batch N] [--json]
+  rtune run FILE.rtune [SECTION ...] [--json]     run the file's sections (all, or the named ones) in order
 
 Common options:
   --model PATH       a Hugging Face model folder, a llama2.c .bin checkpoint, or "demo" (the built-in demo model)
@@ -189,6 +194,70 @@ async function cmdPerplexity(argv: string[]): Promise<number> {
   }
 }
 
+async function cmdRun(argv: string[]): Promise<number> {
+  const { values, positionals } = parseArgs({ args: argv, options: { json: { type: 'boolean', default: false }, help: { type: 'boolean', short: 'h', default: false } }, allowPositionals: true });
+  if (values.help) return usage(0);
+  const [file, ...sections] = positionals;
+  if (!file) throw new UsageError('give the .rtune file to run: rtune run FILE.rtune [SECTION ...]');
+  const abs = path.resolve(file);
+  let text: string;
+  try {
+    text = fs.readFileSync(abs, 'utf8');
+  } catch {
+    throw new UsageError(`${abs}: file not found or unreadable`);
+  }
+  const loaded = loadRunConfig(text, { baseDir: path.dirname(abs), builtinRoot: packageRoot(), env: createNodeEnv() });
+  if ('errors' in loaded) {
+    const lines = text.split('\n');
+    for (const d of loaded.errors) {
+      const before = text.slice(0, d.span.start);
+      const line = before.split('\n').length;
+      const col = d.span.start - before.lastIndexOf('\n');
+      process.stderr.write(`${abs}:${line}:${col}: error: ${d.message}\n  ${lines[line - 1] ?? ''}\n`);
+    }
+    return 1;
+  }
+  const bars = new Map<string, ProgressBar>();
+  const emit = (e: JobEvent): void => {
+    if (values.json) {
+      process.stdout.write(`${JSON.stringify(e)}\n`);
+      return;
+    }
+    if (e.type === 'progress') {
+      let bar = bars.get(e.job);
+      if (!bar) bars.set(e.job, (bar = new ProgressBar(e.job)));
+      bar.update(e.done, e.total, e.unit, e.message ?? '');
+      if (e.done === e.total) {
+        bar.finish();
+        bars.delete(e.job);
+      }
+    } else if (e.type === 'step' && (e.step % 10 === 0)) {
+      process.stderr.write(`  step ${e.step}  token ${e.tokenLoss.toFixed(4)}  projection ${e.projectionLoss.toFixed(4)}  lr ${e.lr.toExponential(2)}  |g| ${e.gradNorm.toFixed(3)}  cos ${e.cosine.map((c) => c.toFixed(2)).join(' ')}\n`);
+    } else if (e.type === 'eval') {
+      process.stderr.write(`  held-out at step ${e.step}: token ${e.tokenLoss.toFixed(4)}  projection ${e.projectionLoss.toFixed(4)}\n`);
+    } else if (e.type === 'log') {
+      process.stderr.write(`${e.level === 'info' ? '' : `${e.level}: `}${e.message}\n`);
+    }
+  };
+  const ctl = new AbortController();
+  const onSigint = (): void => {
+    process.stderr.write('\ncancelling (the run folder will be marked cancelled)…\n');
+    ctl.abort();
+  };
+  process.once('SIGINT', onSigint);
+  try {
+    const summaries = await runConfig(loaded.config, sections, { file: abs, emit, signal: ctl.signal });
+    if (values.json) process.stdout.write(`${JSON.stringify({ type: 'summary', runs: summaries })}\n`);
+    else {
+      process.stdout.write('\n| section | status | result |\n| --- | --- | --- |\n');
+      for (const s of summaries) process.stdout.write(`| ${s.kind} ${s.section} | ${s.status} | ${s.headline} |\n`);
+    }
+    return summaries.every((s) => s.status === 'done') ? 0 : 1;
+  } finally {
+    process.removeListener('SIGINT', onSigint);
+  }
+}
+
 function usage(code: number): number {
   (code === 0 ? process.stdout : process.stderr).write(USAGE);
   return code;
@@ -197,6 +266,7 @@ function usage(code: number): number {
 const COMMANDS: Record<string, (argv: string[]) => Promise<number>> = {
   generate: cmdGenerate,
   perplexity: cmdPerplexity,
+  run: cmdRun,
 };
 
 export async function main(argv: string[]): Promise<number> {

@@ -39,7 +39,10 @@ export interface TuneOptions {
   /** Generic block names (q k v o gate up down) or architecture block names, trained by each loss. */
   tokenBlocks: string[];
   projectionBlocks: string[];
+  /** Learning rate of the projection-loss and shared blocks. */
   lr: number;
+  /** Learning rate of the token-loss-only blocks (default: lr). */
+  lrToken?: number;
   weightDecay: number;
   betas: [number, number];
   clip: number;
@@ -94,7 +97,10 @@ export async function tune(model: Model, train: TuneExample[], heldout: TuneExam
     shared: [...tokNames].filter((n) => projNames.has(n)).map(v),
   };
   const trainable = [...groups.token, ...groups.projection, ...groups.shared];
-  const opt = new AdamW([{ name: 'tuned', vars: trainable, weightDecay: o.weightDecay }], { beta1: o.betas[0], beta2: o.betas[1] });
+  const opt = new AdamW([
+    { name: 'token', vars: groups.token, weightDecay: o.weightDecay, lrScale: (o.lrToken ?? o.lr) / o.lr },
+    { name: 'projection+shared', vars: [...groups.projection, ...groups.shared], weightDecay: o.weightDecay },
+  ], { beta1: o.betas[0], beta2: o.betas[1] });
   const dirT = new Map([...o.directions].map(([l, d]) => [l, tf.tensor1d(d)]));
   const deepest = Math.max(...o.layers);
   const snapshot = (): tf.Tensor[] => trainable.map((p) => tf.clone(p));

@@ -36,8 +36,8 @@ export const GPT2_BLOCKS = ['attn.c_attn', 'attn.c_proj', 'mlp.c_fc', 'mlp.c_pro
  * asking for `gate` on GPT-2 is an error the language server reports.
  */
 export const GENERIC_BLOCKS: Record<'gpt2' | 'llama', Record<string, string>> = {
-  llama: { q: 'q_proj', k: 'k_proj', v: 'v_proj', o: 'o_proj', gate: 'gate_proj', up: 'up_proj', down: 'down_proj' },
-  gpt2: { q: 'attn.c_attn', k: 'attn.c_attn', v: 'attn.c_attn', o: 'attn.c_proj', up: 'mlp.c_fc', down: 'mlp.c_proj' },
+  llama: { q: 'q_proj', k: 'k_proj', v: 'v_proj', o: 'o_proj', gate: 'gate_proj', up: 'up_proj', down: 'down_proj', attn_norm: 'input_layernorm', mlp_norm: 'post_attention_layernorm' },
+  gpt2: { q: 'attn.c_attn', k: 'attn.c_attn', v: 'attn.c_attn', o: 'attn.c_proj', up: 'mlp.c_fc', down: 'mlp.c_proj', attn_norm: 'ln_1', mlp_norm: 'ln_2' },
 };
 
 export function blocksFor(c: ModelConfig): readonly string[] {

@@ -1,0 +1,75 @@
+/**
+ * A run folder: `<output>/<run id>/` with the validated config, every streamed event (`events.jsonl`), a
+ * `status.json` (running / done / failed / cancelled) and, at the end, `summary.json` (the inline-result shape of
+ * protocol/lsp.ts). JSON files are written atomically (temp file + rename); events are appended line by line so a
+ * crash loses at most the line being written. A run that dies leaves `status.json` saying `running` with the
+ * time of the last event, which readers treat as failed.
+ */
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import type { JobEvent } from '../protocol/job';
+import { RTUNE_LSP_PROTOCOL_VERSION, type RunSummary, type RtuneSectionKind } from '../protocol/lsp';
+
+export type RunStatus = 'running' | 'done' | 'failed' | 'cancelled';
+
+export function writeJsonAtomic(file: string, value: unknown): void {
+  const tmp = `${file}.tmp-${process.pid}`;
+  fs.writeFileSync(tmp, `${JSON.stringify(value, null, 2)}\n`);
+  fs.renameSync(tmp, file);
+}
+
+function runId(section: string, now: Date): string {
+  const stamp = now.toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z');
+  return `${stamp}-${section}`;
+}
+
+export class RunFolder {
+  readonly dir: string;
+  readonly id: string;
+  private readonly started = new Date();
+  private readonly events: number;
+
+  constructor(outputDir: string, readonly section: string, readonly kind: RtuneSectionKind, readonly file: string | undefined, config: unknown) {
+    this.id = runId(section, this.started);
+    let dir = path.join(outputDir, this.id);
+    for (let i = 2; fs.existsSync(dir); i++) dir = path.join(outputDir, `${this.id}-${i}`);
+    this.dir = dir;
+    fs.mkdirSync(this.dir, { recursive: true });
+    writeJsonAtomic(path.join(this.dir, 'config.json'), config);
+    this.events = fs.openSync(path.join(this.dir, 'events.jsonl'), 'a');
+    this.setStatus('running');
+  }
+
+  path(...parts: string[]): string {
+    return path.join(this.dir, ...parts);
+  }
+
+  event(e: JobEvent): void {
+    fs.writeSync(this.events, `${JSON.stringify(e)}\n`);
+  }
+
+  setStatus(status: RunStatus, message?: string): void {
+    writeJsonAtomic(this.path('status.json'), { status, message, started: this.started.toISOString(), updated: new Date().toISOString() });
+  }
+
+  /** Final status and summary; closes the event log. */
+  finish(status: Exclude<RunStatus, 'running'>, headline: string, extra: { detail?: string; metrics?: Record<string, number>; result?: unknown } = {}): RunSummary {
+    const summary: RunSummary = {
+      protocolVersion: RTUNE_LSP_PROTOCOL_VERSION,
+      section: this.section,
+      kind: this.kind,
+      ...(this.file !== undefined ? { file: this.file } : {}),
+      status,
+      started: this.started.toISOString(),
+      finished: new Date().toISOString(),
+      headline,
+      ...(extra.detail !== undefined ? { detail: extra.detail } : {}),
+      ...(extra.metrics !== undefined ? { metrics: extra.metrics } : {}),
+    };
+    if (extra.result !== undefined) writeJsonAtomic(this.path('result.json'), extra.result);
+    writeJsonAtomic(this.path('summary.json'), summary);
+    this.setStatus(status, headline);
+    fs.closeSync(this.events);
+    return summary;
+  }
+}

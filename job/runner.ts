@@ -1,0 +1,397 @@
+/**
+ * Runs the sections of a validated `.rtune` file (a RunConfig from language/) on the engine: direction
+ * extraction, tuning, evaluation (A/B, steering, perplexity with a paired bootstrap) and export. Each section
+ * writes a run folder (run-folder.ts) and streams typed events. Used by `rtune run` and by the worker process.
+ *
+ * Models are loaded once per `model` section and shared; a tuned model is kept as its trained tensors and
+ * swapped in for evaluation and export, so base and tuned never need two copies of the weights.
+ * Not yet here: block search (engine/method/search.ts is wired next), unpaired contrast sets, correct_only.
+ */
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import * as tf from '@tensorflow/tfjs';
+import type { DirectionConfig, EvalConfig, ExportConfig, PromptSetConfig, RunConfig, SectionRef, TuneConfig } from '../language/config';
+import { initBackend } from '../engine/backend';
+import { perplexity } from '../engine/eval/perplexity';
+import { exportHfModel, llamaCppArchitecture, writeDirectionsSafetensors, writeGgufControlVector } from '../engine/export';
+import { aggregate, separation } from '../engine/method/directions';
+import { abEvaluate, steeringGrid, type AbItem } from '../engine/method/evaluate';
+import { captureActivations } from '../engine/method/extract';
+import { anchor, parseStatementsCsv, renderTemplate, type StatementRow } from '../engine/method/prompts';
+import { tune, type TuneExample } from '../engine/method/tune';
+import { loadModel } from '../engine/model/load';
+import { openModel, type Session } from '../engine/session';
+import { perplexityComparison } from '../engine/stats';
+import { Rng } from '../engine/util/random';
+import type { JobEvent } from '../protocol/job';
+import type { RunSummary } from '../protocol/lsp';
+import { RunFolder } from './run-folder';
+
+export interface RunOptions {
+  /** Absolute path of the .rtune file (for run summaries). */
+  file?: string;
+  emit?: (e: JobEvent) => void;
+  signal?: AbortSignal;
+}
+
+interface DirectionResult {
+  layers: number[];
+  offsets: number[];
+  /** vectors.get(layer)[k] = unit direction at offsets[k]. */
+  vectors: Map<number, Float32Array[]>;
+}
+
+interface TunedResult {
+  model: string;
+  /** HF name → trained values (memory layout). */
+  weights: Map<string, Float32Array>;
+  heldout: StatementRow[];
+  prompts: string;
+}
+
+class Cancelled extends Error {}
+
+export class Runner {
+  private readonly sessions = new Map<string, Session>();
+  private readonly directions = new Map<string, DirectionResult>();
+  private readonly tuned = new Map<string, TunedResult>();
+
+  constructor(private readonly config: RunConfig, private readonly opts: RunOptions = {}) {}
+
+  dispose(): void {
+    for (const s of this.sessions.values()) s.dispose();
+    this.sessions.clear();
+  }
+
+  private emit(e: JobEvent, folder?: RunFolder): void {
+    folder?.event(e);
+    this.opts.emit?.(e);
+  }
+
+  private async session(name: string): Promise<Session> {
+    const have = this.sessions.get(name);
+    if (have) return have;
+    const m = this.config.models[name];
+    if (!m) throw new Error(`unknown model section "${name}"`);
+    const backend = await initBackend(m.backend);
+    this.emit({ type: 'log', level: 'info', message: `model ${name}: ${m.source.path} on ${backend.device}` });
+    const s = openModel(m.source.path, m.tokenizer !== undefined ? { tokenizerPath: m.tokenizer } : {});
+    this.sessions.set(name, s);
+    return s;
+  }
+
+  private rows(p: PromptSetConfig): StatementRow[] {
+    const rows = parseStatementsCsv(fs.readFileSync(p.data, 'utf8'), p.data);
+    return p.limit !== undefined ? rows.slice(0, p.limit) : rows;
+  }
+
+  private render(p: PromptSetConfig, r: StatementRow, persona: string | undefined, label: string | undefined): string {
+    const vars: Record<string, string> = { statement: r.statement };
+    if (persona !== undefined) vars['persona'] = persona;
+    if (label !== undefined) vars['label'] = label;
+    return renderTemplate(p.template, vars);
+  }
+
+  /** Token ids and the anchor position (the last token when the prompt set names no anchor). */
+  private anchored(s: Session, p: PromptSetConfig, text: string): { ids: number[]; position: number } {
+    if (p.anchor === undefined) {
+      const ids = s.tokenizer.encode(text);
+      return { ids, position: ids.length - 1 + p.anchorOffset };
+    }
+    return anchor(s.tokenizer, text, p.anchor, p.anchorOffset);
+  }
+
+  private answerId(s: Session, prompt: string, label: string): number {
+    const a = s.tokenizer.encode(prompt);
+    const b = s.tokenizer.encode(`${prompt} ${label}`);
+    if (b.length !== a.length + 1 || a.some((x, i) => b[i] !== x)) {
+      throw new Error(`the answer label "${label}" is not one token appended to the prompt in this tokenizer; use single-token labels such as A and B`);
+    }
+    return b[b.length - 1] as number;
+  }
+
+  private layersOf(sel: readonly number[] | 'all', nLayers: number): number[] {
+    return sel === 'all' ? Array.from({ length: nLayers }, (_, i) => i) : [...sel];
+  }
+
+  async runSection(ref: SectionRef): Promise<RunSummary | undefined> {
+    switch (ref.kind) {
+      case 'direction':
+        return this.direction(this.config.directions[ref.name] as DirectionConfig);
+      case 'tune':
+        return this.tune(this.config.tunes[ref.name] as TuneConfig);
+      case 'eval':
+        return this.evaluate(this.config.evals[ref.name] as EvalConfig);
+      case 'export':
+        return this.export(this.config.exports[ref.name] as ExportConfig);
+      case 'search':
+        this.emit({ type: 'log', level: 'warn', message: `search ${ref.name}: block search is not wired into rtune run yet; skipped` });
+        return undefined;
+      default:
+        return undefined;
+    }
+  }
+
+  private async guarded(folder: RunFolder, job: string, body: () => Promise<RunSummary>): Promise<RunSummary> {
+    try {
+      return await body();
+    } catch (e) {
+      const cancelled = e instanceof Cancelled || this.opts.signal?.aborted === true;
+      const message = e instanceof Error ? e.message : String(e);
+      this.emit({ type: 'failed', job, kind: cancelled ? 'cancelled' : 'internal', message }, folder);
+      folder.finish(cancelled ? 'cancelled' : 'failed', cancelled ? 'cancelled' : `failed: ${message}`);
+      throw e;
+    }
+  }
+
+  private async direction(d: DirectionConfig): Promise<RunSummary> {
+    const folder = new RunFolder(d.output, d.name, 'direction', this.opts.file, d);
+    return this.guarded(folder, 'direction', async () => {
+      const s = await this.session(d.model);
+      const p = this.config.prompts[d.prompts] as PromptSetConfig;
+      if (p.pairing !== 'paired') throw new Error(`prompts ${p.name}: unpaired contrast sets are not supported by rtune run yet; use pairing paired`);
+      const rows = this.rows(p);
+      const layers = this.layersOf(d.layers, s.model.config.nLayers);
+      const offsets = [...d.positions];
+      const req = (positive: boolean) => rows.map((r) => {
+        const honestLabel = r.truth ? p.trueLabel : p.falseLabel;
+        const lieLabel = r.truth ? p.falseLabel : p.trueLabel;
+        const a = this.anchored(s, p, this.render(p, r, positive ? p.positivePersona : p.negativePersona, positive ? honestLabel : lieLabel));
+        return { ids: a.ids, positions: offsets.map((o) => a.position + o) };
+      });
+      const progress = (done: number, total: number) => this.emit({ type: 'progress', job: 'direction', done, total, unit: 'prompts' }, folder);
+      const pos = await captureActivations(s.model, req(true), layers, { batch: d.batch, ...(this.opts.signal ? { signal: this.opts.signal } : {}), onProgress: progress });
+      const neg = await captureActivations(s.model, req(false), layers, { batch: d.batch, ...(this.opts.signal ? { signal: this.opts.signal } : {}) });
+      const vectors = new Map<number, Float32Array[]>();
+      const sepTable: number[][] = [];
+      for (const l of layers) {
+        const per: Float32Array[] = [];
+        const seps: number[] = [];
+        offsets.forEach((_, k) => {
+          const P = (pos.get(l) as Float32Array[][])[k] as Float32Array[];
+          const N = (neg.get(l) as Float32Array[][])[k] as Float32Array[];
+          const v = aggregate(P, N, { method: d.method, component: d.component === 'pc2' ? 2 : 1, normalize: d.normalise });
+          per.push(Float32Array.from(v));
+          seps.push(separation(v, P, N).accuracy);
+        });
+        vectors.set(l, per);
+        sepTable.push(seps);
+      }
+      this.directions.set(d.name, { layers, offsets, vectors });
+      this.emit({ type: 'heatmap', job: 'direction', run: folder.id, title: 'separation (positive projects above negative)', rowLabel: 'layer', columnLabel: 'position', rows: layers, columns: offsets.map(String), values: sepTable, min: 0, max: 1 }, folder);
+      writeDirectionsSafetensors(folder.path('direction.safetensors'), vectors, {
+        model: this.config.models[d.model]?.source.path ?? d.model, tokenizer_hash: s.tokenizer.hash, template: p.template, layers: layers.join(','),
+        positions: offsets.join(','), method: d.method, data: p.data, n: String(rows.length), anchor: p.anchor ?? '(last token)',
+      });
+      let best = { layer: layers[0] as number, k: 0, acc: -1 };
+      sepTable.forEach((row, i) => row.forEach((acc, k) => { if (acc > best.acc) best = { layer: layers[i] as number, k, acc }; }));
+      const headline = `direction ${d.name}: best separation ${(100 * best.acc).toFixed(0)}% at layer ${best.layer}, position ${offsets[best.k]} (${rows.length} pairs)`;
+      return folder.finish('done', headline, { metrics: { bestSeparation: best.acc, bestLayer: best.layer }, result: { layers, offsets, separation: sepTable } });
+    });
+  }
+
+  private async tune(t: TuneConfig): Promise<RunSummary> {
+    const folder = new RunFolder(t.output, t.name, 'tune', this.opts.file, t);
+    return this.guarded(folder, 'tune', async () => {
+      const s = await this.session(t.model);
+      const p = this.config.prompts[t.prompts] as PromptSetConfig;
+      const rows = new Rng(t.seed).shuffle(this.rows(p));
+      const nHeld = Math.round(rows.length * t.holdout);
+      const heldRows = rows.slice(0, nHeld);
+      const trainRows = rows.slice(nHeld);
+      const layers = this.layersOf(t.layers, s.model.config.nLayers);
+      const dir = t.direction !== undefined ? this.directions.get(t.direction) : undefined;
+      if (t.direction !== undefined && !dir) throw new Error(`tune ${t.name}: run direction ${t.direction} first (rtune run extracts it when both sections are selected)`);
+      const k = dir ? dir.offsets.indexOf(t.position) : 0;
+      if (dir && k < 0) throw new Error(`tune ${t.name}: position ${t.position} is not one of direction ${t.direction}'s positions [${dir.offsets.join(', ')}]`);
+      const directions = new Map<number, Float32Array>();
+      for (const l of layers) {
+        const v = dir?.vectors.get(l)?.[k];
+        if (dir && !v) throw new Error(`tune ${t.name}: direction ${t.direction} has no vector for layer ${l}`);
+        if (v) directions.set(l, v);
+      }
+      // Training prompts use the set's negative persona when it has one (teach the dishonest persona the target
+      // answers), else no persona.
+      const example = (r: StatementRow): TuneExample => {
+        const text = this.render(p, r, p.negativePersona, undefined);
+        const a = this.anchored(s, p, text);
+        const saysTrue = t.labels === 'honest' ? r.truth : !r.truth;
+        return { ids: a.ids, answer: this.answerId(s, text, saysTrue ? p.trueLabel : p.falseLabel), positions: [a.position + t.position] };
+      };
+      const train = trainRows.map(example);
+      const held = heldRows.map(example);
+      const steps = t.maxSteps ?? t.epochs * Math.ceil(train.length / t.batch);
+      const all = ['q', 'k', 'v', 'o', 'gate', 'up', 'down'];
+      // Tuning changes the shared model in place: keep the base values of what it trains, and put them back
+      // after copying the tuned values out, so later sections see the base model unless they ask for the tuned one.
+      const baseValues = new Map<string, tf.Tensor>();
+      for (const [name, v] of s.model.params) baseValues.set(name, tf.clone(v));
+      const outcome = await tune(s.model, train, held, {
+        run: folder.id, layers, directions, mode: t.mode, flip: t.flip,
+        tokenTarget: t.tokenLoss.target === 'hard' ? 'hard' : { soft: [this.answerId(s, 'x', p.trueLabel), this.answerId(s, 'x', p.falseLabel)] },
+        tokenWeight: t.tokenLoss.weight, projectionWeight: dir && t.projectionLoss ? t.projectionLoss.weight : 0,
+        tokenBlocks: t.tokenLoss.blocks === 'all' ? all : [...t.tokenLoss.blocks],
+        projectionBlocks: dir && t.projectionLoss ? (t.projectionLoss.blocks === 'all' ? all : [...t.projectionLoss.blocks]) : [],
+        lr: t.optimizer.lrProjection, lrToken: t.optimizer.lrToken, weightDecay: t.optimizer.weightDecay, betas: [t.optimizer.betas[0], t.optimizer.betas[1]],
+        clip: t.optimizer.clipNorm, warmupSteps: t.schedule.warmupSteps ?? Math.round(t.schedule.warmupFraction * steps), steps, batch: t.batch, seed: t.seed,
+        evalEvery: Math.max(1, t.earlyStopping.window), patience: t.earlyStopping.enabled ? t.earlyStopping.patience : Number.MAX_SAFE_INTEGER, minSteps: t.earlyStopping.minSteps,
+        ...(this.opts.signal ? { signal: this.opts.signal } : {}),
+        onEvent: (e) => this.emit(e, folder),
+      });
+      const weights = new Map<string, Float32Array>();
+      for (const name of outcome.trained) weights.set(name, (await (s.model.params.get(name) as tf.Variable).data()) as Float32Array);
+      for (const [name, t] of baseValues) (s.model.params.get(name) as tf.Variable).assign(t);
+      tf.dispose([...baseValues.values()]);
+      this.tuned.set(t.name, { model: t.model, weights, heldout: heldRows, prompts: t.prompts });
+      const first = outcome.history[0];
+      const last = outcome.history[outcome.history.length - 1];
+      const status = outcome.status === 'cancelled' ? 'cancelled' : outcome.status === 'diverged' ? 'failed' : 'done';
+      const headline = first && last
+        ? `${outcome.status} after ${outcome.steps} steps: token ${first.tokenLoss.toFixed(3)} → ${last.tokenLoss.toFixed(3)}, projection ${first.projectionLoss.toFixed(3)} → ${last.projectionLoss.toFixed(3)}`
+        : outcome.message;
+      return folder.finish(status, headline, { detail: outcome.message, metrics: { steps: outcome.steps, tokenLoss: last?.tokenLoss ?? NaN, projectionLoss: last?.projectionLoss ?? NaN }, result: { ...outcome, history: undefined, trained: outcome.trained } });
+    });
+  }
+
+  /** Run `fn` with a tuned run's weights swapped into the model, restoring the base weights afterwards. */
+  private async withTuned<T>(s: Session, tuned: TunedResult | undefined, fn: () => Promise<T>): Promise<T> {
+    if (!tuned) return fn();
+    const saved = new Map<string, tf.Tensor>();
+    for (const [name, w] of tuned.weights) {
+      const v = s.model.params.get(name) as tf.Variable;
+      saved.set(name, tf.clone(v));
+      v.assign(tf.tensor(w, v.shape));
+    }
+    try {
+      return await fn();
+    } finally {
+      for (const [name, t] of saved) (s.model.params.get(name) as tf.Variable).assign(t);
+      tf.dispose([...saved.values()]);
+    }
+  }
+
+  private async evaluate(e: EvalConfig): Promise<RunSummary> {
+    const folder = new RunFolder(e.output, e.name, 'eval', this.opts.file, e);
+    return this.guarded(folder, 'eval', async () => {
+      const s = await this.session(e.model);
+      const tuned = e.tuned !== undefined ? this.tuned.get(e.tuned) : undefined;
+      if (e.tuned !== undefined && !tuned) throw new Error(`eval ${e.name}: run tune ${e.tuned} first (select both sections)`);
+      const parts: string[] = [];
+      const metrics: Record<string, number> = {};
+      const result: Record<string, unknown> = {};
+      if (e.perplexity) {
+        const pc = e.perplexity;
+        let ids = s.tokenizer.encode(fs.readFileSync(pc.data, 'utf8'));
+        if (pc.maxTokens !== undefined) ids = ids.slice(0, pc.maxTokens);
+        const run = (which: string) => perplexity(s.model, ids, {
+          maxLength: pc.maxLength, stride: pc.stride, batch: pc.batch,
+          onProgress: (done, total, ppl) => this.emit({ type: 'progress', job: 'perplexity', done, total, unit: 'windows', message: `${which} ppl ${ppl.toFixed(3)}` }, folder),
+        });
+        const base = await run('base');
+        metrics['pplBase'] = base.perplexity;
+        if (tuned) {
+          const after = await this.withTuned(s, tuned, () => run('tuned'));
+          const cmp = perplexityComparison(base.tokenNll, after.tokenNll, { resamples: pc.bootstrap, seed: pc.seed });
+          metrics['pplTuned'] = after.perplexity;
+          metrics['pplDeltaPct'] = cmp.deltaPct;
+          parts.push(`ppl ${base.perplexity.toFixed(2)} → ${after.perplexity.toFixed(2)} (${cmp.deltaPct >= 0 ? '+' : ''}${cmp.deltaPct.toFixed(1)}%, 95% CI ${cmp.ciPct[0].toFixed(1)}..${cmp.ciPct[1].toFixed(1)}%)`);
+          result['perplexity'] = { base: base.perplexity, tuned: after.perplexity, comparison: cmp, tokens: base.tokens, scored: base.scoredTokens };
+        } else {
+          parts.push(`ppl ${base.perplexity.toFixed(2)}`);
+          result['perplexity'] = { base: base.perplexity, tokens: base.tokens, scored: base.scoredTokens };
+        }
+      }
+      if (e.ab) {
+        const pname = e.ab.prompts ?? tuned?.prompts;
+        if (pname === undefined) throw new Error(`eval ${e.name}: ab needs a prompts set (ab { prompts NAME }) or a tuned run`);
+        const p = this.config.prompts[pname] as PromptSetConfig;
+        let rows = e.ab.holdout && tuned ? tuned.heldout : this.rows(p);
+        if (e.ab.limit !== undefined) rows = rows.slice(0, e.ab.limit);
+        const idOf = (label: string) => this.answerId(s, 'x', label);
+        const idA = idOf(p.trueLabel);
+        const idB = idOf(p.falseLabel);
+        const items: AbItem[] = rows.map((r) => ({
+          ids: this.anchored(s, p, this.render(p, r, p.negativePersona, undefined)).ids,
+          gold: r.truth ? 'A' : 'B',
+        }));
+        const base = await abEvaluate(s.model, items, idA, idB);
+        const after = tuned ? await this.withTuned(s, tuned, () => abEvaluate(s.model, items, idA, idB)) : undefined;
+        metrics['honestBase'] = base.honest;
+        metrics['lieBase'] = base.lie;
+        if (after) {
+          metrics['honestTuned'] = after.honest;
+          metrics['lieTuned'] = after.lie;
+        }
+        parts.push(`honest ${(100 * base.honest).toFixed(0)}%${after ? ` → ${(100 * after.honest).toFixed(0)}%` : ''} (n ${base.n})`);
+        result['ab'] = { base, tuned: after };
+        if (e.steering) {
+          const d = this.directions.get(e.steering.direction);
+          if (!d) throw new Error(`eval ${e.name}: run direction ${e.steering.direction} first`);
+          const vecs = new Map([...d.vectors].map(([l, v]) => [l, v[0] as Float32Array]));
+          result['steering'] = await steeringGrid(s.model, items, idA, idB, vecs, [...e.steering.layers], [...e.steering.multipliers], e.steering.combine);
+        }
+      }
+      return folder.finish('done', parts.join('; ') || 'nothing to evaluate', { metrics, result });
+    });
+  }
+
+  private async export(x: ExportConfig): Promise<RunSummary> {
+    const folder = new RunFolder(path.dirname(x.output), path.basename(x.output), 'export', this.opts.file, x);
+    return this.guarded(folder, 'export', async () => {
+      const written: string[] = [];
+      if (x.tune !== undefined && x.weights !== 'none') {
+        const tuned = this.tuned.get(x.tune);
+        if (!tuned) throw new Error(`export ${x.name}: run tune ${x.tune} first`);
+        const s = await this.session(tuned.model);
+        const srcPath = this.config.models[tuned.model]?.source.path ?? '';
+        const tokDir = fs.statSync(srcPath).isDirectory() ? srcPath : undefined;
+        const base = x.weights === 'changed' ? loadModel(srcPath) : undefined;
+        try {
+          await this.withTuned(s, tuned, () => exportHfModel(s.model, tokDir, folder.path('model'), {
+            mode: x.weights === 'changed' ? 'changed' : 'full', dtype: x.dtype.toUpperCase() as 'F32' | 'F16' | 'BF16',
+            ...(base ? { base: { model: base, path: srcPath } } : {}),
+          }));
+        } finally {
+          base?.dispose();
+        }
+        written.push('model/');
+      }
+      if (x.direction !== undefined) {
+        const d = this.directions.get(x.direction);
+        if (!d) throw new Error(`export ${x.name}: run direction ${x.direction} first`);
+        const model = this.config.directions[x.direction]?.model ?? '';
+        const s = await this.session(model);
+        if (x.directionFormats.includes('safetensors')) {
+          writeDirectionsSafetensors(folder.path('direction.safetensors'), d.vectors, { offsets: d.offsets.join(','), layers: d.layers.join(',') });
+          written.push('direction.safetensors');
+        }
+        if (x.directionFormats.includes('gguf')) {
+          const first = new Map([...d.vectors].filter(([l]) => l > 0).map(([l, v]) => [l, v[0] as Float32Array]));
+          writeGgufControlVector(folder.path('direction.gguf'), first, { architecture: llamaCppArchitecture(s.model.config) });
+          written.push('direction.gguf');
+        }
+      }
+      return folder.finish('done', `exported ${written.join(', ') || 'nothing'} to ${folder.dir}`);
+    });
+  }
+}
+
+/** Run the named sections (or all runnable ones) in file order. */
+export async function runConfig(config: RunConfig, sections: string[], opts: RunOptions = {}): Promise<RunSummary[]> {
+  const runnable = config.order.filter((r) => r.kind !== 'model' && r.kind !== 'prompts');
+  const unknown = sections.filter((n) => !runnable.some((r) => r.name === n));
+  if (unknown.length > 0) throw new Error(`no runnable section named ${unknown.join(', ')} (have: ${runnable.map((r) => `${r.kind} ${r.name}`).join(', ')})`);
+  const chosen = sections.length === 0 ? runnable : runnable.filter((r) => sections.includes(r.name));
+  const runner = new Runner(config, opts);
+  const out: RunSummary[] = [];
+  try {
+    for (const ref of chosen) {
+      if (opts.signal?.aborted) throw new Cancelled('cancelled');
+      const r = await runner.runSection(ref);
+      if (r) out.push(r);
+    }
+  } finally {
+    runner.dispose();
+  }
+  return out;
+}
