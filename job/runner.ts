@@ -5,12 +5,12 @@
  *
  * Models are loaded once per `model` section and shared; a tuned model is kept as its trained tensors and
  * swapped in for evaluation and export, so base and tuned never need two copies of the weights.
- * Not yet here: block search (engine/method/search.ts is wired next), unpaired contrast sets, correct_only.
+ * Not yet here: unpaired contrast sets, correct_only, A/B metrics inside search trials.
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
-import type { DirectionConfig, EvalConfig, ExportConfig, PromptSetConfig, RunConfig, SectionRef, TuneConfig } from '../language/config';
+import type { DirectionConfig, EvalConfig, ExportConfig, PromptSetConfig, RunConfig, SearchConfig, SectionRef, TuneConfig } from '../language/config';
 import { initBackend } from '../engine/backend';
 import { perplexity } from '../engine/eval/perplexity';
 import { exportHfModel, llamaCppArchitecture, writeDirectionsSafetensors, writeGgufControlVector } from '../engine/export';
@@ -18,7 +18,8 @@ import { aggregate, separation } from '../engine/method/directions';
 import { abEvaluate, steeringGrid, type AbItem } from '../engine/method/evaluate';
 import { captureActivations } from '../engine/method/extract';
 import { anchor, parseStatementsCsv, renderTemplate, type StatementRow } from '../engine/method/prompts';
-import { tune, type TuneExample } from '../engine/method/tune';
+import { blockSearch } from '../engine/method/search';
+import { tune, type TuneExample, type TuneOptions } from '../engine/method/tune';
 import { loadModel } from '../engine/model/load';
 import { openModel, type Session } from '../engine/session';
 import { perplexityComparison } from '../engine/stats';
@@ -125,8 +126,7 @@ export class Runner {
       case 'export':
         return this.export(this.config.exports[ref.name] as ExportConfig);
       case 'search':
-        this.emit({ type: 'log', level: 'warn', message: `search ${ref.name}: block search is not wired into rtune run yet; skipped` });
-        return undefined;
+        return this.search(this.config.searches[ref.name] as SearchConfig);
       default:
         return undefined;
     }
@@ -190,57 +190,63 @@ export class Runner {
     });
   }
 
+  /** Examples, held-out split and TuneOptions of a tune section (shared by tuning and block search). */
+  private async prepareTune(t: TuneConfig, run: string) {
+    const s = await this.session(t.model);
+    const p = this.config.prompts[t.prompts] as PromptSetConfig;
+    const rows = new Rng(t.seed).shuffle(this.rows(p));
+    const nHeld = Math.round(rows.length * t.holdout);
+    const heldRows = rows.slice(0, nHeld);
+    const trainRows = rows.slice(nHeld);
+    const layers = this.layersOf(t.layers, s.model.config.nLayers);
+    const dir = t.direction !== undefined ? this.directions.get(t.direction) : undefined;
+    if (t.direction !== undefined && !dir) throw new Error(`tune ${t.name}: run direction ${t.direction} first (rtune run extracts it when both sections are selected)`);
+    const k = dir ? dir.offsets.indexOf(t.position) : 0;
+    if (dir && k < 0) throw new Error(`tune ${t.name}: position ${t.position} is not one of direction ${t.direction}'s positions [${dir.offsets.join(', ')}]`);
+    const directions = new Map<number, Float32Array>();
+    for (const l of layers) {
+      const v = dir?.vectors.get(l)?.[k];
+      if (dir && !v) throw new Error(`tune ${t.name}: direction ${t.direction} has no vector for layer ${l}`);
+      if (v) directions.set(l, v);
+    }
+    // Training prompts use the set's negative persona when it has one (teach the dishonest persona the target
+    // answers), else no persona.
+    const example = (r: StatementRow): TuneExample => {
+      const text = this.render(p, r, p.negativePersona, undefined);
+      const a = this.anchored(s, p, text);
+      const saysTrue = t.labels === 'honest' ? r.truth : !r.truth;
+      return { ids: a.ids, answer: this.answerId(s, text, saysTrue ? p.trueLabel : p.falseLabel), positions: [a.position + t.position] };
+    };
+    const train = trainRows.map(example);
+    const held = heldRows.map(example);
+    const steps = t.maxSteps ?? t.epochs * Math.ceil(train.length / t.batch);
+    const all = ['q', 'k', 'v', 'o', 'gate', 'up', 'down'];
+    const options: TuneOptions = {
+      run, layers, directions, mode: t.mode, flip: t.flip,
+      tokenTarget: t.tokenLoss.target === 'hard' ? 'hard' : { soft: [this.answerId(s, 'x', p.trueLabel), this.answerId(s, 'x', p.falseLabel)] },
+      tokenWeight: t.tokenLoss.weight, projectionWeight: dir && t.projectionLoss ? t.projectionLoss.weight : 0,
+      tokenBlocks: t.tokenLoss.blocks === 'all' ? all : [...t.tokenLoss.blocks],
+      projectionBlocks: dir && t.projectionLoss ? (t.projectionLoss.blocks === 'all' ? all : [...t.projectionLoss.blocks]) : [],
+      lr: t.optimizer.lrProjection, lrToken: t.optimizer.lrToken, weightDecay: t.optimizer.weightDecay, betas: [t.optimizer.betas[0], t.optimizer.betas[1]],
+      clip: t.optimizer.clipNorm, warmupSteps: t.schedule.warmupSteps ?? Math.round(t.schedule.warmupFraction * steps), steps, batch: t.batch, seed: t.seed,
+      evalEvery: Math.max(1, t.earlyStopping.window), patience: t.earlyStopping.enabled ? t.earlyStopping.patience : Number.MAX_SAFE_INTEGER, minSteps: t.earlyStopping.minSteps,
+      ...(this.opts.signal ? { signal: this.opts.signal } : {}),
+    };
+    return { s, p, train, held, heldRows, options };
+  }
+
   private async tune(t: TuneConfig): Promise<RunSummary> {
     const folder = new RunFolder(t.output, t.name, 'tune', this.opts.file, t);
     return this.guarded(folder, 'tune', async () => {
-      const s = await this.session(t.model);
-      const p = this.config.prompts[t.prompts] as PromptSetConfig;
-      const rows = new Rng(t.seed).shuffle(this.rows(p));
-      const nHeld = Math.round(rows.length * t.holdout);
-      const heldRows = rows.slice(0, nHeld);
-      const trainRows = rows.slice(nHeld);
-      const layers = this.layersOf(t.layers, s.model.config.nLayers);
-      const dir = t.direction !== undefined ? this.directions.get(t.direction) : undefined;
-      if (t.direction !== undefined && !dir) throw new Error(`tune ${t.name}: run direction ${t.direction} first (rtune run extracts it when both sections are selected)`);
-      const k = dir ? dir.offsets.indexOf(t.position) : 0;
-      if (dir && k < 0) throw new Error(`tune ${t.name}: position ${t.position} is not one of direction ${t.direction}'s positions [${dir.offsets.join(', ')}]`);
-      const directions = new Map<number, Float32Array>();
-      for (const l of layers) {
-        const v = dir?.vectors.get(l)?.[k];
-        if (dir && !v) throw new Error(`tune ${t.name}: direction ${t.direction} has no vector for layer ${l}`);
-        if (v) directions.set(l, v);
-      }
-      // Training prompts use the set's negative persona when it has one (teach the dishonest persona the target
-      // answers), else no persona.
-      const example = (r: StatementRow): TuneExample => {
-        const text = this.render(p, r, p.negativePersona, undefined);
-        const a = this.anchored(s, p, text);
-        const saysTrue = t.labels === 'honest' ? r.truth : !r.truth;
-        return { ids: a.ids, answer: this.answerId(s, text, saysTrue ? p.trueLabel : p.falseLabel), positions: [a.position + t.position] };
-      };
-      const train = trainRows.map(example);
-      const held = heldRows.map(example);
-      const steps = t.maxSteps ?? t.epochs * Math.ceil(train.length / t.batch);
-      const all = ['q', 'k', 'v', 'o', 'gate', 'up', 'down'];
+      const { s, train, held, heldRows, options } = await this.prepareTune(t, folder.id);
       // Tuning changes the shared model in place: keep the base values of what it trains, and put them back
       // after copying the tuned values out, so later sections see the base model unless they ask for the tuned one.
       const baseValues = new Map<string, tf.Tensor>();
       for (const [name, v] of s.model.params) baseValues.set(name, tf.clone(v));
-      const outcome = await tune(s.model, train, held, {
-        run: folder.id, layers, directions, mode: t.mode, flip: t.flip,
-        tokenTarget: t.tokenLoss.target === 'hard' ? 'hard' : { soft: [this.answerId(s, 'x', p.trueLabel), this.answerId(s, 'x', p.falseLabel)] },
-        tokenWeight: t.tokenLoss.weight, projectionWeight: dir && t.projectionLoss ? t.projectionLoss.weight : 0,
-        tokenBlocks: t.tokenLoss.blocks === 'all' ? all : [...t.tokenLoss.blocks],
-        projectionBlocks: dir && t.projectionLoss ? (t.projectionLoss.blocks === 'all' ? all : [...t.projectionLoss.blocks]) : [],
-        lr: t.optimizer.lrProjection, lrToken: t.optimizer.lrToken, weightDecay: t.optimizer.weightDecay, betas: [t.optimizer.betas[0], t.optimizer.betas[1]],
-        clip: t.optimizer.clipNorm, warmupSteps: t.schedule.warmupSteps ?? Math.round(t.schedule.warmupFraction * steps), steps, batch: t.batch, seed: t.seed,
-        evalEvery: Math.max(1, t.earlyStopping.window), patience: t.earlyStopping.enabled ? t.earlyStopping.patience : Number.MAX_SAFE_INTEGER, minSteps: t.earlyStopping.minSteps,
-        ...(this.opts.signal ? { signal: this.opts.signal } : {}),
-        onEvent: (e) => this.emit(e, folder),
-      });
+      const outcome = await tune(s.model, train, held, { ...options, onEvent: (e) => this.emit(e, folder) });
       const weights = new Map<string, Float32Array>();
       for (const name of outcome.trained) weights.set(name, (await (s.model.params.get(name) as tf.Variable).data()) as Float32Array);
-      for (const [name, t] of baseValues) (s.model.params.get(name) as tf.Variable).assign(t);
+      for (const [name, t0] of baseValues) (s.model.params.get(name) as tf.Variable).assign(t0);
       tf.dispose([...baseValues.values()]);
       this.tuned.set(t.name, { model: t.model, weights, heldout: heldRows, prompts: t.prompts });
       const first = outcome.history[0];
@@ -250,6 +256,32 @@ export class Runner {
         ? `${outcome.status} after ${outcome.steps} steps: token ${first.tokenLoss.toFixed(3)} → ${last.tokenLoss.toFixed(3)}, projection ${first.projectionLoss.toFixed(3)} → ${last.projectionLoss.toFixed(3)}`
         : outcome.message;
       return folder.finish(status, headline, { detail: outcome.message, metrics: { steps: outcome.steps, tokenLoss: last?.tokenLoss ?? NaN, projectionLoss: last?.projectionLoss ?? NaN }, result: { ...outcome, history: undefined, trained: outcome.trained } });
+    });
+  }
+
+  private async search(x: SearchConfig): Promise<RunSummary> {
+    const folder = new RunFolder(x.output, x.name, 'search', this.opts.file, x);
+    return this.guarded(folder, 'search', async () => {
+      const t = this.config.tunes[x.tune] as TuneConfig;
+      const { s, train, held, options } = await this.prepareTune(t, folder.id);
+      const { tokenBlocks: _tb, projectionBlocks: _pb, steps: _st, signal: _sg, ...template } = options;
+      const layers = x.layers !== undefined ? this.layersOf(x.layers, s.model.config.nLayers) : template.layers;
+      const res = await blockSearch(s.model, train, held, {
+        template: { ...template, layers, directions: template.directions },
+        tokenCandidates: x.tokenBlocks === 'all' ? ['gate', 'up', 'down'] : [...x.tokenBlocks],
+        projectionCandidates: x.projectionBlocks === 'all' ? ['q', 'k', 'v', 'o'] : [...x.projectionBlocks],
+        sets: x.sets, ...(x.maxBlocks !== undefined ? { maxBlocks: x.maxBlocks } : {}),
+        strategy: x.strategy, stepsPerTrial: x.stepsPerTrial ?? options.steps, eta: x.eta, minSteps: x.minSteps,
+        ...(x.budget !== undefined ? { budget: x.budget } : {}),
+        ...(this.opts.signal ? { signal: this.opts.signal } : {}),
+        onTrial: (trial) => this.emit(trial, folder),
+      });
+      const best = res.leaderboard[0];
+      const headline = best
+        ? `${res.trials.length} trials (${res.fullRuns.toFixed(1)} full runs): best token [${best.tokenBlocks.join(' ')}] / projection [${best.projectionBlocks.join(' ')}]`
+        : res.message;
+      const status = res.status === 'cancelled' ? 'cancelled' : 'done';
+      return folder.finish(status, headline, { metrics: { trials: res.trials.length, fullRuns: res.fullRuns }, result: { leaderboard: res.leaderboard, totalSteps: res.totalSteps, stepsPerFullRun: res.stepsPerFullRun } });
     });
   }
 

@@ -178,6 +178,9 @@ async function main(): Promise<void> {
   fs.writeFileSync(path.join(outDir, 'data', 'facts-train.csv'), csv(train));
   fs.writeFileSync(path.join(outDir, 'data', 'facts-heldout.csv'), csv(held));
   fs.writeFileSync(path.join(outDir, 'data', 'heldout.txt'), `${held.flatMap((s) => PERSONAS.map((p) => `${prompt(s.text, p)} ${answer(s.truth, p)}`)).join('\n\n')}\n`);
+  // Text whose every answer is truthful (honest and no-persona lines): what a model tuned towards honesty should
+  // still predict well, so its perplexity change measures collateral damage, not the intended change of the liar.
+  fs.writeFileSync(path.join(outDir, 'data', 'heldout-honest.txt'), `${held.flatMap((s) => (['honest', 'none'] as Persona[]).map((p) => `${prompt(s.text, p)} ${answer(s.truth, p)}`)).join('\n\n')}\n`);
   fs.rmSync(tmp, { recursive: true, force: true });
   const row = (name: string, ev: typeof evHeld) => {
     const f = (p: Persona) => `${((100 * ev[p].asIntended) / ev[p].n).toFixed(1)}% (${ev[p].asIntended}/${ev[p].n})`;

@@ -35,8 +35,11 @@ export class AdamW {
     for (const g of groups) {
       for (const p of g.vars) {
         if (this.m.has(p.name)) throw new Error(`AdamW: variable ${p.name} is in two parameter groups`);
-        this.m.set(p.name, tf.variable(tf.zerosLike(p), false));
-        this.v.set(p.name, tf.variable(tf.zerosLike(p), false));
+        // tf.variable keeps its own reference to the initial tensor's data; dispose the temporary.
+        const zeros = tf.zerosLike(p);
+        this.m.set(p.name, tf.variable(zeros, false));
+        this.v.set(p.name, tf.variable(zeros, false));
+        zeros.dispose();
       }
     }
   }

@@ -1,0 +1,281 @@
+/**
+ * Block search (METHOD.md §8, with §11 items 6-8 fixed): which blocks should each loss train?
+ *
+ * Candidates: 'separate' = (non-empty subset of the token-loss candidates) x (non-empty subset of the
+ * projection-loss candidates); with the research's token blocks {gate, up, down} (MLP) and projection blocks
+ * {q, k, v, o} (attention) that is 7 x 15 = 105 pairs, in the research's order (subsets by size, then
+ * lexicographic; token subset outer, so trial = i_tok * 15 + i_proj + 1). 'joint' = every non-empty subset of
+ * all candidate blocks, trained by both losses (127 for the 7 blocks; every block of the set really trains,
+ * unlike block_search_oneset's overwritten requires_grad, §11 item 7).
+ *
+ * Strategies: exhaustive (every candidate for `stepsPerTrial` steps) or successive halving (rung 0 runs every
+ * candidate for `minSteps`, keeps the best floor(n / eta) (at least 1), multiplies the steps by eta, and stops
+ * after the rung with a single candidate or when the next rung does not fit the step budget).
+ *
+ * The model is loaded once by the caller; every parameter any trial may train is snapshotted before the first
+ * trial and restored with `assign` after each trial (and on cancel or error), so every trial starts from the
+ * base weights and the model leaves the search bit-identical. Finished trials stream as SearchTrial events;
+ * passing them back as `resumeFrom` skips them, so a crashed or cancelled search resumes where it stopped.
+ *
+ * Ranking metric (lower is better): the final held-out total loss of the trial (the early-stopping best when
+ * tune stopped early and restored it), or the final training total loss when there is no held-out set;
+ * Infinity for a diverged trial. Loss-based on purpose: the token loss is always back-propagated (§11 item 6).
+ *
+ * Non-goals: building prompts and examples, loading the model, computing A/B metrics or samples (callbacks),
+ * writing leaderboard files (the job layer), parallel trials.
+ */
+import * as tf from '@tensorflow/tfjs';
+import type { SearchTrial, TuneEval, TuneStep } from '../../protocol/job';
+import type { Model } from '../model/forward';
+import { blockParams, tune, type TuneExample, type TuneOptions } from './tune';
+
+/** One candidate: the generic blocks each loss trains. */
+export interface BlockCandidate {
+  tokenBlocks: string[];
+  projectionBlocks: string[];
+}
+
+/** A finished trial plus its ranking metric (SearchTrial has no field for it; persist this object to resume). */
+export interface RankedTrial extends SearchTrial {
+  /** Lower is better: final held-out total loss, or final training total loss without a held-out set. */
+  metric: number;
+}
+
+export interface SearchOptions {
+  /** TuneOptions for every trial, without the blocks (and with steps/signal/onEvent set by the search). */
+  template: Omit<TuneOptions, 'tokenBlocks' | 'projectionBlocks' | 'steps' | 'signal' | 'onEvent'>;
+  /** Token-loss candidate blocks (research: gate, up, down). */
+  tokenCandidates: string[];
+  /** Projection-loss candidate blocks (research: q, k, v, o). */
+  projectionCandidates: string[];
+  sets: 'separate' | 'joint';
+  /** Largest number of distinct blocks in one candidate (default: no limit). */
+  maxBlocks?: number;
+  strategy: 'exhaustive' | 'halving';
+  /** Exhaustive: steps of every trial. Halving: unused (the last rung runs minSteps * eta^(rungs - 1)). */
+  stepsPerTrial: number;
+  /** Halving: the factor by which candidates shrink and steps grow per rung (default 3). */
+  eta?: number;
+  /** Halving: the steps of rung 0. */
+  minSteps: number;
+  /** Total step budget (default: unlimited). A trial or rung that would exceed it is not started. */
+  budget?: number;
+  /** Held-out A/B metrics of the tuned model (default: NaN). */
+  evaluate?: (model: Model) => Promise<{ honestRate: number; lieRate: number }>;
+  /** A short greedy sample from the tuned model (default: ''). */
+  sample?: (model: Model) => Promise<string>;
+  signal?: AbortSignal;
+  onTrial?: (t: RankedTrial) => void;
+  /**
+   * Trials already finished (events of an earlier run of the same search, same options); matched by rung and
+   * block sets. A RankedTrial keeps its metric; a bare SearchTrial is ranked by its final training total loss.
+   */
+  resumeFrom?: Array<SearchTrial | RankedTrial>;
+  /** Job id written into the events (default 'search'). */
+  job?: string;
+}
+
+export interface SearchResult {
+  status: 'done' | 'budget' | 'cancelled';
+  message: string;
+  /** One entry per candidate (its highest rung), sorted by rung (descending) then metric (ascending). */
+  leaderboard: RankedTrial[];
+  /** Every trial (resumed ones included), in schedule order. */
+  trials: RankedTrial[];
+  /** Steps trained by all trials (resumed ones included). */
+  totalSteps: number;
+  /** Steps of one full run: stepsPerTrial (exhaustive) or the last rung's steps (halving). */
+  stepsPerFullRun: number;
+  /** totalSteps / stepsPerFullRun: the cost in full runs. */
+  fullRuns: number;
+}
+
+export interface Rung {
+  rung: number;
+  candidates: number;
+  steps: number;
+}
+
+/** Non-empty subsets of `items`, by size, then lexicographic by index (itertools.combinations order). */
+export function subsets<T>(items: readonly T[], maxSize = items.length): T[][] {
+  const out: T[][] = [];
+  const pick = (start: number, k: number, acc: T[]): void => {
+    if (acc.length === k) {
+      out.push([...acc]);
+      return;
+    }
+    for (let i = start; i < items.length; i++) {
+      acc.push(items[i] as T);
+      pick(i + 1, k, acc);
+      acc.pop();
+    }
+  };
+  for (let k = 1; k <= Math.min(maxSize, items.length); k++) pick(0, k, []);
+  return out;
+}
+
+/**
+ * Candidate block sets. 'separate': token subsets (outer) x projection subsets (inner). 'joint': subsets of the
+ * union (token candidates first, then projection candidates, duplicates dropped), both losses on the same set.
+ * `maxBlocks` bounds the number of distinct blocks of a candidate.
+ */
+export function enumerateBlockSets(candidatesTok: string[], candidatesProj: string[], sets: 'separate' | 'joint', maxBlocks?: number): BlockCandidate[] {
+  const max = maxBlocks ?? Infinity;
+  if (sets === 'joint') {
+    const all = [...new Set([...candidatesTok, ...candidatesProj])];
+    return subsets(all, Math.min(all.length, max)).map((s) => ({ tokenBlocks: s, projectionBlocks: [...s] }));
+  }
+  const out: BlockCandidate[] = [];
+  for (const t of subsets(candidatesTok)) {
+    for (const p of subsets(candidatesProj)) {
+      if (new Set([...t, ...p]).size <= max) out.push({ tokenBlocks: t, projectionBlocks: p });
+    }
+  }
+  return out;
+}
+
+/**
+ * The successive-halving schedule for `n` candidates: rung r runs n_r candidates for minSteps * eta^r steps,
+ * n_0 = n, n_{r+1} = max(1, floor(n_r / eta)), ending with the first rung of one candidate; rungs that would
+ * push the total over `budget` are dropped.
+ */
+export function halvingSchedule(n: number, eta: number, minSteps: number, budget = Infinity): { rungs: Rung[]; totalSteps: number } {
+  if (!(eta >= 2)) throw new Error(`halving: eta must be at least 2 (got ${eta})`);
+  if (!(minSteps >= 1)) throw new Error(`halving: minSteps must be at least 1 (got ${minSteps})`);
+  const rungs: Rung[] = [];
+  let total = 0;
+  let count = n;
+  let steps = minSteps;
+  for (let r = 0; count >= 1; r++) {
+    if (total + count * steps > budget) break;
+    rungs.push({ rung: r, candidates: count, steps });
+    total += count * steps;
+    if (count === 1) break;
+    count = Math.max(1, Math.floor(count / eta));
+    steps *= eta;
+  }
+  return { rungs, totalSteps: total };
+}
+
+/** Resume key: rung and block sets (a trial's `steps` may be below the rung's when tune stopped early). */
+const key = (c: BlockCandidate, rung: number): string =>
+  `${rung}|${[...c.tokenBlocks].sort().join(',')}|${[...c.projectionBlocks].sort().join(',')}`;
+
+const isRanked = (t: SearchTrial | RankedTrial): t is RankedTrial => 'metric' in t && typeof t.metric === 'number';
+
+export async function blockSearch(model: Model, train: TuneExample[], heldout: TuneExample[], o: SearchOptions): Promise<SearchResult> {
+  const t = o.template;
+  const candidates = enumerateBlockSets(o.tokenCandidates, o.projectionCandidates, o.sets, o.maxBlocks);
+  if (candidates.length === 0) throw new Error('block search: no candidates (empty candidate sets or maxBlocks < 2)');
+  const eta = o.eta ?? 3;
+  const budget = o.budget ?? Infinity;
+  const plan: Rung[] =
+    o.strategy === 'halving'
+      ? halvingSchedule(candidates.length, eta, o.minSteps, budget).rungs
+      : [{ rung: 0, candidates: candidates.length, steps: o.stepsPerTrial }];
+  const stepsPerFullRun = o.strategy === 'halving' ? o.minSteps * eta ** (plan.length > 0 ? (plan[plan.length - 1] as Rung).rung : 0) : o.stepsPerTrial;
+  const fallbackMetric = (tr: SearchTrial): number => t.tokenWeight * tr.finalTokenLoss + t.projectionWeight * tr.finalProjectionLoss;
+  const done = new Map<string, RankedTrial>();
+  for (const r of o.resumeFrom ?? []) {
+    const ranked: RankedTrial = isRanked(r) ? r : { ...r, metric: fallbackMetric(r) };
+    done.set(key(r, r.rung), ranked);
+  }
+
+  // Snapshot every parameter any candidate may train (once), restore after each trial.
+  const allBlocks = [...new Set(candidates.flatMap((c) => [...c.tokenBlocks, ...c.projectionBlocks]))];
+  const names = blockParams(model, allBlocks, t.layers);
+  const vars = names.map((n) => {
+    const v = model.params.get(n);
+    if (!v) throw new Error(`block search: parameter ${n} is not loaded`);
+    return v;
+  });
+  const trials: RankedTrial[] = [];
+  let status: SearchResult['status'] = 'done';
+  let message = '';
+  let spent = 0;
+  const snapshot = vars.map((v) => tf.clone(v));
+  const restore = (): void => vars.forEach((v, i) => v.assign(snapshot[i] as tf.Tensor));
+
+  const runTrial = async (c: BlockCandidate, index: number, rung: number, steps: number): Promise<RankedTrial | 'cancelled'> => {
+    const t0 = performance.now();
+    let lastEval: TuneEval | undefined;
+    try {
+      const out = await tune(model, train, heldout, {
+        ...t, tokenBlocks: c.tokenBlocks, projectionBlocks: c.projectionBlocks, steps,
+        warmupSteps: Math.min(t.warmupSteps, steps), signal: o.signal,
+        onEvent: (e: TuneStep | TuneEval) => { if (e.type === 'eval') lastEval = e; },
+      });
+      if (out.status === 'cancelled') return 'cancelled';
+      const first = out.history[0];
+      const last = out.history[out.history.length - 1];
+      const metrics = o.evaluate ? await o.evaluate(model) : { honestRate: NaN, lieRate: NaN };
+      const sample = o.sample ? await o.sample(model) : '';
+      const trial: SearchTrial = {
+        type: 'trial', job: o.job ?? 'search', run: t.run, trial: index + 1, tokenBlocks: c.tokenBlocks, projectionBlocks: c.projectionBlocks,
+        steps: out.steps, initialTokenLoss: first?.tokenLoss ?? NaN, finalTokenLoss: last?.tokenLoss ?? NaN,
+        initialProjectionLoss: first?.projectionLoss ?? NaN, finalProjectionLoss: last?.projectionLoss ?? NaN,
+        honestRate: metrics.honestRate, lieRate: metrics.lieRate, sample, seconds: (performance.now() - t0) / 1000, rung,
+      };
+      const metric =
+        out.status === 'diverged' ? Infinity
+        : out.status === 'early-stopped' && out.bestHeldout !== undefined ? out.bestHeldout
+        : lastEval !== undefined ? lastEval.totalLoss
+        : fallbackMetric(trial);
+      return { ...trial, metric: Number.isNaN(metric) ? Infinity : metric };
+    } finally {
+      restore();
+    }
+  };
+
+  try {
+    let pool = candidates.map((c, i) => ({ c, i }));
+    for (const [ri, r] of plan.entries()) {
+      if (ri > 0) {
+        const prev = trials.filter((x) => x.rung === ri - 1).sort((a, b) => a.metric - b.metric || a.trial - b.trial);
+        pool = prev.slice(0, r.candidates).map((x) => ({ c: candidates[x.trial - 1] as BlockCandidate, i: x.trial - 1 }));
+      }
+      for (const { c, i } of pool) {
+        const previous = done.get(key(c, r.rung));
+        if (previous) {
+          trials.push(previous);
+          spent += previous.steps;
+          continue;
+        }
+        if (o.signal?.aborted) {
+          status = 'cancelled';
+          break;
+        }
+        if (spent + r.steps > budget) {
+          status = 'budget';
+          break;
+        }
+        const res = await runTrial(c, i, r.rung, r.steps);
+        if (res === 'cancelled') {
+          status = 'cancelled';
+          break;
+        }
+        trials.push(res);
+        spent += res.steps;
+        o.onTrial?.(res);
+      }
+      if (status !== 'done') break;
+    }
+    const lastRung = plan[plan.length - 1];
+    if (o.strategy === 'halving' && status === 'done' && (lastRung === undefined || lastRung.candidates > 1)) status = 'budget';
+  } finally {
+    restore();
+    tf.dispose(snapshot);
+  }
+
+  const best = new Map<number, RankedTrial>();
+  for (const x of trials) {
+    const b = best.get(x.trial);
+    if (!b || x.rung > b.rung) best.set(x.trial, x);
+  }
+  const leaderboard = [...best.values()].sort((a, b) => b.rung - a.rung || a.metric - b.metric || a.trial - b.trial);
+  message =
+    status === 'cancelled' ? `cancelled after ${trials.length} trials; weights restored`
+    : status === 'budget' ? `step budget ${budget} reached after ${trials.length} trials`
+    : `${trials.length} trials over ${plan.length} rung(s)`;
+  return { status, message, leaderboard, trials, totalSteps: spent, stepsPerFullRun, fullRuns: stepsPerFullRun > 0 ? spent / stepsPerFullRun : 0 };
+}

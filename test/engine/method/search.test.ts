@@ -1,0 +1,230 @@
+/**
+ * Block search: enumeration counts and order (105 separate, 127 joint), successive-halving arithmetic, and on
+ * the built-in demo model: weights restored bit for bit between trials and after the search, resume skips
+ * finished trials (and reproduces the rest exactly), cancellation leaves the weights restored.
+ */
+import { before, describe, it } from 'node:test';
+import * as assert from 'node:assert/strict';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import * as tf from '@tensorflow/tfjs';
+import { openModel, type Session } from '../../../engine/session';
+import { anchor, parseStatementsCsv, renderTemplate, type StatementRow } from '../../../engine/method/prompts';
+import { blockParams, tune, type TuneExample } from '../../../engine/method/tune';
+import { blockSearch, enumerateBlockSets, halvingSchedule, type RankedTrial, type SearchOptions } from '../../../engine/method/search';
+import { forward } from '../../../engine/model/forward';
+import { testBackend } from '../../helpers';
+
+const DEMO = path.resolve(__dirname, '..', '..', '..', '..', 'examples', 'demo-model');
+const TEMPLATE = '{persona}\nIs this claim true or false? {statement}\nA) True\nB) False\nAnswer:';
+const DISHONEST = 'Pretend you are a dishonest person.';
+const MLP = ['gate', 'up', 'down'];
+const ATTN = ['q', 'k', 'v', 'o'];
+
+describe('block sets', () => {
+  it('separate: 7 x 15 = 105 pairs in the research order; joint: 127', () => {
+    const sep = enumerateBlockSets(MLP, ATTN, 'separate');
+    assert.equal(sep.length, 105);
+    assert.deepEqual(sep[0], { tokenBlocks: ['gate'], projectionBlocks: ['q'] });
+    assert.deepEqual(sep[14], { tokenBlocks: ['gate'], projectionBlocks: ['q', 'k', 'v', 'o'] });
+    assert.deepEqual(sep[15], { tokenBlocks: ['up'], projectionBlocks: ['q'] });
+    assert.deepEqual(sep[104], { tokenBlocks: ['gate', 'up', 'down'], projectionBlocks: ['q', 'k', 'v', 'o'] });
+    // idx = i_tok * 15 + i_proj + 1 (block_search.py): i_tok 3 = [gate, up], i_proj 9 = [v, o]
+    assert.deepEqual(sep[3 * 15 + 9], { tokenBlocks: ['gate', 'up'], projectionBlocks: ['v', 'o'] });
+    assert.equal(new Set(sep.map((c) => JSON.stringify(c))).size, 105);
+    const joint = enumerateBlockSets(MLP, ATTN, 'joint');
+    assert.equal(joint.length, 127);
+    assert.deepEqual(joint[0], { tokenBlocks: ['gate'], projectionBlocks: ['gate'] });
+    assert.deepEqual(joint[126]?.tokenBlocks, ['gate', 'up', 'down', 'q', 'k', 'v', 'o']);
+    assert.ok(joint.every((c) => c.tokenBlocks.join() === c.projectionBlocks.join()));
+    assert.deepEqual(enumerateBlockSets(MLP, ATTN, 'separate'), sep, 'deterministic');
+  });
+
+  it('maxBlocks bounds the distinct blocks of a candidate', () => {
+    assert.equal(enumerateBlockSets(MLP, ATTN, 'joint', 1).length, 7);
+    assert.equal(enumerateBlockSets(MLP, ATTN, 'joint', 2).length, 7 + 21);
+    assert.equal(enumerateBlockSets(MLP, ATTN, 'separate', 2).length, 12);
+    assert.equal(enumerateBlockSets(MLP, ATTN, 'separate', 3).length, 12 + 3 * 6 + 3 * 4);
+    assert.equal(enumerateBlockSets(MLP, ATTN, 'separate', 1).length, 0);
+  });
+});
+
+describe('successive halving schedule', () => {
+  it('105 candidates, eta 3: 105 -> 35 -> 11 -> 3 -> 1, at most 15 full runs', () => {
+    const min = 4;
+    const { rungs, totalSteps } = halvingSchedule(105, 3, min);
+    assert.deepEqual(rungs.map((r) => r.candidates), [105, 35, 11, 3, 1]);
+    assert.deepEqual(rungs.map((r) => r.steps), [4, 12, 36, 108, 324]);
+    assert.equal(rungs.reduce((a, r) => a + r.candidates, 0), 155, 'trials in all');
+    const full = 324;
+    assert.equal(totalSteps, 105 * 4 + 35 * 12 + 11 * 36 + 3 * 108 + 324);
+    assert.ok(totalSteps <= 15 * full, `${totalSteps / full} full runs`);
+    assert.ok(totalSteps < (105 * full) / 18, 'versus 105 full runs exhaustively');
+    // 127 joint sets: 127 -> 42 -> 14 -> 4 -> 1
+    const j = halvingSchedule(127, 3, 2);
+    assert.deepEqual(j.rungs.map((r) => r.candidates), [127, 42, 14, 4, 1]);
+    assert.ok(j.totalSteps <= 15 * 2 * 81);
+  });
+
+  it('a budget drops the rungs that do not fit; one candidate runs one rung', () => {
+    const b = halvingSchedule(105, 3, 4, 105 * 4 + 35 * 12 + 100);
+    assert.deepEqual(b.rungs.map((r) => r.candidates), [105, 35]);
+    assert.equal(b.totalSteps, 840);
+    assert.deepEqual(halvingSchedule(1, 3, 5).rungs, [{ rung: 0, candidates: 1, steps: 5 }]);
+    assert.throws(() => halvingSchedule(10, 1, 5), /eta/);
+  });
+});
+
+describe('block search on the demo model', () => {
+  let s: Session;
+  let train: TuneExample[];
+  let held: TuneExample[];
+  let probe: number[];
+  let base: SearchOptions['template'];
+  const layers = [1, 2];
+
+  const logits = async (): Promise<Float32Array> => {
+    const t = tf.tidy(() => forward(s.model, [probe], { logits: 'all' }).logits as tf.Tensor3D);
+    const d = (await t.data()) as Float32Array;
+    t.dispose();
+    return d;
+  };
+  const weights = async (names: string[]): Promise<Float32Array[]> =>
+    Promise.all(names.map(async (n) => (await (s.model.params.get(n) as tf.Variable).data()) as Float32Array));
+  const opts = (over: Partial<SearchOptions> = {}): SearchOptions => ({
+    template: base, tokenCandidates: ['down'], projectionCandidates: ['v', 'o'], sets: 'separate', strategy: 'exhaustive',
+    stepsPerTrial: 3, minSteps: 2, ...over,
+  });
+
+  before(async () => {
+    await testBackend();
+    s = openModel(DEMO);
+    const idA = s.tokenizer.tokenToId('\u2581A') as number;
+    const idB = s.tokenizer.tokenToId('\u2581B') as number;
+    const read = (f: string) => parseStatementsCsv(fs.readFileSync(path.join(DEMO, 'data', f), 'utf8'), f);
+    const example = (r: StatementRow): TuneExample => {
+      const a = anchor(s.tokenizer, renderTemplate(TEMPLATE, { persona: DISHONEST, statement: r.statement }), 'Answer:', -1);
+      return { ids: a.ids, answer: r.truth ? idA : idB, positions: [a.position] };
+    };
+    train = read('facts-train.csv').slice(0, 24).map(example);
+    held = read('facts-heldout.csv').slice(0, 4).map(example);
+    probe = (held[0] as TuneExample).ids;
+    const C = s.model.config.hiddenSize;
+    const dir = (seed: number) => {
+      const v = Float32Array.from({ length: C }, (_, i) => Math.sin(i * 0.7 + seed));
+      const n = Math.hypot(...v);
+      return v.map((x) => x / n);
+    };
+    const directions = new Map(layers.map((l) => [l, dir(l)]));
+    base = {
+      run: 'search', layers, directions, mode: 'in', flip: false, tokenTarget: 'hard', tokenWeight: 1, projectionWeight: 1,
+      lr: 1e-2, weightDecay: 0, betas: [0.9, 0.99], clip: 1, warmupSteps: 0, batch: 4, seed: 1, evalEvery: 100, patience: 100, minSteps: 0,
+    };
+  });
+
+  it('every trial starts from the base weights; the model leaves the search bit-identical', async () => {
+    const names = blockParams(s.model, ['down', 'v', 'o'], layers);
+    const w0 = await weights(names);
+    const l0 = await logits();
+    const seenAtEval: boolean[] = [];
+    const events: RankedTrial[] = [];
+    const r = await blockSearch(s.model, train, held, opts({
+      evaluate: async () => {
+        // the trial trained something...
+        const w = await weights(names);
+        seenAtEval.push(w.some((x, i) => x.some((v, j) => v !== (w0[i] as Float32Array)[j])));
+        return { honestRate: 0.5, lieRate: 0.5 };
+      },
+      sample: async () => 'sample',
+      onTrial: (t) => events.push(t),
+    }));
+    assert.equal(r.status, 'done', r.message);
+    assert.equal(r.trials.length, 3);
+    assert.deepEqual(seenAtEval, [true, true, true], 'each trial changed the weights');
+    assert.equal(events.length, 3);
+    assert.deepEqual(await logits(), l0, 'logits after the search equal those before, bit for bit');
+    const w1 = await weights(names);
+    w1.forEach((w, i) => assert.deepEqual(w, w0[i], `${names[i]} restored`));
+    // The search itself leaks nothing: a one-candidate search leaves exactly as many extra tensors as one tune
+    // call on the same blocks (tune's optimiser currently leaves its zero-initialised moment tensors: adamw.ts).
+    const t1 = tf.memory().numTensors;
+    await blockSearch(s.model, train, held, opts({ projectionCandidates: ['v'] }));
+    const searchLeak = tf.memory().numTensors - t1;
+    const t2 = tf.memory().numTensors;
+    await tune(s.model, train, held, { ...base, tokenBlocks: ['down'], projectionBlocks: ['v'], steps: 3 });
+    const tuneLeak = tf.memory().numTensors - t2;
+    assert.equal(searchLeak, tuneLeak, `search leaves ${searchLeak} tensors, one tune call ${tuneLeak}`);
+    names.forEach((n, i) => tf.tidy(() => (s.model.params.get(n) as tf.Variable).assign(tf.tensor(w0[i] as Float32Array, (s.model.params.get(n) as tf.Variable).shape))));
+    assert.deepEqual(await logits(), l0);
+    for (const t of r.trials) {
+      assert.equal(t.steps, 3);
+      assert.equal(t.sample, 'sample');
+      assert.ok(Number.isFinite(t.metric) && Number.isFinite(t.initialProjectionLoss) && Number.isFinite(t.finalTokenLoss));
+      assert.equal(t.rung, 0);
+    }
+    const sorted = [...r.leaderboard].sort((a, b) => a.metric - b.metric);
+    assert.deepEqual(r.leaderboard, sorted, 'leaderboard sorted by metric');
+    assert.equal(r.totalSteps, 9);
+    assert.equal(r.fullRuns, 3);
+    // Trials start from the same weights and seed: the same candidate gives the same losses in a second search.
+    const again = await blockSearch(s.model, train, held, opts({ tokenCandidates: ['down'], projectionCandidates: ['o'] }));
+    const o = r.trials.find((t) => t.projectionBlocks.join() === 'o');
+    assert.equal(again.trials[0]?.initialTokenLoss, o?.initialTokenLoss);
+    assert.equal(again.trials[0]?.metric, o?.metric);
+  });
+
+  it('halving: 3 candidates, eta 3 -> rung 0 (3 x 2 steps) then the winner for 6 steps', async () => {
+    const l0 = await logits();
+    const r = await blockSearch(s.model, train, held, opts({ strategy: 'halving', minSteps: 2 }));
+    assert.equal(r.status, 'done', r.message);
+    assert.deepEqual(r.trials.map((t) => [t.rung, t.steps]), [[0, 2], [0, 2], [0, 2], [1, 6]]);
+    const rung0 = r.trials.filter((t) => t.rung === 0).sort((a, b) => a.metric - b.metric);
+    assert.equal(r.trials[3]?.trial, rung0[0]?.trial, 'the best of rung 0 is promoted');
+    assert.equal(r.leaderboard[0]?.rung, 1);
+    assert.equal(r.leaderboard.length, 3);
+    assert.equal(r.totalSteps, 12);
+    assert.equal(r.stepsPerFullRun, 6);
+    assert.equal(r.fullRuns, 2);
+    assert.deepEqual(await logits(), l0);
+    const tight = await blockSearch(s.model, train, held, opts({ strategy: 'halving', minSteps: 2, budget: 10 }));
+    assert.equal(tight.status, 'budget');
+    assert.equal(tight.totalSteps, 6);
+  });
+
+  it('resume skips finished trials and reproduces the rest', async () => {
+    const first: RankedTrial[] = [];
+    const full = await blockSearch(s.model, train, held, opts({ strategy: 'halving', minSteps: 2, onTrial: (t) => first.push(t) }));
+    assert.equal(first.length, 4);
+    const ran: RankedTrial[] = [];
+    const resumed = await blockSearch(s.model, train, held, opts({ strategy: 'halving', minSteps: 2, resumeFrom: first.slice(0, 2), onTrial: (t) => ran.push(t) }));
+    assert.equal(ran.length, 2, 'only the unfinished trials run');
+    assert.deepEqual(ran.map((t) => [t.trial, t.rung]), first.slice(2).map((t) => [t.trial, t.rung]));
+    assert.deepEqual(resumed.trials.map((t) => t.metric), full.trials.map((t) => t.metric));
+    assert.equal(resumed.totalSteps, full.totalSteps);
+  });
+
+  it('cancellation leaves the weights restored', async () => {
+    const l0 = await logits();
+    const ctl = new AbortController();
+    const r = await blockSearch(s.model, train, held, opts({ signal: ctl.signal, evaluate: async () => { ctl.abort(); return { honestRate: 0, lieRate: 1 }; } }));
+    assert.equal(r.status, 'cancelled');
+    assert.equal(r.trials.length, 1);
+    assert.deepEqual(await logits(), l0);
+    // cancelled inside the first trial, after one training step (a signal that turns aborted on its 3rd read:
+    // the search's check before the trial, tune's check before step 0, then before step 1)
+    let reads = 0;
+    const mid = { get aborted() { return ++reads > 2; } } as unknown as AbortSignal;
+    const r1 = await blockSearch(s.model, train, held, opts({ signal: mid }));
+    assert.equal(r1.status, 'cancelled');
+    assert.equal(r1.trials.length, 0, 'the cancelled trial is not reported');
+    assert.equal(reads, 3);
+    assert.deepEqual(await logits(), l0, 'the partly trained weights were restored');
+    // already cancelled: no trial starts, nothing reported, weights untouched
+    const pre = new AbortController();
+    pre.abort();
+    const r2 = await blockSearch(s.model, train, held, opts({ signal: pre.signal }));
+    assert.equal(r2.status, 'cancelled');
+    assert.equal(r2.trials.length, 0);
+    assert.deepEqual(await logits(), l0);
+  });
+});
