@@ -5,6 +5,7 @@
  * (add k·v at chosen layers, §6) and the tuned model, so the three are comparable side by side.
  */
 import * as tf from '@tensorflow/tfjs';
+import { padRight } from '../model/batch';
 import { forward, type Model, type Tap } from '../model/forward';
 import { addTap } from '../model/taps';
 import { abMetrics, type AbLabel, type AbMetrics, type AbRow } from '../stats';
@@ -22,9 +23,7 @@ export async function abRows(model: Model, items: AbItem[], idA: number, idB: nu
   for (let i = 0; i < items.length; i += batch) {
     if (opts.signal?.aborted) throw new Error('cancelled');
     const group = items.slice(i, i + batch);
-    const T = Math.max(...group.map((g) => g.ids.length));
-    const ids = group.map((g) => [...g.ids, ...new Array<number>(T - g.ids.length).fill(0)]);
-    const mask = group.map((g) => [...new Array<number>(g.ids.length).fill(1), ...new Array<number>(T - g.ids.length).fill(0)]);
+    const { ids, mask } = padRight(group.map((g) => g.ids));
     const pair = tf.tidy(() => {
       const logits = forward(model, ids, { attentionMask: mask, logits: group.map((g) => g.ids.length - 1), ...(opts.taps ? { taps: opts.taps } : {}) }).logits as tf.Tensor3D;
       const flat = tf.reshape(logits, [group.length, model.config.vocabSize]);

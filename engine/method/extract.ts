@@ -4,6 +4,7 @@
  * is in directions.ts.
  */
 import * as tf from '@tensorflow/tfjs';
+import { padRight } from '../model/batch';
 import { forward, type Model } from '../model/forward';
 import { captureTap } from '../model/taps';
 
@@ -33,9 +34,7 @@ export async function captureActivations(
   for (let i = 0; i < prompts.length; i += batch) {
     if (opts.signal?.aborted) throw new Error('cancelled');
     const group = prompts.slice(i, i + batch);
-    const T = Math.max(...group.map((p) => p.ids.length));
-    const ids = group.map((p) => [...p.ids, ...new Array<number>(T - p.ids.length).fill(0)]);
-    const mask = group.map((p) => [...new Array<number>(p.ids.length).fill(1), ...new Array<number>(T - p.ids.length).fill(0)]);
+    const { ids, mask } = padRight(group.map((p) => p.ids));
     const got = tf.tidy(() => {
       const into: Record<string, tf.Tensor> = {};
       forward(model, ids, {

@@ -9,6 +9,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import type { TuneEval, TuneStep } from '../../protocol/job';
+import { padRight } from '../model/batch';
 import { forward, type Model } from '../model/forward';
 import { GENERIC_BLOCKS, paramSpecs } from '../model/params';
 import { captureTap } from '../model/taps';
@@ -77,13 +78,7 @@ export function blockParams(model: Model, blocks: string[], layers: number[]): s
 }
 
 function batchTensors(model: Model, exs: TuneExample[]) {
-  const T = Math.max(...exs.map((e) => e.ids.length));
-  return {
-    ids: exs.map((e) => [...e.ids, ...new Array<number>(T - e.ids.length).fill(0)]),
-    mask: exs.map((e) => [...new Array<number>(e.ids.length).fill(1), ...new Array<number>(T - e.ids.length).fill(0)]),
-    last: exs.map((e) => e.ids.length - 1),
-    V: model.config.vocabSize,
-  };
+  return { ...padRight(exs.map((e) => e.ids)), last: exs.map((e) => e.ids.length - 1), V: model.config.vocabSize };
 }
 
 export async function tune(model: Model, train: TuneExample[], heldout: TuneExample[], o: TuneOptions): Promise<TuneOutcome> {

@@ -4,19 +4,7 @@
  * UnsortedSegmentSum, the default gather gradient: BACKENDS.md §2a), so no [N, V] one-hot is ever built.
  */
 import * as tf from '@tensorflow/tfjs';
-import { customGradN, gatherRows } from './ops';
-
-const pickFlat = customGradN(2, ([flat, idx], save) => {
-  const f = flat as tf.Tensor;
-  save([idx as tf.Tensor]);
-  return {
-    value: tf.gather(f, idx as tf.Tensor),
-    gradFunc: (dy, saved) => {
-      const [i] = saved as [tf.Tensor];
-      return [tf.scatterND(tf.reshape(i, [-1, 1]), dy, f.shape), tf.zerosLike(i)];
-    },
-  };
-});
+import { gatherRows } from './ops';
 
 /** logits [N, V] (or [..., V]) and N integer targets → log-softmax values at the targets, [N]. */
 export function pickLogProbs(logits: tf.Tensor, targets: number[]): tf.Tensor1D {
@@ -25,8 +13,8 @@ export function pickLogProbs(logits: tf.Tensor, targets: number[]): tf.Tensor1D 
   const N = rows.shape[0] as number;
   if (targets.length !== N) throw new Error(`pickLogProbs: ${targets.length} targets for ${N} rows`);
   const logp = tf.logSoftmax(rows, -1);
-  const idx = tf.tensor1d(targets.map((t, n) => n * V + t), 'int32');
-  return pickFlat(tf.reshape(logp, [-1]), idx) as tf.Tensor1D;
+  // One row per (position, vocabulary entry): the wasm-safe row gather picks log p(target) of each position.
+  return tf.reshape(gatherRows(tf.reshape(logp, [-1, 1]), targets.map((t, n) => n * V + t)), [N]) as tf.Tensor1D;
 }
 
 /**
