@@ -4,6 +4,7 @@
  * 2 usage error.
  */
 import * as fs from 'node:fs';
+import * as os from 'node:os';
 import * as path from 'node:path';
 import { parseArgs } from 'node:util';
 import { initBackend, BACKEND_NAMES, type BackendPreference } from '../engine/backend';
@@ -28,7 +29,7 @@ Common options:
   --model PATH       a Hugging Face model folder, a llama2.c .bin checkpoint, or "demo" (the built-in demo model)
   --tokenizer PATH   tokenizer for a llama2.c model (default: tokenizer.bin or tok<vocab>.bin next to it)
   --backend NAME     auto (default), ${BACKEND_NAMES.join(', ')}   (or RTUNE_BACKEND)
-  --threads N        wasm threads
+  --threads N        wasm threads (default: one per core, at most 8)
   --json             print the result as one JSON object on stdout
   -h, --help         this help
 `;
@@ -76,8 +77,12 @@ const COMMON = {
 async function startBackend(values: { backend?: string | undefined; threads?: string | undefined }) {
   const pref = (values.backend ?? process.env['RTUNE_BACKEND'] ?? 'auto') as BackendPreference;
   if (pref !== 'auto' && !BACKEND_NAMES.includes(pref)) throw new UsageError(`--backend must be auto or one of ${BACKEND_NAMES.join(', ')}, found "${pref}"`);
-  const threads = values.threads !== undefined ? intOpt(values.threads, 'threads', 1) : undefined;
-  return initBackend(pref, threads !== undefined ? { threads } : {});
+  // wasm threads: one per core (at most 8) unless --threads or RTUNE_WASM_THREADS says otherwise; the backend falls
+  // back to one thread, with a note, if the threaded build does not start.
+  const threads = values.threads !== undefined ? intOpt(values.threads, 'threads', 1)
+    : process.env['RTUNE_WASM_THREADS'] !== undefined ? intOpt(process.env['RTUNE_WASM_THREADS'], 'threads', 1)
+      : Math.min(os.cpus().length, 8);
+  return initBackend(pref, { threads });
 }
 
 function requireModel(v: string | undefined): string {
@@ -246,7 +251,8 @@ async function cmdRun(argv: string[]): Promise<number> {
   };
   process.once('SIGINT', onSigint);
   try {
-    const summaries = await runConfig(loaded.config, sections, { file: abs, emit, signal: ctl.signal });
+    const threads = process.env['RTUNE_WASM_THREADS'] !== undefined ? intOpt(process.env['RTUNE_WASM_THREADS'], 'threads', 1) : Math.min(os.cpus().length, 8);
+    const summaries = await runConfig(loaded.config, sections, { file: abs, emit, signal: ctl.signal, threads });
     if (values.json) process.stdout.write(`${JSON.stringify({ type: 'summary', runs: summaries })}\n`);
     else {
       process.stdout.write('\n| section | status | result |\n| --- | --- | --- |\n');

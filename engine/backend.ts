@@ -10,6 +10,7 @@
 import * as tf from '@tensorflow/tfjs';
 import * as os from 'node:os';
 import type { BackendInfo } from '../protocol/job';
+import { withWasmThreads } from './wasm-threads';
 
 export type BackendName = 'tensorflow' | 'webgpu' | 'wasm' | 'cpu';
 export type BackendPreference = BackendName | 'auto';
@@ -102,8 +103,23 @@ async function tryWasm(notes: string[], threads: number | undefined): Promise<Ba
   try {
     // eslint-disable-next-line @typescript-eslint/no-require-imports
     const wasm = require('@tensorflow/tfjs-backend-wasm') as { setThreadsCount(n: number): void; getThreadsCount(): number };
-    if (threads !== undefined) wasm.setThreadsCount(threads);
-    if (!(await tf.setBackend('wasm'))) throw new Error('setBackend returned false');
+    const want = threads ?? Number(process.env['RTUNE_WASM_THREADS'] ?? 1);
+    let ok = false;
+    if (want > 1) {
+      try {
+        wasm.setThreadsCount(want);
+        ok = await withWasmThreads(want, () => tf.setBackend('wasm'));
+        if (!ok) notes.push(`wasm: ${want} threads did not initialise; using 1`);
+      } catch (e) {
+        notes.push(`wasm: ${want} threads failed (${errorText(e)}); using 1`);
+        ok = false;
+      }
+      if (!ok) {
+        tf.env().set('WASM_HAS_MULTITHREAD_SUPPORT', false);
+        wasm.setThreadsCount(1);
+      }
+    }
+    if (!ok && !(await tf.setBackend('wasm'))) throw new Error('setBackend returned false');
     await tf.ready();
     const simd = (await tf.env().getAsync('WASM_HAS_SIMD_SUPPORT')) === true;
     const n = wasm.getThreadsCount();

@@ -33,6 +33,8 @@ export interface RunOptions {
   file?: string;
   emit?: (e: JobEvent) => void;
   signal?: AbortSignal;
+  /** wasm threads (default 1). */
+  threads?: number;
 }
 
 interface DirectionResult {
@@ -74,7 +76,7 @@ export class Runner {
     if (have) return have;
     const m = this.config.models[name];
     if (!m) throw new Error(`unknown model section "${name}"`);
-    const backend = await initBackend(m.backend);
+    const backend = await initBackend(m.backend, { threads: this.opts.threads ?? 1 });
     this.emit({ type: 'log', level: 'info', message: `model ${name}: ${m.source.path} on ${backend.device}` });
     const s = openModel(m.source.path, m.tokenizer !== undefined ? { tokenizerPath: m.tokenizer } : {});
     this.sessions.set(name, s);

@@ -166,7 +166,11 @@ async function main(): Promise<void> {
   console.log(lines.join('\n'));
 }
 
-main().catch((e: unknown) => {
-  console.error(e);
-  process.exit(1);
-});
+// Exit explicitly: wasm pthread workers keep the event loop alive.
+main().then(
+  () => process.exit(0),
+  (e: unknown) => {
+    console.error(e);
+    process.exit(1);
+  },
+);

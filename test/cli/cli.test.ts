@@ -35,6 +35,15 @@ describe('rtune CLI', () => {
     assert.equal(j.text, golden.greedy_prompt_once_upon_a_time.text);
   });
 
+  it('multi-threaded wasm starts and gives the same golden continuation', { skip: missingShared('llama2c-stories260K') }, () => {
+    const golden = JSON.parse(fs.readFileSync(sharedData('llama2c-stories260K', 'golden_numpy_reference.json'), 'utf8')) as { greedy_prompt_once_upon_a_time: { text: string } };
+    const r = rtune('generate', '--model', sharedData('llama2c-stories260K', 'stories260K.bin'), '--prompt', 'Once upon a time', '--max-tokens', '60', '--threads', '2', '--json');
+    assert.equal(r.code, 0, r.stderr);
+    const j = JSON.parse(r.stdout) as { text: string; device: string };
+    assert.match(j.device, /wasm simd, 2 threads/);
+    assert.equal(j.text, golden.greedy_prompt_once_upon_a_time.text);
+  });
+
   it('usage errors exit 2 and name the problem; failures exit 1 with the error on stderr', () => {
     let r = rtune('frobnicate');
     assert.equal(r.code, 2);
