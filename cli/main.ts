@@ -24,6 +24,10 @@ Usage:
   rtune generate   --model PATH --prompt TEXT [--max-tokens N] [--temperature T] [--top-p P] [--seed S] [--json]
   rtune perplexity --model PATH --data FILE [--max-length N] [--stride N] [--batch N] [--json]
   rtune run FILE.rtune [SECTION ...] [--json]     run the file's sections (all, or the named ones) in order
+  rtune extract|tune|search|eval|export FILE.rtune [NAME ...] [--json]
+                                                  run only the direction/tune/search/eval/export sections
+                                                  (a section's inputs must be in the same call: e.g. the
+                                                  direction a tune uses)
 
 Common options:
   --model PATH       a Hugging Face model folder, a llama2.c .bin checkpoint, or "demo" (the built-in demo model)
@@ -199,7 +203,10 @@ async function cmdPerplexity(argv: string[]): Promise<number> {
   }
 }
 
-async function cmdRun(argv: string[]): Promise<number> {
+/** `rtune extract|tune|search|eval|export FILE [NAME...]`: run only sections of that kind (all of them, or the named ones). */
+const SHORTCUT_KIND: Record<string, string> = { extract: 'direction', tune: 'tune', search: 'search', eval: 'eval', export: 'export' };
+
+async function cmdRun(argv: string[], onlyKind?: string): Promise<number> {
   const { values, positionals } = parseArgs({ args: argv, options: { json: { type: 'boolean', default: false }, help: { type: 'boolean', short: 'h', default: false } }, allowPositionals: true });
   if (values.help) return usage(0);
   const [file, ...sections] = positionals;
@@ -221,6 +228,14 @@ async function cmdRun(argv: string[]): Promise<number> {
       process.stderr.write(`${abs}:${line}:${col}: error: ${d.message}\n  ${lines[line - 1] ?? ''}\n`);
     }
     return 1;
+  }
+  let selected = sections;
+  if (onlyKind !== undefined) {
+    const ofKind = loaded.config.order.filter((r) => r.kind === onlyKind).map((r) => r.name);
+    const wrong = sections.filter((n) => !ofKind.includes(n));
+    if (wrong.length > 0) throw new UsageError(`${wrong.join(', ')}: no ${onlyKind} section of that name (have: ${ofKind.join(', ') || 'none'})`);
+    selected = sections.length > 0 ? sections : ofKind;
+    if (selected.length === 0) throw new UsageError(`${abs} has no ${onlyKind} section`);
   }
   const bars = new Map<string, ProgressBar>();
   const emit = (e: JobEvent): void => {
@@ -252,7 +267,7 @@ async function cmdRun(argv: string[]): Promise<number> {
   process.once('SIGINT', onSigint);
   try {
     const threads = process.env['RTUNE_WASM_THREADS'] !== undefined ? intOpt(process.env['RTUNE_WASM_THREADS'], 'threads', 1) : Math.min(os.cpus().length, 8);
-    const summaries = await runConfig(loaded.config, sections, { file: abs, emit, signal: ctl.signal, threads });
+    const summaries = await runConfig(loaded.config, selected, { file: abs, emit, signal: ctl.signal, threads });
     if (values.json) process.stdout.write(`${JSON.stringify({ type: 'summary', runs: summaries })}\n`);
     else {
       process.stdout.write('\n| section | status | result |\n| --- | --- | --- |\n');
@@ -272,7 +287,8 @@ function usage(code: number): number {
 const COMMANDS: Record<string, (argv: string[]) => Promise<number>> = {
   generate: cmdGenerate,
   perplexity: cmdPerplexity,
-  run: cmdRun,
+  run: (argv) => cmdRun(argv),
+  ...Object.fromEntries(Object.entries(SHORTCUT_KIND).map(([cmd, kind]) => [cmd, (argv: string[]) => cmdRun(argv, kind)])),
 };
 
 export async function main(argv: string[]): Promise<number> {

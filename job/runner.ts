@@ -20,6 +20,7 @@ import { captureActivations } from '../engine/method/extract';
 import { anchor, parseStatementsCsv, renderTemplate, type StatementRow } from '../engine/method/prompts';
 import { blockSearch } from '../engine/method/search';
 import { tune, type TuneExample, type TuneOptions } from '../engine/method/tune';
+import { forward } from '../engine/model/forward';
 import { loadModel } from '../engine/model/load';
 import { openModel, type Session } from '../engine/session';
 import { perplexityComparison } from '../engine/stats';
@@ -264,8 +265,8 @@ export class Runner {
   private async search(x: SearchConfig): Promise<RunSummary> {
     const folder = new RunFolder(x.output, x.name, 'search', this.opts.file, x);
     return this.guarded(folder, 'search', async () => {
-      const t = this.config.tunes[x.tune] as TuneConfig;
-      const { s, train, held, options } = await this.prepareTune(t, folder.id);
+      const t0 = this.config.tunes[x.tune] as TuneConfig;
+      const { s, train, held, options } = await this.prepareTune(t0, folder.id);
       const { tokenBlocks: _tb, projectionBlocks: _pb, steps: _st, signal: _sg, ...template } = options;
       const layers = x.layers !== undefined ? this.layersOf(x.layers, s.model.config.nLayers) : template.layers;
       const res = await blockSearch(s.model, train, held, {
@@ -276,6 +277,23 @@ export class Runner {
         strategy: x.strategy, stepsPerTrial: x.stepsPerTrial ?? options.steps, eta: x.eta, minSteps: x.minSteps,
         ...(x.budget !== undefined ? { budget: x.budget } : {}),
         ...(this.opts.signal ? { signal: this.opts.signal } : {}),
+        // Held-out A/B rates of each trial: the share of held-out prompts answered with the tune's target letter
+        // (the truthful one for labels honest), from the answer logits.
+        evaluate: async (m) => {
+          let honest = 0;
+          for (const e of held) {
+            const t = tf.tidy(() => forward(m, [e.ids], { logits: 'last' }).logits as tf.Tensor3D);
+            const row = await t.data();
+            t.dispose();
+            const p = this.config.prompts[t0.prompts] as PromptSetConfig;
+            const a = this.answerId(s, 'x', p.trueLabel);
+            const b = this.answerId(s, 'x', p.falseLabel);
+            const says = (row[a] as number) > (row[b] as number) ? a : b;
+            if (says === e.answer) honest++;
+          }
+          const rate = held.length > 0 ? honest / held.length : NaN;
+          return { honestRate: rate, lieRate: held.length > 0 ? 1 - rate : NaN };
+        },
         onTrial: (trial) => this.emit(trial, folder),
       });
       const best = res.leaderboard[0];

@@ -44,6 +44,26 @@ describe('rtune CLI', () => {
     assert.equal(j.text, golden.greedy_prompt_once_upon_a_time.text);
   });
 
+  it('rtune extract runs only the direction sections of a file and prints a JSON summary', () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'rtune-cli-'));
+    // The demo file with its data paths made absolute and its runs folder in a temp dir.
+    const data = (f: string) => path.join(REPO_ROOT, 'examples', 'demo-model', 'data', f);
+    const text = fs.readFileSync(path.join(REPO_ROOT, 'examples', 'demo.rtune'), 'utf8')
+      .replace(/data "demo-model\/data\/([^"]+)"/g, (_m, f: string) => `data "${data(f)}"`)
+      .replace('runs "runs"', `runs "${path.join(dir, 'runs')}"`);
+    fs.writeFileSync(path.join(dir, 'exp.rtune'), text);
+    const r = rtune('extract', path.join(dir, 'exp.rtune'), '--json');
+    assert.equal(r.code, 0, r.stderr);
+    const lines = r.stdout.trim().split('\n').map((l) => JSON.parse(l) as { type: string; runs?: Array<{ kind: string; status: string }> });
+    const summary = lines[lines.length - 1]!;
+    assert.equal(summary.type, 'summary');
+    assert.deepEqual(summary.runs?.map((x) => `${x.kind}:${x.status}`), ['direction:done']);
+    assert.ok(lines.some((l) => l.type === 'heatmap'));
+    const bad = rtune('tune', path.join(dir, 'exp.rtune'), 'nope');
+    assert.equal(bad.code, 2);
+    assert.match(bad.stderr, /nope: no tune section of that name \(have: honest\)/);
+  });
+
   it('usage errors exit 2 and name the problem; failures exit 1 with the error on stderr', () => {
     let r = rtune('frobnicate');
     assert.equal(r.code, 2);
