@@ -101,23 +101,22 @@ export function routedGrads(
       } else grads[k] = t;
     }
   };
+  // One backward pass per loss, over that loss's variables only; a loss with no variables (or weight 0) is
+  // still evaluated for reporting.
+  const pass = (vars: tf.Variable[], f: () => tf.Scalar, w: number): tf.Scalar => {
+    if (vars.length === 0 || w === 0) return tf.tidy(() => f());
+    setTrainable(vars);
+    const r = tf.variableGrads(() => tf.mul(f(), w) as tf.Scalar, vars);
+    const value = tf.div(r.value, w) as tf.Scalar;
+    r.value.dispose();
+    add(r.grads);
+    return value;
+  };
   let tokenValue: tf.Scalar;
   let projValue: tf.Scalar;
   try {
-    if (tokVars.length > 0 && wTok !== 0) {
-      setTrainable(tokVars);
-      const r = tf.variableGrads(() => tf.mul(fTok(), wTok) as tf.Scalar, tokVars);
-      tokenValue = tf.div(r.value, wTok) as tf.Scalar;
-      r.value.dispose();
-      add(r.grads);
-    } else tokenValue = tf.tidy(() => fTok());
-    if (projVars.length > 0 && wProj !== 0) {
-      setTrainable(projVars);
-      const r = tf.variableGrads(() => tf.mul(fProj(), wProj) as tf.Scalar, projVars);
-      projValue = tf.div(r.value, wProj) as tf.Scalar;
-      r.value.dispose();
-      add(r.grads);
-    } else projValue = tf.tidy(() => fProj());
+    tokenValue = pass(tokVars, fTok, wTok);
+    projValue = pass(projVars, fProj, wProj);
   } finally {
     for (const [v, t] of before) v.trainable = t;
   }
