@@ -272,6 +272,7 @@ async function cmdRun(argv: string[], onlyKind?: string): Promise<number> {
     else {
       process.stdout.write('\n| section | status | result |\n| --- | --- | --- |\n');
       for (const s of summaries) process.stdout.write(`| ${s.kind} ${s.section} | ${s.status} | ${s.headline} |\n`);
+      for (const s of summaries) if (s.detail) process.stdout.write(`\n${s.kind} ${s.section}:\n\n${s.detail}\n`);
     }
     return summaries.every((s) => s.status === 'done') ? 0 : 1;
   } finally {

@@ -23,7 +23,7 @@ import { tune, type TuneExample, type TuneOptions } from '../engine/method/tune'
 import { forward } from '../engine/model/forward';
 import { loadModel } from '../engine/model/load';
 import { openModel, type Session } from '../engine/session';
-import { perplexityComparison } from '../engine/stats';
+import { perplexityComparison, type AbMetrics } from '../engine/stats';
 import { Rng } from '../engine/util/random';
 import type { JobEvent } from '../protocol/job';
 import type { RunSummary } from '../protocol/lsp';
@@ -383,7 +383,8 @@ export class Runner {
           result['steering'] = await steeringGrid(s.model, items, idA, idB, vecs, [...e.steering.layers], [...e.steering.multipliers], e.steering.combine);
         }
       }
-      return folder.finish('done', parts.join('; ') || 'nothing to evaluate', { metrics, result });
+      const detail = abTable(result);
+      return folder.finish('done', parts.join('; ') || 'nothing to evaluate', { metrics, result, ...(detail ? { detail } : {}) });
     });
   }
 
@@ -426,6 +427,21 @@ export class Runner {
       return folder.finish('done', `exported ${written.join(', ') || 'nothing'} to ${folder.dir}`);
     });
   }
+}
+
+/** Markdown A/B table (base, steered cells, tuned) with Wilson intervals, for the summary's detail. */
+function abTable(result: Record<string, unknown>): string | undefined {
+  const ab = result['ab'] as { base: AbMetrics; tuned?: AbMetrics } | undefined;
+  if (!ab) return undefined;
+  const pct = (x: number) => `${(100 * x).toFixed(1)}%`;
+  const row = (name: string, m: AbMetrics) =>
+    `| ${name} | ${pct(m.honest)} [${pct(m.honestCi.lo)}, ${pct(m.honestCi.hi)}] | ${pct(m.lie)} [${pct(m.lieCi.lo)}, ${pct(m.lieCi.hi)}] | ${m.bias >= 0 ? '+' : ''}${m.bias.toFixed(2)} |`;
+  const rows = ['| condition | honest (95% CI) | lie (95% CI) | A/B bias |', '| --- | --- | --- | --- |', row('base', ab.base)];
+  for (const c of (result['steering'] as Array<{ layers: number[]; multiplier: number; metrics: AbMetrics }> | undefined) ?? []) {
+    if (c.multiplier !== 0) rows.push(row(`steered L${c.layers.join('+')} x${c.multiplier}`, c.metrics));
+  }
+  if (ab.tuned) rows.push(row('tuned', ab.tuned));
+  return `${rows.join('\n')}\n\nn = ${ab.base.n}; bias = P(says A) - P(gold is A).`;
 }
 
 /** Run the named sections (or all runnable ones) in file order. */
