@@ -6,6 +6,7 @@
  * RTUNE_FUZZ_N (e.g. RTUNE_FUZZ_N=100000 for a long run).
  */
 
+import { Rng } from '../../engine/util/random';
 import { strict as assert } from 'node:assert';
 import { describe, it } from 'node:test';
 import { Analysis, analyze } from '../../language/analysis';
@@ -24,16 +25,10 @@ import { env, examplesDir, readExample, repoRoot } from './helpers';
 const N = Number(process.env['RTUNE_FUZZ_N'] ?? 10000);
 const SEED = Number(process.env['RTUNE_FUZZ_SEED'] ?? 20261127);
 
-/** mulberry32: small, fast, seeded. */
+/** Seeded uniform [0, 1) draws from the engine's generator (engine/util/random.ts). */
 function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
+  const r = new Rng(seed);
+  return () => r.next();
 }
 
 const JUNK = ['{', '}', '[', ']', '"', '..', ',', ';', '#', '\n', '\r\n', '=', '\\', '\\u{', '-', '1e', '\u0000', '\ud83d\ude00', '\ud800', 'é', '\t', '  ', 'tune x {', 'all', 'builtin:demo', '"../"', '99999999999999999999', '-0', '1..', '..2'];

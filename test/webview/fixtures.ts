@@ -1,17 +1,12 @@
 /** Deterministic data for the panel tests, the benchmark and the screenshots. */
 
+import { Rng } from '../../engine/util/random';
 import type { HeatmapData, SeriesPoint, StepPoint, TrialData } from '../../protocol/webview';
 
-/** mulberry32: a tiny seeded PRNG, so every run draws the same curves. */
+/** Seeded uniform [0, 1) draws from the engine's generator (engine/util/random.ts). */
 export function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
+  const r = new Rng(seed);
+  return () => r.next();
 }
 
 /** `n` training steps starting at `from`: decaying noisy losses, warmup + cosine learning rate, noisy grad norm. */
