@@ -14,6 +14,7 @@ import { encodeText, openModel } from '../engine/session';
 import type { PerplexityResult } from '../protocol/job';
 import { ProgressBar } from './progress';
 import { loadRunConfig } from '../language/analysis';
+import { formatDiagnostics } from '../language/report';
 import { runConfig } from '../job/runner';
 import { createNodeEnv } from '../server/node-env';
 import type { JobEvent } from '../protocol/job';
@@ -220,13 +221,7 @@ async function cmdRun(argv: string[], onlyKind?: string): Promise<number> {
   }
   const loaded = loadRunConfig(text, { baseDir: path.dirname(abs), builtinRoot: packageRoot(), env: createNodeEnv() });
   if ('errors' in loaded) {
-    const lines = text.split('\n');
-    for (const d of loaded.errors) {
-      const before = text.slice(0, d.span.start);
-      const line = before.split('\n').length;
-      const col = d.span.start - before.lastIndexOf('\n');
-      process.stderr.write(`${abs}:${line}:${col}: error: ${d.message}\n  ${lines[line - 1] ?? ''}\n`);
-    }
+    process.stderr.write(formatDiagnostics(abs, text, loaded.errors));
     return 1;
   }
   let selected = sections;

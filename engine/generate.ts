@@ -7,6 +7,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { disposeCache, forward, type KVCache, type Model, type Tap } from './model/forward';
 import { Rng } from './util/random';
+import { yieldToEventLoop } from './util/yield';
 
 export interface GenerateOptions {
   maxNewTokens: number;
@@ -100,6 +101,7 @@ export async function generate(model: Model, prompts: number[][], opts: Generate
   let input = ids;
   try {
     for (let step = 0; step < maxNew; step++) {
+      await yieldToEventLoop();
       if (opts.signal?.aborted) throw new Error('cancelled');
       const prev = cache;
       const res = tf.tidy(() => {

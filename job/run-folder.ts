@@ -22,17 +22,27 @@ function runId(section: string, now: Date): string {
   return `${stamp}-${section}`;
 }
 
+/** ISO time to the second with file-name-safe separators: 2026-11-27T07-12-03Z. */
+export function timeStamp(now: Date): string {
+  return now.toISOString().replace(/\.\d+Z$/, 'Z').replace(/:/g, '-');
+}
+
 export class RunFolder {
   readonly dir: string;
   readonly id: string;
   private readonly started = new Date();
   private readonly events: number;
 
-  constructor(outputDir: string, readonly section: string, readonly kind: RtuneSectionKind, readonly file: string | undefined, config: unknown) {
-    this.id = runId(section, this.started);
-    let dir = path.join(outputDir, this.id);
-    for (let i = 2; fs.existsSync(dir); i++) dir = path.join(outputDir, `${this.id}-${i}`);
+  /**
+   * `opts.stamp`: name the folder by the start time alone (`2026-11-27T07-12-03Z`, as exports are) instead of
+   * `<compact time>-<section>`. Either way an existing folder is never reused: a clash gets `-2`, `-3`, ….
+   */
+  constructor(outputDir: string, readonly section: string, readonly kind: RtuneSectionKind, readonly file: string | undefined, config: unknown, opts: { stamp?: boolean } = {}) {
+    const base = opts.stamp ? timeStamp(this.started) : runId(section, this.started);
+    let dir = path.join(outputDir, base);
+    for (let i = 2; fs.existsSync(dir); i++) dir = path.join(outputDir, `${base}-${i}`);
     this.dir = dir;
+    this.id = path.basename(dir);
     fs.mkdirSync(this.dir, { recursive: true });
     writeJsonAtomic(path.join(this.dir, 'config.json'), config);
     this.events = fs.openSync(path.join(this.dir, 'events.jsonl'), 'a');

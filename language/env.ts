@@ -28,6 +28,8 @@ export interface LanguageOptions {
   /** Folder of the installed extension: `builtin:demo` is `<builtinRoot>/examples/demo-model`. */
   readonly builtinRoot?: string;
   readonly env?: LanguageEnv;
+  /** Run folders of a file without a top-level `runs` key go here (absolute, or relative to `baseDir`). Default `runs`. */
+  readonly defaultRunsDir?: string;
 }
 
 /** Where the built-in demo model lives inside the extension. */

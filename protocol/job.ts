@@ -131,7 +131,23 @@ export interface SearchTrial {
   rung: number;
 }
 
-export type JobEvent = JobStarted | JobProgress | JobLog | JobResult | JobFailed | TuneStep | TuneEval | Heatmap | SearchTrial;
+/**
+ * A section's run folder was created (sent before any other event of that section), so watchers know where the
+ * run lives: the extension replays `events.jsonl` into panels from it, and marks it failed if the worker dies.
+ */
+export interface RunOpened {
+  type: 'run';
+  /** Run id (the folder name); `TuneStep.run` and friends carry the same id. */
+  run: string;
+  section: string;
+  kind: 'direction' | 'tune' | 'search' | 'eval' | 'export';
+  /** Absolute path of the run folder. */
+  dir: string;
+  /** Absolute path of the .rtune file, when known. */
+  file?: string;
+}
+
+export type JobEvent = RunOpened | JobStarted | JobProgress | JobLog | JobResult | JobFailed | TuneStep | TuneEval | Heatmap | SearchTrial;
 
 /** Result of a sliding-window perplexity job (engine/eval/perplexity.ts). */
 export interface PerplexityResult {

@@ -149,4 +149,9 @@ export interface RtuneInitializationOptions {
   extensionRoot?: string;
   /** Show inline results (CodeLens and inlay hints). Default true. */
   inlineResults?: boolean;
+  /**
+   * Absolute folder for run folders of files without a top-level `runs` key (the `rtune.runsFolder` setting).
+   * Default: `runs` next to the .rtune file.
+   */
+  runsFolder?: string;
 }

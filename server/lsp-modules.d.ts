@@ -25,3 +25,9 @@ declare module 'vscode-languageserver' {
 declare module 'vscode-languageserver/node' {
   export * from 'vscode-languageserver/lib/node/main';
 }
+declare module 'vscode-languageclient' {
+  export * from 'vscode-languageclient/lib/common/api';
+}
+declare module 'vscode-languageclient/node' {
+  export * from 'vscode-languageclient/lib/node/main';
+}

@@ -34,6 +34,7 @@ function readInitOptions(raw: unknown): RtuneInitializationOptions {
   return {
     extensionRoot: typeof raw['extensionRoot'] === 'string' ? raw['extensionRoot'] : undefined,
     inlineResults: typeof raw['inlineResults'] === 'boolean' ? raw['inlineResults'] : undefined,
+    runsFolder: typeof raw['runsFolder'] === 'string' && raw['runsFolder'] !== '' ? raw['runsFolder'] : undefined,
   };
 }
 
@@ -46,7 +47,7 @@ export function startServer(connection: Connection, options: ServerOptions): voi
 
   connection.onInitialize((params: InitializeParams): InitializeResult => {
     const init = readInitOptions(params.initializationOptions);
-    const store = new DocumentStore(env, init.extensionRoot ?? options.extensionRoot);
+    const store = new DocumentStore(env, init.extensionRoot ?? options.extensionRoot, init.runsFolder);
     ctx = { store, results: new ResultsReader(), inlineResults: init.inlineResults ?? true, log: (m) => connection.console.error(m) };
     canRefreshLenses = params.capabilities.workspace?.codeLens?.refreshSupport === true;
     canRefreshHints = params.capabilities.workspace?.inlayHint?.refreshSupport === true;

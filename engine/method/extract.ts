@@ -7,6 +7,7 @@ import * as tf from '@tensorflow/tfjs';
 import { padRight } from '../model/batch';
 import { forward, type Model } from '../model/forward';
 import { captureTap } from '../model/taps';
+import { yieldToEventLoop } from '../util/yield';
 
 export interface CaptureRequest {
   ids: number[];
@@ -32,6 +33,7 @@ export async function captureActivations(
   const C = c.hiddenSize;
   const deepest = Math.max(...layers);
   for (let i = 0; i < prompts.length; i += batch) {
+    await yieldToEventLoop();
     if (opts.signal?.aborted) throw new Error('cancelled');
     const group = prompts.slice(i, i + batch);
     const { ids, mask } = padRight(group.map((p) => p.ids));

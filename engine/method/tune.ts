@@ -17,6 +17,7 @@ import { AdamW, clipByGlobalNorm } from '../train/adamw';
 import { learningRate } from '../train/schedule';
 import { Rng } from '../util/random';
 import { projectionLoss, routedGrads, tokenLoss, type ProjectionMode } from './losses';
+import { yieldToEventLoop } from '../util/yield';
 
 export interface TuneExample {
   /** Prompt ids; the last token's logits predict the answer. */
@@ -144,6 +145,7 @@ export async function tune(model: Model, train: TuneExample[], heldout: TuneExam
   try {
     let step = 0;
     for (; step < o.steps; step++) {
+      await yieldToEventLoop();
       if (o.signal?.aborted) {
         status = 'cancelled';
         message = `cancelled at step ${step}`;

@@ -1,0 +1,107 @@
+/**
+ * The backend worker process (bundled to dist/worker.js). The extension's job manager forks one per job and talks
+ * to it over Node's IPC channel (protocol/worker.ts): it receives one `run` request, parses the .rtune text with
+ * language/, runs the sections through job/runner (the same code path as `rtune run`), forwards every JobEvent,
+ * and ends with one `done` or `error` message, then exits. A `cancel` request aborts the job within one step; the
+ * run folder is marked cancelled by the runner. A resident-memory watchdog stops the job with a `memory` failure
+ * when `maxMemoryBytes` is exceeded, and exits hard if the job does not stop within 10 s.
+ * Non-goals: knowing about VS Code; keeping state between jobs.
+ */
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { loadRunConfig } from '../../language/analysis';
+import { formatDiagnostics } from '../../language/report';
+import { runConfig } from '../../job/runner';
+import type { JobEvent } from '../../protocol/job';
+import type { RunSummary } from '../../protocol/lsp';
+import { checkWorkerRequest, type WorkerMessage, type WorkerRunRequest } from '../../protocol/worker';
+import { createNodeEnv } from '../node-env';
+
+function send(m: WorkerMessage): Promise<void> {
+  return new Promise((resolve) => {
+    if (!process.send) {
+      process.stdout.write(`${JSON.stringify(m)}\n`);
+      resolve();
+      return;
+    }
+    process.send(m, undefined, {}, () => resolve());
+  });
+}
+
+class MemoryExceeded extends Error {}
+
+async function run(req: WorkerRunRequest, ctl: AbortController): Promise<WorkerMessage> {
+  const loaded = loadRunConfig(req.text, {
+    baseDir: path.dirname(req.file),
+    builtinRoot: req.builtinRoot,
+    env: createNodeEnv(),
+    ...(req.runsFolder !== undefined ? { defaultRunsDir: req.runsFolder } : {}),
+  });
+  if ('errors' in loaded) {
+    return { type: 'error', kind: 'input', message: `${req.file} has errors; fix them and run again:\n${formatDiagnostics(req.file, req.text, loaded.errors)}`, summaries: [] };
+  }
+  const summaries: RunSummary[] = [];
+  let memoryError: MemoryExceeded | undefined;
+  let watchdog: NodeJS.Timeout | undefined;
+  if (req.maxMemoryBytes > 0) {
+    watchdog = setInterval(() => {
+      const rss = process.memoryUsage.rss();
+      if (rss > req.maxMemoryBytes && memoryError === undefined) {
+        memoryError = new MemoryExceeded(
+          `the job used ${(rss / 2 ** 30).toFixed(2)} GiB, over the rtune.maxMemoryGiB limit of ${(req.maxMemoryBytes / 2 ** 30).toFixed(2)} GiB; ` +
+            'raise the setting, or use fewer prompts, a smaller batch or fewer layers',
+        );
+        ctl.abort();
+        setTimeout(() => process.exit(3), 10_000).unref();
+      }
+    }, 250);
+    watchdog.unref();
+  }
+  const emit = (e: JobEvent): void => {
+    void send({ type: 'event', event: e });
+  };
+  const threads = req.threads > 0 ? req.threads : Math.min(os.cpus().length, 8);
+  try {
+    summaries.push(...(await runConfig(loaded.config, req.sections, { file: req.file, emit, signal: ctl.signal, threads, backend: req.backend })));
+    if (memoryError) return { type: 'error', kind: 'memory', message: memoryError.message, summaries };
+    if (ctl.signal.aborted) return { type: 'error', kind: 'cancelled', message: 'cancelled', summaries };
+    return { type: 'done', summaries };
+  } catch (e) {
+    const message = e instanceof Error ? e.message : String(e);
+    if (memoryError) return { type: 'error', kind: 'memory', message: memoryError.message, summaries };
+    if (ctl.signal.aborted) return { type: 'error', kind: 'cancelled', message: 'cancelled', summaries };
+    return { type: 'error', kind: /NaN|Inf|not finite/i.test(message) ? 'numerics' : 'internal', message, summaries };
+  } finally {
+    if (watchdog) clearInterval(watchdog);
+  }
+}
+
+function main(): void {
+  const ctl = new AbortController();
+  let started = false;
+  process.on('message', (raw: unknown) => {
+    const req = checkWorkerRequest(raw);
+    if (typeof req === 'string') {
+      void send({ type: 'error', kind: 'internal', message: `worker: invalid request: ${req}`, summaries: [] }).then(() => process.exit(2));
+      return;
+    }
+    if (req.type === 'cancel') {
+      ctl.abort();
+      return;
+    }
+    if (started) return;
+    started = true;
+    void run(req, ctl).then(async (m) => {
+      await send(m);
+      process.disconnect?.();
+      process.exit(0);
+    });
+  });
+  // The extension went away: stop rather than compute for nobody.
+  process.on('disconnect', () => {
+    ctl.abort();
+    setTimeout(() => process.exit(0), 5_000).unref();
+  });
+}
+
+main();
