@@ -5,7 +5,6 @@
  *
  * Models are loaded once per `model` section and shared; a tuned model is kept as its trained tensors and
  * swapped in for evaluation and export, so base and tuned never need two copies of the weights.
- * Not yet here: unpaired contrast sets, correct_only, A/B metrics inside search trials.
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
@@ -13,17 +12,18 @@ import * as tf from '@tensorflow/tfjs';
 import type { DirectionConfig, EvalConfig, ExportConfig, PromptSetConfig, RunConfig, SearchConfig, SectionRef, TuneConfig } from '../language/config';
 import { initBackend } from '../engine/backend';
 import { perplexity } from '../engine/eval/perplexity';
-import { exportHfModel, llamaCppArchitecture, writeDirectionsSafetensors, writeGgufControlVector } from '../engine/export';
+import { exportHfModel, llamaCppArchitecture, writeDirectionsSafetensors, writeFileAtomic, writeGgufControlVector } from '../engine/export';
 import { aggregate, separation } from '../engine/method/directions';
-import { abEvaluate, steeringGrid, type AbItem } from '../engine/method/evaluate';
+import { abEvaluate, abRows, steeringGrid, type AbItem } from '../engine/method/evaluate';
 import { captureActivations } from '../engine/method/extract';
-import { anchor, parseStatementsCsv, renderTemplate, type StatementRow } from '../engine/method/prompts';
+import { anchor, contrastPairs, correctPairs, parseStatementsCsv, promptBeforeLabel, renderTemplate, type ContrastPair, type ContrastSide, type SideAnswer, type StatementRow } from '../engine/method/prompts';
 import { blockSearch } from '../engine/method/search';
 import { tune, type TuneExample, type TuneOptions } from '../engine/method/tune';
-import { forward } from '../engine/model/forward';
+import { forward, type Model } from '../engine/model/forward';
+import { generate } from '../engine/generate';
 import { loadModel } from '../engine/model/load';
 import { openModel, type Session } from '../engine/session';
-import { perplexityComparison, type AbMetrics } from '../engine/stats';
+import { pairedBootstrap, perplexityComparison, type AbMetrics } from '../engine/stats';
 import { Rng } from '../engine/util/random';
 import type { JobEvent } from '../protocol/job';
 import type { RunSummary } from '../protocol/lsp';
@@ -85,7 +85,7 @@ export class Runner {
   }
 
   private rows(p: PromptSetConfig): StatementRow[] {
-    const rows = parseStatementsCsv(fs.readFileSync(p.data, 'utf8'), p.data);
+    const rows = parseStatementsCsv(fs.readFileSync(p.data, 'utf8'), p.data, { text: p.textColumn, label: p.labelColumn });
     return p.limit !== undefined ? rows.slice(0, p.limit) : rows;
   }
 
@@ -94,6 +94,32 @@ export class Runner {
     if (persona !== undefined) vars['persona'] = persona;
     if (label !== undefined) vars['label'] = label;
     return renderTemplate(p.template, vars);
+  }
+
+  /** One side of a contrastive pair, rendered with its persona and label. */
+  private renderSide(p: PromptSetConfig, side: ContrastSide): string {
+    return this.render(p, side.row, side.persona === 'positive' ? p.positivePersona : p.negativePersona, side.label === 'true' ? p.trueLabel : p.falseLabel);
+  }
+
+  /**
+   * METHOD §4.2 `coronly`: cut both sides of every pair before `{label}` and keep the pair when each side gives
+   * its own label the larger logit at the answer position. One flag per pair.
+   */
+  private async correctOnly(s: Session, p: PromptSetConfig, pairs: ContrastPair[]): Promise<boolean[]> {
+    const idTrue = this.answerId(s, 'x', p.trueLabel);
+    const idFalse = this.answerId(s, 'x', p.falseLabel);
+    const answers = async (side: (x: ContrastPair) => ContrastSide): Promise<SideAnswer[]> => {
+      const items: AbItem[] = pairs.map((x) => {
+        const sd = side(x);
+        const vars: Record<string, string> = { statement: sd.row.statement };
+        const persona = sd.persona === 'positive' ? p.positivePersona : p.negativePersona;
+        if (persona !== undefined) vars['persona'] = persona;
+        return { ids: s.tokenizer.encode(promptBeforeLabel(p.template, vars, `prompts ${p.name}`)), gold: sd.label === 'true' ? 'A' : 'B' };
+      });
+      const rows = await abRows(s.model, items, idTrue, idFalse, this.opts.signal ? { signal: this.opts.signal } : {});
+      return rows.map((r) => ({ logitTrue: r.logitA, logitFalse: r.logitB }));
+    };
+    return correctPairs(pairs, await answers((x) => x.positive), await answers((x) => x.negative));
   }
 
   /** Token ids and the anchor position (the last token when the prompt set names no anchor). */
@@ -152,14 +178,30 @@ export class Runner {
     return this.guarded(folder, 'direction', async () => {
       const s = await this.session(d.model);
       const p = this.config.prompts[d.prompts] as PromptSetConfig;
-      if (p.pairing !== 'paired') throw new Error(`prompts ${p.name}: unpaired contrast sets are not supported by rtune run yet; use pairing paired`);
-      const rows = this.rows(p);
       const layers = this.layersOf(d.layers, s.model.config.nLayers);
       const offsets = [...d.positions];
-      const req = (positive: boolean) => rows.map((r) => {
-        const honestLabel = r.truth ? p.trueLabel : p.falseLabel;
-        const lieLabel = r.truth ? p.falseLabel : p.trueLabel;
-        const a = this.anchored(s, p, this.render(p, r, positive ? p.positivePersona : p.negativePersona, positive ? honestLabel : lieLabel));
+      const contrast = contrastPairs(this.rows(p), p.pairing);
+      if (contrast.unmatched > 0) {
+        this.emit({ type: 'log', level: 'warn', message: `prompts ${p.name}: ${p.pairing} pairing matches true with false statements one to one; ${contrast.unmatched} statement(s) without a partner are left out` }, folder);
+      }
+      let pairs = contrast.pairs;
+      const metrics: Record<string, number> = {};
+      let kept = '';
+      if (p.correctOnly) {
+        const before = pairs.length;
+        const flags = await this.correctOnly(s, p, pairs);
+        pairs = pairs.filter((_, i) => flags[i]);
+        metrics['pairsKept'] = pairs.length;
+        metrics['pairsDropped'] = before - pairs.length;
+        kept = `; correct_only kept ${pairs.length} of ${before}`;
+        this.emit({ type: 'log', level: 'info', message: `prompts ${p.name}: correct_only kept ${pairs.length} of ${before} pairs (dropped ${before - pairs.length}: a side did not give its own label the larger logit)` }, folder);
+        if (pairs.length === 0) {
+          throw new Error(`prompts ${p.name}: correct_only kept none of the ${before} pairs: the model answers none of them as the personas should. Check the personas and true_label/false_label, or set correct_only false`);
+        }
+      }
+      const req = (positive: boolean) => pairs.map((pair) => {
+        const side = positive ? pair.positive : pair.negative;
+        const a = this.anchored(s, p, this.renderSide(p, side));
         return { ids: a.ids, positions: offsets.map((o) => a.position + o) };
       });
       const progress = (done: number, total: number) => this.emit({ type: 'progress', job: 'direction', done, total, unit: 'prompts' }, folder);
@@ -167,13 +209,24 @@ export class Runner {
       const neg = await captureActivations(s.model, req(false), layers, { batch: d.batch, ...(this.opts.signal ? { signal: this.opts.signal } : {}) });
       const vectors = new Map<number, Float32Array[]>();
       const sepTable: number[][] = [];
+      // project_out: remove another direction's component, layer by layer and position by position (METHOD §4.5).
+      const other = d.projectOut !== undefined ? this.directions.get(d.projectOut) : undefined;
+      if (d.projectOut !== undefined && !other) throw new Error(`direction ${d.name}: project_out ${d.projectOut} needs direction ${d.projectOut} to run first (put its section earlier in the file and select both)`);
+      const nuisance = (l: number, offset: number): Float64Array | undefined => {
+        if (!other) return undefined;
+        const k = other.offsets.indexOf(offset);
+        const u = other.vectors.get(l)?.[k];
+        if (k < 0 || !u) throw new Error(`direction ${d.name}: project_out ${d.projectOut} has no vector at layer ${l}, position ${offset}; extract it at the same layers and positions`);
+        return Float64Array.from(u);
+      };
       for (const l of layers) {
         const per: Float32Array[] = [];
         const seps: number[] = [];
-        offsets.forEach((_, k) => {
+        offsets.forEach((offset, k) => {
           const P = (pos.get(l) as Float32Array[][])[k] as Float32Array[];
           const N = (neg.get(l) as Float32Array[][])[k] as Float32Array[];
-          const v = aggregate(P, N, { method: d.method, component: d.component === 'pc2' ? 2 : 1, normalize: d.normalise });
+          const u = nuisance(l, offset);
+          const v = aggregate(P, N, { method: d.method, component: d.component === 'pc2' ? 2 : 1, normalize: d.normalise, ...(u ? { projectOut: u } : {}) });
           per.push(Float32Array.from(v));
           seps.push(separation(v, P, N).accuracy);
         });
@@ -184,12 +237,15 @@ export class Runner {
       this.emit({ type: 'heatmap', job: 'direction', run: folder.id, title: 'separation (positive projects above negative)', rowLabel: 'layer', columnLabel: 'position', rows: layers, columns: offsets.map(String), values: sepTable, min: 0, max: 1 }, folder);
       writeDirectionsSafetensors(folder.path('direction.safetensors'), vectors, {
         model: this.config.models[d.model]?.source.path ?? d.model, tokenizer_hash: s.tokenizer.hash, template: p.template, layers: layers.join(','),
-        positions: offsets.join(','), method: d.method, data: p.data, n: String(rows.length), anchor: p.anchor ?? '(last token)',
+        positions: offsets.join(','), method: d.method, data: p.data, n: String(pairs.length), pairing: p.pairing, correct_only: String(p.correctOnly), anchor: p.anchor ?? '(last token)',
       });
       let best = { layer: layers[0] as number, k: 0, acc: -1 };
       sepTable.forEach((row, i) => row.forEach((acc, k) => { if (acc > best.acc) best = { layer: layers[i] as number, k, acc }; }));
-      const headline = `direction ${d.name}: best separation ${(100 * best.acc).toFixed(0)}% at layer ${best.layer}, position ${offsets[best.k]} (${rows.length} pairs)`;
-      return folder.finish('done', headline, { metrics: { bestSeparation: best.acc, bestLayer: best.layer }, result: { layers, offsets, separation: sepTable } });
+      const headline = `direction ${d.name}: best separation ${(100 * best.acc).toFixed(0)}% at layer ${best.layer}, position ${offsets[best.k]} (${pairs.length} ${p.pairing} pairs${kept})`;
+      return folder.finish('done', headline, {
+        metrics: { bestSeparation: best.acc, bestLayer: best.layer, pairs: pairs.length, ...metrics },
+        result: { layers, offsets, separation: sepTable, pairing: p.pairing, pairs: pairs.length, ...(p.correctOnly ? { correctOnly: { kept: metrics['pairsKept'], dropped: metrics['pairsDropped'] } } : {}) },
+      });
     });
   }
 
@@ -218,7 +274,9 @@ export class Runner {
       const text = this.render(p, r, p.negativePersona, undefined);
       const a = this.anchored(s, p, text);
       const saysTrue = t.labels === 'honest' ? r.truth : !r.truth;
-      return { ids: a.ids, answer: this.answerId(s, text, saysTrue ? p.trueLabel : p.falseLabel), positions: [a.position + t.position] };
+      // The language-modelling loss predicts the prompt's own tokens: no answer token.
+      const answer = t.tokenLoss.target === 'lm' ? -1 : this.answerId(s, text, saysTrue ? p.trueLabel : p.falseLabel);
+      return { ids: a.ids, answer, positions: [a.position + t.position] };
     };
     const train = trainRows.map(example);
     const held = heldRows.map(example);
@@ -226,7 +284,7 @@ export class Runner {
     const all = ['q', 'k', 'v', 'o', 'gate', 'up', 'down'];
     const options: TuneOptions = {
       run, layers, directions, mode: t.mode, flip: t.flip,
-      tokenTarget: t.tokenLoss.target === 'hard' ? 'hard' : { soft: [this.answerId(s, 'x', p.trueLabel), this.answerId(s, 'x', p.falseLabel)] },
+      tokenTarget: t.tokenLoss.target === 'soft' ? { soft: [this.answerId(s, 'x', p.trueLabel), this.answerId(s, 'x', p.falseLabel)] } : t.tokenLoss.target,
       tokenWeight: t.tokenLoss.weight, projectionWeight: dir && t.projectionLoss ? t.projectionLoss.weight : 0,
       tokenBlocks: t.tokenLoss.blocks === 'all' ? all : [...t.tokenLoss.blocks],
       projectionBlocks: dir && t.projectionLoss ? (t.projectionLoss.blocks === 'all' ? all : [...t.projectionLoss.blocks]) : [],
@@ -269,6 +327,7 @@ export class Runner {
       const { s, train, held, options } = await this.prepareTune(t0, folder.id);
       const { tokenBlocks: _tb, projectionBlocks: _pb, steps: _st, signal: _sg, ...template } = options;
       const layers = x.layers !== undefined ? this.layersOf(x.layers, s.model.config.nLayers) : template.layers;
+      const samplePrompt = x.samplePrompt !== undefined ? s.tokenizer.encode(x.samplePrompt) : (held[0] ?? train[0])?.ids;
       const res = await blockSearch(s.model, train, held, {
         template: { ...template, layers, directions: template.directions },
         tokenCandidates: x.tokenBlocks === 'all' ? ['gate', 'up', 'down'] : [...x.tokenBlocks],
@@ -280,6 +339,7 @@ export class Runner {
         // Held-out A/B rates of each trial: the share of held-out prompts answered with the tune's target letter
         // (the truthful one for labels honest), from the answer logits.
         evaluate: async (m) => {
+          if (t0.tokenLoss.target === 'lm') return { honestRate: NaN, lieRate: NaN }; // no answer letter to score
           let honest = 0;
           for (const e of held) {
             const t = tf.tidy(() => forward(m, [e.ids], { logits: 'last' }).logits as tf.Tensor3D);
@@ -294,6 +354,10 @@ export class Runner {
           const rate = held.length > 0 ? honest / held.length : NaN;
           return { honestRate: rate, lieRate: held.length > 0 ? 1 - rate : NaN };
         },
+        // A short greedy continuation of a fixed prompt after every trial (sample_prompt, else the first held-out
+        // prompt, else the first training prompt), generated with the trial's tuned weights: deterministic, so
+        // trials differ only by their weights.
+        ...(samplePrompt ? { sample: async (m) => this.greedy(m, s, samplePrompt, x.sampleTokens) } : {}),
         onTrial: (trial) => this.emit(trial, folder),
       });
       const best = res.leaderboard[0];
@@ -303,6 +367,73 @@ export class Runner {
       const status = res.status === 'cancelled' ? 'cancelled' : 'done';
       return folder.finish(status, headline, { metrics: { trials: res.trials.length, fullRuns: res.fullRuns }, result: { leaderboard: res.leaderboard, totalSteps: res.totalSteps, stepsPerFullRun: res.stepsPerFullRun } });
     });
+  }
+
+  /**
+   * Mean cosine between the block outputs at the anchored position and the direction, per layer, on held-out
+   * (or given) prompts, for the base model and the tuned one, with a paired bootstrap CI of the per-prompt change
+   * (cosine averaged over the layers).
+   */
+  private async projectionEval(e: EvalConfig, s: Session, tuned: TunedResult | undefined, folder: RunFolder) {
+    const pc = e.projection as NonNullable<EvalConfig['projection']>;
+    const tc = e.tuned !== undefined ? this.config.tunes[e.tuned] : undefined;
+    const dname = pc.direction ?? tc?.direction;
+    if (dname === undefined) throw new Error(`eval ${e.name}: projection_cosine needs a direction (projection_cosine { direction NAME }) or a tuned run with one`);
+    const d = this.directions.get(dname);
+    if (!d) throw new Error(`eval ${e.name}: run direction ${dname} first (select both sections)`);
+    const position = pc.position ?? tc?.position ?? 0;
+    const k = d.offsets.indexOf(position);
+    if (k < 0) throw new Error(`eval ${e.name}: projection_cosine position ${position} is not one of direction ${dname}'s positions [${d.offsets.join(', ')}]`);
+    const nLayers = s.model.config.nLayers;
+    const layers = pc.layers !== undefined ? this.layersOf(pc.layers, nLayers) : tc ? this.layersOf(tc.layers, nLayers) : d.layers;
+    const vecs = layers.map((l) => {
+      const v = d.vectors.get(l)?.[k];
+      if (!v) throw new Error(`eval ${e.name}: direction ${dname} has no vector at layer ${l}; extract it at that layer`);
+      return v;
+    });
+    const pname = pc.prompts ?? tuned?.prompts;
+    if (pname === undefined) throw new Error(`eval ${e.name}: projection_cosine needs prompts (projection_cosine { prompts NAME }) or a tuned run`);
+    const p = this.config.prompts[pname] as PromptSetConfig;
+    let rows = pc.prompts === undefined && tuned ? tuned.heldout : this.rows(p);
+    if (pc.limit !== undefined) rows = rows.slice(0, pc.limit);
+    if (rows.length === 0) throw new Error(`eval ${e.name}: projection_cosine has no prompts to read (the held-out split is empty; raise the tune's holdout)`);
+    const req = rows.map((r) => {
+      const a = this.anchored(s, p, this.render(p, r, p.negativePersona, undefined));
+      return { ids: a.ids, positions: [a.position + position] };
+    });
+    /** cos[i][j] = cosine of prompt i's block output at layer j with the direction. */
+    const measure = async (): Promise<number[][]> => {
+      const acts = await captureActivations(s.model, req, layers, { batch: 16, ...(this.opts.signal ? { signal: this.opts.signal } : {}) });
+      return req.map((_, i) => layers.map((l, j) => {
+        const h = ((acts.get(l) as Float32Array[][])[0] as Float32Array[])[i] as Float32Array;
+        const v = vecs[j] as Float32Array;
+        let hv = 0;
+        let hh = 0;
+        let vv = 0;
+        for (let c = 0; c < h.length; c++) {
+          hv += (h[c] as number) * (v[c] as number);
+          hh += (h[c] as number) ** 2;
+          vv += (v[c] as number) ** 2;
+        }
+        return hv / (Math.sqrt(hh * vv) || 1);
+      }));
+    };
+    const summarise = (cos: number[][]) => ({
+      perLayer: layers.map((_, j) => cos.reduce((a, row) => a + (row[j] as number), 0) / cos.length),
+      mean: cos.reduce((a, row) => a + row.reduce((x, y) => x + y, 0) / row.length, 0) / cos.length,
+    });
+    const base = await measure();
+    const after = tuned ? await this.withTuned(s, tuned, measure) : undefined;
+    const perPrompt = (cos: number[][]) => cos.map((row) => row.reduce((x, y) => x + y, 0) / row.length);
+    const delta = after ? pairedBootstrap(perPrompt(base), perPrompt(after), { unit: 'token', resamples: 1000, seed: 42 }) : undefined;
+    this.emit({ type: 'log', level: 'info', message: `projection onto ${dname}: base ${summarise(base).mean.toFixed(3)}${after ? `, tuned ${summarise(after).mean.toFixed(3)}` : ''}` }, folder);
+    return { direction: dname, position, layers, n: rows.length, base: summarise(base), ...(after ? { tuned: summarise(after) } : {}), ...(delta ? { delta } : {}) };
+  }
+
+  /** Greedy continuation of `ids` (at most `tokens` new tokens), decoded. */
+  private async greedy(m: Model, s: Session, ids: number[], tokens: number): Promise<string> {
+    const r = await generate(m, [ids], { maxNewTokens: tokens, temperature: 0, ...(this.opts.signal ? { signal: this.opts.signal } : {}) });
+    return s.tokenizer.decode(r.tokens[0] ?? []);
   }
 
   /** Run `fn` with a tuned run's weights swapped into the model, restoring the base weights afterwards. */
@@ -383,13 +514,42 @@ export class Runner {
           result['steering'] = await steeringGrid(s.model, items, idA, idB, vecs, [...e.steering.layers], [...e.steering.multipliers], e.steering.combine);
         }
       }
-      const detail = abTable(result);
+      if (e.projection) {
+        const r = await this.projectionEval(e, s, tuned, folder);
+        result['projection'] = r;
+        metrics['projectionCosBase'] = r.base.mean;
+        if (r.tuned) {
+          metrics['projectionCosTuned'] = r.tuned.mean;
+          metrics['projectionCosDelta'] = r.delta?.diff ?? NaN;
+        }
+        parts.push(`cos(v) ${r.base.mean.toFixed(3)}${r.tuned ? ` → ${r.tuned.mean.toFixed(3)}` : ''} at layers ${r.layers.join(',')} (n ${r.n})`);
+      }
+      if (e.generate) {
+        const g = e.generate;
+        const pname = g.prompts ?? tuned?.prompts;
+        if (pname === undefined) throw new Error(`eval ${e.name}: generate needs prompts (generate { prompts NAME }) or a tuned run`);
+        const p = this.config.prompts[pname] as PromptSetConfig;
+        const rows = (g.prompts === undefined && tuned ? tuned.heldout : this.rows(p)).slice(0, g.limit);
+        const texts = rows.map((r) => this.render(p, r, p.negativePersona, undefined));
+        const run = async () => {
+          const out: string[] = [];
+          for (const text of texts) out.push(await this.greedy(s.model, s, s.tokenizer.encode(text), g.maxNewTokens));
+          return out;
+        };
+        const base = await run();
+        const after = tuned ? await this.withTuned(s, tuned, run) : undefined;
+        result['generate'] = texts.map((prompt, i) => ({ prompt, base: base[i], ...(after ? { tuned: after[i] } : {}) }));
+        parts.push(`${texts.length} greedy generations`);
+      }
+      const detail = [abTable(result), projectionTable(result), generationsText(result)].filter((x) => x !== undefined).join('\n\n') || undefined;
       return folder.finish('done', parts.join('; ') || 'nothing to evaluate', { metrics, result, ...(detail ? { detail } : {}) });
     });
   }
 
   private async export(x: ExportConfig): Promise<RunSummary> {
-    const folder = new RunFolder(path.dirname(x.output), path.basename(x.output), 'export', this.opts.file, x);
+    // Every export goes to a new timestamped folder under the named output (never over an earlier export), and
+    // `<output>/latest` (a plain text file, written atomically) names the newest finished one.
+    const folder = new RunFolder(x.output, x.name, 'export', this.opts.file, x, { stamp: true });
     return this.guarded(folder, 'export', async () => {
       const written: string[] = [];
       if (x.tune !== undefined && x.weights !== 'none') {
@@ -424,7 +584,9 @@ export class Runner {
           written.push('direction.gguf');
         }
       }
-      return folder.finish('done', `exported ${written.join(', ') || 'nothing'} to ${folder.dir}`);
+      const summary = folder.finish('done', `exported ${written.join(', ') || 'nothing'} to ${folder.dir}`);
+      writeFileAtomic(path.join(x.output, 'latest'), `${folder.id}\n`);
+      return summary;
     });
   }
 }
@@ -442,6 +604,26 @@ function abTable(result: Record<string, unknown>): string | undefined {
   }
   if (ab.tuned) rows.push(row('tuned', ab.tuned));
   return `${rows.join('\n')}\n\nn = ${ab.base.n}; bias = P(says A) - P(gold is A).`;
+}
+
+/** Markdown table of the projection evaluation (mean cosine with the direction per layer, base vs tuned). */
+function projectionTable(result: Record<string, unknown>): string | undefined {
+  const r = result['projection'] as { direction: string; position: number; layers: number[]; n: number; base: { perLayer: number[]; mean: number }; tuned?: { perLayer: number[]; mean: number }; delta?: { diff: number; lo: number; hi: number } } | undefined;
+  if (!r) return undefined;
+  const f = (x: number) => x.toFixed(3);
+  const rows = ['| layer | cos base | cos tuned |', '| --- | --- | --- |'];
+  r.layers.forEach((l, j) => rows.push(`| ${l} | ${f(r.base.perLayer[j] as number)} | ${r.tuned ? f(r.tuned.perLayer[j] as number) : '-'} |`));
+  rows.push(`| mean | ${f(r.base.mean)} | ${r.tuned ? f(r.tuned.mean) : '-'} |`);
+  const ci = r.delta ? `; change ${r.delta.diff >= 0 ? '+' : ''}${f(r.delta.diff)} (95% paired-bootstrap CI ${f(r.delta.lo)}..${f(r.delta.hi)})` : '';
+  return `${rows.join('\n')}\n\ncosine with direction ${r.direction} at anchor ${r.position >= 0 ? '+' : ''}${r.position}, n = ${r.n} prompts${ci}.`;
+}
+
+/** The greedy generations, base and tuned, as a readable list. */
+function generationsText(result: Record<string, unknown>): string | undefined {
+  const g = result['generate'] as Array<{ prompt: string; base: string; tuned?: string }> | undefined;
+  if (!g) return undefined;
+  const q = (x: string) => JSON.stringify(x);
+  return g.map((x, i) => `${i + 1}. prompt ${q(x.prompt)}\n   base:  ${q(x.base)}${x.tuned !== undefined ? `\n   tuned: ${q(x.tuned)}` : ''}`).join('\n');
 }
 
 /** Run the named sections (or all runnable ones) in file order. */

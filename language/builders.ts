@@ -16,6 +16,8 @@ import type {
   LayerSelection,
   ModelConfig,
   PerplexityConfig,
+  ProjectionEvalConfig,
+  GenerateEvalConfig,
   PromptSetConfig,
   RunConfig,
   SearchConfig,
@@ -77,7 +79,7 @@ export function buildRunConfig(a: AnalysisCore): RunConfig {
       falseLabel: v.text('false_label'),
       positivePersona: v.has('positive') ? v.block('positive').str('persona') : undefined,
       negativePersona: v.has('negative') ? v.block('negative').str('persona') : undefined,
-      pairing: v.choice('pairing', ['paired', 'unpaired']),
+      pairing: v.choice('pairing', ['paired', 'unpaired', 'by_label']),
       anchor: optionalStr(v, 'anchor'),
       anchorOffset: v.number('anchor_offset'),
       limit: optionalNum(v, 'limit'),
@@ -123,7 +125,7 @@ export function buildRunConfig(a: AnalysisCore): RunConfig {
       layers: layers(v, 'layers'),
       position: v.number('position'),
       labels: v.choice('labels', ['honest', 'dishonest']),
-      tokenLoss: { target: tok.choice('target', ['hard', 'soft']), weight: tok.number('weight'), blocks: blocks(tok, 'blocks') },
+      tokenLoss: { target: tok.choice('target', ['hard', 'soft', 'lm']), weight: tok.number('weight'), blocks: blocks(tok, 'blocks') },
       projectionLoss: direction === undefined ? undefined : { weight: proj.number('weight'), blocks: blocks(proj, 'blocks'), margin: optionalNum(proj, 'margin') },
       optimizer: {
         name: opt.choice('name', ['adamw', 'adam', 'sgd']),
@@ -201,7 +203,13 @@ export function buildRunConfig(a: AnalysisCore): RunConfig {
           maxNewTokens: st.number('max_new_tokens'),
         }
       : undefined;
-    evals[s.name] = { name: s.name, model: modelName(s), tuned: optionalStr(v, 'tuned'), perplexity, ab: abConfig, steering, output: output(s) };
+    const pr = v.block('projection_cosine');
+    const projection: ProjectionEvalConfig | undefined = v.has('projection_cosine')
+      ? { direction: optionalStr(pr, 'direction'), layers: pr.has('layers') ? layers(pr, 'layers') : undefined, position: optionalNum(pr, 'position'), prompts: optionalStr(pr, 'prompts'), limit: optionalNum(pr, 'limit') }
+      : undefined;
+    const g = v.block('generate');
+    const generate: GenerateEvalConfig | undefined = v.has('generate') ? { prompts: optionalStr(g, 'prompts'), limit: g.number('limit'), maxNewTokens: g.number('max_new_tokens') } : undefined;
+    evals[s.name] = { name: s.name, model: modelName(s), tuned: optionalStr(v, 'tuned'), perplexity, ab: abConfig, steering, projection, generate, output: output(s) };
   }
 
   const exports: Record<string, ExportConfig> = {};

@@ -48,7 +48,7 @@ export interface PromptSetConfig {
   /** Persona texts for `{persona}`: positive = honest, negative = dishonest. Undefined when absent. */
   readonly positivePersona: string | undefined;
   readonly negativePersona: string | undefined;
-  readonly pairing: 'paired' | 'unpaired';
+  readonly pairing: 'paired' | 'unpaired' | 'by_label';
   /** Marker text; the token that ends its last occurrence is the anchor position. Undefined = the last prompt token. */
   readonly anchor: string | undefined;
   /** Tokens added to the anchor position (negative = earlier). */
@@ -76,7 +76,7 @@ export interface DirectionConfig {
 }
 
 export interface TokenLossConfig {
-  readonly target: 'hard' | 'soft';
+  readonly target: 'hard' | 'soft' | 'lm';
   readonly weight: number;
   readonly blocks: BlockSelection;
 }
@@ -194,6 +194,25 @@ export interface SteeringConfig {
   readonly maxNewTokens: number;
 }
 
+export interface ProjectionEvalConfig {
+  /** Undefined = the tuned run's direction. */
+  readonly direction: string | undefined;
+  /** Undefined = the tuned run's layers. */
+  readonly layers: LayerSelection | undefined;
+  /** Undefined = the tuned run's position. */
+  readonly position: number | undefined;
+  /** Undefined = the tuned run's held-out prompts. */
+  readonly prompts: string | undefined;
+  readonly limit: number | undefined;
+}
+
+export interface GenerateEvalConfig {
+  /** Undefined = the tuned run's held-out prompts. */
+  readonly prompts: string | undefined;
+  readonly limit: number;
+  readonly maxNewTokens: number;
+}
+
 export interface EvalConfig {
   readonly name: string;
   readonly model: string;
@@ -202,6 +221,8 @@ export interface EvalConfig {
   readonly perplexity: PerplexityConfig | undefined;
   readonly ab: AbEvalConfig | undefined;
   readonly steering: SteeringConfig | undefined;
+  readonly projection: ProjectionEvalConfig | undefined;
+  readonly generate: GenerateEvalConfig | undefined;
   readonly output: string;
 }
 

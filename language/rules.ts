@@ -76,6 +76,9 @@ function checkPrompts(s: SectionInfo, sink: Sink): void {
   }
   if (anchor === '') report(sink, at(v, 'anchor', s.headerSpan), 'the anchor marker is empty');
   if (v.str('true_label') === v.str('false_label')) report(sink, at(v, 'false_label', s.headerSpan), '`true_label` and `false_label` must differ');
+  if (v.has('correct_only') && v.flag('correct_only') && !found.has('label')) {
+    report(sink, at(v, 'correct_only', s.headerSpan), '`correct_only` checks the answer each side gives, so the template needs a {label} placeholder where the answer goes');
+  }
 }
 
 function templateOf(a: AnalysisCore, promptsName: string | undefined): string | undefined {
@@ -98,7 +101,8 @@ function checkDirection(a: AnalysisCore, s: SectionInfo, sink: Sink): void {
     report(sink, keySpan(v, 'component', s.headerSpan), '`component` is ignored with `method meandiff`; it applies to pca and pca-diff', 'warning');
   }
   const template = templateOf(a, v.str('prompts'));
-  if (template !== undefined && !template.includes('{persona}') && !template.includes('{label}')) {
+  const byLabel = a.section('prompts', v.str('prompts') ?? '')?.values.str('pairing') === 'by_label';
+  if (template !== undefined && !byLabel && !template.includes('{persona}') && !template.includes('{label}')) {
     report(sink, at(v, 'prompts', s.headerSpan), 'the prompt template has neither {persona} nor {label}, so positive and negative prompts would be identical');
   }
   const projectOut = v.has('project_out') ? v.str('project_out') : undefined;
@@ -194,8 +198,8 @@ function checkSearch(a: AnalysisCore, s: SectionInfo, sink: Sink): void {
 function checkEval(a: AnalysisCore, s: SectionInfo, sink: Sink): void {
   const v = s.values;
   checkNeedsModel(a, s, sink);
-  if (!v.has('perplexity') && !v.has('ab') && !v.has('steering')) {
-    report(sink, s.headerSpan, 'an eval needs at least one of `perplexity { }`, `ab { }` or `steering { }`');
+  if (!v.has('perplexity') && !v.has('ab') && !v.has('steering') && !v.has('projection_cosine') && !v.has('generate')) {
+    report(sink, s.headerSpan, 'an eval needs at least one of `perplexity { }`, `ab { }`, `steering { }`, `projection_cosine { }` or `generate { }`');
   }
   if (v.has('perplexity')) {
     const p = v.block('perplexity');
@@ -208,6 +212,14 @@ function checkEval(a: AnalysisCore, s: SectionInfo, sink: Sink): void {
     const ab = v.block('ab');
     if (!ab.has('prompts') && !tuned) report(sink, keySpan(v, 'ab', s.headerSpan), '`ab` needs `prompts`, or a `tuned` run whose held-out statements it evaluates');
     if (ab.has('holdout') && ab.flag('holdout') && !tuned) report(sink, keySpan(ab, 'holdout', s.headerSpan), '`holdout true` needs a `tuned` run to take the held-out split from');
+  }
+  if (v.has('projection_cosine')) {
+    const pr = v.block('projection_cosine');
+    if (!pr.has('direction') && !tuned) report(sink, keySpan(v, 'projection_cosine', s.headerSpan), '`projection_cosine` needs a `direction`, or a `tuned` run whose direction it measures');
+    if (!pr.has('prompts') && !tuned) report(sink, keySpan(v, 'projection_cosine', s.headerSpan), '`projection_cosine` needs `prompts`, or a `tuned` run whose held-out prompts it reads');
+  }
+  if (v.has('generate') && !v.block('generate').has('prompts') && !tuned) {
+    report(sink, keySpan(v, 'generate', s.headerSpan), '`generate` needs `prompts`, or a `tuned` run whose held-out prompts it continues');
   }
   if (v.has('steering')) {
     const st = v.block('steering');

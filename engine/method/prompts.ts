@@ -54,8 +54,11 @@ export interface StatementRow {
   truth: boolean;
 }
 
-/** Parse a `statement,label` CSV (RFC 4180 quoting). Errors name the file and line. */
-export function parseStatementsCsv(text: string, file: string): StatementRow[] {
+/**
+ * Parse a `statement,label` CSV (RFC 4180 quoting); `columns` renames the two columns (the prompt set's
+ * `text_column` and `label_column`). Errors name the file and line.
+ */
+export function parseStatementsCsv(text: string, file: string, columns: { text?: string; label?: string } = {}): StatementRow[] {
   const rows: string[][] = [];
   let field = '';
   let row: string[] = [];
@@ -94,9 +97,11 @@ export function parseStatementsCsv(text: string, file: string): StatementRow[] {
     lineOf.push(line);
   }
   const header = rows[0]?.map((h) => h.trim().toLowerCase()) ?? [];
-  const si = header.indexOf('statement');
-  const li = header.indexOf('label');
-  if (si < 0 || li < 0) throw new Error(`${file}:1: the header must name the columns "statement" and "label" (found ${JSON.stringify(rows[0] ?? [])})`);
+  const textCol = columns.text ?? 'statement';
+  const labelCol = columns.label ?? 'label';
+  const si = header.indexOf(textCol.trim().toLowerCase());
+  const li = header.indexOf(labelCol.trim().toLowerCase());
+  if (si < 0 || li < 0) throw new Error(`${file}:1: the header must name the columns "${textCol}" and "${labelCol}" (found ${JSON.stringify(rows[0] ?? [])}); set text_column / label_column in the prompts section to use other names`);
   const out: StatementRow[] = [];
   for (let r = 1; r < rows.length; r++) {
     const cols = rows[r] as string[];
@@ -108,4 +113,97 @@ export function parseStatementsCsv(text: string, file: string): StatementRow[] {
     out.push({ statement: cols[si] ?? '', truth: label === '1' });
   }
   return out;
+}
+
+/** How the two sides of a contrast set are built from the statements (METHOD.md §4.1). */
+export type Pairing = 'paired' | 'unpaired' | 'by_label';
+
+/** One side of a contrastive pair: which statement, which persona and which answer label it is rendered with. */
+export interface ContrastSide {
+  row: StatementRow;
+  persona: 'positive' | 'negative';
+  /** `true` = the set's true_label (what an honest model answers to a true statement), `false` = false_label. */
+  label: 'true' | 'false';
+}
+
+export interface ContrastPair {
+  positive: ContrastSide;
+  negative: ContrastSide;
+}
+
+export interface ContrastSet {
+  pairs: ContrastPair[];
+  /** Statements left without a partner (unpaired and by_label match true with false statements one to one). */
+  unmatched: number;
+}
+
+/**
+ * The contrastive pairs of a statement list.
+ * - `paired`: each statement on both sides; positive = (positive persona, the honest label), negative =
+ *   (negative persona, the lying label). Honesty is confounded with the answer letter.
+ * - `unpaired` (the research's `pair_statement=False`): true statements T and false statements F matched in file
+ *   order; both sides share a label and differ in persona and statement. First half: (positive, T_i, true label)
+ *   vs (negative, F_i, true label); second half: (positive, F_i, false label) vs (negative, T_i, false label).
+ *   The honest persona tells the truth and the dishonest one lies on both sides of every pair, while the letter
+ *   is the same, so the mean difference carries no A-vs-B component by construction.
+ * - `by_label`: the contrast is carried by the text itself (e.g. happy vs sad story openings): positive = the
+ *   i-th row labelled 1, negative = the i-th row labelled 0, each with its own persona and its own label.
+ */
+export function contrastPairs(rows: readonly StatementRow[], pairing: Pairing): ContrastSet {
+  if (pairing === 'paired') {
+    return {
+      pairs: rows.map((row) => ({
+        positive: { row, persona: 'positive', label: row.truth ? 'true' : 'false' },
+        negative: { row, persona: 'negative', label: row.truth ? 'false' : 'true' },
+      })),
+      unmatched: 0,
+    };
+  }
+  const T = rows.filter((r) => r.truth);
+  const F = rows.filter((r) => !r.truth);
+  const n = Math.min(T.length, F.length);
+  const pairs: ContrastPair[] = [];
+  if (pairing === 'unpaired') {
+    for (let i = 0; i < n; i++) {
+      pairs.push({ positive: { row: T[i] as StatementRow, persona: 'positive', label: 'true' }, negative: { row: F[i] as StatementRow, persona: 'negative', label: 'true' } });
+    }
+    for (let i = 0; i < n; i++) {
+      pairs.push({ positive: { row: F[i] as StatementRow, persona: 'positive', label: 'false' }, negative: { row: T[i] as StatementRow, persona: 'negative', label: 'false' } });
+    }
+  } else {
+    for (let i = 0; i < n; i++) {
+      pairs.push({ positive: { row: T[i] as StatementRow, persona: 'positive', label: 'true' }, negative: { row: F[i] as StatementRow, persona: 'negative', label: 'false' } });
+    }
+  }
+  return { pairs, unmatched: T.length + F.length - 2 * n };
+}
+
+const LABEL_SENTINEL = '\u0000rtune-label\u0000';
+
+/**
+ * The prompt that asks for the answer: the template rendered up to where `{label}` goes, trailing whitespace
+ * removed (the label token carries its own leading space in SentencePiece and GPT-2 tokenizers). Throws when the
+ * template has no `{label}`.
+ */
+export function promptBeforeLabel(template: string, vars: Record<string, string>, where = 'the template'): string {
+  const text = renderTemplate(template, { ...vars, label: LABEL_SENTINEL });
+  const at = text.indexOf(LABEL_SENTINEL);
+  if (at < 0) throw new Error(`${where} has no {label} placeholder, so there is no answer to check; remove correct_only or add {label} where the answer goes`);
+  return text.slice(0, at).replace(/\s+$/, '');
+}
+
+/** Logits of the true-label and false-label tokens at the answer position of one side of a pair. */
+export interface SideAnswer {
+  logitTrue: number;
+  logitFalse: number;
+}
+
+/**
+ * The `coronly` filter (METHOD.md §4.2, §11 item 15): pair i is kept when *each* side, asked to answer directly,
+ * prefers its own label (the larger of the two label logits; a tie keeps nothing). Returns one flag per pair.
+ */
+export function correctPairs(pairs: readonly ContrastPair[], pos: readonly SideAnswer[], neg: readonly SideAnswer[]): boolean[] {
+  if (pos.length !== pairs.length || neg.length !== pairs.length) throw new Error(`correctPairs: ${pairs.length} pairs but ${pos.length} positive and ${neg.length} negative answers`);
+  const says = (a: SideAnswer): 'true' | 'false' | 'tie' => (a.logitTrue > a.logitFalse ? 'true' : a.logitTrue < a.logitFalse ? 'false' : 'tie');
+  return pairs.map((p, i) => says(pos[i] as SideAnswer) === p.positive.label && says(neg[i] as SideAnswer) === p.negative.label);
 }

@@ -12,6 +12,7 @@ import type { TuneEval, TuneStep } from '../../protocol/job';
 import { padRight } from '../model/batch';
 import { forward, type Model } from '../model/forward';
 import { GENERIC_BLOCKS, paramSpecs } from '../model/params';
+import { nextTokenLoss } from '../model/loss';
 import { captureTap } from '../model/taps';
 import { AdamW, clipByGlobalNorm } from '../train/adamw';
 import { learningRate } from '../train/schedule';
@@ -35,7 +36,11 @@ export interface TuneOptions {
   directions: Map<number, Float32Array>;
   mode: ProjectionMode;
   flip: boolean;
-  tokenTarget: 'hard' | { soft: [number, number] };
+  /**
+   * 'hard': cross-entropy on each example's `answer`; soft: ½/½ over two answer ids; 'lm': next-token
+   * cross-entropy over every token of each prompt (a language-modelling loss; `answer` is unused).
+   */
+  tokenTarget: 'hard' | 'lm' | { soft: [number, number] };
   tokenWeight: number;
   projectionWeight: number;
   /** Generic block names (q k v o gate up down) or architecture block names, trained by each loss. */
@@ -113,12 +118,18 @@ export async function tune(model: Model, train: TuneExample[], heldout: TuneExam
   const losses = (exs: TuneExample[]) => {
     const b = batchTensors(model, exs);
     const fTok = (): tf.Scalar => {
+      if (o.tokenTarget === 'lm') {
+        const all = forward(model, b.ids, { attentionMask: b.mask, logits: 'all' }).logits as tf.Tensor3D;
+        return nextTokenLoss(all, b.ids, b.mask);
+      }
       const logits = forward(model, b.ids, { attentionMask: b.mask, logits: b.last }).logits as tf.Tensor3D;
       const rows = tf.reshape(logits, [exs.length, b.V]) as tf.Tensor2D;
       return tokenLoss(rows, o.tokenTarget === 'hard' ? { hard: exs.map((e) => e.answer) } : o.tokenTarget);
     };
     const cos: Record<number, tf.Scalar> = {};
     const fProj = (): tf.Scalar => {
+      // Token-only tuning (no direction): there is no projection loss; report 0.
+      if (dirT.size === 0) return tf.scalar(0);
       const into: Record<string, tf.Tensor> = {};
       forward(model, b.ids, { attentionMask: b.mask, taps: o.layers.map((l) => captureTap(l, 'output', exs.map((e) => e.positions), into, String(l))), lastLayer: deepest, logits: 'none' });
       const r = projectionLoss(new Map(o.layers.map((l) => [l, into[String(l)] as tf.Tensor])), dirT, o.mode, o.flip);

@@ -94,15 +94,30 @@ const STEERING_KEYS: readonly KeySpec[] = [
   { name: 'max_new_tokens', type: { kind: 'int', min: 1, max: 4096 }, default: '30', doc: 'Greedy tokens generated per prompt (30 for A/B tasks in the research).', example: 'max_new_tokens 30' },
 ];
 
+const PROJECTION_KEYS: readonly KeySpec[] = [
+  { name: 'direction', type: { kind: 'ref', section: 'direction' }, defaultDoc: 'the tuned run\'s direction', doc: 'The direction whose cosine with the block outputs is measured.', example: 'direction honesty' },
+  { name: 'layers', type: { kind: 'layers', allowAll: true }, defaultDoc: 'the tuned run\'s layers', doc: 'Layers whose block outputs are compared with the direction (each must be one of the direction\'s layers).', example: 'layers 1..2' },
+  { name: 'position', type: { kind: 'int', min: -64, max: 64 }, defaultDoc: 'the tuned run\'s position', doc: 'Position relative to the prompt set\'s anchor; one of the direction\'s `positions`.', example: 'position 0' },
+  { name: 'prompts', type: { kind: 'ref', section: 'prompts' }, defaultDoc: 'the tuned run\'s held-out prompts', doc: 'Prompts to read, rendered as for training (negative persona, no label).', example: 'prompts sad' },
+  { name: 'limit', type: { kind: 'int', min: 1 }, defaultDoc: 'every prompt', doc: 'Read at most N prompts.', example: 'limit 100' },
+];
+
+const GENERATE_KEYS: readonly KeySpec[] = [
+  { name: 'prompts', type: { kind: 'ref', section: 'prompts' }, defaultDoc: 'the tuned run\'s held-out prompts', doc: 'Prompts to continue, rendered as for training (negative persona, no label).', example: 'prompts sad' },
+  { name: 'limit', type: { kind: 'int', min: 1, max: 1000 }, default: '4', doc: 'Continue the first N prompts.', example: 'limit 4' },
+  { name: 'max_new_tokens', type: { kind: 'int', min: 1, max: 4096 }, default: '32', doc: 'Greedy tokens generated per prompt (stops early at end of text).', example: 'max_new_tokens 32' },
+];
+
 export const EVAL_SECTION: SectionSpec = {
   kind: 'eval',
-  doc: 'Evaluations of a model, or of a base model against its tuned weights: perplexity on a text, A/B answers on held-out statements, and steering comparisons. Results appear inline next to the section when the run finishes.',
+  doc: 'Evaluations of a model, or of a base model against its tuned weights: perplexity on a text, A/B answers on held-out statements, steering comparisons, the projection onto a direction, and greedy generations. Results appear inline next to the section when the run finishes.',
   snippet: 'eval ${1:quality} {\n  tuned ${2:honest}\n  perplexity {\n    data "${3:data/text.txt}"\n    max_length 1024\n    stride 512\n  }\n}',
   rules: [
-    'An eval needs at least one of `perplexity`, `ab` or `steering`.',
+    'An eval needs at least one of `perplexity`, `ab`, `steering`, `projection_cosine` or `generate`.',
     '`perplexity.stride` must not exceed `perplexity.max_length`.',
     '`ab` needs `prompts` or a `tuned` run; `ab.holdout true` needs `tuned`.',
     '`steering` needs prompts: its own, or those of `ab`, or the tuned run\'s.',
+    '`projection_cosine` needs a direction and prompts (its own or the tuned run\'s); `generate` needs prompts or a tuned run.',
   ],
   keys: [
     { name: 'model', type: { kind: 'ref', section: 'model' }, defaultDoc: 'the tuned run\'s model, else the only `model` section', doc: 'The (base) model to evaluate. Needed only when neither `tuned` nor the file settles it.', example: 'model demo' },
@@ -110,6 +125,18 @@ export const EVAL_SECTION: SectionSpec = {
     { name: 'perplexity', type: { kind: 'block', keys: PERPLEXITY_KEYS }, doc: 'Sliding-window perplexity (Hugging Face\'s canonical method with masked context).', example: 'perplexity { data "data/text.txt"  max_length 1024  stride 512 }' },
     { name: 'ab', type: { kind: 'block', keys: AB_KEYS }, doc: 'A/B evaluation from logits on true/false statements.', example: 'ab { holdout true }' },
     { name: 'steering', type: { kind: 'block', keys: STEERING_KEYS }, doc: 'Steering by adding k·v at a layer during generation, for the steered-vs-tuned comparison.', example: 'steering { direction honesty  layers [15]  multipliers [5, 12, 19] }' },
+    {
+      name: 'projection_cosine',
+      type: { kind: 'block', keys: PROJECTION_KEYS },
+      doc: 'Mean cosine between the block outputs at the anchored position and the direction, per layer, for the base model and (with `tuned`) the tuned one: did tuning move the representation? Works for any contrast, with or without an answer letter.',
+      example: 'projection_cosine { direction mood  layers 2..3 }',
+    },
+    {
+      name: 'generate',
+      type: { kind: 'block', keys: GENERATE_KEYS },
+      doc: 'Greedy continuations of a few prompts from the base model and (with `tuned`) the tuned one, side by side in the summary.',
+      example: 'generate { limit 4  max_new_tokens 32 }',
+    },
     OUTPUT_KEY,
   ],
 };

@@ -72,6 +72,7 @@ export const PROMPTS_SECTION: SectionSpec = {
     'A template with `{persona}` needs both `positive` and `negative` personas.',
     'The `anchor` marker must occur in the template text (outside placeholders).',
     '`true_label` and `false_label` must differ.',
+    '`correct_only true` needs a template with `{label}`.',
   ],
   keys: [
     {
@@ -156,7 +157,8 @@ export const PROMPTS_SECTION: SectionSpec = {
         kind: 'enum',
         values: [
           { name: 'paired', doc: 'The same statement on both sides; the pair differs in persona and label (METHOD §4.1; the final research directions).' },
-          { name: 'unpaired', doc: 'Both sides share a label and differ in persona and statement (a true and a false statement).' },
+          { name: 'unpaired', doc: 'Both sides share a label and differ in persona and statement: true and false statements are matched in file order, (honest, true, true_label) vs (dishonest, false, true_label) and (honest, false, false_label) vs (dishonest, true, false_label), so the answer letter cancels out of the difference (METHOD §4.1).' },
+          { name: 'by_label', doc: 'The contrast is in the text itself, not in a persona: positive prompts are the rows labelled 1, negative prompts the rows labelled 0, matched in file order (e.g. happy vs sad story openings). Personas and `{label}` are optional.' },
         ],
       },
       default: 'paired',
@@ -188,7 +190,7 @@ export const PROMPTS_SECTION: SectionSpec = {
       name: 'correct_only',
       type: { kind: 'bool' },
       default: 'false',
-      doc: 'Keep only pairs where the model, prompted to answer directly, already answers as each persona should (METHOD §4.2 `coronly`). It shrinks and biases the data, so it is off by default.',
+      doc: 'Keep only pairs where the model, prompted to answer directly, already answers as each persona should (METHOD §4.2 `coronly`): both sides are cut before `{label}` and each must give its own label the larger logit. Applies to direction extraction; the run reports how many pairs it kept and dropped. It shrinks and biases the data, so it is off by default.',
       example: 'correct_only false',
     },
   ],
@@ -201,7 +203,7 @@ export const DIRECTION_SECTION: SectionSpec = {
   rules: [
     '`component` applies only to `pca` and `pca-diff`.',
     '`project_out` must name a different direction, and the chain of `project_out` references must not loop.',
-    'The prompt set must define `positive` and `negative` personas or use `{label}` so the two sides differ.',
+    'The prompt set must define `positive` and `negative` personas or use `{label}` so the two sides differ (not needed with `pairing by_label`, where the rows differ).',
   ],
   keys: [
     {

@@ -19,6 +19,7 @@ const TOKEN_LOSS_KEYS: readonly KeySpec[] = [
       values: [
         { name: 'hard', doc: 'Cross-entropy on the label token chosen by `labels`.' },
         { name: 'soft', doc: 'Cross-entropy against ½ on each of the two answer tokens (minimum ln 2): keeps the model answering A or B without choosing between them.' },
+        { name: 'lm', doc: 'Next-token cross-entropy over every token of the training prompt (a language-modelling loss), for contrasts without an answer letter such as story openings: it keeps the model predicting its text while the projection loss moves the representation. `labels` is ignored.' },
       ],
     },
     default: 'hard',

@@ -79,11 +79,24 @@ eval check {
     holdout true
   }
 }
+search blocks {
+  tune truthful
+  token_blocks [down]
+  projection_blocks [v, o]
+  strategy exhaustive
+  steps_per_trial 3
+  sample_prompt "Pretend you are a dishonest person.\\nIs this claim true or false? 12 is even.\\nA) True\\nB) False\\nAnswer:"
+  sample_tokens 6
+}
 export release {
   tune truthful
   direction honesty
   weights changed
   direction_formats [safetensors, gguf]
+  output "exports/release"
+}
+export again {
+  direction honesty
   output "exports/release"
 }
 `;
@@ -103,7 +116,7 @@ describe('rtune run (job runner)', () => {
     const { config, file } = load(dir, experiment(dir, 40));
     const events: JobEvent[] = [];
     const summaries = await runConfig(config, [], { file, emit: (e) => events.push(e) });
-    assert.deepEqual(summaries.map((s) => `${s.kind}:${s.status}`), ['direction:done', 'tune:done', 'eval:done', 'export:done']);
+    assert.deepEqual(summaries.map((s) => `${s.kind}:${s.status}`), ['direction:done', 'tune:done', 'eval:done', 'search:done', 'export:done', 'export:done']);
     assert.ok(events.some((e) => e.type === 'heatmap') && events.filter((e) => e.type === 'step').length === 40);
     for (const section of ['honesty', 'truthful', 'check']) {
       const runs = fs.readdirSync(path.join(dir, 'runs', section));
@@ -119,8 +132,20 @@ describe('rtune run (job runner)', () => {
     const m = check.metrics!;
     // The contrast set's negative persona is the liar; tuned toward honest answers at the honesty direction it lies less.
     assert.ok(m['honestTuned']! > m['honestBase']! + 0.3, `honest rate ${m['honestBase']} -> ${m['honestTuned']}`);
-    const exportDir = fs.readdirSync(path.join(dir, 'exports')).map((d) => path.join(dir, 'exports', d))[0]!;
-    for (const f of ['model/model.safetensors', 'model/config.json', 'direction.safetensors', 'direction.gguf', 'summary.json']) assert.ok(fs.existsSync(path.join(exportDir, f)), f);
+    // Two exports to the same output: two timestamped folders, neither overwritten, and `latest` names the second.
+    const exportsDir = path.join(dir, 'exports', 'release');
+    const stamps = fs.readdirSync(exportsDir).filter((d) => d !== 'latest').sort();
+    assert.equal(stamps.length, 2, stamps.join(', '));
+    for (const d of stamps) assert.match(d, /^\d{4}-\d\d-\d\dT\d\d-\d\d-\d\dZ(-\d+)?$/);
+    const first = stamps.find((d) => fs.existsSync(path.join(exportsDir, d, 'model')))!;
+    for (const f of ['model/model.safetensors', 'model/config.json', 'direction.safetensors', 'direction.gguf', 'summary.json']) assert.ok(fs.existsSync(path.join(exportsDir, first, f)), f);
+    const latest = fs.readFileSync(path.join(exportsDir, 'latest'), 'utf8').trim();
+    assert.ok(stamps.includes(latest) && latest !== first && fs.existsSync(path.join(exportsDir, latest, 'direction.safetensors')), `latest = ${latest}`);
+    assert.ok(fs.lstatSync(path.join(exportsDir, 'latest')).isFile());
+    // Every block-search trial carries a greedy sample generated with its tuned weights (at most 6 tokens).
+    const trials = events.filter((e): e is Extract<JobEvent, { type: 'trial' }> => e.type === 'trial');
+    assert.equal(trials.length, 3); // token [down] x projection {v}, {o}, {v, o}
+    for (const t of trials) assert.ok(t.sample.length > 0 && t.sample.length < 80, JSON.stringify(t.sample));
   });
 
   it('a cancelled tuning run leaves a readable run folder marked cancelled', async () => {
@@ -136,5 +161,64 @@ describe('rtune run (job runner)', () => {
     assert.equal(JSON.parse(fs.readFileSync(path.join(run, 'status.json'), 'utf8')).status, 'cancelled');
     assert.equal(JSON.parse(fs.readFileSync(path.join(run, 'summary.json'), 'utf8')).status, 'cancelled');
     assert.ok(fs.readFileSync(path.join(run, 'events.jsonl'), 'utf8').trim().split('\n').length >= 3);
+  });
+
+  it('extracts from unpaired contrast sets with correct_only, reporting kept and dropped pairs', async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'rtune-run-'));
+    fs.copyFileSync(path.join(REPO_ROOT, 'examples', 'demo-model', 'data', 'facts-train.csv'), path.join(dir, 'facts.csv'));
+    const contrast = (name: string, honest: string, liar: string, correctOnly: boolean) => `prompts ${name} {
+  data "facts.csv"
+  template "{persona}\\nIs this claim true or false? {statement}\\nA) True\\nB) False\\nAnswer: {label}"
+  positive { persona "${honest}" }
+  negative { persona "${liar}" }
+  pairing unpaired
+  anchor "Answer:"
+  limit 60
+  correct_only ${correctOnly}
+}
+`;
+    const H = 'Pretend you are an honest person.';
+    const D = 'Pretend you are a dishonest person.';
+    const text = `version 1
+runs "runs"
+model demo {
+  path builtin:demo
+  backend wasm
+}
+${contrast('good', H, D, true)}${contrast('swapped', D, H, true)}${contrast('plain', H, D, false)}
+direction kept {
+  prompts good
+  layers all
+  positions [-1]
+}
+direction everything {
+  prompts plain
+  layers all
+  positions [-1]
+}
+direction none {
+  prompts swapped
+  layers all
+  positions [-1]
+}
+`;
+    const { config, file } = load(dir, text);
+    const events: JobEvent[] = [];
+    const [kept, all] = await runConfig(config, ['kept', 'everything'], { file, emit: (e) => events.push(e) });
+    const rows = fs.readFileSync(path.join(dir, 'facts.csv'), 'utf8').trim().split('\n').slice(1, 61);
+    const nTrue = rows.filter((r) => r.endsWith(',1')).length;
+    const expected = 2 * Math.min(nTrue, 60 - nTrue);
+    // Without the filter every matched pair is used; the demo model's honest persona answers truthfully and its
+    // dishonest persona lies, so the filter keeps (nearly) all of them and says how many it dropped.
+    assert.equal(all!.metrics!['pairs'], expected);
+    const m = kept!.metrics!;
+    assert.equal(m['pairsKept']! + m['pairsDropped']!, expected);
+    assert.ok(m['pairsKept']! >= 0.9 * expected, `kept ${m['pairsKept']} of ${expected}`);
+    assert.match(kept!.headline, new RegExp(`${m['pairsKept']} unpaired pairs; correct_only kept ${m['pairsKept']} of ${expected}`));
+    assert.ok(events.some((e) => e.type === 'log' && /correct_only kept \d+ of \d+ pairs/.test(e.message)));
+    // The persona difference is read at the token before "Answer:", where the unpaired mean difference separates held-in pairs.
+    assert.ok(m['bestSeparation']! > 0.9, `separation ${m['bestSeparation']}`);
+    // With the personas swapped no pair is answered as intended: the run fails and says what to check.
+    await assert.rejects(runConfig(config, ['none'], { file }), /prompts swapped: correct_only kept none of the \d+ pairs.*Check the personas/);
   });
 });

@@ -2,7 +2,7 @@
 import { describe, it } from 'node:test';
 import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
-import { anchor, parseStatementsCsv, renderTemplate } from '../../../engine/method/prompts';
+import { anchor, contrastPairs, correctPairs, parseStatementsCsv, promptBeforeLabel, renderTemplate, type StatementRow } from '../../../engine/method/prompts';
 import { loadTokenizer } from '../../../engine/tokenizer';
 import { missingShared, sharedData } from '../../helpers';
 
@@ -31,5 +31,58 @@ describe('prompts', () => {
     assert.throws(() => parseStatementsCsv('statement,label\n"a, b",1\nc,yes\n', 'x.csv'), /x\.csv:3: label must be 1/);
     assert.throws(() => parseStatementsCsv('text,y\n', 'x.csv'), /x\.csv:1: the header/);
     assert.deepEqual(parseStatementsCsv('statement,label\r\n"say ""hi""",0\r\n', 'x.csv'), [{ statement: 'say "hi"', truth: false }]);
+  });
+
+  const rows: StatementRow[] = [
+    { statement: 't1', truth: true }, { statement: 'f1', truth: false }, { statement: 't2', truth: true },
+    { statement: 't3', truth: true }, { statement: 'f2', truth: false },
+  ];
+  const show = (x: ReturnType<typeof contrastPairs>) =>
+    x.pairs.map((p) => `${p.positive.persona}:${p.positive.row.statement}:${p.positive.label} | ${p.negative.persona}:${p.negative.row.statement}:${p.negative.label}`);
+
+  it('builds paired contrast sets: same statement, different persona and label', () => {
+    const c = contrastPairs(rows, 'paired');
+    assert.equal(c.unmatched, 0);
+    assert.deepEqual(show(c).slice(0, 2), ['positive:t1:true | negative:t1:false', 'positive:f1:false | negative:f1:true']);
+  });
+
+  it('builds unpaired contrast sets as the research did (METHOD §4.1): same label, different persona and statement', () => {
+    const c = contrastPairs(rows, 'unpaired');
+    // 3 true and 2 false statements: 2 matches, each used twice (once per label), one true statement left over.
+    assert.equal(c.unmatched, 1);
+    assert.deepEqual(show(c), [
+      'positive:t1:true | negative:f1:true',
+      'positive:t2:true | negative:f2:true',
+      'positive:f1:false | negative:t1:false',
+      'positive:f2:false | negative:t2:false',
+    ]);
+    // Every pair shares its label, and each side answers as its persona should: honest = truthful, dishonest = lie.
+    for (const p of c.pairs) {
+      assert.equal(p.positive.label, p.negative.label);
+      assert.equal(p.positive.label === 'true', p.positive.row.truth);
+      assert.equal(p.negative.label === 'true', !p.negative.row.truth);
+    }
+  });
+
+  it('builds by_label contrast sets: rows labelled 1 against rows labelled 0, in file order', () => {
+    const c = contrastPairs(rows, 'by_label');
+    assert.deepEqual(show(c), ['positive:t1:true | negative:f1:false', 'positive:t2:true | negative:f2:false']);
+    assert.equal(c.unmatched, 1);
+  });
+
+  it('cuts the answer prompt before {label} and refuses templates without it', () => {
+    assert.equal(promptBeforeLabel('{persona}\nQ: {statement}\nAnswer: {label}', { persona: 'P', statement: 'S' }), 'P\nQ: S\nAnswer:');
+    assert.equal(promptBeforeLabel('Answer: {label} because', { statement: 'S' }), 'Answer:');
+    assert.throws(() => promptBeforeLabel('Q: {statement}', { statement: 'S' }, 'prompts liar'), /prompts liar has no \{label\} placeholder.*remove correct_only/);
+  });
+
+  it('keeps a pair only when both sides prefer their own label (coronly)', () => {
+    const c = contrastPairs(rows, 'unpaired');
+    const T = { logitTrue: 2, logitFalse: 1 };
+    const F = { logitTrue: 0, logitFalse: 3 };
+    const tie = { logitTrue: 1, logitFalse: 1 };
+    // Pairs 0-1 want (true, true); pairs 2-3 want (false, false).
+    assert.deepEqual(correctPairs(c.pairs, [T, T, F, F], [T, F, F, tie]), [true, false, true, false]);
+    assert.throws(() => correctPairs(c.pairs, [T], [T]), /4 pairs but 1 positive/);
   });
 });

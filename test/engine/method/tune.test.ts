@@ -14,6 +14,7 @@ import { captureActivations } from '../../../engine/method/extract';
 import { aggregate } from '../../../engine/method/directions';
 import { tune, type TuneExample, type TuneOptions } from '../../../engine/method/tune';
 import { forward } from '../../../engine/model/forward';
+import { nextTokenLoss } from '../../../engine/model/loss';
 import { abEvaluate, steeringGrid } from '../../../engine/method/evaluate';
 import { testBackend } from '../../helpers';
 
@@ -128,6 +129,36 @@ describe('A/B evaluation and steering on the demo model', () => {
       assert.equal(grid.length, 1 + L.length);
       const bestLie = Math.min(...grid.slice(1).map((c) => c.metrics.lie));
       assert.ok(bestLie < grid[0]!.metrics.lie - 0.3, `lie rate unsteered ${grid[0]!.metrics.lie}, steered x8 ${grid.slice(1).map((c) => `L${c.layers[0]}: ${c.metrics.lie}`).join(', ')}`);
+    } finally {
+      s.dispose();
+    }
+  });
+});
+
+describe('language-modelling token loss (target lm)', () => {
+  it('is the next-token cross-entropy over the whole prompt, and training on it lowers it', async () => {
+    await testBackend();
+    const s = openModel(DEMO);
+    try {
+      const ids = s.tokenizer.encode(renderTemplate(TEMPLATE, { persona: DISHONEST, statement: '14 is even.' }));
+      const direct = async (): Promise<number> => {
+        const t = tf.tidy(() => nextTokenLoss(forward(s.model, [ids], { logits: 'all' }).logits as tf.Tensor3D, [ids]));
+        const v = (await t.data())[0] as number;
+        t.dispose();
+        return v;
+      };
+      const before = await direct();
+      const ex: TuneExample = { ids, answer: -1, positions: [ids.length - 1] };
+      const out = await tune(s.model, [ex], [], {
+        run: 'lm', layers: [1, 2], directions: new Map(), mode: 'in', flip: false, tokenTarget: 'lm', tokenWeight: 1, projectionWeight: 0,
+        tokenBlocks: ['down'], projectionBlocks: [], lr: 3e-3, weightDecay: 0, betas: [0.9, 0.99], clip: 1,
+        warmupSteps: 0, steps: 15, batch: 1, seed: 1, evalEvery: 100, patience: 100, minSteps: 0,
+      });
+      assert.equal(out.status, 'done', out.message);
+      // Step 0 reports the loss of the untouched model on that one prompt.
+      assert.ok(Math.abs(out.history[0]!.tokenLoss - before) < 1e-4, `step 0 ${out.history[0]!.tokenLoss} vs direct ${before}`);
+      const after = await direct();
+      assert.ok(after < before - 0.05, `LM loss ${before} -> ${after}`);
     } finally {
       s.dispose();
     }
