@@ -7,7 +7,7 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { writeFileAtomic } from '../engine/export';
+import { writeFileAtomic } from '../engine/export/atomic';
 import type { JobEvent } from '../protocol/job';
 import { RTUNE_LSP_PROTOCOL_VERSION, type RunSummary, type RtuneSectionKind } from '../protocol/lsp';
 
@@ -81,4 +81,35 @@ export class RunFolder {
     fs.closeSync(this.events);
     return summary;
   }
+}
+
+/**
+ * Marks a run folder failed after its process died (a crash leaves `status.json` saying `running` and no summary):
+ * writes the status and a summary with the reason, unless the run already finished. Used by the extension's job
+ * manager, which must not load the engine, so this touches only the file system. Returns true when it wrote.
+ */
+export function markRunFailed(dir: string, info: { section: string; kind: RtuneSectionKind; file?: string; message: string }): boolean {
+  if (fs.existsSync(path.join(dir, 'summary.json'))) return false;
+  let started: string | undefined;
+  try {
+    const st = JSON.parse(fs.readFileSync(path.join(dir, 'status.json'), 'utf8')) as { started?: unknown };
+    if (typeof st.started === 'string') started = st.started;
+  } catch {
+    // no readable status: the folder is still worth marking
+  }
+  const finished = new Date().toISOString();
+  const summary: RunSummary = {
+    protocolVersion: RTUNE_LSP_PROTOCOL_VERSION,
+    section: info.section,
+    kind: info.kind,
+    ...(info.file !== undefined ? { file: info.file } : {}),
+    status: 'failed',
+    ...(started !== undefined ? { started } : {}),
+    finished,
+    headline: `failed: ${info.message.split('\n')[0] ?? info.message}`,
+    detail: info.message,
+  };
+  writeJsonAtomic(path.join(dir, 'summary.json'), summary);
+  writeJsonAtomic(path.join(dir, 'status.json'), { status: 'failed', message: info.message, started, updated: finished });
+  return true;
 }

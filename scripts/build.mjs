@@ -7,7 +7,10 @@ const production = process.argv.includes('--production');
 const watch = process.argv.includes('--watch');
 
 // Native or wasm-carrying packages stay outside the bundles and are resolved from node_modules at run time:
-// tfjs backends locate their .wasm/.node files relative to their own package folder.
+// tfjs backends locate their .wasm/.node files relative to their own package folder, and every backend must share
+// one tfjs-core instance (its kernel and gradient registries). The packaged extension ships these packages' Node
+// entry files in dist/node_modules (scripts/package.mjs); tfjs-node(-gpu) and webgpu are optional and are found
+// only where they are installed (an rtune checkout named by the `rtune.workerPath` setting).
 const nodeExternals = ['@tensorflow/*', 'webgpu', 'vscode'];
 
 /** @type {{name: string, entry: string, out: string, platform: 'node'|'browser', format: 'cjs'|'iife'}[]} */

@@ -1,0 +1,180 @@
+/**
+ * What the panels show, owned by the extension (webview/README.md): every run's full loss series, the heatmaps,
+ * the search trials, and each run's status and progress. Job events go in; webview messages come out (deltas to
+ * post now, and a snapshot for every panel that posts `ready`). A finished run is replayed from its folder's
+ * `events.jsonl` with `loadRunFolder`, so panels survive hiding, reloads and "Open Run…".
+ * Pure apart from `loadRunFolder` (which reads files); no `vscode`.
+ */
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import type { JobEvent } from '../protocol/job';
+import {
+  extensionMessage,
+  heatmapFromJobEvent,
+  heatmapKey,
+  pointFromJobEvent,
+  progressFromJobEvent,
+  trialFromJobEvent,
+  trialKey,
+  type ExtensionMessage,
+  type HeatmapData,
+  type RunSeries,
+  type RunStatus,
+  type SeriesPoint,
+  type TrialData,
+} from '../protocol/webview';
+
+export interface RunInfo {
+  run: string;
+  section: string;
+  kind: string;
+  dir: string;
+  status: RunStatus;
+  message?: string;
+  progress?: { done: number; total: number; unit: string; message?: string };
+  /** Last step's figures, for the status bar. */
+  last?: { step: number; totalLoss: number };
+}
+
+/** "honest 07:01:31" from a run id like 20261127T070131Z-honest. */
+export function runLabel(run: string, section: string): string {
+  const m = /^\d{8}T(\d{2})(\d{2})(\d{2})Z/.exec(run);
+  return m ? `${section} ${m[1]}:${m[2]}:${m[3]}` : run;
+}
+
+export class RunState {
+  private readonly series = new Map<string, { label: string; points: SeriesPoint[] }>();
+  private readonly heatmaps = new Map<string, HeatmapData>();
+  private readonly trials = new Map<string, TrialData>();
+  readonly runs = new Map<string, RunInfo>();
+  /** The run the stream is currently in (events other than `run` carry a job name, not always the run id). */
+  private current: string | undefined;
+
+  get currentRun(): RunInfo | undefined {
+    return this.current !== undefined ? this.runs.get(this.current) : undefined;
+  }
+
+  /** Applies one job event; returns the webview messages that bring an open panel up to date. */
+  apply(e: JobEvent): ExtensionMessage[] {
+    switch (e.type) {
+      case 'run': {
+        this.current = e.run;
+        this.runs.set(e.run, { run: e.run, section: e.section, kind: e.kind, dir: e.dir, status: 'running' });
+        if (e.kind === 'tune' || e.kind === 'search') {
+          this.series.set(e.run, { label: runLabel(e.run, e.section), points: [] });
+          return [extensionMessage({ type: 'append', run: e.run, points: [] }), extensionMessage({ type: 'runStatus', run: e.run, status: 'running' })];
+        }
+        return [];
+      }
+      case 'step':
+      case 'eval': {
+        let s = this.series.get(e.run);
+        if (!s) this.series.set(e.run, (s = { label: runLabel(e.run, e.run), points: [] }));
+        const p = pointFromJobEvent(e);
+        s.points.push(p);
+        const info = this.runs.get(e.run);
+        if (info && e.type === 'step') info.last = { step: e.step, totalLoss: e.totalLoss };
+        return [extensionMessage({ type: 'append', run: e.run, points: [p] })];
+      }
+      case 'heatmap': {
+        const h = heatmapFromJobEvent(e);
+        this.heatmaps.set(heatmapKey(h), h);
+        return [extensionMessage({ type: 'heatmap', heatmap: h })];
+      }
+      case 'trial': {
+        const t = trialFromJobEvent(e);
+        this.trials.set(trialKey(t), t);
+        return [extensionMessage({ type: 'trials', trials: [t] })];
+      }
+      case 'progress': {
+        const info = this.currentRun;
+        if (!info) return [];
+        info.progress = { done: e.done, total: e.total, unit: e.unit, ...(e.message !== undefined ? { message: e.message } : {}) };
+        return this.series.has(info.run) ? [extensionMessage(progressFromJobEvent(e, info.run))] : [];
+      }
+      case 'failed': {
+        const info = this.currentRun;
+        if (!info) return [];
+        return this.setStatus(info.run, e.kind === 'cancelled' ? 'cancelled' : 'failed', e.message);
+      }
+      default:
+        return [];
+    }
+  }
+
+  /** Sets a run's final status (from its summary, or after a worker crash). */
+  setStatus(run: string, status: RunStatus, message?: string): ExtensionMessage[] {
+    const info = this.runs.get(run);
+    if (info) {
+      info.status = status;
+      if (message !== undefined) info.message = message;
+    }
+    if (!this.series.has(run)) return [];
+    return [extensionMessage({ type: 'runStatus', run, status, ...(message !== undefined ? { message } : {}) })];
+  }
+
+  /** The full state, for a panel that just posted `ready`. */
+  snapshot(): ExtensionMessage {
+    const runs: RunSeries[] = [...this.series].map(([run, s]) => ({ run, label: s.label, status: this.runs.get(run)?.status ?? 'done', points: s.points }));
+    return extensionMessage({ type: 'snapshot', runs, heatmaps: [...this.heatmaps.values()], trials: [...this.trials.values()] });
+  }
+
+  get counts(): { runs: number; points: number; heatmaps: number; trials: number } {
+    let points = 0;
+    for (const s of this.series.values()) points += s.points.length;
+    return { runs: this.series.size, points, heatmaps: this.heatmaps.size, trials: this.trials.size };
+  }
+
+  /** Forgets one run (before it is replayed again from disk). */
+  forget(run: string): void {
+    this.series.delete(run);
+    this.runs.delete(run);
+    for (const [k, h] of this.heatmaps) if (h.run === run) this.heatmaps.delete(k);
+    for (const [k, t] of this.trials) if (t.run === run) this.trials.delete(k);
+  }
+}
+
+/**
+ * Replays a run folder into `state`: its events (a torn last line from a crash is skipped), then its final status
+ * from `status.json` (a run whose status still says `running` but that no process owns is shown as failed by the
+ * caller's choice of `orphanStatus`). Returns the run id, or throws an Error naming the folder and what is missing.
+ */
+export function loadRunFolder(state: RunState, dir: string, orphanStatus: RunStatus = 'failed'): string {
+  const eventsFile = path.join(dir, 'events.jsonl');
+  let text: string;
+  try {
+    text = fs.readFileSync(eventsFile, 'utf8');
+  } catch {
+    throw new Error(`${dir} is not an rtune run folder: it has no readable events.jsonl`);
+  }
+  const run = path.basename(dir);
+  state.forget(run);
+  let sawRun = false;
+  for (const line of text.split('\n')) {
+    if (line.trim() === '') continue;
+    let e: JobEvent;
+    try {
+      e = JSON.parse(line) as JobEvent;
+    } catch {
+      continue;
+    }
+    if (typeof e !== 'object' || e === null || typeof (e as { type?: unknown }).type !== 'string') continue;
+    if (e.type === 'run') sawRun = true;
+    state.apply(e);
+  }
+  if (!sawRun) {
+    // A folder written before runs announced themselves: its steps made a series keyed by their run id already.
+    state.runs.set(run, { run, section: path.basename(path.dirname(dir)), kind: 'unknown', dir, status: orphanStatus });
+  }
+  let status: RunStatus = orphanStatus;
+  let message: string | undefined;
+  try {
+    const st = JSON.parse(fs.readFileSync(path.join(dir, 'status.json'), 'utf8')) as { status?: unknown; message?: unknown };
+    if (st.status === 'done' || st.status === 'failed' || st.status === 'cancelled') status = st.status;
+    if (typeof st.message === 'string') message = st.message;
+  } catch {
+    message = 'no status.json';
+  }
+  state.setStatus(run, status, message);
+  return run;
+}

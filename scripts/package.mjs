@@ -1,0 +1,89 @@
+// Builds the .vsix: `npm run package` → rtune-<version>.vsix in the repository root.
+//
+// The extension's bundles (dist/*.js) carry all our code and the JS libraries; what they load at run time from
+// node_modules is TensorFlow.js (tfjs backends find their .wasm files beside their own entry file, and all of them
+// must share one tfjs-core). So we stage a clean folder with the manifest, the bundles, the grammar, the built-in
+// demo model and example, and `dist/node_modules/` holding only the Node entry files of the @tensorflow packages
+// (plus the small packages they require), and run `vsce package --no-dependencies` there. vsce skips only the
+// top-level node_modules, and Node resolves `require('@tensorflow/tfjs')` from dist/worker.js to dist/node_modules.
+// The optional GPU packages (@tensorflow/tfjs-node-gpu, webgpu) are not shipped: see README "GPU backends".
+import { execFileSync } from 'node:child_process';
+import * as fs from 'node:fs';
+import { builtinModules, createRequire } from 'node:module';
+import * as path from 'node:path';
+
+const root = path.resolve(path.dirname(new URL(import.meta.url).pathname), '..');
+const stage = path.join(root, '.package', 'rtune');
+const pkg = JSON.parse(fs.readFileSync(path.join(root, 'package.json'), 'utf8'));
+const outFile = path.join(root, process.argv.includes('--out') ? process.argv[process.argv.indexOf('--out') + 1] : `rtune-${pkg.version}.vsix`);
+
+execFileSync(process.execPath, [path.join(root, 'scripts', 'build.mjs'), '--production'], { cwd: root, stdio: 'inherit' });
+
+fs.rmSync(path.join(root, '.package'), { recursive: true, force: true });
+fs.mkdirSync(stage, { recursive: true });
+
+const copy = (rel, to = rel) => {
+  const src = path.join(root, rel);
+  const dst = path.join(stage, to);
+  fs.mkdirSync(path.dirname(dst), { recursive: true });
+  fs.cpSync(src, dst, { recursive: true, filter: (f) => !f.endsWith('.map') });
+};
+
+// Manifest without the development fields.
+const manifest = { ...pkg };
+for (const k of ['devDependencies', 'dependencies', 'optionalDependencies', 'scripts', 'bin', 'allowScripts']) delete manifest[k];
+fs.writeFileSync(path.join(stage, 'package.json'), `${JSON.stringify(manifest, null, 2)}\n`);
+
+for (const f of ['dist/extension.js', 'dist/server.js', 'dist/worker.js', 'dist/webview', 'syntaxes', 'language-configuration.json', 'README.md', 'LICENSE', 'docs/language.md', 'examples/demo.rtune', 'examples/data', 'examples/demo-model']) copy(f);
+
+// Runtime packages: start from what the worker bundle requires, follow require() calls in each package's entry.
+const builtins = new Set([...builtinModules, ...builtinModules.map((m) => `node:${m}`)]);
+const optional = new Set(['@tensorflow/tfjs-node', '@tensorflow/tfjs-node-gpu', 'webgpu', 'vscode']);
+const requiresIn = (file) => [...fs.readFileSync(file, 'utf8').matchAll(/require\(\s*['"]([^'"./][^'"]*)['"]\s*\)/g)].map((m) => m[1]);
+const packageName = (spec) => (spec.startsWith('@') ? spec.split('/').slice(0, 2).join('/') : spec.split('/')[0]);
+
+function findPackageDir(name, fromDir) {
+  for (let dir = fromDir; ; dir = path.dirname(dir)) {
+    const cand = path.join(dir, 'node_modules', name);
+    if (fs.existsSync(path.join(cand, 'package.json'))) return cand;
+    if (path.dirname(dir) === dir) return undefined;
+  }
+}
+
+const shipped = new Map(); // name -> source dir
+const queue = [...new Set(requiresIn(path.join(root, 'dist', 'worker.js')).map(packageName))].map((name) => ({ name, from: root }));
+while (queue.length > 0) {
+  const { name, from } = queue.shift();
+  if (builtins.has(name) || optional.has(name) || shipped.has(name)) continue;
+  const dir = findPackageDir(name, from);
+  if (!dir) continue; // a require() inside a string or an optional branch (e.g. seedrandom's 'xor4096')
+  shipped.set(name, dir);
+  const pj = JSON.parse(fs.readFileSync(path.join(dir, 'package.json'), 'utf8'));
+  const dst = path.join(stage, 'dist', 'node_modules', name);
+  if (name.startsWith('@tensorflow/')) {
+    // Only the Node entry file and, for the wasm backend, its .wasm binaries.
+    const main = require_resolve(dir, pj);
+    fs.mkdirSync(dst, { recursive: true });
+    fs.writeFileSync(path.join(dst, 'package.json'), JSON.stringify({ name: pj.name, version: pj.version, license: pj.license, main: path.relative(dir, main) }, null, 2));
+    fs.mkdirSync(path.join(dst, path.dirname(path.relative(dir, main))), { recursive: true });
+    fs.copyFileSync(main, path.join(dst, path.relative(dir, main)));
+    for (const f of fs.readdirSync(path.dirname(main))) {
+      if (f.endsWith('.wasm')) fs.copyFileSync(path.join(path.dirname(main), f), path.join(dst, path.relative(dir, path.dirname(main)), f));
+    }
+    for (const lic of ['LICENSE', 'LICENSE.txt']) if (fs.existsSync(path.join(dir, lic))) fs.copyFileSync(path.join(dir, lic), path.join(dst, lic));
+    for (const r of requiresIn(main)) queue.push({ name: packageName(r), from: dir });
+  } else {
+    fs.cpSync(dir, dst, { recursive: true, filter: (f) => !f.endsWith('.map') });
+    for (const d of Object.keys(pj.dependencies ?? {})) if (!d.startsWith('@types/')) queue.push({ name: d, from: dir });
+  }
+}
+
+function require_resolve(dir, pj) {
+  const req = createRequire(path.join(dir, 'package.json'));
+  return req.resolve(dir);
+}
+
+const vsce = path.join(root, 'node_modules', '@vscode', 'vsce', 'vsce');
+execFileSync(process.execPath, [vsce, 'package', '--no-dependencies', '--allow-missing-repository', '--no-rewrite-relative-links', '-o', outFile], { cwd: stage, stdio: 'inherit' });
+const size = fs.statSync(outFile).size;
+console.log(`packaged ${path.relative(root, outFile)} (${(size / 2 ** 20).toFixed(1)} MiB) with runtime packages: ${[...shipped.keys()].join(', ')}`);
