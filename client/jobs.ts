@@ -142,13 +142,17 @@ export class JobController implements vscode.Disposable {
       this.log.error(`[${job.id}] ${e.job}: ${e.kind}: ${e.message}`);
     } else if (e.type === 'run') {
       this.log.info(`[${job.id}] ${e.kind} ${e.section} → ${e.dir}`);
-      if (job.spec.reveal) {
+    }
+    this.panels.post(this.state.apply(e));
+    if (e.type === 'run' && job.spec.reveal) {
+      try {
         if (e.kind === 'tune') this.panels.show('loss-curves', true);
         else if (e.kind === 'search') this.panels.show('leaderboard', true);
         else if (e.kind === 'direction' && !this.panels.isOpen('heatmap')) this.panels.show('heatmap', true);
+      } catch (err) {
+        this.log.error(`could not open a panel: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`);
       }
     }
-    this.panels.post(this.state.apply(e));
     if (e.type === 'step' || e.type === 'progress' || e.type === 'run') this.render();
   }
 

@@ -97,8 +97,11 @@ export function panelHtml(options: PanelHtmlOptions): string {
     throw new Error('panelHtml: the nonce must be at least 16 base64/base64url characters (use createNonce())');
   }
   if (!(panel in TITLES)) throw new Error(`panelHtml: unknown panel '${String(panel)}'`);
-  if (/[\s;'"]/.test(cspSource) || cspSource === '') {
-    throw new Error(`panelHtml: cspSource '${cspSource}' is not a CSP source expression (pass webview.cspSource)`);
+  // One or more source expressions: VS Code desktop gives `https://*.vscode-cdn.net`, code-server
+  // `'self' https://*.vscode-cdn.net`. Keywords must be quoted; nothing may end the directive (`;`, `,`).
+  const sources = cspSource.trim().split(/\s+/);
+  if (cspSource.trim() === '' || /[;,"]/.test(cspSource) || !sources.every((x) => /^'(self|none)'$/.test(x) || !x.includes("'"))) {
+    throw new Error(`panelHtml: cspSource '${cspSource}' is not a list of CSP source expressions (pass webview.cspSource)`);
   }
   const title = options.title ?? TITLES[panel];
   const styleLink = styleUri ? `\n<link rel="stylesheet" nonce="${nonce}" href="${escapeAttr(styleUri)}">` : '';

@@ -162,16 +162,23 @@ if (failures.length === 0 || process.argv.includes('--ui-anyway')) {
       await page.click('.explorer-folders-view .monaco-list-row:has-text("demo.rtune")');
       await page.waitForSelector('.monaco-editor .view-lines', { timeout: 30_000 });
     });
+    const demoLines = fs.readFileSync(path.join(ws, 'demo.rtune'), 'utf8').split('\n');
+    const tuneLine = demoLines.findIndex((l) => l.startsWith('tune ')) + 1;
     await step('CodeLenses appear on the sections', async () => {
+      // Go to line: the tune section in view (Monaco renders only visible lines).
+      await page.locator('.monaco-editor .view-lines').first().click();
+      await page.keyboard.press('Control+g');
+      await page.waitForSelector('.quick-input-widget:visible', { timeout: 10_000 });
+      await page.keyboard.type(String(tuneLine + 15));
+      await page.keyboard.press('Enter');
       await page.waitForSelector('.codelens-decoration a:has-text("Run Tuning")', { timeout: 60_000 });
+      await shot('vscode-editor');
     });
     await step('hover shows the key documentation', async () => {
       const token = page.locator('.view-line span', { hasText: /^max_steps$/ }).first();
       await token.scrollIntoViewIfNeeded();
       await token.hover();
-      await page.waitForSelector('.monaco-hover:visible', { timeout: 20_000 });
-      const text = await page.locator('.monaco-hover').first().innerText();
-      if (!/step/i.test(text)) throw new Error(`hover text: ${text.slice(0, 200)}`);
+      await page.waitForFunction(() => [...document.querySelectorAll('.monaco-hover')].some((h) => /optimi[sz]ation steps|steps/i.test(h.textContent ?? '')), null, { timeout: 20_000 });
       await shot('vscode-hover');
       await page.mouse.move(5, 5);
       await page.keyboard.press('Escape');
@@ -221,6 +228,8 @@ if (failures.length === 0 || process.argv.includes('--ui-anyway')) {
 
 await browser.close();
 cs.kill();
+// Keep VS Code's logs (the RTune output channel is a LogOutputChannel: logs/<session>/.../rtune.rtune/RTune.log).
+fs.cpSync(path.join(userData, 'logs'), path.join(outDir, 'logs'), { recursive: true });
 fs.rmSync(T, { recursive: true, force: true, maxRetries: 3 });
 log(failures.length === 0 ? 'e2e passed' : `e2e FAILED:\n${failures.join('\n')}`);
 process.exit(failures.length === 0 ? 0 : 1);

@@ -263,6 +263,9 @@ describe('panel HTML', () => {
     assert.match(createNonce(), /^[A-Za-z0-9_-]{22}$/);
     assert.throws(() => panelHtml({ panel: 'heatmap', scriptUri: 'x', cspSource: 'https://a', nonce: 'short' }), /nonce/);
     assert.throws(() => panelHtml({ panel: 'heatmap', scriptUri: 'x', cspSource: "https://a 'unsafe-inline'", nonce }), /cspSource/);
+    assert.throws(() => panelHtml({ panel: 'heatmap', scriptUri: 'x', cspSource: 'https://a; script-src *', nonce }), /cspSource/);
+    // code-server's webview.cspSource lists two sources.
+    assert.match(panelHtml({ panel: 'heatmap', scriptUri: 'x', cspSource: "'self' https://*.vscode-cdn.net", nonce }), /style-src 'self' https:\/\/\*\.vscode-cdn\.net 'nonce-/);
     assert.throws(() => panelHtml({ panel: 'chat' as 'heatmap', scriptUri: 'x', cspSource: 'https://a', nonce }), /unknown panel/);
   });
 

@@ -218,7 +218,7 @@ function renderLegend(): void {
           box,
           el('span', { className: 'lc-run-status' }),
           el('span', { className: 'lc-run-count rt-muted' }),
-          el('span', { className: 'lc-run-message rt-error' }),
+          el('span', { className: 'lc-run-message' }),
         ]),
       );
     }
@@ -236,7 +236,11 @@ function renderLegend(): void {
       `${formatCount(run.steps.length)} steps` +
       (evals > 0 ? ` · ${formatCount(evals)} evals` : '') +
       (p && p.total > 0 && run.status === 'running' ? ` · ${Math.floor((100 * p.done) / p.total)}% of ${formatCount(p.total)} ${p.unit}` : '');
-    (row.querySelector('.lc-run-message') as HTMLElement).textContent = run.statusMessage ?? '';
+    const msg = row.querySelector('.lc-run-message') as HTMLElement;
+    msg.textContent = run.statusMessage ?? '';
+    // A failure's message is an error; a finished run's is its summary line.
+    msg.classList.toggle('rt-error', run.status === 'failed');
+    msg.classList.toggle('rt-muted', run.status !== 'failed');
   }
 }
 
