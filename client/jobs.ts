@@ -37,6 +37,7 @@ export class JobController implements vscode.Disposable {
   readonly queue: JobQueue<JobSpec>;
   private readonly status: vscode.StatusBarItem;
   private readonly subscriptions: (() => void)[] = [];
+  private disposed = false;
 
   constructor(
     private readonly host: JobHost,
@@ -133,6 +134,7 @@ export class JobController implements vscode.Disposable {
   }
 
   private onEvent(job: Job<JobSpec>, e: JobEvent): void {
+    if (this.disposed) return;
     if (e.type === 'log') {
       const line = `[${job.id}] ${e.message}`;
       if (e.level === 'error') this.log.error(line);
@@ -174,6 +176,7 @@ export class JobController implements vscode.Disposable {
   }
 
   dispose(): void {
+    this.disposed = true;
     this.queue.cancelAll();
     for (const u of this.subscriptions) u();
     this.status.dispose();

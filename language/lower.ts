@@ -185,7 +185,7 @@ export function lower(document: Document, options: LanguageOptions = {}): Analys
 
   const root = new BlockValues(ROOT_KEYS, undefined, rootValues, new Map());
   const resolvePath = (raw: string): string | undefined => resolveUserPath(raw, options.baseDir);
-  const runsRaw = root.str('runs') ?? options.defaultRunsDir ?? 'runs';
+  const runsRaw = (root.has('runs') ? root.str('runs') : undefined) ?? options.defaultRunsDir ?? 'runs';
   const runsDir = resolvePath(runsRaw);
 
   const section = (kind: SectionKind, name: string): SectionInfo | undefined => byKind.get(kind)?.get(name);
