@@ -43,6 +43,8 @@ export interface RtuneApi {
   panels: PanelHost;
   client: LanguageClient;
   settings(): RtuneSettings;
+  /** Milliseconds activate() took, language server start included. */
+  activationMs: number;
 }
 
 let client: LanguageClient | undefined;
@@ -315,8 +317,9 @@ export async function activate(context: vscode.ExtensionContext): Promise<RtuneA
     log.error(`the language server did not start: ${e instanceof Error ? e.message : String(e)}`);
     void vscode.window.showErrorMessage('RTune: the language server did not start; see the RTune output channel.');
   }
-  log.info(`activated in ${Date.now() - t0} ms (extension ${context.extension.packageJSON.version as string}, ${context.extensionPath})`);
-  return { state, jobs, panels, client: lc, settings: () => settings };
+  const activationMs = Date.now() - t0;
+  log.info(`activated in ${activationMs} ms (extension ${context.extension.packageJSON.version as string}, ${context.extensionPath})`);
+  return { state, jobs, panels, client: lc, settings: () => settings, activationMs };
 }
 
 export async function deactivate(): Promise<void> {

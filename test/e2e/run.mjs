@@ -108,7 +108,7 @@ const failures = [];
   await page.exposeFunction('codeAutomationLog', (_type, args) => {
     const line = (Array.isArray(args) ? args : [args]).map((a) => (typeof a === 'string' ? a : JSON.stringify(a))).join(' ');
     lines.push(line);
-    if (/^(ok|not ok) - |passed, |inline result/.test(line)) log(`  ${line.split('\n')[0]}`);
+    if (/^(ok|not ok) - |passed, |inline result|^metrics: /.test(line)) log(`  ${line.split('\n')[0]}`);
   });
   await page.exposeFunction('codeAutomationExit', (code) => done(code));
   await page.goto(url([['extensionDevelopmentPath', remote(extDir)], ['extensionTestsPath', remote(path.join(root, 'test', 'e2e', 'suite', 'index.js'))]]));
@@ -136,7 +136,7 @@ async function panelFrame(page, title, timeoutMs = 60_000) {
   }
 }
 
-if (failures.length === 0 || process.argv.includes('--ui-anyway')) {
+if (!process.argv.includes('--no-ui') && (failures.length === 0 || process.argv.includes('--ui-anyway'))) {
   log('part B: UI');
   const page = await browser.newPage({ viewport: { width: 1500, height: 920 } });
   const shot = async (name) => {

@@ -165,7 +165,16 @@ exports.run = async function run() {
     assert.equal(api.state.counts.points, before, 'replaying a run replaces its points instead of duplicating them');
   });
 
+  // Benchmark figures (printed by scripts/bench-extension.mjs; nothing asserted): activation time and the
+  // extension host's memory with two panels open and a finished tuning run in the panels' state.
+  api.panels.show('loss-curves');
+  api.panels.show('heatmap');
+  await new Promise((r) => setTimeout(r, 3000));
+  const mem = process.memoryUsage();
+  const metrics = { activationMs: api.activationMs, hostRssMB: mem.rss / 2 ** 20, hostHeapUsedMB: mem.heapUsed / 2 ** 20, statePoints: api.state.counts.points, vscode: vscode.version };
+  console.log(`metrics: ${JSON.stringify(metrics)}`);
   fs.mkdirSync(out, { recursive: true });
+  fs.writeFileSync(path.join(out, 'exthost-metrics.json'), JSON.stringify(metrics, null, 2));
   fs.writeFileSync(path.join(out, 'exthost-results.json'), JSON.stringify(results, null, 2));
   console.log(`${results.filter((r) => r.ok).length} passed, ${results.filter((r) => !r.ok).length} failed`);
 };
