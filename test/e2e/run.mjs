@@ -179,6 +179,7 @@ if (!process.argv.includes('--no-ui') && (failures.length === 0 || process.argv.
       await token.scrollIntoViewIfNeeded();
       await token.hover();
       await page.waitForFunction(() => [...document.querySelectorAll('.monaco-hover')].some((h) => /optimi[sz]ation steps|steps/i.test(h.textContent ?? '')), null, { timeout: 20_000 });
+      await page.waitForTimeout(600); // the hover fades in
       await shot('vscode-hover');
       await page.mouse.move(5, 5);
       await page.keyboard.press('Escape');
