@@ -24,6 +24,9 @@ import {
   type TrialData,
 } from '../protocol/webview';
 
+/** Title of the layers × steps heatmap built from the tuning steps' cosines. */
+export const COSINE_TITLE = 'cosine with the direction during tuning (layer × step)';
+
 export interface RunInfo {
   run: string;
   section: string;
@@ -49,6 +52,8 @@ export class RunState {
   readonly runs = new Map<string, RunInfo>();
   /** The run the stream is currently in (events other than `run` carry a job name, not always the run id). */
   private current: string | undefined;
+  /** Per tuning run: the per-layer cosine at each step, shown as a layers × steps heatmap. */
+  private readonly cosines = new Map<string, { layers: number[]; steps: number[]; values: (number | null)[][] }>();
 
   get currentRun(): RunInfo | undefined {
     return this.current !== undefined ? this.runs.get(this.current) : undefined;
@@ -73,8 +78,14 @@ export class RunState {
         const p = pointFromJobEvent(e);
         s.points.push(p);
         const info = this.runs.get(e.run);
-        if (info && e.type === 'step') info.last = { step: e.step, totalLoss: e.totalLoss };
-        return [extensionMessage({ type: 'append', run: e.run, points: [p] })];
+        const out = [extensionMessage({ type: 'append', run: e.run, points: [p] })];
+        if (e.type === 'step') {
+          if (info) info.last = { step: e.step, totalLoss: e.totalLoss };
+          const h = this.recordCosines(e.run, e.step, e.layers, e.cosine);
+          // The table grows with every step; post it every few steps (and at the end, from setStatus), not every one.
+          if (h && (h.columns.length <= 20 || h.columns.length % 10 === 0)) out.push(extensionMessage({ type: 'heatmap', heatmap: h }));
+        }
+        return out;
       }
       case 'heatmap': {
         const h = heatmapFromJobEvent(e);
@@ -110,7 +121,33 @@ export class RunState {
       if (message !== undefined) info.message = message;
     }
     if (!this.series.has(run)) return [];
-    return [extensionMessage({ type: 'runStatus', run, status, ...(message !== undefined ? { message } : {}) })];
+    const out = [extensionMessage({ type: 'runStatus', run, status, ...(message !== undefined ? { message } : {}) })];
+    const h = this.heatmaps.get(heatmapKey({ run, title: COSINE_TITLE }));
+    if (h) out.push(extensionMessage({ type: 'heatmap', heatmap: h }));
+    return out;
+  }
+
+  /** Adds one step's per-layer cosines to the run's layers × steps table; returns the updated heatmap. */
+  private recordCosines(run: string, step: number, layers: readonly number[], cosine: readonly number[]): HeatmapData | undefined {
+    if (layers.length === 0 || cosine.length !== layers.length) return undefined;
+    // The heatmap object is updated in place (columns and rows grow), so a long run costs O(1) per step; it is
+    // serialised when posted.
+    let t = this.cosines.get(run);
+    if (!t || t.layers.join() !== layers.join()) {
+      t = { layers: [...layers], steps: [], values: layers.map(() => []) };
+      this.cosines.set(run, t);
+      const fresh: HeatmapData = { type: 'heatmap', job: 'tune', run, title: COSINE_TITLE, rowLabel: 'layer', columnLabel: 'step', rows: t.layers, columns: [], values: t.values, min: -1, max: 1 };
+      this.heatmaps.set(heatmapKey(fresh), fresh);
+    }
+    const h = this.heatmaps.get(heatmapKey({ run, title: COSINE_TITLE })) as HeatmapData;
+    const last = t.steps.length - 1;
+    const col = last >= 0 && t.steps[last] === step ? last : t.steps.push(step) - 1;
+    if (col === h.columns.length) h.columns.push(String(step));
+    layers.forEach((_, i) => {
+      const v = cosine[i] as number;
+      (t.values[i] as (number | null)[])[col] = Number.isFinite(v) ? v : null;
+    });
+    return h;
   }
 
   /** The full state, for a panel that just posted `ready`. */
@@ -129,6 +166,7 @@ export class RunState {
   forget(run: string): void {
     this.series.delete(run);
     this.runs.delete(run);
+    this.cosines.delete(run);
     for (const [k, h] of this.heatmaps) if (h.run === run) this.heatmaps.delete(k);
     for (const [k, t] of this.trials) if (t.run === run) this.trials.delete(k);
   }

@@ -10,7 +10,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import type { DirectionConfig, EvalConfig, ExportConfig, PromptSetConfig, RunConfig, SearchConfig, SectionRef, TuneConfig } from '../language/config';
-import { initBackend } from '../engine/backend';
+import { initBackend, type BackendPreference } from '../engine/backend';
 import { perplexity } from '../engine/eval/perplexity';
 import { exportHfModel, llamaCppArchitecture, writeDirectionsSafetensors, writeFileAtomic, writeGgufControlVector } from '../engine/export';
 import { aggregate, separation } from '../engine/method/directions';
@@ -27,6 +27,7 @@ import { pairedBootstrap, perplexityComparison, type AbMetrics } from '../engine
 import { Rng } from '../engine/util/random';
 import type { JobEvent } from '../protocol/job';
 import type { RunSummary } from '../protocol/lsp';
+import { planSections } from './plan';
 import { RunFolder } from './run-folder';
 
 export interface RunOptions {
@@ -36,6 +37,10 @@ export interface RunOptions {
   signal?: AbortSignal;
   /** wasm threads (default 1). */
   threads?: number;
+  /** Backend for model sections that say `backend auto` (the editor's `rtune.backend` setting). */
+  backend?: BackendPreference;
+  /** Also run what the named sections stand on (their direction, tune): default true. */
+  prerequisites?: boolean;
 }
 
 interface DirectionResult {
@@ -67,6 +72,13 @@ export class Runner {
     this.sessions.clear();
   }
 
+  /** Create a section's run folder and announce it (a `run` event) before anything else is streamed. */
+  private openFolder(outputDir: string, section: string, kind: 'direction' | 'tune' | 'search' | 'eval' | 'export', config: unknown, opts: { stamp?: boolean } = {}): RunFolder {
+    const folder = new RunFolder(outputDir, section, kind, this.opts.file, config, opts);
+    this.emit({ type: 'run', run: folder.id, section, kind, dir: path.resolve(folder.dir), ...(this.opts.file !== undefined ? { file: this.opts.file } : {}) }, folder);
+    return folder;
+  }
+
   private emit(e: JobEvent, folder?: RunFolder): void {
     folder?.event(e);
     this.opts.emit?.(e);
@@ -77,7 +89,7 @@ export class Runner {
     if (have) return have;
     const m = this.config.models[name];
     if (!m) throw new Error(`unknown model section "${name}"`);
-    const backend = await initBackend(m.backend, { threads: this.opts.threads ?? 1 });
+    const backend = await initBackend(m.backend === 'auto' && this.opts.backend !== undefined ? this.opts.backend : m.backend, { threads: this.opts.threads ?? 1 });
     this.emit({ type: 'log', level: 'info', message: `model ${name}: ${m.source.path} on ${backend.device}` });
     const s = openModel(m.source.path, m.tokenizer !== undefined ? { tokenizerPath: m.tokenizer } : {});
     this.sessions.set(name, s);
@@ -174,7 +186,7 @@ export class Runner {
   }
 
   private async direction(d: DirectionConfig): Promise<RunSummary> {
-    const folder = new RunFolder(d.output, d.name, 'direction', this.opts.file, d);
+    const folder = this.openFolder(d.output, d.name, 'direction', d);
     return this.guarded(folder, 'direction', async () => {
       const s = await this.session(d.model);
       const p = this.config.prompts[d.prompts] as PromptSetConfig;
@@ -297,7 +309,7 @@ export class Runner {
   }
 
   private async tune(t: TuneConfig): Promise<RunSummary> {
-    const folder = new RunFolder(t.output, t.name, 'tune', this.opts.file, t);
+    const folder = this.openFolder(t.output, t.name, 'tune', t);
     return this.guarded(folder, 'tune', async () => {
       const { s, train, held, heldRows, options } = await this.prepareTune(t, folder.id);
       // Tuning changes the shared model in place: keep the base values of what it trains, and put them back
@@ -321,7 +333,7 @@ export class Runner {
   }
 
   private async search(x: SearchConfig): Promise<RunSummary> {
-    const folder = new RunFolder(x.output, x.name, 'search', this.opts.file, x);
+    const folder = this.openFolder(x.output, x.name, 'search', x);
     return this.guarded(folder, 'search', async () => {
       const t0 = this.config.tunes[x.tune] as TuneConfig;
       const { s, train, held, options } = await this.prepareTune(t0, folder.id);
@@ -454,7 +466,7 @@ export class Runner {
   }
 
   private async evaluate(e: EvalConfig): Promise<RunSummary> {
-    const folder = new RunFolder(e.output, e.name, 'eval', this.opts.file, e);
+    const folder = this.openFolder(e.output, e.name, 'eval', e);
     return this.guarded(folder, 'eval', async () => {
       const s = await this.session(e.model);
       const tuned = e.tuned !== undefined ? this.tuned.get(e.tuned) : undefined;
@@ -549,7 +561,7 @@ export class Runner {
   private async export(x: ExportConfig): Promise<RunSummary> {
     // Every export goes to a new timestamped folder under the named output (never over an earlier export), and
     // `<output>/latest` (a plain text file, written atomically) names the newest finished one.
-    const folder = new RunFolder(x.output, x.name, 'export', this.opts.file, x, { stamp: true });
+    const folder = this.openFolder(x.output, x.name, 'export', x, { stamp: true });
     return this.guarded(folder, 'export', async () => {
       const written: string[] = [];
       if (x.tune !== undefined && x.weights !== 'none') {
@@ -628,10 +640,7 @@ function generationsText(result: Record<string, unknown>): string | undefined {
 
 /** Run the named sections (or all runnable ones) in file order. */
 export async function runConfig(config: RunConfig, sections: string[], opts: RunOptions = {}): Promise<RunSummary[]> {
-  const runnable = config.order.filter((r) => r.kind !== 'model' && r.kind !== 'prompts');
-  const unknown = sections.filter((n) => !runnable.some((r) => r.name === n));
-  if (unknown.length > 0) throw new Error(`no runnable section named ${unknown.join(', ')} (have: ${runnable.map((r) => `${r.kind} ${r.name}`).join(', ')})`);
-  const chosen = sections.length === 0 ? runnable : runnable.filter((r) => sections.includes(r.name));
+  const chosen = planSections(config, sections, { prerequisites: opts.prerequisites ?? true });
   const runner = new Runner(config, opts);
   const out: RunSummary[] = [];
   try {

@@ -8,7 +8,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { describe, it } from 'node:test';
 import { JobQueue, type JobHandle, type JobOutcome } from '../../client/job-queue';
-import { RunState, loadRunFolder, runLabel } from '../../client/run-state';
+import { COSINE_TITLE, RunState, loadRunFolder, runLabel } from '../../client/run-state';
 import { runnableSections, sectionsFor } from '../../client/sections';
 import { BACKEND_CHOICES, readSettings, SETTING_DEFAULTS } from '../../client/settings';
 import type { JobEvent } from '../../protocol/job';
@@ -161,7 +161,7 @@ describe('run state', () => {
     const st = new RunState();
     const out = events.flatMap((e) => st.apply(e));
     for (const m of out) assert.ok(checkExtensionMessage(JSON.parse(JSON.stringify(m))).ok, JSON.stringify(m));
-    assert.deepEqual(out.map((m) => m.type), ['append', 'runStatus', 'progress', 'append', 'append', 'append', 'heatmap']);
+    assert.deepEqual(out.map((m) => m.type), ['append', 'runStatus', 'progress', 'append', 'heatmap', 'append', 'heatmap', 'append', 'heatmap']);
     const snap = st.snapshot();
     assert.ok(checkExtensionMessage(JSON.parse(JSON.stringify(snap))).ok);
     assert.equal(snap.type, 'snapshot');
@@ -169,11 +169,29 @@ describe('run state', () => {
     assert.equal(snap.runs[0]?.points.length, 3);
     assert.equal(snap.runs[0]?.label, 'honest 07:01:31');
     assert.equal(snap.runs[0]?.points[1]?.tokenLoss, null, 'NaN travels as null');
-    assert.equal(snap.heatmaps?.[0]?.values[1]?.[0], null);
+    const byTitle = new Map((snap.heatmaps ?? []).map((h) => [h.title, h]));
+    assert.equal(byTitle.get('cos')?.values[1]?.[0], null);
+    // The steps' per-layer cosines make a layers × steps heatmap.
+    const during = byTitle.get(COSINE_TITLE);
+    assert.deepEqual(during?.rows, [1]);
+    assert.deepEqual(during?.columns, ['0', '1']);
+    assert.deepEqual(during?.values, [[0.1, 0.2]]);
     assert.deepEqual(st.currentRun?.last, { step: 1, totalLoss: NaN });
-    assert.deepEqual(st.counts, { runs: 1, points: 3, heatmaps: 1, trials: 0 });
+    assert.deepEqual(st.counts, { runs: 1, points: 3, heatmaps: 2, trials: 0 });
     const fin = st.setStatus(run, 'done', 'ok');
-    assert.deepEqual(fin.map((m) => m.type), ['runStatus']);
+    assert.deepEqual(fin.map((m) => m.type), ['runStatus', 'heatmap'], 'the final table goes out with the status');
+    // A long run posts the growing table every 10th step only, and keeps every column.
+    const long = new RunState();
+    long.apply({ type: 'run', run: 'r', section: 's', kind: 'tune', dir: '/tmp/r' });
+    let posted = 0;
+    for (let i = 0; i < 1000; i++) {
+      const m = long.apply({ type: 'step', job: 'tune', run: 'r', step: i, epoch: 0, tokenLoss: 1, projectionLoss: 1, totalLoss: 2, lr: 1, gradNorm: 1, cosine: [i / 1000, -i / 1000], layers: [0, 3], tokensPerSecond: 1 });
+      posted += m.filter((x) => x.type === 'heatmap').length;
+    }
+    assert.equal(posted, 20 + 98);
+    const final = long.setStatus('r', 'done').find((x) => x.type === 'heatmap');
+    assert.ok(final && final.type === 'heatmap' && final.heatmap.columns.length === 1000 && final.heatmap.values[1]?.[999] === -0.999);
+    assert.ok(checkExtensionMessage(JSON.parse(JSON.stringify(final))).ok);
     assert.equal(runLabel('not-a-stamp', 'x'), 'not-a-stamp');
   });
 
@@ -189,7 +207,7 @@ describe('run state', () => {
     assert.equal(loadRunFolder(st, runDir), run);
     assert.equal(st.counts.points, 3, 'a second replay does not duplicate points');
     const msgs = st.apply({ type: 'failed', job: 'tune', kind: 'cancelled', message: 'cancelled at step 2' });
-    assert.deepEqual(msgs.map((m) => (m.type === 'runStatus' ? m.status : m.type)), ['cancelled']);
+    assert.deepEqual(msgs.map((m) => (m.type === 'runStatus' ? m.status : m.type)), ['cancelled', 'heatmap']);
     assert.throws(() => loadRunFolder(st, dir), /is not an rtune run folder: it has no readable events\.jsonl/);
     fs.rmSync(dir, { recursive: true, force: true });
   });
