@@ -83,6 +83,8 @@ function require_resolve(dir, pj) {
   return req.resolve(dir);
 }
 
+// The stage holds exactly what ships; the ignore file only keeps source maps out (and tells vsce we chose).
+fs.writeFileSync(path.join(stage, '.vscodeignore'), '**/*.map\n');
 const vsce = path.join(root, 'node_modules', '@vscode', 'vsce', 'vsce');
 execFileSync(process.execPath, [vsce, 'package', '--no-dependencies', '--allow-missing-repository', '--no-rewrite-relative-links', '-o', outFile], { cwd: stage, stdio: 'inherit' });
 const size = fs.statSync(outFile).size;
