@@ -295,7 +295,7 @@ export class Runner {
     const steps = t.maxSteps ?? t.epochs * Math.ceil(train.length / t.batch);
     const all = ['q', 'k', 'v', 'o', 'gate', 'up', 'down'];
     const options: TuneOptions = {
-      run, layers, directions, mode: t.mode, flip: t.flip,
+      run, layers, directions, mode: t.mode, flip: t.flip, ...(t.projectionLoss?.margin !== undefined ? { margin: t.projectionLoss.margin } : {}),
       tokenTarget: t.tokenLoss.target === 'soft' ? { soft: [this.answerId(s, 'x', p.trueLabel), this.answerId(s, 'x', p.falseLabel)] } : t.tokenLoss.target,
       tokenWeight: t.tokenLoss.weight, projectionWeight: dir && t.projectionLoss ? t.projectionLoss.weight : 0,
       tokenBlocks: t.tokenLoss.blocks === 'all' ? all : [...t.tokenLoss.blocks],

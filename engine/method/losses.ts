@@ -3,7 +3,8 @@
  *
  * Token loss: cross-entropy on the answer token, against a hard target (the intended letter) or the soft
  * 50/50 A/B target (minimum ln 2). Projection loss: cosine between block outputs at the anchored positions and
- * the direction, "in" = (1 - cos)/2 (pull towards v), "out" = |cos| (make orthogonal); `flip` negates v.
+ * the direction, "in" = (1 - cos)/2 (pull towards v) or, with a margin m, relu(m - cos), "out" = |cos| (make
+ * orthogonal); `flip` negates v.
  * Both are averaged over batch, layers and positions.
  *
  * Routing: the research code meant the token loss to train some blocks and the projection loss others, but its
@@ -26,6 +27,7 @@ export function projectionLoss(
   dirs: Map<number, tf.Tensor>,
   mode: ProjectionMode,
   flip = false,
+  margin?: number,
 ): { loss: tf.Scalar; cosine: Map<number, tf.Scalar> } {
   const terms: tf.Tensor[] = [];
   const cosine = new Map<number, tf.Scalar>();
@@ -37,7 +39,8 @@ export function projectionLoss(
     const hn = tf.div(h, tf.add(tf.norm(h, 'euclidean', -1, true), 1e-12)); // [B,P,C]
     const cos = tf.sum(tf.mul(hn, vn), -1); // [B,P]
     cosine.set(layer, tf.mean(cos) as tf.Scalar);
-    terms.push(mode === 'in' ? tf.div(tf.sub(1, cos), 2) : tf.abs(cos));
+    // "in" with a margin: relu(margin - cos), which stops pushing once the cosine reaches the margin (METHOD §11.2).
+    terms.push(mode === 'in' ? (margin !== undefined ? tf.relu(tf.sub(margin, cos)) : tf.div(tf.sub(1, cos), 2)) : tf.abs(cos));
   }
   if (terms.length === 0) throw new Error('projectionLoss: no layers');
   return { loss: tf.mean(tf.stack(terms)) as tf.Scalar, cosine };

@@ -36,6 +36,8 @@ export interface TuneOptions {
   directions: Map<number, Float32Array>;
   mode: ProjectionMode;
   flip: boolean;
+  /** Mode "in" only: hinge relu(margin - cos) instead of (1 - cos)/2. */
+  margin?: number;
   /**
    * 'hard': cross-entropy on each example's `answer`; soft: ½/½ over two answer ids; 'lm': next-token
    * cross-entropy over every token of each prompt (a language-modelling loss; `answer` is unused).
@@ -132,7 +134,7 @@ export async function tune(model: Model, train: TuneExample[], heldout: TuneExam
       if (dirT.size === 0) return tf.scalar(0);
       const into: Record<string, tf.Tensor> = {};
       forward(model, b.ids, { attentionMask: b.mask, taps: o.layers.map((l) => captureTap(l, 'output', exs.map((e) => e.positions), into, String(l))), lastLayer: deepest, logits: 'none' });
-      const r = projectionLoss(new Map(o.layers.map((l) => [l, into[String(l)] as tf.Tensor])), dirT, o.mode, o.flip);
+      const r = projectionLoss(new Map(o.layers.map((l) => [l, into[String(l)] as tf.Tensor])), dirT, o.mode, o.flip, o.margin);
       for (const [l, c] of r.cosine) cos[l] = tf.keep(c);
       return r.loss;
     };

@@ -190,6 +190,10 @@ export const EXPORT_SECTION: SectionSpec = {
       doc: 'Formats the direction is written in; GGUF is what llama.cpp reads as a control vector.',
       example: 'direction_formats [safetensors, gguf]',
     },
-    { ...OUTPUT_KEY, example: 'output "exports/honest"' },
+    {
+      ...OUTPUT_KEY,
+      doc: 'Folder the export is written to, relative to the file. Each export creates a new subfolder named by its start time (e.g. `exports/honest/2026-11-27T07-12-03Z/`), so no export overwrites an earlier one, and updates `latest`, a plain text file in the folder holding the newest subfolder\'s name.',
+      example: 'output "exports/honest"',
+    },
   ],
 };

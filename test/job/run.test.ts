@@ -10,7 +10,7 @@ import * as path from 'node:path';
 import { loadRunConfig } from '../../language/analysis';
 import { runConfig } from '../../job/runner';
 import { createNodeEnv } from '../../server/node-env';
-import { REPO_ROOT } from '../helpers';
+import { missingShared, REPO_ROOT, sharedData } from '../helpers';
 import type { JobEvent } from '../../protocol/job';
 
 function experiment(dir: string, maxSteps: number): string {
@@ -220,5 +220,89 @@ direction none {
     assert.ok(m['bestSeparation']! > 0.9, `separation ${m['bestSeparation']}`);
     // With the personas swapped no pair is answered as intended: the run fails and says what to check.
     await assert.rejects(runConfig(config, ['none'], { file }), /prompts swapped: correct_only kept none of the \d+ pairs.*Check the personas/);
+  });
+
+  it('runs a by_label contrast on stories260K: lm token loss, projection_cosine and generate evals', { skip: missingShared('llama2c-stories260K', 'stories260K.bin') }, async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'rtune-run-'));
+    for (const f of ['stories-mood.csv', 'stories-sad-new.csv']) fs.copyFileSync(path.join(REPO_ROOT, 'examples', 'data', f), path.join(dir, f));
+    const bin = sharedData('llama2c-stories260K', 'stories260K.bin');
+    const tok = sharedData('llama2c-stories260K', 'tok512.bin');
+    const text = `version 1
+runs "runs"
+model stories {
+  path "${bin}"
+  tokenizer "${tok}"
+  backend wasm
+}
+prompts mood {
+  data "stories-mood.csv"
+  template "{statement}"
+  pairing by_label
+}
+prompts sad_new {
+  data "stories-sad-new.csv"
+  template "{statement}"
+}
+direction mood {
+  prompts mood
+  layers all
+  positions 0
+}
+tune cheer {
+  prompts mood
+  direction mood
+  layers 2..3
+  position 0
+  token_loss {
+    target lm
+    weight 1
+    blocks [gate, up, down]
+  }
+  projection_loss {
+    weight 1
+    margin 0.3
+    blocks [v, o]
+  }
+  optimizer {
+    lr_token 3e-4
+    lr_projection 3e-4
+  }
+  batch 8
+  max_steps 12
+  holdout 0.25
+}
+eval moodcheck {
+  tuned cheer
+  projection_cosine {
+    prompts sad_new
+    limit 6
+  }
+  generate {
+    prompts sad_new
+    limit 2
+    max_new_tokens 8
+  }
+}
+`;
+    const { config, file } = load(dir, text);
+    const summaries = await runConfig(config, [], { file });
+    assert.deepEqual(summaries.map((s) => `${s.kind}:${s.status}`), ['direction:done', 'tune:done', 'eval:done']);
+    assert.match(summaries[0]!.headline, /\(40 by_label pairs\)/);
+    const ev = summaries[2]!;
+    const m = ev.metrics!;
+    // Tuning the happy-minus-sad direction in raises the cosine on sad openings it never saw.
+    assert.ok(m['projectionCosTuned']! > m['projectionCosBase']! + 0.03, `cos ${m['projectionCosBase']} -> ${m['projectionCosTuned']}`);
+    assert.match(ev.detail!, /\| 2 \| -?\d\.\d{3} \| -?\d\.\d{3} \|/);
+    const run = path.join(dir, 'runs', 'moodcheck', fs.readdirSync(path.join(dir, 'runs', 'moodcheck'))[0]!);
+    const result = JSON.parse(fs.readFileSync(path.join(run, 'result.json'), 'utf8')) as {
+      projection: { layers: number[]; n: number; base: { perLayer: number[] }; delta: { lo: number; hi: number } };
+      generate: Array<{ prompt: string; base: string; tuned: string }>;
+    };
+    assert.deepEqual(result.projection.layers, [2, 3]);
+    assert.equal(result.projection.n, 6);
+    assert.ok(result.projection.delta.lo <= result.projection.delta.hi);
+    assert.equal(result.generate.length, 2);
+    assert.match(result.generate[0]!.prompt, /^Jack dropped his ice cream/);
+    for (const g of result.generate) assert.ok(g.base.length > 0 && g.tuned.length > 0);
   });
 });

@@ -119,12 +119,16 @@ describe('validation: cross-field rules', () => {
     const braces = check('prompts p {\n  data "facts.csv"\n  template "{{json}} {statement} Answer:"\n  anchor "Answer:"\n}\n');
     assert.deepEqual(summarize(braces.diagnostics, braces.document.text), [], '{{ and }} are literal braces');
     rule('prompts p {\n  data "facts.csv"\n  template "{statement} Answer:"\n  anchor "statement"\n}\n', /outside placeholders/);
+    rule('prompts p {\n  data "facts.csv"\n  template "{statement} Answer:"\n  correct_only true\n}\n', /`correct_only`.*needs a \{label\} placeholder/);
   });
 
   it('directions: component only with pca, project_out loops, prompts that cannot contrast', () => {
     rule('direction d {\n  prompts contrast\n  component pc2\n}\n', /ignored with `method meandiff`/);
     rule('direction d {\n  prompts contrast\n  project_out d\n}\n', /cannot project out itself/);
     rule('direction d {\n  prompts train\n}\n', /neither \{persona\} nor \{label\}/);
+    // by_label pairs differ in their rows, so a template with neither placeholder is fine there.
+    const byLabel = check(`${PREAMBLE}prompts moods {\n  data "facts.csv"\n  template "{statement}"\n  pairing by_label\n}\ndirection d {\n  prompts moods\n}\n`);
+    assert.deepEqual(summarize(byLabel.diagnostics, byLabel.document.text), []);
     const loop = check(`${PREAMBLE}direction a {\n  prompts contrast\n  project_out b\n}\ndirection b {\n  prompts contrast\n  project_out a\n}\n`);
     assert.equal(loop.diagnostics.filter((d) => /loop/.test(d.message)).length, 2);
   });
@@ -144,6 +148,9 @@ describe('validation: cross-field rules', () => {
     rule('tune t {\n  prompts train\n  direction honesty\n  layers 1\n}\nsearch s {\n  tune t\n  sets joint\n  token_blocks all\n  projection_blocks all\n}\nsearch h {\n  tune t\n  eta 2\n}\n', /applies only to `strategy halving`/);
     rule('eval e {\n  model demo\n}\n', /at least one of/);
     rule('eval e {\n  ab { limit 3 }\n}\n', /`ab` needs `prompts`/);
+    rule('eval e {\n  projection_cosine { prompts train }\n}\n', /`projection_cosine` needs a `direction`/);
+    rule('eval e {\n  projection_cosine { direction honesty }\n}\n', /`projection_cosine` needs `prompts`/);
+    rule('eval e {\n  generate { limit 2 }\n}\n', /`generate` needs `prompts`/);
     rule('export x {\n  weights full\n  direction honesty\n}\n', /`weights` needs a `tune`/);
   });
 

@@ -42,6 +42,9 @@ describe('losses', () => {
     const perPos = new Map([[3, tf.tensor2d([[1, 0], [0, 1]])]]);
     const loss = tf.tidy(() => projectionLoss(acts, perPos, 'in').loss);
     assert.ok(Math.abs((await scalar(loss)) - (0 + 0 + 1 + 1) / 4) < 1e-6);
+    // Margin 0.5 (mode in): relu(0.5 - cos) over cos 1, 0, -1, 0 = 0, 0.5, 1.5, 0.5.
+    const hinge = tf.tidy(() => projectionLoss(acts, dirs, 'in', false, 0.5).loss);
+    assert.ok(Math.abs((await scalar(hinge)) - (0 + 0.5 + 1.5 + 0.5) / 4) < 1e-6);
   });
 
   it('soft 50/50 A/B target has minimum ln 2; hard target is the usual cross-entropy', async () => {
