@@ -308,15 +308,55 @@ export class Runner {
     return { s, p, train, held, heldRows, options };
   }
 
+  /** Mean cosine with the direction over `rows` (rendered as training prompts), per direction layer × position. */
+  private async cosineTable(s: Session, p: PromptSetConfig, rows: StatementRow[], dir: DirectionResult): Promise<number[][]> {
+    const req = rows.map((r) => {
+      const a = this.anchored(s, p, this.render(p, r, p.negativePersona, undefined));
+      return { ids: a.ids, positions: dir.offsets.map((o) => a.position + o) };
+    });
+    const acts = await captureActivations(s.model, req, dir.layers, { ...(this.opts.signal ? { signal: this.opts.signal } : {}) });
+    return dir.layers.map((l) =>
+      dir.offsets.map((_, k) => {
+        const v = (dir.vectors.get(l) as Float32Array[])[k] as Float32Array;
+        let vn = 0;
+        for (let i = 0; i < v.length; i++) vn += (v[i] as number) ** 2;
+        const xs = ((acts.get(l) as Float32Array[][])[k] as Float32Array[]);
+        let sum = 0;
+        for (const x of xs) {
+          let dot = 0;
+          let xn = 0;
+          for (let i = 0; i < x.length; i++) {
+            dot += (x[i] as number) * (v[i] as number);
+            xn += (x[i] as number) ** 2;
+          }
+          sum += dot / Math.sqrt(xn * vn || 1);
+        }
+        return xs.length > 0 ? sum / xs.length : NaN;
+      }),
+    );
+  }
+
   private async tune(t: TuneConfig): Promise<RunSummary> {
     const folder = this.openFolder(t.output, t.name, 'tune', t);
     return this.guarded(folder, 'tune', async () => {
-      const { s, train, held, heldRows, options } = await this.prepareTune(t, folder.id);
+      const { s, p, train, held, heldRows, options } = await this.prepareTune(t, folder.id);
       // Tuning changes the shared model in place: keep the base values of what it trains, and put them back
       // after copying the tuned values out, so later sections see the base model unless they ask for the tuned one.
       const baseValues = new Map<string, tf.Tensor>();
       for (const [name, v] of s.model.params) baseValues.set(name, tf.clone(v));
+      // Cosine with the direction at every extracted layer and position, on the held-out prompts (the training
+      // prompts when nothing is held out), before and after: the heatmap panel's "before vs after" pair.
+      const dir = t.direction !== undefined ? this.directions.get(t.direction) : undefined;
+      const cosRows = heldRows.length > 0 ? heldRows : this.rows(p).slice(0, 64);
+      const cosineHeatmap = async (when: 'before' | 'after'): Promise<number[][] | undefined> => {
+        if (!dir) return undefined;
+        const values = await this.cosineTable(s, p, cosRows, dir);
+        this.emit({ type: 'heatmap', job: 'tune', run: folder.id, title: `cosine with the direction ${when} tuning (held-out mean)`, rowLabel: 'layer', columnLabel: 'position', rows: dir.layers, columns: dir.offsets.map(String), values, min: -1, max: 1 }, folder);
+        return values;
+      };
+      const cosineBefore = await cosineHeatmap('before');
       const outcome = await tune(s.model, train, held, { ...options, onEvent: (e) => this.emit(e, folder) });
+      const cosineAfter = outcome.status === 'cancelled' ? undefined : await cosineHeatmap('after');
       const weights = new Map<string, Float32Array>();
       for (const name of outcome.trained) weights.set(name, (await (s.model.params.get(name) as tf.Variable).data()) as Float32Array);
       for (const [name, t0] of baseValues) (s.model.params.get(name) as tf.Variable).assign(t0);
@@ -328,7 +368,7 @@ export class Runner {
       const headline = first && last
         ? `${outcome.status} after ${outcome.steps} steps: token ${first.tokenLoss.toFixed(3)} → ${last.tokenLoss.toFixed(3)}, projection ${first.projectionLoss.toFixed(3)} → ${last.projectionLoss.toFixed(3)}`
         : outcome.message;
-      return folder.finish(status, headline, { detail: outcome.message, metrics: { steps: outcome.steps, tokenLoss: last?.tokenLoss ?? NaN, projectionLoss: last?.projectionLoss ?? NaN }, result: { ...outcome, history: undefined, trained: outcome.trained } });
+      return folder.finish(status, headline, { detail: outcome.message, metrics: { steps: outcome.steps, tokenLoss: last?.tokenLoss ?? NaN, projectionLoss: last?.projectionLoss ?? NaN }, result: { ...outcome, history: undefined, trained: outcome.trained, ...(dir ? { cosine: { layers: dir.layers, positions: dir.offsets, before: cosineBefore, after: cosineAfter } } : {}) } });
     });
   }
 

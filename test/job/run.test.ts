@@ -118,6 +118,20 @@ describe('rtune run (job runner)', () => {
     const summaries = await runConfig(config, [], { file, emit: (e) => events.push(e) });
     assert.deepEqual(summaries.map((s) => `${s.kind}:${s.status}`), ['direction:done', 'tune:done', 'eval:done', 'search:done', 'export:done', 'export:done']);
     assert.ok(events.some((e) => e.type === 'heatmap') && events.filter((e) => e.type === 'step').length === 40);
+    // The tune reports the cosine with the direction at every extracted layer x position, before and after.
+    const cos = (when: string) => events.find((e): e is Extract<JobEvent, { type: 'heatmap' }> => e.type === 'heatmap' && e.title.startsWith(`cosine with the direction ${when} tuning`));
+    const before = cos('before');
+    const after = cos('after');
+    assert.ok(before && after, 'before and after heatmaps');
+    assert.deepEqual(before.rows, after.rows);
+    assert.equal(before.values.length, before.rows.length);
+    assert.ok(before.values.flat().every((v) => Number.isFinite(v) && Math.abs(v) <= 1));
+    const tuneEvents = events.filter((e): e is Extract<JobEvent, { type: 'step' }> => e.type === 'step');
+    const tunedLayer = tuneEvents[0]!.layers[0]!;
+    const row = before.rows.indexOf(tunedLayer);
+    const col = before.columns.indexOf(String(-1));
+    // mode in: the tuned layer's held-out cosine at the trained position rises.
+    assert.ok(after.values[row]![col]! > before.values[row]![col]!, `cosine at layer ${tunedLayer}: ${before.values[row]![col]} -> ${after.values[row]![col]}`);
     for (const section of ['honesty', 'truthful', 'check']) {
       const runs = fs.readdirSync(path.join(dir, 'runs', section));
       assert.equal(runs.length, 1);
