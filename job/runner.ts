@@ -385,7 +385,7 @@ export class Runner {
         tokenCandidates: x.tokenBlocks === 'all' ? ['gate', 'up', 'down'] : [...x.tokenBlocks],
         projectionCandidates: x.projectionBlocks === 'all' ? ['q', 'k', 'v', 'o'] : [...x.projectionBlocks],
         sets: x.sets, ...(x.maxBlocks !== undefined ? { maxBlocks: x.maxBlocks } : {}),
-        strategy: x.strategy, stepsPerTrial: x.stepsPerTrial ?? options.steps, eta: x.eta, minSteps: x.minSteps,
+        strategy: x.strategy, stepsPerTrial: x.stepsPerTrial ?? options.steps, eta: x.eta, minSteps: x.minSteps, rankBy: x.rankBy,
         ...(x.budget !== undefined ? { budget: x.budget } : {}),
         ...(this.opts.signal ? { signal: this.opts.signal } : {}),
         // Held-out A/B rates of each trial: the share of held-out prompts answered with the tune's target letter

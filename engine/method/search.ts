@@ -60,6 +60,13 @@ export interface SearchOptions {
   minSteps: number;
   /** Total step budget (default: unlimited). A trial or rung that would exceed it is not started. */
   budget?: number;
+  /**
+   * What ranks trials (and decides who survives a halving rung), lower is better: `total` (default) the held-out
+   * total loss (the early-stopping best when it stopped early), `projection` / `token` the held-out loss of one
+   * kind, `ab_accuracy` the held-out honest rate from `evaluate` (higher is better; a NaN rate ranks last).
+   * Without a held-out set, the final training losses stand in.
+   */
+  rankBy?: 'total' | 'projection' | 'token' | 'ab_accuracy';
   /** Held-out A/B metrics of the tuned model (default: NaN). */
   evaluate?: (model: Model) => Promise<{ honestRate: number; lieRate: number }>;
   /** A short greedy sample from the tuned model (default: ''). */
@@ -216,8 +223,12 @@ export async function blockSearch(model: Model, train: TuneExample[], heldout: T
         initialProjectionLoss: first?.projectionLoss ?? NaN, finalProjectionLoss: last?.projectionLoss ?? NaN,
         honestRate: metrics.honestRate, lieRate: metrics.lieRate, sample, seconds: (performance.now() - t0) / 1000, rung,
       };
+      const rankBy = o.rankBy ?? 'total';
       const metric =
         out.status === 'diverged' ? Infinity
+        : rankBy === 'ab_accuracy' ? -metrics.honestRate
+        : rankBy === 'projection' ? (lastEval?.projectionLoss ?? trial.finalProjectionLoss)
+        : rankBy === 'token' ? (lastEval?.tokenLoss ?? trial.finalTokenLoss)
         : out.status === 'early-stopped' && out.bestHeldout !== undefined ? out.bestHeldout
         : lastEval !== undefined ? lastEval.totalLoss
         : fallbackMetric(trial);

@@ -191,6 +191,21 @@ describe('block search on the demo model', () => {
     assert.equal(tight.totalSteps, 6);
   });
 
+  it('rank_by decides the ranking and who survives a halving rung', async () => {
+    // ab_accuracy: the second rung-0 trial gets the best honest rate, so it is promoted, whatever its losses.
+    const rates = [0.1, 0.9, 0.2, 0.5];
+    let call = 0;
+    const r = await blockSearch(s.model, train, held, opts({ strategy: 'halving', minSteps: 2, rankBy: 'ab_accuracy', evaluate: async () => ({ honestRate: rates[call++] as number, lieRate: 0 }) }));
+    assert.equal(r.status, 'done', r.message);
+    assert.deepEqual(r.trials.map((t) => t.metric), [-0.1, -0.9, -0.2, -0.5]);
+    assert.deepEqual(r.trials[3]?.projectionBlocks, r.trials[1]?.projectionBlocks, 'the most honest candidate is promoted');
+    // projection: the metric is the held-out projection loss ((1 - cos)/2 is in [0, 1]), not the total loss.
+    const byProjection = await blockSearch(s.model, train, held, opts({ rankBy: 'projection' }));
+    for (const t of byProjection.trials) assert.ok(t.metric >= 0 && t.metric <= 1, String(t.metric));
+    const byTotal = await blockSearch(s.model, train, held, opts({}));
+    assert.ok(byTotal.trials.some((t, i) => t.metric !== byProjection.trials[i]?.metric));
+  });
+
   it('resume skips finished trials and reproduces the rest', async () => {
     const first: RankedTrial[] = [];
     const full = await blockSearch(s.model, train, held, opts({ strategy: 'halving', minSteps: 2, onTrial: (t) => first.push(t) }));
