@@ -272,13 +272,15 @@ export class Runner {
     const layers = this.layersOf(t.layers, s.model.config.nLayers);
     const dir = t.direction !== undefined ? this.directions.get(t.direction) : undefined;
     if (t.direction !== undefined && !dir) throw new Error(`tune ${t.name}: run direction ${t.direction} first (rtune run extracts it when both sections are selected)`);
-    const k = dir ? dir.offsets.indexOf(t.position) : 0;
-    if (dir && k < 0) throw new Error(`tune ${t.name}: position ${t.position} is not one of direction ${t.direction}'s positions [${dir.offsets.join(', ')}]`);
-    const directions = new Map<number, Float32Array>();
+    const ks = t.positions.map((p) => (dir ? dir.offsets.indexOf(p) : 0));
+    const absent = t.positions.filter((_, i) => ks[i] === -1);
+    if (dir && absent.length > 0) throw new Error(`tune ${t.name}: position ${absent.join(', ')} is not one of direction ${t.direction}'s positions [${dir.offsets.join(', ')}]`);
+    // One direction per layer and position: the vector extracted at that offset.
+    const directions = new Map<number, Float32Array[]>();
     for (const l of layers) {
-      const v = dir?.vectors.get(l)?.[k];
-      if (dir && !v) throw new Error(`tune ${t.name}: direction ${t.direction} has no vector for layer ${l}`);
-      if (v) directions.set(l, v);
+      const vs = ks.map((k) => dir?.vectors.get(l)?.[k]);
+      if (dir && vs.some((v) => !v)) throw new Error(`tune ${t.name}: direction ${t.direction} has no vector for layer ${l}`);
+      if (dir) directions.set(l, vs as Float32Array[]);
     }
     // Training prompts use the set's negative persona when it has one (teach the dishonest persona the target
     // answers), else no persona.
@@ -288,7 +290,7 @@ export class Runner {
       const saysTrue = t.labels === 'honest' ? r.truth : !r.truth;
       // The language-modelling loss predicts the prompt's own tokens: no answer token.
       const answer = t.tokenLoss.target === 'lm' ? -1 : this.answerId(s, text, saysTrue ? p.trueLabel : p.falseLabel);
-      return { ids: a.ids, answer, positions: [a.position + t.position] };
+      return { ids: a.ids, answer, positions: t.positions.map((o) => a.position + o) };
     };
     const train = trainRows.map(example);
     const held = heldRows.map(example);
@@ -433,7 +435,7 @@ export class Runner {
     if (dname === undefined) throw new Error(`eval ${e.name}: projection_cosine needs a direction (projection_cosine { direction NAME }) or a tuned run with one`);
     const d = this.directions.get(dname);
     if (!d) throw new Error(`eval ${e.name}: run direction ${dname} first (select both sections)`);
-    const position = pc.position ?? tc?.position ?? 0;
+    const position = pc.position ?? tc?.positions[0] ?? 0;
     const k = d.offsets.indexOf(position);
     if (k < 0) throw new Error(`eval ${e.name}: projection_cosine position ${position} is not one of direction ${dname}'s positions [${d.offsets.join(', ')}]`);
     const nLayers = s.model.config.nLayers;

@@ -123,7 +123,7 @@ export function buildRunConfig(a: AnalysisCore): RunConfig {
       mode: v.choice('mode', ['in', 'out']),
       flip: v.flag('flip'),
       layers: layers(v, 'layers'),
-      position: v.number('position'),
+      positions: v.offsets('position') ?? [0],
       labels: v.choice('labels', ['honest', 'dishonest']),
       tokenLoss: { target: tok.choice('target', ['hard', 'soft', 'lm']), weight: tok.number('weight'), blocks: blocks(tok, 'blocks') },
       projectionLoss: direction === undefined ? undefined : { weight: proj.number('weight'), blocks: blocks(proj, 'blocks'), margin: optionalNum(proj, 'margin') },

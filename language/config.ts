@@ -127,8 +127,8 @@ export interface TuneConfig {
   readonly mode: 'in' | 'out';
   readonly flip: boolean;
   readonly layers: LayerSelection;
-  /** Position relative to the anchor where the projection loss applies; one of the direction's positions. */
-  readonly position: number;
+  /** Positions relative to the anchor where the projection loss applies; each one of the direction's positions. */
+  readonly positions: readonly number[];
   readonly labels: 'honest' | 'dishonest';
   readonly tokenLoss: TokenLossConfig;
   /** Undefined when the run has no direction (token loss only: "Truth"/"Lie" tuning). */
@@ -199,7 +199,7 @@ export interface ProjectionEvalConfig {
   readonly direction: string | undefined;
   /** Undefined = the tuned run's layers. */
   readonly layers: LayerSelection | undefined;
-  /** Undefined = the tuned run's position. */
+  /** Undefined = the tuned run's first position. */
   readonly position: number | undefined;
   /** Undefined = the tuned run's held-out prompts. */
   readonly prompts: string | undefined;

@@ -148,9 +148,9 @@ function checkTune(a: AnalysisCore, s: SectionInfo, sink: Sink): void {
       }
     }
     const positions = direction.values.offsets('positions');
-    const position = v.num('position');
-    if (positions !== undefined && position !== undefined && !positions.includes(position)) {
-      report(sink, at(v, 'position', at(v, 'direction', s.headerSpan)), `position ${position} is not among direction \`${direction.name}\`'s positions (${positions.join(', ')})`);
+    const missing = (v.offsets('position') ?? []).filter((p) => positions !== undefined && !positions.includes(p));
+    if (missing.length > 0 && positions !== undefined) {
+      report(sink, at(v, 'position', at(v, 'direction', s.headerSpan)), `position ${missing.join(', ')} ${missing.length > 1 ? 'are' : 'is'} not among direction \`${direction.name}\`'s positions (${positions.join(', ')})`);
     }
   }
   const early = v.block('early_stopping');

@@ -32,8 +32,11 @@ export interface TuneExample {
 export interface TuneOptions {
   run: string;
   layers: number[];
-  /** One unit direction per tuned layer ([C]). */
-  directions: Map<number, Float32Array>;
+  /**
+   * Per tuned layer: one unit direction ([C]) used at every position, or one per position ([P][C], in the order of
+   * each example's `positions`).
+   */
+  directions: Map<number, Float32Array | Float32Array[]>;
   mode: ProjectionMode;
   flip: boolean;
   /** Mode "in" only: hinge relu(margin - cos) instead of (1 - cos)/2. */
@@ -104,7 +107,7 @@ export async function tune(model: Model, train: TuneExample[], heldout: TuneExam
     { name: 'token', vars: groups.token, weightDecay: o.weightDecay, lrScale: (o.lrToken ?? o.lr) / o.lr },
     { name: 'projection+shared', vars: [...groups.projection, ...groups.shared], weightDecay: o.weightDecay },
   ], { beta1: o.betas[0], beta2: o.betas[1] });
-  const dirT = new Map([...o.directions].map(([l, d]) => [l, tf.tensor1d(d)]));
+  const dirT = new Map([...o.directions].map(([l, d]) => [l, Array.isArray(d) ? tf.tensor2d(d.map((x) => Array.from(x))) : tf.tensor1d(d)]));
   const deepest = Math.max(...o.layers);
   const snapshot = (): tf.Tensor[] => trainable.map((p) => tf.clone(p));
   let best = snapshot();

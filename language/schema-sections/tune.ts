@@ -261,10 +261,10 @@ export const TUNE_SECTION: SectionSpec = {
     },
     {
       name: 'position',
-      type: { kind: 'int', min: -64, max: 64 },
+      type: { kind: 'offsets', min: -64, max: 64 },
       default: '0',
-      doc: 'Position relative to the prompt set\'s anchor where the projection loss applies; must be one of the direction\'s `positions`.',
-      example: 'position 0',
+      doc: 'Position(s) relative to the prompt set\'s anchor where the projection loss applies: one offset, a list `[-1, 0]` or a range `-3..0`; each must be one of the direction\'s `positions`, and the loss at each uses the direction extracted there. The loss averages over them.',
+      example: 'position [-1, 0]',
     },
     {
       name: 'labels',

@@ -162,6 +162,25 @@ describe('rtune run (job runner)', () => {
     for (const t of trials) assert.ok(t.sample.length > 0 && t.sample.length < 80, JSON.stringify(t.sample));
   });
 
+  it('tunes at several positions, each against the direction extracted there', async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'rtune-run-'));
+    const { config, file } = load(dir, experiment(dir, 6).replace('position -1', 'position [-1, 0]'));
+    assert.deepEqual(config.tunes['truthful']?.positions, [-1, 0]);
+    const events: JobEvent[] = [];
+    const summaries = await runConfig(config, ['truthful'], { file, emit: (e) => events.push(e) });
+    assert.deepEqual(summaries.map((s) => `${s.kind}:${s.status}`), ['direction:done', 'tune:done'], 'the direction runs first as a prerequisite');
+    const steps = events.filter((e): e is Extract<JobEvent, { type: 'step' }> => e.type === 'step');
+    assert.equal(steps.length, 6);
+    assert.ok(steps.every((e) => Number.isFinite(e.projectionLoss) && e.cosine.every(Number.isFinite)));
+    // Two positions with their own directions give a different loss than the first position alone.
+    const one = load(dir, experiment(dir, 6));
+    const ev1: JobEvent[] = [];
+    await runConfig(one.config, ['truthful'], { file: one.file, emit: (e) => ev1.push(e) });
+    const first1 = ev1.find((e): e is Extract<JobEvent, { type: 'step' }> => e.type === 'step')!;
+    assert.notEqual(first1.projectionLoss, steps[0]!.projectionLoss);
+    fs.rmSync(dir, { recursive: true, force: true });
+  });
+
   it('a cancelled tuning run leaves a readable run folder marked cancelled', async () => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'rtune-run-'));
     const { config, file } = load(dir, experiment(dir, 500));

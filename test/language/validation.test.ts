@@ -137,6 +137,7 @@ describe('validation: cross-field rules', () => {
     const pre = 'direction narrow {\n  prompts contrast\n  layers 1..2\n  positions -1..0\n}\n';
     rule(`${pre}tune t {\n  prompts train\n  direction narrow\n  layers 1..3\n}\n`, /not extracted at layer 3/);
     rule(`${pre}tune t {\n  prompts train\n  direction narrow\n  layers 1\n  position 2\n}\n`, /not among direction `narrow`'s positions/);
+    rule(`${pre}tune t {\n  prompts train\n  direction narrow\n  layers 1\n  position [-1, 2, 3]\n}\n`, /position 2, 3 are not among direction `narrow`'s positions \(-1, 0\)/);
     rule('tune t {\n  prompts contrast\n  layers 1\n}\n', /must not use \{persona\}/);
     rule('tune t {\n  prompts train\n  layers 1\n  holdout 0\n}\n', /early stopping needs held-out data/);
     rule('tune t {\n  prompts train\n  layers 1\n  max_steps 10\n  schedule { warmup_steps 10 }\n  early_stopping { enabled false }\n}\n', /warmup \(10 steps\) must be shorter/);
