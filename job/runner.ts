@@ -6,6 +6,7 @@
  * Models are loaded once per `model` section and shared; a tuned model is kept as its trained tensors and
  * swapped in for evaluation and export, so base and tuned never need two copies of the weights.
  */
+import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
@@ -25,7 +26,7 @@ import { loadModel } from '../engine/model/load';
 import { openModel, type Session } from '../engine/session';
 import { pairedBootstrap, perplexityComparison, type AbMetrics } from '../engine/stats';
 import { Rng } from '../engine/util/random';
-import type { JobEvent } from '../protocol/job';
+import type { JobEvent, SearchTrial } from '../protocol/job';
 import type { RunSummary } from '../protocol/lsp';
 import { planSections } from './plan';
 import { RunFolder } from './run-folder';
@@ -221,6 +222,7 @@ export class Runner {
       const neg = await captureActivations(s.model, req(false), layers, { batch: d.batch, ...(this.opts.signal ? { signal: this.opts.signal } : {}) });
       const vectors = new Map<number, Float32Array[]>();
       const sepTable: number[][] = [];
+      const effectTable: number[][] = [];
       // project_out: remove another direction's component, layer by layer and position by position (METHOD §4.5).
       const other = d.projectOut !== undefined ? this.directions.get(d.projectOut) : undefined;
       if (d.projectOut !== undefined && !other) throw new Error(`direction ${d.name}: project_out ${d.projectOut} needs direction ${d.projectOut} to run first (put its section earlier in the file and select both)`);
@@ -234,29 +236,36 @@ export class Runner {
       for (const l of layers) {
         const per: Float32Array[] = [];
         const seps: number[] = [];
+        const effects: number[] = [];
         offsets.forEach((offset, k) => {
           const P = (pos.get(l) as Float32Array[][])[k] as Float32Array[];
           const N = (neg.get(l) as Float32Array[][])[k] as Float32Array[];
           const u = nuisance(l, offset);
           const v = aggregate(P, N, { method: d.method, component: d.component === 'pc2' ? 2 : 1, normalize: d.normalise, ...(u ? { projectOut: u } : {}) });
           per.push(Float32Array.from(v));
-          seps.push(separation(v, P, N).accuracy);
+          const sep = separation(v, P, N);
+          seps.push(sep.accuracy);
+          effects.push(sep.effectSize);
         });
         vectors.set(l, per);
         sepTable.push(seps);
+        effectTable.push(effects);
       }
       this.directions.set(d.name, { layers, offsets, vectors });
       this.emit({ type: 'heatmap', job: 'direction', run: folder.id, title: 'separation (positive projects above negative)', rowLabel: 'layer', columnLabel: 'position', rows: layers, columns: offsets.map(String), values: sepTable, min: 0, max: 1 }, folder);
+      // How far apart the projections are: (mean positive - mean negative) / pooled sd, on a symmetric scale.
+      const dMax = Math.max(1, ...effectTable.flat().filter(Number.isFinite).map(Math.abs));
+      this.emit({ type: 'heatmap', job: 'direction', run: folder.id, title: 'separation effect size (Cohen\'s d of the projections)', rowLabel: 'layer', columnLabel: 'position', rows: layers, columns: offsets.map(String), values: effectTable, min: -dMax, max: dMax }, folder);
       writeDirectionsSafetensors(folder.path('direction.safetensors'), vectors, {
         model: this.config.models[d.model]?.source.path ?? d.model, tokenizer_hash: s.tokenizer.hash, template: p.template, layers: layers.join(','),
-        positions: offsets.join(','), method: d.method, data: p.data, n: String(pairs.length), pairing: p.pairing, correct_only: String(p.correctOnly), anchor: p.anchor ?? '(last token)',
+        positions: offsets.join(','), method: d.method, data: p.data, data_sha256: createHash('sha256').update(fs.readFileSync(p.data)).digest('hex'), n: String(pairs.length), pairing: p.pairing, correct_only: String(p.correctOnly), anchor: p.anchor ?? '(last token)',
       });
       let best = { layer: layers[0] as number, k: 0, acc: -1 };
       sepTable.forEach((row, i) => row.forEach((acc, k) => { if (acc > best.acc) best = { layer: layers[i] as number, k, acc }; }));
       const headline = `direction ${d.name}: best separation ${(100 * best.acc).toFixed(0)}% at layer ${best.layer}, position ${offsets[best.k]} (${pairs.length} ${p.pairing} pairs${kept})`;
       return folder.finish('done', headline, {
         metrics: { bestSeparation: best.acc, bestLayer: best.layer, pairs: pairs.length, ...metrics },
-        result: { layers, offsets, separation: sepTable, pairing: p.pairing, pairs: pairs.length, ...(p.correctOnly ? { correctOnly: { kept: metrics['pairsKept'], dropped: metrics['pairsDropped'] } } : {}) },
+        result: { layers, offsets, separation: sepTable, effectSize: effectTable, pairing: p.pairing, pairs: pairs.length, ...(p.correctOnly ? { correctOnly: { kept: metrics['pairsKept'], dropped: metrics['pairsDropped'] } } : {}) },
       });
     });
   }
@@ -382,6 +391,14 @@ export class Runner {
       const { tokenBlocks: _tb, projectionBlocks: _pb, steps: _st, signal: _sg, ...template } = options;
       const layers = x.layers !== undefined ? this.layersOf(x.layers, s.model.config.nLayers) : template.layers;
       const samplePrompt = x.samplePrompt !== undefined ? s.tokenizer.encode(x.samplePrompt) : (held[0] ?? train[0])?.ids;
+      // Resume: the newest earlier run of this search that did not finish (cancelled, failed, or a crash that left
+      // it "running") with the same configuration lends its finished trials; they are re-announced in this run's
+      // events so its folder and the leaderboard are complete on their own.
+      const resumed = resumableTrials(x.output, folder.id, x);
+      if (resumed.trials.length > 0) {
+        this.emit({ type: 'log', level: 'info', message: `search ${x.name}: resuming ${resumed.from}: ${resumed.trials.length} finished trial(s) are not run again` }, folder);
+        for (const t of resumed.trials) this.emit({ ...t, run: folder.id }, folder);
+      }
       const res = await blockSearch(s.model, train, held, {
         template: { ...template, layers, directions: template.directions },
         tokenCandidates: x.tokenBlocks === 'all' ? ['gate', 'up', 'down'] : [...x.tokenBlocks],
@@ -412,6 +429,7 @@ export class Runner {
         // prompt, else the first training prompt), generated with the trial's tuned weights: deterministic, so
         // trials differ only by their weights.
         ...(samplePrompt ? { sample: async (m) => this.greedy(m, s, samplePrompt, x.sampleTokens) } : {}),
+        ...(resumed.trials.length > 0 ? { resumeFrom: resumed.trials } : {}),
         onTrial: (trial) => this.emit(trial, folder),
       });
       const best = res.leaderboard[0];
@@ -642,6 +660,39 @@ export class Runner {
       writeFileAtomic(path.join(x.output, 'latest'), `${folder.id}\n`);
       return summary;
     });
+  }
+}
+
+/**
+ * Trials of the newest earlier run of a search in `output` (other than `current`) when that run did not finish and
+ * was made with the same configuration; otherwise none. Reads `config.json`, `status.json` and the `trial` events.
+ */
+export function resumableTrials(output: string, current: string, config: unknown): { from: string; trials: SearchTrial[] } {
+  let names: string[] = [];
+  try {
+    names = fs.readdirSync(output).filter((n) => n !== current).sort();
+  } catch {
+    return { from: '', trials: [] };
+  }
+  const prev = names[names.length - 1];
+  if (prev === undefined) return { from: '', trials: [] };
+  const dir = path.join(output, prev);
+  try {
+    const status = (JSON.parse(fs.readFileSync(path.join(dir, 'status.json'), 'utf8')) as { status?: string }).status;
+    if (status === 'done') return { from: prev, trials: [] };
+    if (fs.readFileSync(path.join(dir, 'config.json'), 'utf8').trim() !== JSON.stringify(config, null, 2).trim()) return { from: prev, trials: [] };
+    const trials: SearchTrial[] = [];
+    for (const line of fs.readFileSync(path.join(dir, 'events.jsonl'), 'utf8').split('\n')) {
+      try {
+        const e = JSON.parse(line) as JobEvent;
+        if (e.type === 'trial') trials.push(e);
+      } catch {
+        // a torn last line from a crash
+      }
+    }
+    return { from: prev, trials };
+  } catch {
+    return { from: prev, trials: [] };
   }
 }
 

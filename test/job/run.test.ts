@@ -181,6 +181,29 @@ describe('rtune run (job runner)', () => {
     fs.rmSync(dir, { recursive: true, force: true });
   });
 
+  it('a search cancelled after its first trial resumes from it: the finished trial is not run again', async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'rtune-run-'));
+    const { config, file } = load(dir, experiment(dir, 6));
+    const ctl = new AbortController();
+    const first: JobEvent[] = [];
+    await runConfig(config, ['blocks'], { file, signal: ctl.signal, emit: (e) => { first.push(e); if (e.type === 'trial') ctl.abort(); } }).catch(() => undefined);
+    const firstTrials = first.filter((e): e is Extract<JobEvent, { type: 'trial' }> => e.type === 'trial');
+    assert.equal(firstTrials.length, 1);
+    const events: JobEvent[] = [];
+    const summaries = await runConfig(config, ['blocks'], { file, emit: (e) => events.push(e) });
+    assert.equal(summaries.find((s) => s.kind === 'search')?.status, 'done');
+    assert.ok(events.some((e) => e.type === 'log' && /resuming .*: 1 finished trial\(s\) are not run again/.test(e.message)));
+    const trials = events.filter((e): e is Extract<JobEvent, { type: 'trial' }> => e.type === 'trial');
+    const searchRun = events.find((e): e is Extract<JobEvent, { type: 'run' }> => e.type === 'run' && e.kind === 'search')!;
+    assert.equal(trials.length, 3, 'the resumed trial is re-announced, two more run');
+    assert.ok(trials.every((t) => t.run === searchRun.run));
+    assert.deepEqual(trials[0]?.projectionBlocks, firstTrials[0]?.projectionBlocks);
+    assert.equal(trials[0]?.finalTokenLoss, firstTrials[0]?.finalTokenLoss);
+    // The resumed trial is the recorded one (same timing), not a rerun.
+    assert.equal(trials[0]?.seconds, firstTrials[0]?.seconds);
+    fs.rmSync(dir, { recursive: true, force: true });
+  });
+
   it('a cancelled tuning run leaves a readable run folder marked cancelled', async () => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'rtune-run-'));
     const { config, file } = load(dir, experiment(dir, 500));
