@@ -114,7 +114,15 @@ export async function activate(context: vscode.ExtensionContext): Promise<RtuneA
     panels,
     log,
   );
-  context.subscriptions.push(panels, jobs);
+  context.subscriptions.push(panels, jobs, ...panels.registerSerializers());
+  // A panel opened (or restored after a reload) with nothing to show: load the newest run of each section of the
+  // active .rtune file from disk, so curves, heatmaps and trials survive reloads without "Open Run…".
+  panels.onShow = () => {
+    const c = state.counts;
+    if (c.runs + c.heatmaps + c.trials > 0 || jobs.queue.running) return;
+    const loaded = loadLatestRuns();
+    if (loaded > 0) panels.refresh();
+  };
 
   context.subscriptions.push(
     vscode.workspace.onDidChangeConfiguration(async (e) => {
@@ -269,6 +277,24 @@ export async function activate(context: vscode.ExtensionContext): Promise<RtuneA
       }
     }
     return out.sort((a, b) => b.mtime - a.mtime);
+  }
+
+  /** Loads the newest run folder of each section (of the active .rtune file's runs folder); returns how many. */
+  function loadLatestRuns(): number {
+    const seen = new Set<string>();
+    let n = 0;
+    for (const r of listRunFolders()) {
+      const section = path.basename(path.dirname(r.dir));
+      if (seen.has(section)) continue;
+      seen.add(section);
+      try {
+        loadRunFolder(state, r.dir);
+        n++;
+      } catch (e) {
+        log.warn(`could not load ${r.dir}: ${e instanceof Error ? e.message : String(e)}`);
+      }
+    }
+    return n;
   }
 
   async function openRun(args?: OpenRunArgs): Promise<string | undefined> {

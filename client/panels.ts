@@ -65,6 +65,37 @@ export class PanelHost implements vscode.Disposable {
       { viewColumn: vscode.ViewColumn.Beside, preserveFocus },
       { enableScripts: true, localResourceRoots: [dist], retainContextWhenHidden: false },
     );
+    this.adopt(kind, panel);
+    this.onShow?.(kind);
+    return panel;
+  }
+
+  /** Called when a panel is created or restored (the extension loads recent runs when its state is empty). */
+  onShow: ((kind: PanelKind) => void) | undefined;
+
+  /**
+   * Restores panels VS Code kept across a window reload (their webviews come back empty): registers a serializer
+   * per panel kind that re-renders the page; the page then posts `ready` and gets a snapshot.
+   */
+  registerSerializers(): vscode.Disposable[] {
+    return PANEL_KINDS.map((kind) =>
+      vscode.window.registerWebviewPanelSerializer(VIEW_TYPES[kind], {
+        deserializeWebviewPanel: async (panel: vscode.WebviewPanel) => {
+          if (this.panels.has(kind)) {
+            panel.dispose();
+            return;
+          }
+          panel.webview.options = { enableScripts: true, localResourceRoots: [vscode.Uri.joinPath(this.extensionUri, 'dist', 'webview')] };
+          this.adopt(kind, panel);
+          this.onShow?.(kind);
+        },
+      }),
+    );
+  }
+
+  /** Renders our page into `panel` and wires its messages. */
+  private adopt(kind: PanelKind, panel: vscode.WebviewPanel): void {
+    const dist = vscode.Uri.joinPath(this.extensionUri, 'dist', 'webview');
     const entry = { panel, ready: false };
     this.panels.set(kind, entry);
     panel.webview.html = panelHtml({
@@ -80,8 +111,9 @@ export class PanelHost implements vscode.Disposable {
       if (!panel.visible) entry.ready = false;
     });
     panel.webview.onDidReceiveMessage((raw: unknown) => void this.receive(kind, entry, raw));
-    panel.onDidDispose(() => this.panels.delete(kind));
-    return panel;
+    panel.onDidDispose(() => {
+      if (this.panels.get(kind)?.panel === panel) this.panels.delete(kind);
+    });
   }
 
   /** Posts deltas to every ready panel that shows them. */

@@ -56,6 +56,34 @@ describe('extension (stubbed vscode)', { concurrency: false }, () => {
     assert.deepEqual(stub.messages, []);
   });
 
+  it('a panel opened with nothing to show loads the newest run of each section from disk (survives reloads)', async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'rtune-ext-'));
+    const file = path.join(dir, 'exp.rtune');
+    fs.writeFileSync(file, 'version 1\n');
+    const mk = (id: string, step: number) => {
+      const run = path.join(dir, 'runs', 'honest', id);
+      fs.mkdirSync(run, { recursive: true });
+      const events = [
+        { type: 'run', run: id, section: 'honest', kind: 'tune', dir: run },
+        { type: 'step', job: 'tune', run: id, step, epoch: 0, tokenLoss: 1, projectionLoss: 0.5, totalLoss: 1.5, lr: 1e-3, gradNorm: 1, cosine: [0.1], layers: [1], tokensPerSecond: 1 },
+      ];
+      fs.writeFileSync(path.join(run, 'events.jsonl'), events.map((e) => JSON.stringify(e)).join('\n'));
+      fs.writeFileSync(path.join(run, 'status.json'), JSON.stringify({ status: 'done' }));
+      return run;
+    };
+    mk('20261127T070000Z-honest', 1);
+    const newer = mk('20261127T080000Z-honest', 2);
+    fs.utimesSync(path.join(newer, 'events.jsonl'), new Date(), new Date(Date.now() + 1000));
+    stub.activeDocument = document(file);
+    const api = await activate();
+    assert.deepEqual(stub.serializers.sort(), ['rtune.heatmap', 'rtune.leaderboard', 'rtune.lossCurves'], 'restored panels are re-rendered');
+    assert.deepEqual(api.state.counts.runs, 0);
+    await stub.commands.get('rtune.showLossCurves')?.();
+    assert.deepEqual([...api.state.runs.keys()], ['20261127T080000Z-honest'], 'only the newest run of the section');
+    assert.equal(api.state.runs.get('20261127T080000Z-honest')?.status, 'done');
+    fs.rmSync(dir, { recursive: true, force: true });
+  });
+
   it('reports invalid settings once, by key, and keeps working with the defaults', async () => {
     stub.config['threads'] = -2;
     stub.config['backend'] = 'cuda';

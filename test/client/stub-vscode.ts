@@ -63,6 +63,7 @@ export const stub = {
   statusBar: { text: '', visible: false },
   panels: [] as { viewType: string; title: string; html: string; posted: unknown[]; receive: EventEmitter<unknown> }[],
   log: [] as string[],
+  serializers: [] as string[],
   config: {} as Record<string, unknown>,
   trusted: true,
   activeDocument: undefined as StubDocument | undefined,
@@ -75,6 +76,7 @@ export const stub = {
     this.progress.length = 0;
     this.panels.length = 0;
     this.log.length = 0;
+    this.serializers.length = 0;
     this.answers.quickPick = undefined;
     this.config = {};
     this.trusted = true;
@@ -145,6 +147,10 @@ export const vscodeStub = {
       return task({ report: () => {} }, { onCancellationRequested: () => disposable, isCancellationRequested: false });
     },
     onDidChangeActiveColorTheme: () => disposable,
+    registerWebviewPanelSerializer: (viewType: string) => {
+      stub.serializers.push(viewType);
+      return disposable;
+    },
     get activeTextEditor() {
       return stub.activeDocument ? { document: stub.activeDocument } : undefined;
     },

@@ -9,7 +9,8 @@
 //      run folder done), a cancelled second run (folder marked cancelled), Compute perplexity and its inline
 //      result (CodeLens + inlay hint), Open Run;
 //   4. part B, through the UI: the file in the editor with squiggle-free lenses, hover and completion widgets,
-//      a click on the "Run Tuning" lens, the loss-curve panel receiving points, the heatmap panel drawing;
+//      a click on the "Run Tuning" lens, the loss-curve panel receiving points, the heatmap panel drawing, and
+//      after a window reload the loss-curve panel restored with its points;
 //      screenshots go to .test-output/e2e/ (and, with --update-docs, to docs/screenshots/).
 // Exit code 0 when both parts pass. Prerequisites (.ci/run installs them): apt chromium, libkrb5-dev, ripgrep;
 // code-server via test/e2e/install-code-server.sh (run automatically when missing).
@@ -220,6 +221,17 @@ if (!process.argv.includes('--no-ui') && (failures.length === 0 || process.argv.
       }, null, { timeout: 60_000 });
       await page.waitForTimeout(300);
       await shot('vscode-heatmap');
+    });
+    await step('after a window reload the panels come back with their data (serializer + runs read from disk)', async () => {
+      await page.reload();
+      await page.waitForSelector('.monaco-workbench', { timeout: 60_000 });
+      await page.click('.tab:has-text("RTune: Loss Curves")', { timeout: 60_000 });
+      const frame = await panelFrame(page, 'RTune: Loss Curves');
+      await frame.waitForFunction(() => {
+        const m = /(\d[\d,]*) points stored/.exec(document.getElementById('status')?.textContent ?? '');
+        return m !== null && Number(m[1].replace(/,/g, '')) >= 20;
+      }, null, { timeout: 60_000 });
+      await shot('vscode-after-reload');
     });
   } catch {
     // recorded in failures
