@@ -156,8 +156,16 @@ export async function activate(context: vscode.ExtensionContext): Promise<RtuneA
     if (uri !== undefined) return vscode.workspace.openTextDocument(vscode.Uri.parse(uri));
     const ed = vscode.window.activeTextEditor;
     if (ed && ed.document.languageId === 'rtune') return ed.document;
-    const open = vscode.workspace.textDocuments.filter((d) => d.languageId === 'rtune');
+    // A panel or another editor has focus: use the open .rtune file, or ask which one.
+    const open = vscode.workspace.textDocuments.filter((d) => d.languageId === 'rtune' && d.uri.scheme === 'file');
     if (open.length === 1) return open[0];
+    if (open.length > 1) {
+      const pick = await vscode.window.showQuickPick(
+        open.map((d) => ({ label: path.basename(d.uri.fsPath), description: vscode.workspace.asRelativePath(d.uri), doc: d })),
+        { title: 'RTune', placeHolder: 'Which .rtune file?' },
+      );
+      return pick?.doc;
+    }
     void vscode.window.showErrorMessage('RTune: open a .rtune file first (the command runs sections of the active .rtune file).');
     return undefined;
   }

@@ -65,12 +65,15 @@ export class RunState {
       case 'run': {
         this.current = e.run;
         this.runs.set(e.run, { run: e.run, section: e.section, kind: e.kind, dir: e.dir, status: 'running' });
-        if (e.kind === 'tune' || e.kind === 'search') {
+        if (e.kind === 'tune') {
+          // A new curve: a snapshot carries its label (an append would show the bare run id).
           this.series.set(e.run, { label: runLabel(e.run, e.section), points: [] });
-          return [extensionMessage({ type: 'append', run: e.run, points: [] }), extensionMessage({ type: 'runStatus', run: e.run, status: 'running' })];
+          return [this.snapshot()];
         }
         return [];
       }
+      case 'runEnd':
+        return this.setStatus(e.run, e.status, e.headline);
       case 'step':
       case 'eval': {
         let s = this.series.get(e.run);

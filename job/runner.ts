@@ -26,7 +26,7 @@ import { loadModel } from '../engine/model/load';
 import { openModel, type Session } from '../engine/session';
 import { pairedBootstrap, perplexityComparison, type AbMetrics } from '../engine/stats';
 import { Rng } from '../engine/util/random';
-import type { JobEvent, SearchTrial } from '../protocol/job';
+import type { JobEvent, RunEnded, SearchTrial } from '../protocol/job';
 import type { RunSummary } from '../protocol/lsp';
 import { planSections } from './plan';
 import { RunFolder } from './run-folder';
@@ -175,13 +175,19 @@ export class Runner {
   }
 
   private async guarded(folder: RunFolder, job: string, body: () => Promise<RunSummary>): Promise<RunSummary> {
+    const ended = (s: RunSummary): void => {
+      // After finish() the event log is closed: tell watchers only.
+      this.opts.emit?.({ type: 'runEnd', run: folder.id, section: folder.section, kind: folder.kind as RunEnded['kind'], status: s.status, headline: s.headline });
+    };
     try {
-      return await body();
+      const summary = await body();
+      ended(summary);
+      return summary;
     } catch (e) {
       const cancelled = e instanceof Cancelled || this.opts.signal?.aborted === true;
       const message = e instanceof Error ? e.message : String(e);
       this.emit({ type: 'failed', job, kind: cancelled ? 'cancelled' : 'internal', message }, folder);
-      folder.finish(cancelled ? 'cancelled' : 'failed', cancelled ? 'cancelled' : `failed: ${message}`);
+      ended(folder.finish(cancelled ? 'cancelled' : 'failed', cancelled ? 'cancelled' : `failed: ${message}`));
       throw e;
     }
   }

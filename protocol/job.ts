@@ -147,7 +147,21 @@ export interface RunOpened {
   file?: string;
 }
 
-export type JobEvent = RunOpened | JobStarted | JobProgress | JobLog | JobResult | JobFailed | TuneStep | TuneEval | Heatmap | SearchTrial;
+/**
+ * A section's run finished (its summary.json is written): sent once per `run`, after its last event, so
+ * watchers can show the run's final status while the rest of the job goes on. Not written to events.jsonl (the
+ * folder's status.json and summary.json hold the same).
+ */
+export interface RunEnded {
+  type: 'runEnd';
+  run: string;
+  section: string;
+  kind: RunOpened['kind'];
+  status: 'done' | 'failed' | 'cancelled';
+  headline: string;
+}
+
+export type JobEvent = RunOpened | RunEnded | JobStarted | JobProgress | JobLog | JobResult | JobFailed | TuneStep | TuneEval | Heatmap | SearchTrial;
 
 /** Result of a sliding-window perplexity job (engine/eval/perplexity.ts). */
 export interface PerplexityResult {

@@ -108,6 +108,11 @@ describe('extension (stubbed vscode)', { concurrency: false }, () => {
     const api = await activate();
     assert.equal(await stub.commands.get('rtune.runTuning')?.(), undefined);
     assert.match(stub.messages[0]?.text ?? '', /open a \.rtune file first/);
+    // With no .rtune editor focused (a panel is) and two .rtune files open, it asks which file.
+    stub.openDocuments = [document(demoFile), document(path.join(root, 'examples', 'gpt2.rtune'))];
+    assert.equal(await stub.commands.get('rtune.runTuning')?.(), undefined);
+    assert.deepEqual(stub.quickPicks[0]?.items.map((i) => i.label), ['demo.rtune', 'gpt2.rtune']);
+    stub.openDocuments = [];
     stub.trusted = false;
     stub.activeDocument = document(demoFile);
     assert.equal(await stub.commands.get('rtune.runTuning')?.({ uri: stub.activeDocument.uri.toString(), section: 'honest', kind: 'tune', range: {} }), undefined);

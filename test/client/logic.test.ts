@@ -161,7 +161,9 @@ describe('run state', () => {
     const st = new RunState();
     const out = events.flatMap((e) => st.apply(e));
     for (const m of out) assert.ok(checkExtensionMessage(JSON.parse(JSON.stringify(m))).ok, JSON.stringify(m));
-    assert.deepEqual(out.map((m) => m.type), ['append', 'runStatus', 'progress', 'append', 'heatmap', 'append', 'heatmap', 'append', 'heatmap']);
+    assert.deepEqual(out.map((m) => m.type), ['snapshot', 'progress', 'append', 'heatmap', 'append', 'heatmap', 'append', 'heatmap']);
+    const first = out[0];
+    assert.ok(first?.type === 'snapshot' && first.runs[0]?.label === 'honest 07:01:31', 'a new curve arrives with its label');
     const snap = st.snapshot();
     assert.ok(checkExtensionMessage(JSON.parse(JSON.stringify(snap))).ok);
     assert.equal(snap.type, 'snapshot');
@@ -178,8 +180,13 @@ describe('run state', () => {
     assert.deepEqual(during?.values, [[0.1, 0.2]]);
     assert.deepEqual(st.currentRun?.last, { step: 1, totalLoss: NaN });
     assert.deepEqual(st.counts, { runs: 1, points: 3, heatmaps: 2, trials: 0 });
-    const fin = st.setStatus(run, 'done', 'ok');
+    const fin = st.apply({ type: 'runEnd', run, section: 'honest', kind: 'tune', status: 'done', headline: 'ok' });
     assert.deepEqual(fin.map((m) => m.type), ['runStatus', 'heatmap'], 'the final table goes out with the status');
+    assert.equal(st.runs.get(run)?.status, 'done');
+    assert.equal(st.runs.get(run)?.message, 'ok');
+    // Direction and search runs make no loss curve.
+    assert.deepEqual(st.apply({ type: 'run', run: 'r2', section: 'blocks', kind: 'search', dir: '/tmp/r2' }), []);
+    assert.equal(st.counts.runs, 1);
     // A long run posts the growing table every 10th step only, and keeps every column.
     const long = new RunState();
     long.apply({ type: 'run', run: 'r', section: 's', kind: 'tune', dir: '/tmp/r' });

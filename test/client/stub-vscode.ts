@@ -195,6 +195,7 @@ export const vscodeStub = {
       return stub.openDocuments;
     },
     getWorkspaceFolder: () => undefined,
+    asRelativePath: (u: Uri) => u.fsPath,
     getConfiguration: () => ({
       inspect: (k: string) => (k in stub.config ? { globalValue: stub.config[k] } : {}),
       get: (k: string) => stub.config[k],

@@ -9,7 +9,8 @@
 //      run folder done), a cancelled second run (folder marked cancelled), Compute perplexity and its inline
 //      result (CodeLens + inlay hint), Open Run;
 //   4. part B, through the UI: the file in the editor with squiggle-free lenses, hover and completion widgets,
-//      a click on the "Run Tuning" lens, the loss-curve panel receiving points, the heatmap panel drawing, and
+//      a click on the "Run Tuning" lens, the loss-curve panel receiving points, the heatmap panel drawing, a block
+//      search from the palette filling the leaderboard, and
 //      after a window reload the loss-curve panel restored with its points;
 //      screenshots go to .test-output/e2e/ (and, with --update-docs, to docs/screenshots/).
 // Exit code 0 when both parts pass. Prerequisites (.ci/run installs them): apt chromium, libkrb5-dev, ripgrep;
@@ -140,6 +141,11 @@ async function panelFrame(page, title, timeoutMs = 60_000) {
 if (!process.argv.includes('--no-ui') && (failures.length === 0 || process.argv.includes('--ui-anyway'))) {
   log('part B: UI');
   const page = await browser.newPage({ viewport: { width: 1500, height: 920 } });
+  const consoleErrors = [];
+  page.on('console', (m) => {
+    if (m.type() === 'error' && /rtune|webview|uplot|Uncaught/i.test(m.text())) consoleErrors.push(m.text());
+  });
+  page.on('pageerror', (e) => consoleErrors.push(`pageerror: ${e.message}`));
   const shot = async (name) => {
     await page.screenshot({ path: path.join(outDir, `${name}.png`) });
     if (updateDocs) fs.copyFileSync(path.join(outDir, `${name}.png`), path.join(root, 'docs', 'screenshots', `${name}.png`));
@@ -225,6 +231,16 @@ if (!process.argv.includes('--no-ui') && (failures.length === 0 || process.argv.
     await step('after a window reload the panels come back with their data (serializer + runs read from disk)', async () => {
       await page.reload();
       await page.waitForSelector('.monaco-workbench', { timeout: 60_000 });
+      if (process.env.RTUNE_E2E_DEBUG) {
+        for (let i = 0; i < 6; i++) {
+          await page.waitForTimeout(3000);
+          const titles = [];
+          for (const f of page.frames()) titles.push(await f.title().catch(() => '?'));
+          log(`frames after reload: ${JSON.stringify(titles)}`);
+        }
+        await shot('debug-after-reload');
+        log(`console errors: ${consoleErrors.slice(-10).join(' | ')}`);
+      }
       await page.click('.tab:has-text("RTune: Loss Curves")', { timeout: 60_000 });
       const frame = await panelFrame(page, 'RTune: Loss Curves');
       await frame.waitForFunction(() => {
@@ -232,6 +248,18 @@ if (!process.argv.includes('--no-ui') && (failures.length === 0 || process.argv.
         return m !== null && Number(m[1].replace(/,/g, '')) >= 20;
       }, null, { timeout: 60_000 });
       await shot('vscode-after-reload');
+    });
+    await step('"Run Block Search" from the palette fills the leaderboard as trials finish', async () => {
+      await page.keyboard.press('F1');
+      await page.keyboard.type('RTune: Run Block Search');
+      await page.waitForSelector('.quick-input-list .monaco-list-row:has-text("Run Block Search")', { timeout: 20_000 });
+      await page.keyboard.press('Enter');
+      const frame = await panelFrame(page, 'RTune: Block Search');
+      // The demo's halving search over token {up, down} x projection {v, o}: 9 candidates in rung 0.
+      await frame.waitForFunction(() => document.querySelectorAll('tbody tr[data-trial]').length >= 9, null, { timeout: 240_000 });
+      await frame.waitForFunction(() => /done/.test(document.getElementById('summary')?.textContent ?? '') || document.querySelectorAll('tbody tr[data-trial]').length >= 9, null, { timeout: 10_000 });
+      await page.waitForTimeout(500);
+      await shot('vscode-leaderboard');
     });
   } catch {
     // recorded in failures

@@ -117,6 +117,11 @@ describe('rtune run (job runner)', () => {
     const events: JobEvent[] = [];
     const summaries = await runConfig(config, [], { file, emit: (e) => events.push(e) });
     assert.deepEqual(summaries.map((s) => `${s.kind}:${s.status}`), ['direction:done', 'tune:done', 'eval:done', 'search:done', 'export:done', 'export:done']);
+    // Every section's run is announced when it opens and when it ends, in order, with its final status.
+    const opened = events.filter((e): e is Extract<JobEvent, { type: 'run' }> => e.type === 'run').map((e) => e.run);
+    const ended = events.filter((e): e is Extract<JobEvent, { type: 'runEnd' }> => e.type === 'runEnd');
+    assert.deepEqual(ended.map((e) => e.run), opened);
+    assert.deepEqual(ended.map((e) => `${e.kind}:${e.status}`), summaries.map((s) => `${s.kind}:${s.status}`));
     assert.ok(events.some((e) => e.type === 'heatmap') && events.filter((e) => e.type === 'step').length === 40);
     // The tune reports the cosine with the direction at every extracted layer x position, before and after.
     const cos = (when: string) => events.find((e): e is Extract<JobEvent, { type: 'heatmap' }> => e.type === 'heatmap' && e.title.startsWith(`cosine with the direction ${when} tuning`));
