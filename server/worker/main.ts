@@ -24,6 +24,11 @@ function send(m: WorkerMessage): Promise<void> {
       resolve();
       return;
     }
+    // The extension went away (window reload, crash): nobody to tell; the run folders still get their status.
+    if (!process.connected) {
+      resolve();
+      return;
+    }
     process.send(m, undefined, {}, () => resolve());
   });
 }
