@@ -85,6 +85,24 @@ describe('worker process', { concurrency: false }, () => {
     assert.equal(readJson(path.join(direction.dir, 'summary.json'))['status'], 'done', 'a finished section keeps its result');
   });
 
+  it('when the extension goes away mid-run (window reload), the worker stops and its folder says cancelled', async () => {
+    let gone = false;
+    const job = startWorkerJob({
+      workerPath,
+      request: request(['honest']),
+      onEvent: (e) => {
+        if (e.type === 'step' && !gone) {
+          gone = true;
+          job.process.disconnect();
+        }
+      },
+    });
+    await job.done;
+    const tune = job.runs.find((r) => r.kind === 'tune')!;
+    assert.equal(readJson(path.join(tune.dir, 'status.json'))['status'], 'cancelled');
+    assert.equal(readJson(path.join(tune.dir, 'summary.json'))['status'], 'cancelled');
+  });
+
   it('a file with errors fails as input, naming file, line and column', async () => {
     const broken = demoText.replace('max_steps 60', 'max_steps sixty');
     const job = startWorkerJob({ workerPath, request: request(['honest'], broken) });
