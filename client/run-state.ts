@@ -52,8 +52,6 @@ export class RunState {
   readonly runs = new Map<string, RunInfo>();
   /** The run the stream is currently in (events other than `run` carry a job name, not always the run id). */
   private current: string | undefined;
-  /** Per tuning run: the per-layer cosine at each step, shown as a layers × steps heatmap. */
-  private readonly cosines = new Map<string, { layers: number[]; steps: number[]; values: (number | null)[][] }>();
 
   get currentRun(): RunInfo | undefined {
     return this.current !== undefined ? this.runs.get(this.current) : undefined;
@@ -133,22 +131,19 @@ export class RunState {
   /** Adds one step's per-layer cosines to the run's layers × steps table; returns the updated heatmap. */
   private recordCosines(run: string, step: number, layers: readonly number[], cosine: readonly number[]): HeatmapData | undefined {
     if (layers.length === 0 || cosine.length !== layers.length) return undefined;
-    // The heatmap object is updated in place (columns and rows grow), so a long run costs O(1) per step; it is
+    // The heatmap object is updated in place (a column per step), so a long run costs O(1) per step; it is
     // serialised when posted.
-    let t = this.cosines.get(run);
-    if (!t || t.layers.join() !== layers.join()) {
-      t = { layers: [...layers], steps: [], values: layers.map(() => []) };
-      this.cosines.set(run, t);
-      const fresh: HeatmapData = { type: 'heatmap', job: 'tune', run, title: COSINE_TITLE, rowLabel: 'layer', columnLabel: 'step', rows: t.layers, columns: [], values: t.values, min: -1, max: 1 };
-      this.heatmaps.set(heatmapKey(fresh), fresh);
+    const key = heatmapKey({ run, title: COSINE_TITLE });
+    let h = this.heatmaps.get(key);
+    if (!h || h.rows.join() !== layers.join()) {
+      h = { type: 'heatmap', job: 'tune', run, title: COSINE_TITLE, rowLabel: 'layer', columnLabel: 'step', rows: [...layers], columns: [], values: layers.map(() => []), min: -1, max: 1 };
+      this.heatmaps.set(key, h);
     }
-    const h = this.heatmaps.get(heatmapKey({ run, title: COSINE_TITLE })) as HeatmapData;
-    const last = t.steps.length - 1;
-    const col = last >= 0 && t.steps[last] === step ? last : t.steps.push(step) - 1;
-    if (col === h.columns.length) h.columns.push(String(step));
+    const label = String(step);
+    const col = h.columns[h.columns.length - 1] === label ? h.columns.length - 1 : h.columns.push(label) - 1;
     layers.forEach((_, i) => {
       const v = cosine[i] as number;
-      (t.values[i] as (number | null)[])[col] = Number.isFinite(v) ? v : null;
+      (h.values[i] as (number | null)[])[col] = Number.isFinite(v) ? v : null;
     });
     return h;
   }
@@ -169,7 +164,6 @@ export class RunState {
   forget(run: string): void {
     this.series.delete(run);
     this.runs.delete(run);
-    this.cosines.delete(run);
     for (const [k, h] of this.heatmaps) if (h.run === run) this.heatmaps.delete(k);
     for (const [k, t] of this.trials) if (t.run === run) this.trials.delete(k);
   }

@@ -41,43 +41,29 @@ export interface SettingsRead {
   problems: string[];
 }
 
+/** How each setting is checked: `parse` returns the value to use, or undefined when the raw value is invalid. */
+const RULES: { [K in keyof RtuneSettings]: { allowed: string; parse: (v: unknown) => RtuneSettings[K] | undefined } } = {
+  backend: {
+    allowed: `one of ${BACKEND_CHOICES.join(', ')}`,
+    parse: (v) => (typeof v === 'string' && (BACKEND_CHOICES as readonly string[]).includes(v) ? (v as WorkerBackend) : undefined),
+  },
+  runsFolder: { allowed: 'a folder path', parse: (v) => (typeof v === 'string' ? v.trim() : undefined) },
+  threads: { allowed: 'a whole number from 0 to 256', parse: (v) => (typeof v === 'number' && Number.isInteger(v) && v >= 0 && v <= 256 ? v : undefined) },
+  maxMemoryGiB: { allowed: 'a number of GiB >= 0', parse: (v) => (typeof v === 'number' && Number.isFinite(v) && v >= 0 ? v : undefined) },
+  workerPath: { allowed: 'a folder path', parse: (v) => (typeof v === 'string' ? v.trim() : undefined) },
+  inlineResults: { allowed: 'true or false', parse: (v) => (typeof v === 'boolean' ? v : undefined) },
+};
+
 /** `get(key)` returns the raw configured value of `rtune.<key>` (undefined when unset). */
 export function readSettings(get: (key: keyof RtuneSettings) => unknown): SettingsRead {
   const problems: string[] = [];
-  const bad = (key: keyof RtuneSettings, value: unknown, allowed: string): void => {
-    problems.push(`rtune.${key}: ${JSON.stringify(value)} is not ${allowed}; using ${JSON.stringify(SETTING_DEFAULTS[key])}`);
-  };
-  const s: RtuneSettings = { ...SETTING_DEFAULTS };
-
-  const backend = get('backend');
-  if (backend !== undefined) {
-    if (typeof backend === 'string' && (BACKEND_CHOICES as readonly string[]).includes(backend)) s.backend = backend as WorkerBackend;
-    else bad('backend', backend, `one of ${BACKEND_CHOICES.join(', ')}`);
+  const settings: Record<string, unknown> = { ...SETTING_DEFAULTS };
+  for (const key of Object.keys(RULES) as (keyof RtuneSettings)[]) {
+    const raw = get(key);
+    if (raw === undefined) continue;
+    const value = RULES[key].parse(raw);
+    if (value !== undefined) settings[key] = value;
+    else problems.push(`rtune.${key}: ${JSON.stringify(raw)} is not ${RULES[key].allowed}; using ${JSON.stringify(SETTING_DEFAULTS[key])}`);
   }
-  const runs = get('runsFolder');
-  if (runs !== undefined) {
-    if (typeof runs === 'string') s.runsFolder = runs.trim();
-    else bad('runsFolder', runs, 'a folder path');
-  }
-  const threads = get('threads');
-  if (threads !== undefined) {
-    if (typeof threads === 'number' && Number.isInteger(threads) && threads >= 0 && threads <= 256) s.threads = threads;
-    else bad('threads', threads, 'a whole number from 0 to 256');
-  }
-  const mem = get('maxMemoryGiB');
-  if (mem !== undefined) {
-    if (typeof mem === 'number' && Number.isFinite(mem) && mem >= 0) s.maxMemoryGiB = mem;
-    else bad('maxMemoryGiB', mem, 'a number of GiB >= 0');
-  }
-  const worker = get('workerPath');
-  if (worker !== undefined) {
-    if (typeof worker === 'string') s.workerPath = worker.trim();
-    else bad('workerPath', worker, 'a folder path');
-  }
-  const inline = get('inlineResults');
-  if (inline !== undefined) {
-    if (typeof inline === 'boolean') s.inlineResults = inline;
-    else bad('inlineResults', inline, 'true or false');
-  }
-  return { settings: s, problems };
+  return { settings: settings as unknown as RtuneSettings, problems };
 }

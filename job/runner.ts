@@ -14,7 +14,7 @@ import type { DirectionConfig, EvalConfig, ExportConfig, PromptSetConfig, RunCon
 import { initBackend, type BackendPreference } from '../engine/backend';
 import { perplexity } from '../engine/eval/perplexity';
 import { exportHfModel, llamaCppArchitecture, writeDirectionsSafetensors, writeFileAtomic, writeGgufControlVector } from '../engine/export';
-import { aggregate, separation } from '../engine/method/directions';
+import { aggregate, dot, norm, separation } from '../engine/method/directions';
 import { abEvaluate, abRows, steeringGrid, type AbItem } from '../engine/method/evaluate';
 import { captureActivations } from '../engine/method/extract';
 import { anchor, contrastPairs, correctPairs, parseStatementsCsv, promptBeforeLabel, renderTemplate, type ContrastPair, type ContrastSide, type SideAnswer, type StatementRow } from '../engine/method/prompts';
@@ -335,20 +335,9 @@ export class Runner {
     return dir.layers.map((l) =>
       dir.offsets.map((_, k) => {
         const v = (dir.vectors.get(l) as Float32Array[])[k] as Float32Array;
-        let vn = 0;
-        for (let i = 0; i < v.length; i++) vn += (v[i] as number) ** 2;
-        const xs = ((acts.get(l) as Float32Array[][])[k] as Float32Array[]);
-        let sum = 0;
-        for (const x of xs) {
-          let dot = 0;
-          let xn = 0;
-          for (let i = 0; i < x.length; i++) {
-            dot += (x[i] as number) * (v[i] as number);
-            xn += (x[i] as number) ** 2;
-          }
-          sum += dot / Math.sqrt(xn * vn || 1);
-        }
-        return xs.length > 0 ? sum / xs.length : NaN;
+        const xs = (acts.get(l) as Float32Array[][])[k] as Float32Array[];
+        const vn = norm(v) || 1;
+        return xs.length > 0 ? xs.reduce((sum, x) => sum + dot(x, v) / (vn * (norm(x) || 1)), 0) / xs.length : NaN;
       }),
     );
   }

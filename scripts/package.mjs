@@ -62,7 +62,7 @@ while (queue.length > 0) {
   const dst = path.join(stage, 'dist', 'node_modules', name);
   if (name.startsWith('@tensorflow/')) {
     // Only the Node entry file and, for the wasm backend, its .wasm binaries.
-    const main = require_resolve(dir, pj);
+    const main = createRequire(path.join(dir, 'package.json')).resolve(dir);
     fs.mkdirSync(dst, { recursive: true });
     fs.writeFileSync(path.join(dst, 'package.json'), JSON.stringify({ name: pj.name, version: pj.version, license: pj.license, main: path.relative(dir, main) }, null, 2));
     fs.mkdirSync(path.join(dst, path.dirname(path.relative(dir, main))), { recursive: true });
@@ -76,11 +76,6 @@ while (queue.length > 0) {
     fs.cpSync(dir, dst, { recursive: true, filter: (f) => !f.endsWith('.map') });
     for (const d of Object.keys(pj.dependencies ?? {})) if (!d.startsWith('@types/')) queue.push({ name: d, from: dir });
   }
-}
-
-function require_resolve(dir, pj) {
-  const req = createRequire(path.join(dir, 'package.json'));
-  return req.resolve(dir);
 }
 
 // The stage holds exactly what ships; the ignore file only keeps source maps out (and tells vsce we chose).

@@ -9,6 +9,7 @@
 
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { describeError, writeFileAtomicWith } from '../util/fs';
 
 /** Raised for every export failure; `file` is the path concerned. */
 export class ExportError extends Error {
@@ -18,32 +19,12 @@ export class ExportError extends Error {
   }
 }
 
-export function describeError(err: unknown): string {
-  return err instanceof Error ? err.message : String(err);
-}
+export { describeError };
 
-/** Writes `chunks` to `file` atomically (temp file in the same folder, fsync, rename). */
+/** Writes `chunks` to `file` atomically (temp file in the same folder, fsync, rename); failures are ExportErrors. */
 export function writeFileAtomic(file: string, chunks: string | Uint8Array | ReadonlyArray<Uint8Array>): void {
-  const tmp = `${file}.tmp-${process.pid}-${Math.random().toString(36).slice(2, 8)}`;
-  let fd: number | undefined;
-  try {
-    fd = fs.openSync(tmp, 'w', 0o644);
-    const list = typeof chunks === 'string' ? [Buffer.from(chunks, 'utf8')] : chunks instanceof Uint8Array ? [chunks] : chunks;
-    for (const chunk of list) {
-      let done = 0;
-      while (done < chunk.length) done += fs.writeSync(fd, chunk, done, chunk.length - done);
-    }
-    fs.fsyncSync(fd);
-    fs.closeSync(fd);
-    fd = undefined;
-    fs.renameSync(tmp, file);
-  } catch (err) {
-    if (fd !== undefined) {
-      try { fs.closeSync(fd); } catch { /* already failing */ }
-    }
-    try { fs.rmSync(tmp, { force: true }); } catch { /* best effort */ }
-    throw new ExportError(file, `${file}: write failed (${describeError(err)}). Check free disk space and permissions.`, err);
-  }
+  const list = typeof chunks === 'string' ? [Buffer.from(chunks, 'utf8')] : chunks instanceof Uint8Array ? [chunks] : chunks;
+  writeFileAtomicWith(file, list, (message, err) => new ExportError(file, message, err));
 }
 
 /**

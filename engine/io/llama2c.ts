@@ -10,6 +10,7 @@
  */
 
 import * as fs from 'node:fs';
+import { describeError, openForReading as openFile } from '../util/fs';
 
 export type CheckpointErrorKind = 'io' | 'truncated' | 'header';
 
@@ -236,11 +237,7 @@ function readFloats(fd: number, file: string, position: number, count: number): 
 }
 
 function openForReading(file: string): number {
-  try {
-    return fs.openSync(file, 'r');
-  } catch (err) {
-    throw new CheckpointError('io', file, `${file}: cannot open for reading (${describeError(err)}). Check the path.`);
-  }
+  return openFile(file, (message) => new CheckpointError('io', file, message));
 }
 
 function readInto(fd: number, file: string, position: number, target: Uint8Array): void {
@@ -257,6 +254,3 @@ function readInto(fd: number, file: string, position: number, target: Uint8Array
   }
 }
 
-function describeError(err: unknown): string {
-  return err instanceof Error ? err.message : String(err);
-}

@@ -10,6 +10,7 @@
  */
 
 import * as fs from 'node:fs';
+import { describeError, openForReading as openFile, writeFileAtomicWith } from '../util/fs';
 import * as path from 'node:path';
 
 export type SafetensorsErrorKind = 'io' | 'truncated' | 'header' | 'dtype' | 'missing' | 'shape';
@@ -199,11 +200,7 @@ export function requireTensor<T extends { shape: readonly number[] }>(
 }
 
 function openForReading(file: string): number {
-  try {
-    return fs.openSync(file, 'r');
-  } catch (err) {
-    throw new SafetensorsError('io', file, `${file}: cannot open for reading (${describeError(err)}). Check the path.`);
-  }
+  return openFile(file, (message) => new SafetensorsError('io', file, message));
 }
 
 function readHeaderFromFd(fd: number, file: string): SafetensorsHeader {
@@ -483,29 +480,13 @@ export function writeSafetensors(file: string, tensors: TensorToWrite[], metadat
   const prefix = Buffer.alloc(8);
   prefix.writeBigUInt64LE(BigInt(headerBuffer.length), 0);
 
-  const tmp = `${file}.tmp-${process.pid}`;
-  let fd: number | undefined;
-  try {
-    fd = fs.openSync(tmp, 'w');
-    writeAll(fd, prefix);
-    writeAll(fd, headerBuffer);
-    for (const tensor of sorted) writeAll(fd, encodeTensor(tensor.data, tensor.dtype ?? 'F32'));
-    fs.fsyncSync(fd);
-    fs.closeSync(fd);
-    fd = undefined;
-    fs.renameSync(tmp, file);
-  } catch (err) {
-    if (fd !== undefined) {
-      try { fs.closeSync(fd); } catch { /* already failing; report the first error */ }
-    }
-    try { fs.rmSync(tmp, { force: true }); } catch { /* best effort */ }
-    throw new SafetensorsError('io', file, `${file}: write failed (${describeError(err)}). Check free disk space and permissions.`);
+  // Tensors are encoded one at a time as the file is written, never all at once.
+  function* chunks(): Generator<Uint8Array> {
+    yield prefix;
+    yield headerBuffer;
+    for (const tensor of sorted) yield encodeTensor(tensor.data, tensor.dtype ?? 'F32');
   }
-}
-
-function writeAll(fd: number, bytes: Uint8Array): void {
-  let done = 0;
-  while (done < bytes.length) done += fs.writeSync(fd, bytes, done, bytes.length - done);
+  writeFileAtomicWith(file, chunks(), (message) => new SafetensorsError('io', file, message));
 }
 
 function encodeTensor(data: Float32Array, dtype: WritableDtype): Uint8Array {
@@ -636,6 +617,4 @@ function isNonNegativeInteger(value: unknown): value is number {
   return typeof value === 'number' && Number.isSafeInteger(value) && value >= 0;
 }
 
-function describeError(err: unknown): string {
-  return err instanceof Error ? err.message : String(err);
-}
+

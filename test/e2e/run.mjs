@@ -157,6 +157,7 @@ if (!process.argv.includes('--no-ui') && (failures.length === 0 || process.argv.
       log(`  ok - ${name} (${Date.now() - t0} ms)`);
     } catch (e) {
       log(`  not ok - ${name}: ${e.message}`);
+      if (consoleErrors.length > 0) log(`  browser console errors: ${consoleErrors.slice(-10).join(' | ')}`);
       failures.push(`part B: ${name}: ${e.message}`);
       await shot(`failed-${name.replace(/\W+/g, '-').slice(0, 40)}`).catch(() => {});
       throw e;
@@ -231,16 +232,6 @@ if (!process.argv.includes('--no-ui') && (failures.length === 0 || process.argv.
     await step('after a window reload the panels come back with their data (serializer + runs read from disk)', async () => {
       await page.reload();
       await page.waitForSelector('.monaco-workbench', { timeout: 60_000 });
-      if (process.env.RTUNE_E2E_DEBUG) {
-        for (let i = 0; i < 6; i++) {
-          await page.waitForTimeout(3000);
-          const titles = [];
-          for (const f of page.frames()) titles.push(await f.title().catch(() => '?'));
-          log(`frames after reload: ${JSON.stringify(titles)}`);
-        }
-        await shot('debug-after-reload');
-        log(`console errors: ${consoleErrors.slice(-10).join(' | ')}`);
-      }
       await page.click('.tab:has-text("RTune: Loss Curves")', { timeout: 60_000 });
       const frame = await panelFrame(page, 'RTune: Loss Curves');
       await frame.waitForFunction(() => {
