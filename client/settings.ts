@@ -5,6 +5,7 @@
  * which the extension shows once.
  */
 import type { WorkerBackend } from '../protocol/worker';
+import { BACKENDS } from '../protocol/contract';
 
 export interface RtuneSettings {
   /** Backend for model sections that say `backend auto`. */
@@ -30,7 +31,7 @@ export const SETTING_DEFAULTS: Readonly<RtuneSettings> = Object.freeze({
   inlineResults: true,
 });
 
-export const BACKEND_CHOICES: readonly WorkerBackend[] = ['auto', 'tensorflow', 'webgpu', 'wasm', 'cpu'];
+export const BACKEND_CHOICES: readonly WorkerBackend[] = BACKENDS;
 
 /** Keys whose change needs the language server restarted (it reads them at initialisation). */
 export const SERVER_SETTINGS: readonly (keyof RtuneSettings)[] = ['runsFolder', 'inlineResults'];

@@ -12,9 +12,11 @@ import * as os from 'node:os';
 import type { BackendInfo } from '../protocol/job';
 import { withWasmThreads } from './wasm-threads';
 
-export type BackendName = 'tensorflow' | 'webgpu' | 'wasm' | 'cpu';
-export type BackendPreference = BackendName | 'auto';
-export const BACKEND_NAMES: readonly BackendName[] = ['tensorflow', 'webgpu', 'wasm', 'cpu'];
+import { BACKEND_NAMES, type Backend, type BackendName } from '../protocol/contract';
+
+export { BACKEND_NAMES, type BackendName } from '../protocol/contract';
+/** A backend or `auto` (the contract's Backend). */
+export type BackendPreference = Backend;
 
 /** wasm32 memories are capped at 4 GiB; allocations past it wrap around and corrupt earlier tensors (BACKENDS.md §6). */
 export const WASM_MEMORY_LIMIT_BYTES = 4 * 1024 ** 3;

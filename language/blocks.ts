@@ -7,9 +7,10 @@
  * Non-goals: embeddings, the final norm and the LM head are never tuned here (they are frozen by the method).
  */
 
-/** Generic block names, in canonical order. */
-export const BLOCK_NAMES = ['q', 'k', 'v', 'o', 'gate', 'up', 'down', 'attn_norm', 'mlp_norm'] as const;
-export type BlockName = (typeof BLOCK_NAMES)[number];
+import { BLOCK_NAMES, type BlockName } from '../protocol/contract';
+
+/** Generic block names, in canonical order: declared in the contract. */
+export { BLOCK_NAMES, type BlockName } from '../protocol/contract';
 
 /** Architecture families with distinct tensor naming. Llama, Mistral, Qwen2 and llama2.c share `llama`. */
 export type ArchitectureFamily = 'llama' | 'gpt2';

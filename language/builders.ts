@@ -7,6 +7,7 @@
  */
 
 import { BlockValues } from './block-values';
+import { BACKENDS, COMPONENTS, DECAYS, DIRECTION_FORMATS, DIRECTION_METHODS, EARLY_STOPPING_METRICS, EXPORT_DTYPES, EXPORT_WEIGHTS, OPTIMIZERS, PAIRINGS, RANK_BY, SEARCH_SETS, SEARCH_STRATEGIES, STEERING_SCALES, TOKEN_TARGETS, TUNE_LABELS, TUNE_MODES, isOneOf } from '../protocol/contract';
 import type {
   AbEvalConfig,
   BlockSelection,
@@ -61,7 +62,7 @@ export function buildRunConfig(a: AnalysisCore): RunConfig {
       name: s.name,
       source: resolved?.builtin === true ? { kind: 'builtin', id: 'demo', path: resolved.path ?? joinPath(a.options.builtinRoot ?? '.', BUILTIN_DEMO_RELATIVE) } : { kind: 'path', path: path(raw) },
       tokenizer: v.has('tokenizer') ? path(v.str('tokenizer')) : undefined,
-      backend: v.choice('backend', ['auto', 'tensorflow', 'webgpu', 'wasm', 'cpu']),
+      backend: v.choice('backend', BACKENDS),
       seed: v.number('seed'),
     };
   }
@@ -79,7 +80,7 @@ export function buildRunConfig(a: AnalysisCore): RunConfig {
       falseLabel: v.text('false_label'),
       positivePersona: v.has('positive') ? v.block('positive').str('persona') : undefined,
       negativePersona: v.has('negative') ? v.block('negative').str('persona') : undefined,
-      pairing: v.choice('pairing', ['paired', 'unpaired', 'by_label']),
+      pairing: v.choice('pairing', PAIRINGS),
       anchor: optionalStr(v, 'anchor'),
       anchorOffset: v.number('anchor_offset'),
       limit: optionalNum(v, 'limit'),
@@ -94,8 +95,8 @@ export function buildRunConfig(a: AnalysisCore): RunConfig {
       name: s.name,
       model: modelName(s),
       prompts: v.text('prompts'),
-      method: v.choice('method', ['meandiff', 'pca', 'pca-diff']),
-      component: v.choice('component', ['pc1', 'pc2']),
+      method: v.choice('method', DIRECTION_METHODS),
+      component: v.choice('component', COMPONENTS),
       layers: layers(v, 'layers'),
       positions: v.offsets('positions') ?? [],
       normalise: v.flag('normalise'),
@@ -120,15 +121,15 @@ export function buildRunConfig(a: AnalysisCore): RunConfig {
       model: modelName(s),
       prompts: v.text('prompts'),
       direction,
-      mode: v.choice('mode', ['in', 'out']),
+      mode: v.choice('mode', TUNE_MODES),
       flip: v.flag('flip'),
       layers: layers(v, 'layers'),
       positions: v.offsets('position') ?? [0],
-      labels: v.choice('labels', ['honest', 'dishonest']),
-      tokenLoss: { target: tok.choice('target', ['hard', 'soft', 'lm']), weight: tok.number('weight'), blocks: blocks(tok, 'blocks') },
+      labels: v.choice('labels', TUNE_LABELS),
+      tokenLoss: { target: tok.choice('target', TOKEN_TARGETS), weight: tok.number('weight'), blocks: blocks(tok, 'blocks') },
       projectionLoss: direction === undefined ? undefined : { weight: proj.number('weight'), blocks: blocks(proj, 'blocks'), margin: optionalNum(proj, 'margin') },
       optimizer: {
-        name: opt.choice('name', ['adamw', 'adam', 'sgd']),
+        name: opt.choice('name', OPTIMIZERS),
         lrToken: opt.number('lr_token'),
         lrProjection: opt.number('lr_projection'),
         betas: [betas[0] ?? Number.NaN, betas[1] ?? Number.NaN],
@@ -139,7 +140,7 @@ export function buildRunConfig(a: AnalysisCore): RunConfig {
       schedule: {
         warmupSteps: optionalNum(sched, 'warmup_steps'),
         warmupFraction: sched.number('warmup_fraction'),
-        decay: sched.choice('decay', ['cosine', 'linear', 'constant']),
+        decay: sched.choice('decay', DECAYS),
         minLrRatio: sched.number('min_lr_ratio'),
       },
       batch: v.number('batch'),
@@ -150,7 +151,7 @@ export function buildRunConfig(a: AnalysisCore): RunConfig {
         patience: early.number('patience'),
         minSteps: early.number('min_steps'),
         window: early.number('window'),
-        metric: early.choice('metric', ['auto', 'projection', 'token', 'total']),
+        metric: early.choice('metric', EARLY_STOPPING_METRICS),
       },
       holdout: v.number('holdout'),
       seed: v.number('seed'),
@@ -166,15 +167,15 @@ export function buildRunConfig(a: AnalysisCore): RunConfig {
       tune: v.text('tune'),
       tokenBlocks: blocks(v, 'token_blocks'),
       projectionBlocks: blocks(v, 'projection_blocks'),
-      sets: v.choice('sets', ['separate', 'joint']),
-      strategy: v.choice('strategy', ['exhaustive', 'halving']),
+      sets: v.choice('sets', SEARCH_SETS),
+      strategy: v.choice('strategy', SEARCH_STRATEGIES),
       maxBlocks: optionalNum(v, 'max_blocks'),
       stepsPerTrial: optionalNum(v, 'steps_per_trial'),
       eta: v.number('eta'),
       minSteps: v.number('min_steps'),
       budget: optionalNum(v, 'budget'),
       layers: v.has('layers') ? layers(v, 'layers') : undefined,
-      rankBy: v.choice('rank_by', ['total', 'projection', 'token', 'ab_accuracy']),
+      rankBy: v.choice('rank_by', RANK_BY),
       samplePrompt: optionalStr(v, 'sample_prompt'),
       sampleTokens: v.number('sample_tokens'),
       output: output(s),
@@ -198,7 +199,7 @@ export function buildRunConfig(a: AnalysisCore): RunConfig {
           layers: stLayers === 'all' || stLayers === undefined ? [] : stLayers,
           multipliers: st.numbers('multipliers') ?? [],
           combine: st.flag('combine'),
-          scale: st.choice('scale', ['absolute', 'norm']),
+          scale: st.choice('scale', STEERING_SCALES),
           prompts: optionalStr(st, 'prompts'),
           maxNewTokens: st.number('max_new_tokens'),
         }
@@ -216,13 +217,13 @@ export function buildRunConfig(a: AnalysisCore): RunConfig {
   for (const s of a.sectionsOf('export')) {
     const v = s.values;
     const tune = optionalStr(v, 'tune');
-    const formats = (v.enums('direction_formats') ?? []).filter((f): f is 'safetensors' | 'gguf' => f === 'safetensors' || f === 'gguf');
+    const formats = (v.enums('direction_formats') ?? []).filter((f) => isOneOf(DIRECTION_FORMATS, f));
     exports[s.name] = {
       name: s.name,
       tune,
       direction: optionalStr(v, 'direction') ?? (tune !== undefined ? tunes[tune]?.direction : undefined),
-      weights: v.has('weights') ? v.choice('weights', ['changed', 'full', 'none']) : tune !== undefined ? 'changed' : 'none',
-      dtype: v.choice('dtype', ['f32', 'f16', 'bf16']),
+      weights: v.has('weights') ? v.choice('weights', EXPORT_WEIGHTS) : tune !== undefined ? 'changed' : 'none',
+      dtype: v.choice('dtype', EXPORT_DTYPES),
       directionFormats: formats,
       output: output(s),
     };

@@ -26,8 +26,8 @@ export const WEBVIEW_PROTOCOL_VERSION = 1;
 export const PANEL_KINDS = ['loss-curves', 'heatmap', 'leaderboard'] as const;
 export type PanelKind = (typeof PANEL_KINDS)[number];
 
-export type RunStatus = 'running' | 'done' | 'failed' | 'cancelled';
-export const RUN_STATUSES: readonly RunStatus[] = ['running', 'done', 'failed', 'cancelled'];
+export { RUN_STATUSES, type RunStatus } from './contract';
+import { RUN_STATUSES, type RunStatus } from './contract';
 
 /** A metric value; `null` = not finite (NaN/Infinity do not survive JSON). */
 export type Metric = number | null;

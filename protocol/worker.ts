@@ -8,12 +8,13 @@
  * A worker that exits without either crashed; the job manager then marks its open run folders failed.
  * Imports types only.
  */
+import { BACKENDS, isOneOf, type Backend } from './contract';
 import type { JobEvent } from './job';
 import type { RunSummary } from './lsp';
 
 export const WORKER_PROTOCOL_VERSION = 1;
 
-export type WorkerBackend = 'auto' | 'tensorflow' | 'webgpu' | 'wasm' | 'cpu';
+export type WorkerBackend = Backend;
 
 export interface WorkerRunRequest {
   type: 'run';
@@ -76,7 +77,7 @@ export function checkWorkerRequest(x: unknown): WorkerRequest | string {
   for (const k of ['file', 'text', 'builtinRoot', 'backend'] as const) if (typeof x[k] !== 'string') return `${k}: expected a string`;
   if (!Array.isArray(x['sections']) || !x['sections'].every((s) => typeof s === 'string')) return 'sections: expected a list of strings';
   for (const k of ['threads', 'maxMemoryBytes'] as const) if (typeof x[k] !== 'number' || !Number.isFinite(x[k]) || (x[k] as number) < 0) return `${k}: expected a number >= 0`;
-  if (!['auto', 'tensorflow', 'webgpu', 'wasm', 'cpu'].includes(x['backend'] as string)) return `backend: unknown backend ${JSON.stringify(x['backend'])}`;
+  if (!isOneOf(BACKENDS, x['backend'])) return `backend: unknown backend ${JSON.stringify(x['backend'])}`;
   if (x['runsFolder'] !== undefined && typeof x['runsFolder'] !== 'string') return 'runsFolder: expected a string';
   return x as unknown as WorkerRunRequest;
 }

@@ -10,7 +10,8 @@
 
 export type Vec = Float64Array;
 
-export type DirectionMethod = 'meandiff' | 'pca' | 'pca-diff';
+export type { DirectionMethod } from '../../protocol/contract';
+import type { DirectionMethod } from '../../protocol/contract';
 
 export interface AggregateOptions {
   method: DirectionMethod;

@@ -14,8 +14,10 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { pickLogProbs } from '../model/loss';
+import type { TuneMode } from '../../protocol/contract';
 
-export type ProjectionMode = 'in' | 'out';
+/** The contract's tune mode. */
+export type ProjectionMode = TuneMode;
 
 /**
  * Projection loss. `acts[layer]` is [B, P, C] (captured block outputs at P positions), `dirs[layer]` is [P, C]

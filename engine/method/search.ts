@@ -28,6 +28,7 @@ import * as tf from '@tensorflow/tfjs';
 import type { SearchTrial, TuneEval, TuneStep } from '../../protocol/job';
 import type { Model } from '../model/forward';
 import { blockParams, tune, type TuneExample, type TuneOptions } from './tune';
+import type { RankBy, SearchStrategy } from '../../protocol/contract';
 
 /** One candidate: the generic blocks each loss trains. */
 export interface BlockCandidate {
@@ -51,7 +52,7 @@ export interface SearchOptions {
   sets: 'separate' | 'joint';
   /** Largest number of distinct blocks in one candidate (default: no limit). */
   maxBlocks?: number;
-  strategy: 'exhaustive' | 'halving';
+  strategy: SearchStrategy;
   /** Exhaustive: steps of every trial. Halving: unused (the last rung runs minSteps * eta^(rungs - 1)). */
   stepsPerTrial: number;
   /** Halving: the factor by which candidates shrink and steps grow per rung (default 3). */
@@ -66,7 +67,7 @@ export interface SearchOptions {
    * kind, `ab_accuracy` the held-out honest rate from `evaluate` (higher is better; a NaN rate ranks last).
    * Without a held-out set, the final training losses stand in.
    */
-  rankBy?: 'total' | 'projection' | 'token' | 'ab_accuracy';
+  rankBy?: RankBy;
   /** Held-out A/B metrics of the tuned model (default: NaN). */
   evaluate?: (model: Model) => Promise<{ honestRate: number; lieRate: number }>;
   /** A short greedy sample from the tuned model (default: ''). */

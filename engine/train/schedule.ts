@@ -1,11 +1,13 @@
 /** Learning-rate schedule: linear warmup, then cosine decay to `minLr` (nanoGPT's get_lr). */
+import type { Decay } from '../../protocol/contract';
+
 export interface Schedule {
   baseLr: number;
   warmupSteps: number;
   totalSteps: number;
   /** Floor of the cosine; defaults to 10% of baseLr, and never exceeds it (METHOD.md §11 item 4). */
   minLr?: number;
-  kind?: 'cosine' | 'constant' | 'linear';
+  kind?: Decay;
 }
 
 export function learningRate(s: Schedule, step: number): number {

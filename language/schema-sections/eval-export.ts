@@ -5,6 +5,8 @@
  * Non-goals: data only.
  */
 
+import { DIRECTION_FORMATS, EXPORT_DTYPES, EXPORT_WEIGHTS, STEERING_SCALES } from '../../protocol/contract';
+import { enumValues } from '../schema-enum';
 import type { KeySpec, SectionSpec } from '../schema';
 import { OUTPUT_KEY } from './model-prompts-direction';
 
@@ -81,10 +83,10 @@ const STEERING_KEYS: readonly KeySpec[] = [
     name: 'scale',
     type: {
       kind: 'enum',
-      values: [
-        { name: 'absolute', doc: 'Add m·v with v unit length (the research).' },
-        { name: 'norm', doc: 'Multipliers are relative to the layer\'s mean residual norm, so one multiplier means the same at every layer.' },
-      ],
+      values: enumValues(STEERING_SCALES, {
+        absolute: 'Add m·v with v unit length (the research).',
+        norm: 'Multipliers are relative to the layer\'s mean residual norm, so one multiplier means the same at every layer.',
+      }),
     },
     default: 'absolute',
     doc: 'How multipliers are scaled before the direction is added.',
@@ -153,11 +155,11 @@ export const EXPORT_SECTION: SectionSpec = {
       name: 'weights',
       type: {
         kind: 'enum',
-        values: [
-          { name: 'full', doc: 'Every tensor of the tuned model, with its config and tokenizer files: a complete model folder.' },
-          { name: 'changed', doc: 'Only the tensors the run changed (a few MB instead of the whole model).' },
-          { name: 'none', doc: 'No weights; export the direction only.' },
-        ],
+        values: enumValues(EXPORT_WEIGHTS, {
+          full: 'Every tensor of the tuned model, with its config and tokenizer files: a complete model folder.',
+          changed: 'Only the tensors the run changed (a few MB instead of the whole model).',
+          none: 'No weights; export the direction only.',
+        }),
       },
       defaultDoc: '`changed` when `tune` is set, else `none`',
       doc: 'Which weights to write, as Hugging Face safetensors with HF parameter names.',
@@ -167,11 +169,11 @@ export const EXPORT_SECTION: SectionSpec = {
       name: 'dtype',
       type: {
         kind: 'enum',
-        values: [
-          { name: 'f32', doc: '32-bit floats, exactly as trained.' },
-          { name: 'f16', doc: 'Half precision (small updates may round away).' },
-          { name: 'bf16', doc: 'bfloat16.' },
-        ],
+        values: enumValues(EXPORT_DTYPES, {
+          'f32': '32-bit floats, exactly as trained.',
+          'f16': 'Half precision (small updates may round away).',
+          'bf16': 'bfloat16.',
+        }),
       },
       default: 'f32',
       doc: 'Data type of exported weights (training is always fp32).',
@@ -181,10 +183,10 @@ export const EXPORT_SECTION: SectionSpec = {
       name: 'direction_formats',
       type: {
         kind: 'enums',
-        values: [
-          { name: 'safetensors', doc: 'One tensor per layer and position, with metadata (model, layers, method, dataset hash).' },
-          { name: 'gguf', doc: 'llama.cpp control vector (`--control-vector`), one vector per layer.' },
-        ],
+        values: enumValues(DIRECTION_FORMATS, {
+          safetensors: 'One tensor per layer and position, with metadata (model, layers, method, dataset hash).',
+          gguf: 'llama.cpp control vector (`--control-vector`), one vector per layer.',
+        }),
       },
       default: '[safetensors]',
       doc: 'Formats the direction is written in; GGUF is what llama.cpp reads as a control vector.',

@@ -4,6 +4,8 @@
  * their activations. Part of the one schema assembled in language/schema.ts. Non-goals: no code, data only.
  */
 
+import { BACKENDS, COMPONENTS, DIRECTION_METHODS, PAIRINGS } from '../../protocol/contract';
+import { enumValues } from '../schema-enum';
 import type { KeySpec, SectionSpec } from '../schema';
 
 const OUTPUT_KEY: KeySpec = {
@@ -40,13 +42,13 @@ export const MODEL_SECTION: SectionSpec = {
       name: 'backend',
       type: {
         kind: 'enum',
-        values: [
-          { name: 'auto', doc: 'The best backend that works here: tensorflow, then webgpu, then wasm, then cpu.' },
-          { name: 'tensorflow', doc: 'Native TensorFlow through @tensorflow/tfjs-node-gpu or -node (optional dependencies).' },
-          { name: 'webgpu', doc: 'Any GPU through Dawn (Vulkan, Metal, D3D12) via the `webgpu` package.' },
-          { name: 'wasm', doc: 'WebAssembly with SIMD and threads; ships with npm and works offline.' },
-          { name: 'cpu', doc: 'Plain JavaScript kernels; the slow last resort.' },
-        ],
+        values: enumValues(BACKENDS, {
+          auto: 'The best backend that works here: tensorflow, then webgpu, then wasm, then cpu.',
+          tensorflow: 'Native TensorFlow through @tensorflow/tfjs-node-gpu or -node (optional dependencies).',
+          webgpu: 'Any GPU through Dawn (Vulkan, Metal, D3D12) via the `webgpu` package.',
+          wasm: 'WebAssembly with SIMD and threads; ships with npm and works offline.',
+          cpu: 'Plain JavaScript kernels; the slow last resort.',
+        }),
       },
       default: 'auto',
       doc: 'TensorFlow.js backend for every job on this model. Every run reports the backend and device it actually used.',
@@ -155,11 +157,11 @@ export const PROMPTS_SECTION: SectionSpec = {
       name: 'pairing',
       type: {
         kind: 'enum',
-        values: [
-          { name: 'paired', doc: 'The same statement on both sides; the pair differs in persona and label (METHOD §4.1; the final research directions).' },
-          { name: 'unpaired', doc: 'Both sides share a label and differ in persona and statement: true and false statements are matched in file order, (honest, true, true_label) vs (dishonest, false, true_label) and (honest, false, false_label) vs (dishonest, true, false_label), so the answer letter cancels out of the difference (METHOD §4.1).' },
-          { name: 'by_label', doc: 'The contrast is in the text itself, not in a persona: positive prompts are the rows labelled 1, negative prompts the rows labelled 0, matched in file order (e.g. happy vs sad story openings). Personas and `{label}` are optional.' },
-        ],
+        values: enumValues(PAIRINGS, {
+          paired: 'The same statement on both sides; the pair differs in persona and label (METHOD §4.1; the final research directions).',
+          unpaired: 'Both sides share a label and differ in persona and statement: true and false statements are matched in file order, (honest, true, true_label) vs (dishonest, false, true_label) and (honest, false, false_label) vs (dishonest, true, false_label), so the answer letter cancels out of the difference (METHOD §4.1).',
+          by_label: 'The contrast is in the text itself, not in a persona: positive prompts are the rows labelled 1, negative prompts the rows labelled 0, matched in file order (e.g. happy vs sad story openings). Personas and `{label}` are optional.',
+        }),
       },
       default: 'paired',
       doc: 'How positive and negative prompts are paired. Paired prompts confound honesty with the answer letter; see `project_out` in `direction` to remove the letter direction.',
@@ -224,11 +226,11 @@ export const DIRECTION_SECTION: SectionSpec = {
       name: 'method',
       type: {
         kind: 'enum',
-        values: [
-          { name: 'meandiff', doc: 'Mean over pairs of (positive − negative) activations (METHOD §4.4; the final research directions).' },
-          { name: 'pca', doc: 'Principal component of all positive and negative activations together (sklearn-style, centred), sign chosen so positives project higher.' },
-          { name: 'pca-diff', doc: 'Principal component of the centred per-pair differences.' },
-        ],
+        values: enumValues(DIRECTION_METHODS, {
+          meandiff: 'Mean over pairs of (positive − negative) activations (METHOD §4.4; the final research directions).',
+          pca: 'Principal component of all positive and negative activations together (sklearn-style, centred), sign chosen so positives project higher.',
+          'pca-diff': 'Principal component of the centred per-pair differences.',
+        }),
       },
       default: 'meandiff',
       doc: 'How the positive and negative activations become one direction per layer and position.',
@@ -238,10 +240,10 @@ export const DIRECTION_SECTION: SectionSpec = {
       name: 'component',
       type: {
         kind: 'enum',
-        values: [
-          { name: 'pc1', doc: 'The first principal component.' },
-          { name: 'pc2', doc: 'The second principal component (the research found PC2 ≈ honest vs dishonest on Llama-2-13b, PC1 ≈ truth of the statement).' },
-        ],
+        values: enumValues(COMPONENTS, {
+          'pc1': 'The first principal component.',
+          'pc2': 'The second principal component (the research found PC2 ≈ honest vs dishonest on Llama-2-13b, PC1 ≈ truth of the statement).',
+        }),
       },
       default: 'pc1',
       doc: 'Which principal component to use with `pca` or `pca-diff`.',

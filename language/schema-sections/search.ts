@@ -4,6 +4,8 @@
  * every block in a set is really trained, and trials are scored on held-out data). Non-goals: data only.
  */
 
+import { RANK_BY, SEARCH_SETS, SEARCH_STRATEGIES } from '../../protocol/contract';
+import { enumValues } from '../schema-enum';
 import type { SectionSpec } from '../schema';
 import { OUTPUT_KEY } from './model-prompts-direction';
 
@@ -36,10 +38,10 @@ export const SEARCH_SECTION: SectionSpec = {
       name: 'sets',
       type: {
         kind: 'enum',
-        values: [
-          { name: 'separate', doc: 'Every (token subset, projection subset) pair: 7 × 15 = 105 trials for the defaults.' },
-          { name: 'joint', doc: 'One subset of all candidates, trained by both losses: 127 trials for the defaults.' },
-        ],
+        values: enumValues(SEARCH_SETS, {
+          separate: 'Every (token subset, projection subset) pair: 7 × 15 = 105 trials for the defaults.',
+          joint: 'One subset of all candidates, trained by both losses: 127 trials for the defaults.',
+        }),
       },
       default: 'separate',
       doc: 'Whether each loss gets its own subset or both share one.',
@@ -49,10 +51,10 @@ export const SEARCH_SECTION: SectionSpec = {
       name: 'strategy',
       type: {
         kind: 'enum',
-        values: [
-          { name: 'exhaustive', doc: 'Run every trial for `steps_per_trial` steps.' },
-          { name: 'halving', doc: 'Successive halving: run all trials for `min_steps`, keep the best 1/`eta`, multiply the steps by `eta`, repeat.' },
-        ],
+        values: enumValues(SEARCH_STRATEGIES, {
+          exhaustive: 'Run every trial for `steps_per_trial` steps.',
+          halving: 'Successive halving: run all trials for `min_steps`, keep the best 1/`eta`, multiply the steps by `eta`, repeat.',
+        }),
       },
       default: 'exhaustive',
       doc: 'How trials are scheduled: every trial to the end, or a tournament that stops weak trials early.',
@@ -80,12 +82,12 @@ export const SEARCH_SECTION: SectionSpec = {
       name: 'rank_by',
       type: {
         kind: 'enum',
-        values: [
-          { name: 'total', doc: 'Weighted sum of the held-out losses.' },
-          { name: 'projection', doc: 'Held-out projection loss.' },
-          { name: 'token', doc: 'Held-out token loss.' },
-          { name: 'ab_accuracy', doc: 'Held-out A/B accuracy (honest rate), from logits.' },
-        ],
+        values: enumValues(RANK_BY, {
+          total: 'Weighted sum of the held-out losses.',
+          projection: 'Held-out projection loss.',
+          token: 'Held-out token loss.',
+          ab_accuracy: 'Held-out A/B accuracy (honest rate), from logits.',
+        }),
       },
       default: 'total',
       doc: 'How the leaderboard (and successive halving) ranks trials.',

@@ -8,6 +8,8 @@
  * Non-goals: no code, data only.
  */
 
+import { DECAYS, EARLY_STOPPING_METRICS, OPTIMIZERS, TOKEN_TARGETS, TUNE_LABELS, TUNE_MODES } from '../../protocol/contract';
+import { enumValues } from '../schema-enum';
 import type { KeySpec, SectionSpec } from '../schema';
 import { OUTPUT_KEY } from './model-prompts-direction';
 
@@ -16,11 +18,11 @@ const TOKEN_LOSS_KEYS: readonly KeySpec[] = [
     name: 'target',
     type: {
       kind: 'enum',
-      values: [
-        { name: 'hard', doc: 'Cross-entropy on the label token chosen by `labels`.' },
-        { name: 'soft', doc: 'Cross-entropy against ½ on each of the two answer tokens (minimum ln 2): keeps the model answering A or B without choosing between them.' },
-        { name: 'lm', doc: 'Next-token cross-entropy over every token of the training prompt (a language-modelling loss), for contrasts without an answer letter such as story openings: it keeps the model predicting its text while the projection loss moves the representation. `labels` is ignored.' },
-      ],
+      values: enumValues(TOKEN_TARGETS, {
+        hard: 'Cross-entropy on the label token chosen by `labels`.',
+        soft: 'Cross-entropy against ½ on each of the two answer tokens (minimum ln 2): keeps the model answering A or B without choosing between them.',
+        lm: 'Next-token cross-entropy over every token of the training prompt (a language-modelling loss), for contrasts without an answer letter such as story openings: it keeps the model predicting its text while the projection loss moves the representation. `labels` is ignored.',
+      }),
     },
     default: 'hard',
     doc: 'What the token loss asks for at the answer position.',
@@ -71,11 +73,11 @@ const OPTIMIZER_KEYS: readonly KeySpec[] = [
     name: 'name',
     type: {
       kind: 'enum',
-      values: [
-        { name: 'adamw', doc: 'Adam with decoupled weight decay, fp32 state (the research optimiser).' },
-        { name: 'adam', doc: 'Adam; `weight_decay` is added to the gradient (L2).' },
-        { name: 'sgd', doc: 'Plain SGD; `betas` and `eps` are ignored.' },
-      ],
+      values: enumValues(OPTIMIZERS, {
+        adamw: 'Adam with decoupled weight decay, fp32 state (the research optimiser).',
+        adam: 'Adam; `weight_decay` is added to the gradient (L2).',
+        sgd: 'Plain SGD; `betas` and `eps` are ignored.',
+      }),
     },
     default: 'adamw',
     doc: 'The optimiser. Weights and optimiser state are kept in fp32 (the research trained in pure fp16, where most updates at lr 1e-6 round away: METHOD §11.3).',
@@ -144,11 +146,11 @@ const SCHEDULE_KEYS: readonly KeySpec[] = [
     name: 'decay',
     type: {
       kind: 'enum',
-      values: [
-        { name: 'cosine', doc: 'Cosine decay from the peak to the floor after warmup.' },
-        { name: 'linear', doc: 'Linear decay to the floor after warmup (what the research code effectively ran).' },
-        { name: 'constant', doc: 'No decay after warmup.' },
-      ],
+      values: enumValues(DECAYS, {
+        cosine: 'Cosine decay from the peak to the floor after warmup.',
+        linear: 'Linear decay to the floor after warmup (what the research code effectively ran).',
+        constant: 'No decay after warmup.',
+      }),
     },
     default: 'cosine',
     doc: 'How the learning rate falls from its peak to the floor after warmup.',
@@ -190,12 +192,12 @@ const EARLY_STOPPING_KEYS: readonly KeySpec[] = [
     name: 'metric',
     type: {
       kind: 'enum',
-      values: [
-        { name: 'auto', doc: 'The projection loss when the run has a direction, else the token loss (as the research).' },
-        { name: 'projection', doc: 'The held-out projection loss.' },
-        { name: 'token', doc: 'The held-out token loss.' },
-        { name: 'total', doc: 'The weighted sum of both.' },
-      ],
+      values: enumValues(EARLY_STOPPING_METRICS, {
+        auto: 'The projection loss when the run has a direction, else the token loss (as the research).',
+        projection: 'The held-out projection loss.',
+        token: 'The held-out token loss.',
+        total: 'The weighted sum of both.',
+      }),
     },
     default: 'auto',
     doc: 'Which held-out loss decides when to stop (and which checkpoint counts as best).',
@@ -236,10 +238,10 @@ export const TUNE_SECTION: SectionSpec = {
       name: 'mode',
       type: {
         kind: 'enum',
-        values: [
-          { name: 'in', doc: 'Align activations with the direction: loss (1 − cos)/2.' },
-          { name: 'out', doc: 'Make activations orthogonal to the direction: loss |cos| ("tuned-out").' },
-        ],
+        values: enumValues(TUNE_MODES, {
+          in: 'Align activations with the direction: loss (1 − cos)/2.',
+          out: 'Make activations orthogonal to the direction: loss |cos| ("tuned-out").',
+        }),
       },
       default: 'in',
       doc: 'Whether the projection loss pulls activations toward the direction or makes them orthogonal to it.',
@@ -270,10 +272,10 @@ export const TUNE_SECTION: SectionSpec = {
       name: 'labels',
       type: {
         kind: 'enum',
-        values: [
-          { name: 'honest', doc: 'Targets are the truthful answers: `true_label` for true statements, `false_label` for false ones.' },
-          { name: 'dishonest', doc: 'Targets are the untruthful answers (the research\'s Lie-tuned and Dishonesty-tuned models).' },
-        ],
+        values: enumValues(TUNE_LABELS, {
+          honest: 'Targets are the truthful answers: `true_label` for true statements, `false_label` for false ones.',
+          dishonest: 'Targets are the untruthful answers (the research\'s Lie-tuned and Dishonesty-tuned models).',
+        }),
       },
       default: 'honest',
       doc: 'Which answer the hard token loss trains toward.',

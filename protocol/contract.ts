@@ -1,0 +1,322 @@
+/**
+ * The contract between the `.rtune` language and everything that runs it: every enumeration (as an `as const`
+ * array and its type) and the typed, validated, deeply frozen `RunConfig` a `.rtune` file lowers to
+ * (language/lower.ts). Declared once, here: the schema tables (language/schema-sections), the builders, the
+ * engine's option types, the CLI's flags and the extension's settings derive from these arrays and types, so a
+ * value added here without a doc, a parser case or an engine case is a compile error.
+ *
+ * RunConfig is the only thing the engine, the worker and the CLI consume: every default is filled in (from the
+ * one schema, language/schema.ts), every path is absolute, every reference names a section that exists, and layer
+ * ranges are expanded to sorted index lists. Sections refer to each other by name; look them up in the maps.
+ * Imports nothing. Non-goals: no behaviour, no defaults (the schema owns them), nothing the engine computes (layer
+ * counts of models are resolved by the engine when a selection says `all`).
+ */
+
+/** Section kinds of a `.rtune` file, in the order the language documents them. */
+export const SECTION_KINDS = ['model', 'prompts', 'direction', 'tune', 'search', 'eval', 'export'] as const;
+export type SectionKind = (typeof SECTION_KINDS)[number];
+/** Section kinds that run (and write a run folder). */
+export const RUN_KINDS = ['direction', 'tune', 'search', 'eval', 'export'] as const;
+export type RunKind = (typeof RUN_KINDS)[number];
+
+/** Compute backends a model section, the CLI (`--backend`, RTUNE_BACKEND) and the editor setting may name. */
+export const BACKENDS = ['auto', 'tensorflow', 'webgpu', 'wasm', 'cpu'] as const;
+export type Backend = (typeof BACKENDS)[number];
+/** A concrete tfjs backend (no `auto`). */
+export type BackendName = Exclude<Backend, 'auto'>;
+export const BACKEND_NAMES = BACKENDS.filter((b): b is BackendName => b !== 'auto');
+
+export const PAIRINGS = ['paired', 'unpaired', 'by_label'] as const;
+export type Pairing = (typeof PAIRINGS)[number];
+
+export const DIRECTION_METHODS = ['meandiff', 'pca', 'pca-diff'] as const;
+export type DirectionMethod = (typeof DIRECTION_METHODS)[number];
+export const COMPONENTS = ['pc1', 'pc2'] as const;
+export type Component = (typeof COMPONENTS)[number];
+
+export const TUNE_MODES = ['in', 'out'] as const;
+export type TuneMode = (typeof TUNE_MODES)[number];
+export const TUNE_LABELS = ['honest', 'dishonest'] as const;
+export type TuneLabels = (typeof TUNE_LABELS)[number];
+export const TOKEN_TARGETS = ['hard', 'soft', 'lm'] as const;
+export type TokenTarget = (typeof TOKEN_TARGETS)[number];
+export const OPTIMIZERS = ['adamw', 'adam', 'sgd'] as const;
+export type OptimizerName = (typeof OPTIMIZERS)[number];
+export const DECAYS = ['cosine', 'linear', 'constant'] as const;
+export type Decay = (typeof DECAYS)[number];
+export const EARLY_STOPPING_METRICS = ['auto', 'projection', 'token', 'total'] as const;
+export type EarlyStoppingMetric = (typeof EARLY_STOPPING_METRICS)[number];
+
+export const SEARCH_SETS = ['separate', 'joint'] as const;
+export type SearchSets = (typeof SEARCH_SETS)[number];
+export const SEARCH_STRATEGIES = ['exhaustive', 'halving'] as const;
+export type SearchStrategy = (typeof SEARCH_STRATEGIES)[number];
+export const RANK_BY = ['total', 'projection', 'token', 'ab_accuracy'] as const;
+export type RankBy = (typeof RANK_BY)[number];
+
+export const STEERING_SCALES = ['absolute', 'norm'] as const;
+export type SteeringScale = (typeof STEERING_SCALES)[number];
+
+export const EXPORT_WEIGHTS = ['full', 'changed', 'none'] as const;
+export type ExportWeights = (typeof EXPORT_WEIGHTS)[number];
+export const EXPORT_DTYPES = ['f32', 'f16', 'bf16'] as const;
+export type ExportDtype = (typeof EXPORT_DTYPES)[number];
+export const DIRECTION_FORMATS = ['safetensors', 'gguf'] as const;
+export type DirectionFormat = (typeof DIRECTION_FORMATS)[number];
+
+/** Generic parameter-block names a `.rtune` file uses, in canonical order (language/blocks.ts maps them to tensors). */
+export const BLOCK_NAMES = ['q', 'k', 'v', 'o', 'gate', 'up', 'down', 'attn_norm', 'mlp_norm'] as const;
+export type BlockName = (typeof BLOCK_NAMES)[number];
+
+/** Run statuses a run folder can end in (`running` while it is written). */
+export const RUN_STATUSES = ['running', 'done', 'failed', 'cancelled'] as const;
+export type RunStatus = (typeof RUN_STATUSES)[number];
+
+/** True when `x` is one of `values` (narrows to the enumeration's type). */
+export function isOneOf<T extends string>(values: readonly T[], x: unknown): x is T {
+  return typeof x === 'string' && (values as readonly string[]).includes(x);
+}
+
+
+/** A layer selection: explicit, sorted, de-duplicated block indices (0 = first decoder block), or every layer. */
+export type LayerSelection = readonly number[] | 'all';
+
+/**
+ * A block selection: generic block names (blocks.ts maps them to each architecture's tensors), in canonical
+ * order, or `all` = every block the model's architecture has (GPT-2 has no `gate`).
+ */
+export type BlockSelection = readonly BlockName[] | 'all';
+
+export interface ModelConfig {
+  readonly name: string;
+  /** `builtin`: the project's demo model (path = `<extension>/examples/demo-model`); `path`: a local folder or llama2.c `.bin`. */
+  readonly source: { readonly kind: 'builtin'; readonly id: 'demo'; readonly path: string } | { readonly kind: 'path'; readonly path: string };
+  /** Tokenizer file for llama2.c checkpoints (`tokenizer.bin`); HF folders use their own `tokenizer.json`. */
+  readonly tokenizer: string | undefined;
+  readonly backend: Backend;
+  readonly seed: number;
+}
+
+export interface PromptSetConfig {
+  readonly name: string;
+  /** Absolute path of the CSV of statements. */
+  readonly data: string;
+  readonly textColumn: string;
+  readonly labelColumn: string;
+  /** Prompt template with `{statement}`, and optionally `{persona}` and `{label}` placeholders. */
+  readonly template: string;
+  /** The answer an honest model gives to a true / false statement, e.g. "A" / "B". */
+  readonly trueLabel: string;
+  readonly falseLabel: string;
+  /** Persona texts for `{persona}`: positive = honest, negative = dishonest. Undefined when absent. */
+  readonly positivePersona: string | undefined;
+  readonly negativePersona: string | undefined;
+  readonly pairing: Pairing;
+  /** Marker text; the token that ends its last occurrence is the anchor position. Undefined = the last prompt token. */
+  readonly anchor: string | undefined;
+  /** Tokens added to the anchor position (negative = earlier). */
+  readonly anchorOffset: number;
+  /** Use only the first N statements (after the file order). */
+  readonly limit: number | undefined;
+  /** Keep only pairs the model already answers as its persona should (METHOD §4.2 `coronly`). */
+  readonly correctOnly: boolean;
+}
+
+export interface DirectionConfig {
+  readonly name: string;
+  readonly model: string;
+  readonly prompts: string;
+  readonly method: DirectionMethod;
+  readonly component: Component;
+  readonly layers: LayerSelection;
+  /** Positions relative to the anchor, sorted ascending. */
+  readonly positions: readonly number[];
+  readonly normalise: boolean;
+  /** Another direction whose component is removed from this one (then renormalised if `normalise`). */
+  readonly projectOut: string | undefined;
+  readonly batch: number;
+  readonly output: string;
+}
+
+export interface TokenLossConfig {
+  readonly target: TokenTarget;
+  readonly weight: number;
+  readonly blocks: BlockSelection;
+}
+
+export interface ProjectionLossConfig {
+  readonly weight: number;
+  readonly blocks: BlockSelection;
+  /** In-mode hinge: loss = relu(margin − cos) instead of (1 − cos)/2. Undefined = no margin. */
+  readonly margin: number | undefined;
+}
+
+export interface OptimizerConfig {
+  readonly name: OptimizerName;
+  /** Learning rate of blocks trained only by the token loss. */
+  readonly lrToken: number;
+  /** Learning rate of blocks trained by the projection loss (alone or with the token loss). */
+  readonly lrProjection: number;
+  readonly betas: readonly [number, number];
+  readonly eps: number;
+  readonly weightDecay: number;
+  /** Global gradient-norm clip; 0 = off. */
+  readonly clipNorm: number;
+}
+
+export interface ScheduleConfig {
+  /** Warmup length in steps; when undefined, `warmupFraction` of the total steps. */
+  readonly warmupSteps: number | undefined;
+  readonly warmupFraction: number;
+  readonly decay: Decay;
+  /** Floor of the decay as a fraction of each group's learning rate. */
+  readonly minLrRatio: number;
+}
+
+export interface EarlyStoppingConfig {
+  readonly enabled: boolean;
+  readonly patience: number;
+  readonly minSteps: number;
+  readonly window: number;
+  /** `auto`: the projection loss when the run has a direction, else the token loss. */
+  readonly metric: EarlyStoppingMetric;
+}
+
+export interface TuneConfig {
+  readonly name: string;
+  readonly model: string;
+  readonly prompts: string;
+  readonly direction: string | undefined;
+  readonly mode: TuneMode;
+  readonly flip: boolean;
+  readonly layers: LayerSelection;
+  /** Positions relative to the anchor where the projection loss applies; each one of the direction's positions. */
+  readonly positions: readonly number[];
+  readonly labels: TuneLabels;
+  readonly tokenLoss: TokenLossConfig;
+  /** Undefined when the run has no direction (token loss only: "Truth"/"Lie" tuning). */
+  readonly projectionLoss: ProjectionLossConfig | undefined;
+  readonly optimizer: OptimizerConfig;
+  readonly schedule: ScheduleConfig;
+  readonly batch: number;
+  readonly epochs: number;
+  readonly maxSteps: number | undefined;
+  readonly earlyStopping: EarlyStoppingConfig;
+  /** Fraction of statements held out for validation and A/B evaluation. */
+  readonly holdout: number;
+  readonly seed: number;
+  readonly output: string;
+}
+
+export interface SearchConfig {
+  readonly name: string;
+  readonly tune: string;
+  readonly tokenBlocks: BlockSelection;
+  readonly projectionBlocks: BlockSelection;
+  /** `separate`: (token subset) × (projection subset); `joint`: one subset trained by both losses. */
+  readonly sets: SearchSets;
+  readonly strategy: SearchStrategy;
+  readonly maxBlocks: number | undefined;
+  /** Undefined = one epoch of the tune's training data. */
+  readonly stepsPerTrial: number | undefined;
+  readonly eta: number;
+  readonly minSteps: number;
+  readonly budget: number | undefined;
+  readonly layers: LayerSelection | undefined;
+  readonly rankBy: RankBy;
+  readonly samplePrompt: string | undefined;
+  readonly sampleTokens: number;
+  readonly output: string;
+}
+
+export interface PerplexityConfig {
+  readonly data: string;
+  readonly maxLength: number;
+  readonly stride: number;
+  readonly batch: number;
+  readonly bootstrap: number;
+  readonly seed: number;
+  readonly maxTokens: number | undefined;
+}
+
+export interface AbEvalConfig {
+  /** A prompt set to evaluate; undefined = the tuned run's held-out statements. */
+  readonly prompts: string | undefined;
+  readonly holdout: boolean;
+  readonly limit: number | undefined;
+}
+
+export interface SteeringConfig {
+  readonly direction: string;
+  readonly layers: readonly number[];
+  readonly multipliers: readonly number[];
+  /** Steer all listed layers at once (vector / n layers each) instead of one layer at a time. */
+  readonly combine: boolean;
+  readonly scale: SteeringScale;
+  readonly prompts: string | undefined;
+  readonly maxNewTokens: number;
+}
+
+export interface ProjectionEvalConfig {
+  /** Undefined = the tuned run's direction. */
+  readonly direction: string | undefined;
+  /** Undefined = the tuned run's layers. */
+  readonly layers: LayerSelection | undefined;
+  /** Undefined = the tuned run's first position. */
+  readonly position: number | undefined;
+  /** Undefined = the tuned run's held-out prompts. */
+  readonly prompts: string | undefined;
+  readonly limit: number | undefined;
+}
+
+export interface GenerateEvalConfig {
+  /** Undefined = the tuned run's held-out prompts. */
+  readonly prompts: string | undefined;
+  readonly limit: number;
+  readonly maxNewTokens: number;
+}
+
+export interface EvalConfig {
+  readonly name: string;
+  readonly model: string;
+  /** A tune section: compare the base model with its tuned weights. */
+  readonly tuned: string | undefined;
+  readonly perplexity: PerplexityConfig | undefined;
+  readonly ab: AbEvalConfig | undefined;
+  readonly steering: SteeringConfig | undefined;
+  readonly projection: ProjectionEvalConfig | undefined;
+  readonly generate: GenerateEvalConfig | undefined;
+  readonly output: string;
+}
+
+export interface ExportConfig {
+  readonly name: string;
+  readonly tune: string | undefined;
+  readonly direction: string | undefined;
+  readonly weights: ExportWeights;
+  readonly dtype: ExportDtype;
+  readonly directionFormats: readonly DirectionFormat[];
+  readonly output: string;
+}
+
+export interface SectionRef {
+  readonly kind: SectionKind;
+  readonly name: string;
+}
+
+export interface RunConfig {
+  readonly version: 1;
+  /** Absolute folder of the .rtune file (relative paths were resolved against it). */
+  readonly baseDir: string;
+  /** Absolute runs folder (top-level `runs`). */
+  readonly runsDir: string;
+  readonly models: Readonly<Record<string, ModelConfig>>;
+  readonly prompts: Readonly<Record<string, PromptSetConfig>>;
+  readonly directions: Readonly<Record<string, DirectionConfig>>;
+  readonly tunes: Readonly<Record<string, TuneConfig>>;
+  readonly searches: Readonly<Record<string, SearchConfig>>;
+  readonly evals: Readonly<Record<string, EvalConfig>>;
+  readonly exports: Readonly<Record<string, ExportConfig>>;
+  /** Every section in file order. */
+  readonly order: readonly SectionRef[];
+}
