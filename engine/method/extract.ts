@@ -21,7 +21,7 @@ export type Activations = Map<number, Float32Array[][]>;
 export async function captureActivations(
   model: Model,
   prompts: CaptureRequest[],
-  layers: number[],
+  layers: readonly number[],
   opts: { batch?: number; signal?: AbortSignal; onProgress?: (done: number, total: number) => void } = {},
 ): Promise<Activations> {
   const c = model.config;

@@ -24,9 +24,9 @@
  * Non-goals: building prompts and examples, loading the model, computing A/B metrics or samples (callbacks),
  * writing leaderboard files (the job layer), parallel trials.
  */
-import * as tf from '@tensorflow/tfjs';
 import type { SearchTrial, TuneEval, TuneStep } from '../../protocol/job';
 import type { Model } from '../model/forward';
+import { WeightSnapshot } from '../model/weights';
 import { blockParams, tune, type TuneExample, type TuneOptions } from './tune';
 import type { RankBy, SearchStrategy } from '../../protocol/contract';
 
@@ -201,8 +201,8 @@ export async function blockSearch(model: Model, train: TuneExample[], heldout: T
   let status: SearchResult['status'] = 'done';
   let message = '';
   let spent = 0;
-  const snapshot = vars.map((v) => tf.clone(v));
-  const restore = (): void => vars.forEach((v, i) => v.assign(snapshot[i] as tf.Tensor));
+  const snapshot = WeightSnapshot.of(vars);
+  const restore = (): void => snapshot.restore();
 
   const runTrial = async (c: BlockCandidate, index: number, rung: number, steps: number): Promise<RankedTrial | 'cancelled'> => {
     const t0 = performance.now();
@@ -276,7 +276,7 @@ export async function blockSearch(model: Model, train: TuneExample[], heldout: T
     if (o.strategy === 'halving' && status === 'done' && (lastRung === undefined || lastRung.candidates > 1)) status = 'budget';
   } finally {
     restore();
-    tf.dispose(snapshot);
+    snapshot.dispose();
   }
 
   const best = new Map<number, RankedTrial>();

@@ -1,0 +1,67 @@
+/**
+ * What a section module gets from the runner: the RunConfig, the shared model sessions, the results earlier
+ * sections left in memory (direction sets, tuned weights), run folders and events. One interface, so each
+ * section kind (job/sections/*.ts) is a plain function of it. Non-goals: no behaviour here.
+ */
+import type { DirectionSet } from '../engine/method/direction-set';
+import type { StatementRow } from '../engine/method/prompts';
+import type { Session } from '../engine/session';
+import type { BackendPreference } from '../engine/backend';
+import type { RunConfig, RunKind } from '../protocol/contract';
+import type { JobEvent } from '../protocol/job';
+import type { RunSummary } from '../protocol/lsp';
+import type { RunFolder } from './run-folder';
+
+export interface RunOptions {
+  /** Absolute path of the .rtune file (for run summaries). */
+  file?: string;
+  emit?: (e: JobEvent) => void;
+  signal?: AbortSignal;
+  /** wasm threads (default 1). */
+  threads?: number;
+  /** Backend for model sections that say `backend auto` (the editor's `rtune.backend` setting, the CLI's `--backend`). */
+  backend?: BackendPreference;
+  /** Also run what the named sections stand on (their direction, tune): default true. */
+  prerequisites?: boolean;
+}
+
+/** A direction section's result kept for the sections after it: its vectors and the metadata it was written with. */
+export interface ExtractedDirection extends DirectionSet {
+  readonly metadata: Readonly<Record<string, string>>;
+}
+
+/** A tune's result kept for the sections after it. */
+export interface TunedResult {
+  /** The model section it tuned. */
+  model: string;
+  /** HF name → trained values (memory layout). */
+  weights: Map<string, Float32Array>;
+  /** Statements held out of training (early stopping and evaluation). */
+  heldout: StatementRow[];
+  /** The prompt set it trained on. */
+  prompts: string;
+  /** Anchor offsets it trained (the positions of the direction it used). */
+  positions: readonly number[];
+  /** Layers it trained. */
+  layers: readonly number[];
+}
+
+export interface SectionContext {
+  readonly config: RunConfig;
+  readonly opts: RunOptions;
+  /** `{ signal }` when the run can be cancelled, else `{}`: spread into engine options. */
+  readonly cancel: { signal?: AbortSignal };
+  readonly directions: Map<string, ExtractedDirection>;
+  readonly tuned: Map<string, TunedResult>;
+  session(model: string): Promise<Session>;
+  /** Create a section's run folder and announce it (a `run` event) before anything else is streamed. */
+  openFolder(outputDir: string, section: string, kind: RunKind, config: unknown, opts?: { stamp?: boolean }): RunFolder;
+  emit(e: JobEvent, folder?: RunFolder): void;
+  /** Run `body` for `folder`; a throw marks the folder failed (or cancelled) and is rethrown. */
+  guarded(folder: RunFolder, job: string, body: () => Promise<RunSummary>): Promise<RunSummary>;
+}
+
+/** A layer selection resolved against the model's layer count. */
+export function layersOf(sel: readonly number[] | 'all', nLayers: number): number[] {
+  return sel === 'all' ? Array.from({ length: nLayers }, (_, i) => i) : [...sel];
+}

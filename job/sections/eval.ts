@@ -1,0 +1,110 @@
+/**
+ * `eval` sections: perplexity on held-out text (base vs tuned, paired bootstrap of the change), A/B answers (base,
+ * steered, tuned) with Wilson intervals, the projection cosine (eval-projection.ts) and greedy generations. A tuned
+ * run's weights are swapped into the shared model for its half of each comparison and the base ones put back.
+ */
+import * as fs from 'node:fs';
+import { perplexity } from '../../engine/eval/perplexity';
+import { abEvaluate, steeringGrid, type AbItem } from '../../engine/method/evaluate';
+import { vectorsAt } from '../../engine/method/direction-set';
+import { withWeights } from '../../engine/model/weights';
+import { perplexityComparison } from '../../engine/stats';
+import type { EvalConfig, PromptSetConfig } from '../../protocol/contract';
+import type { RunSummary } from '../../protocol/lsp';
+import type { SectionContext } from '../context';
+import { anchored, labelIds, readRows, renderTarget } from '../prompting';
+import { abTable, generationsText, projectionTable } from '../tables';
+import { projectionEval } from './eval-projection';
+import { greedy } from './search';
+
+export async function runEval(ctx: SectionContext, e: EvalConfig): Promise<RunSummary> {
+  const folder = ctx.openFolder(e.output, e.name, 'eval', e);
+  return ctx.guarded(folder, 'eval', async () => {
+    const s = await ctx.session(e.model);
+    const tuned = e.tuned !== undefined ? ctx.tuned.get(e.tuned) : undefined;
+    if (e.tuned !== undefined && !tuned) throw new Error(`eval ${e.name}: run tune ${e.tuned} first (select both sections)`);
+    const withTuned = <T>(fn: () => Promise<T>): Promise<T> => withWeights(s.model, tuned?.weights, fn);
+    const parts: string[] = [];
+    const metrics: Record<string, number> = {};
+    const result: Record<string, unknown> = {};
+    if (e.perplexity) {
+      const pc = e.perplexity;
+      let ids = s.tokenizer.encode(fs.readFileSync(pc.data, 'utf8'));
+      if (pc.maxTokens !== undefined) ids = ids.slice(0, pc.maxTokens);
+      const run = (which: string) =>
+        perplexity(s.model, ids, {
+          maxLength: pc.maxLength, stride: pc.stride, batch: pc.batch,
+          onProgress: (done, total, ppl) => ctx.emit({ type: 'progress', job: 'perplexity', done, total, unit: 'windows', message: `${which} ppl ${ppl.toFixed(3)}` }, folder),
+        });
+      const base = await run('base');
+      metrics['pplBase'] = base.perplexity;
+      if (tuned) {
+        const after = await withTuned(() => run('tuned'));
+        const cmp = perplexityComparison(base.tokenNll, after.tokenNll, { resamples: pc.bootstrap, seed: pc.seed });
+        metrics['pplTuned'] = after.perplexity;
+        metrics['pplDeltaPct'] = cmp.deltaPct;
+        parts.push(`ppl ${base.perplexity.toFixed(2)} → ${after.perplexity.toFixed(2)} (${cmp.deltaPct >= 0 ? '+' : ''}${cmp.deltaPct.toFixed(1)}%, 95% CI ${cmp.ciPct[0].toFixed(1)}..${cmp.ciPct[1].toFixed(1)}%)`);
+        result['perplexity'] = { base: base.perplexity, tuned: after.perplexity, comparison: cmp, tokens: base.tokens, scored: base.scoredTokens };
+      } else {
+        parts.push(`ppl ${base.perplexity.toFixed(2)}`);
+        result['perplexity'] = { base: base.perplexity, tokens: base.tokens, scored: base.scoredTokens };
+      }
+    }
+    if (e.ab) {
+      const pname = e.ab.prompts ?? tuned?.prompts;
+      if (pname === undefined) throw new Error(`eval ${e.name}: ab needs a prompts set (ab { prompts NAME }) or a tuned run`);
+      const p = ctx.config.prompts[pname] as PromptSetConfig;
+      let rows = e.ab.holdout && tuned ? tuned.heldout : readRows(p);
+      if (e.ab.limit !== undefined) rows = rows.slice(0, e.ab.limit);
+      const { idTrue: idA, idFalse: idB } = labelIds(s, p);
+      const items: AbItem[] = rows.map((r) => ({ ids: anchored(s, p, renderTarget(p, r)).ids, gold: r.truth ? 'A' : 'B' }));
+      const base = await abEvaluate(s.model, items, idA, idB);
+      const after = tuned ? await withTuned(() => abEvaluate(s.model, items, idA, idB)) : undefined;
+      metrics['honestBase'] = base.honest;
+      metrics['lieBase'] = base.lie;
+      if (after) {
+        metrics['honestTuned'] = after.honest;
+        metrics['lieTuned'] = after.lie;
+      }
+      parts.push(`honest ${(100 * base.honest).toFixed(0)}%${after ? ` → ${(100 * after.honest).toFixed(0)}%` : ''} (n ${base.n})`);
+      result['ab'] = { base, tuned: after };
+      if (e.steering) {
+        const d = ctx.directions.get(e.steering.direction);
+        if (!d) throw new Error(`eval ${e.name}: run direction ${e.steering.direction} first`);
+        // The tuned run's (first) position, else the direction's first.
+        const position = tuned?.positions[0] ?? (d.offsets[0] as number);
+        const vecs = vectorsAt(d, position, d.layers, `eval ${e.name}: steering: direction ${e.steering.direction}`);
+        result['steering'] = await steeringGrid(s.model, items, idA, idB, vecs, [...e.steering.layers], [...e.steering.multipliers], e.steering.combine);
+      }
+    }
+    if (e.projection) {
+      const r = await projectionEval(ctx, e, s, tuned, folder);
+      result['projection'] = r;
+      metrics['projectionCosBase'] = r.base.mean;
+      if (r.tuned) {
+        metrics['projectionCosTuned'] = r.tuned.mean;
+        metrics['projectionCosDelta'] = r.delta?.diff ?? NaN;
+      }
+      parts.push(`cos(v) ${r.base.mean.toFixed(3)}${r.tuned ? ` → ${r.tuned.mean.toFixed(3)}` : ''} at layers ${r.layers.join(',')} (n ${r.n})`);
+    }
+    if (e.generate) {
+      const g = e.generate;
+      const pname = g.prompts ?? tuned?.prompts;
+      if (pname === undefined) throw new Error(`eval ${e.name}: generate needs prompts (generate { prompts NAME }) or a tuned run`);
+      const p = ctx.config.prompts[pname] as PromptSetConfig;
+      const rows = (g.prompts === undefined && tuned ? tuned.heldout : readRows(p)).slice(0, g.limit);
+      const texts = rows.map((r) => renderTarget(p, r));
+      const run = async () => {
+        const out: string[] = [];
+        for (const text of texts) out.push(await greedy(ctx, s.model, s, s.tokenizer.encode(text), g.maxNewTokens));
+        return out;
+      };
+      const base = await run();
+      const after = tuned ? await withTuned(run) : undefined;
+      result['generate'] = texts.map((prompt, i) => ({ prompt, base: base[i], ...(after ? { tuned: after[i] } : {}) }));
+      parts.push(`${texts.length} greedy generations`);
+    }
+    const detail = [abTable(result), projectionTable(result), generationsText(result)].filter((x) => x !== undefined).join('\n\n') || undefined;
+    return folder.finish('done', parts.join('; ') || 'nothing to evaluate', { metrics, result, ...(detail ? { detail } : {}) });
+  });
+}
