@@ -63,7 +63,6 @@ export function buildRunConfig(a: AnalysisCore): RunConfig {
       source: resolved?.builtin === true ? { kind: 'builtin', id: 'demo', path: resolved.path ?? joinPath(a.options.builtinRoot ?? '.', BUILTIN_DEMO_RELATIVE) } : { kind: 'path', path: path(raw) },
       tokenizer: v.has('tokenizer') ? path(v.str('tokenizer')) : undefined,
       backend: v.choice('backend', BACKENDS),
-      seed: v.number('seed'),
     };
   }
 

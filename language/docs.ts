@@ -78,6 +78,7 @@ function keyDetails(keys: readonly KeySpec[], prefix: string): string[] {
   const out: string[] = [];
   for (const k of keys) {
     out.push(`#### \`${prefix}${k.name}\``, '', k.doc, '');
+    if (k.editorOnly !== undefined) out.push(`Read by the editor and the language only, not by runs: ${k.editorOnly}`, '');
     if (k.type.kind === 'enum' || k.type.kind === 'enums') {
       for (const v of k.type.values) out.push(`- \`${v.name}\`: ${v.doc}`);
       out.push('');

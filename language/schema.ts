@@ -57,6 +57,12 @@ export interface KeySpec {
   /** When the default depends on other settings: what it is, in words. */
   readonly defaultDoc?: string;
   readonly required?: boolean;
+  /**
+   * Set when the key is read by the language alone, never by a run (the engine, the job runner): why. Every other
+   * key is consumed by runs, and test/sync/key-checks.ts names the behaviour test that shows it (the sync test fails
+   * on a key with neither).
+   */
+  readonly editorOnly?: string;
 }
 
 export interface SectionSpec {
@@ -76,6 +82,7 @@ export const ROOT_KEYS: readonly KeySpec[] = [
     type: { kind: 'int', min: 1, max: 1 },
     default: '1',
     doc: 'Version of the `.rtune` language the file is written in. Only 1 exists; the key lets later versions change meaning without silently misreading old files.',
+    editorOnly: 'the language reads it to refuse files of another version; the RunConfig a run receives is always version 1.',
     example: 'version 1',
   },
   {

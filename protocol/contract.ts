@@ -94,7 +94,6 @@ export interface ModelConfig {
   /** Tokenizer file for llama2.c checkpoints (`tokenizer.bin`); HF folders use their own `tokenizer.json`. */
   readonly tokenizer: string | undefined;
   readonly backend: Backend;
-  readonly seed: number;
 }
 
 export interface PromptSetConfig {

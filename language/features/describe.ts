@@ -25,6 +25,7 @@ export function keyMarkdown(spec: KeySpec, path: readonly string[]): string {
   if (spec.type.kind === 'block') {
     lines.push('', `Keys: ${spec.type.keys.map((k) => `\`${k.name}\``).join(', ')}`);
   }
+  if (spec.editorOnly !== undefined) lines.push('', `Read by the editor and the language only, not by runs: ${spec.editorOnly}`);
   lines.push('', `Example: \`${spec.example.replace(/\n\s*/g, ' ')}\``);
   return lines.join('\n');
 }

@@ -54,13 +54,6 @@ export const MODEL_SECTION: SectionSpec = {
       doc: 'TensorFlow.js backend for every job on this model. Every run reports the backend and device it actually used.',
       example: 'backend wasm',
     },
-    {
-      name: 'seed',
-      type: { kind: 'int', min: 0, max: 2147483647 },
-      default: '123',
-      doc: 'Seed for randomness in jobs on this model that have no seed of their own, such as sampling during generation. The research used `torch.manual_seed(123)`.',
-      example: 'seed 123',
-    },
   ],
 };
 
