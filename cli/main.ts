@@ -16,7 +16,7 @@ import { ProgressBar } from './progress';
 import { loadRunConfig } from '../language/analysis';
 import { formatDiagnostics } from '../language/report';
 import { runConfig } from '../job/runner';
-import { createNodeEnv } from '../server/node-env';
+import { createNodeEnv } from '../language/node-env';
 import type { JobEvent } from '../protocol/job';
 
 const USAGE = `rtune — representation tuning from the command line

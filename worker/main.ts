@@ -5,17 +5,19 @@
  * and ends with one `done` or `error` message, then exits. A `cancel` request aborts the job within one step; the
  * run folder is marked cancelled by the runner. A resident-memory watchdog stops the job with a `memory` failure
  * when `maxMemoryBytes` is exceeded, and exits hard if the job does not stop within 10 s.
+ * It is its own process and folder: it loads the compute engine, which the language server and the extension
+ * never do (test/architecture/deps.test.ts).
  * Non-goals: knowing about VS Code; keeping state between jobs.
  */
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { loadRunConfig } from '../../language/analysis';
-import { formatDiagnostics } from '../../language/report';
-import { runConfig } from '../../job/runner';
-import type { JobEvent } from '../../protocol/job';
-import type { RunSummary } from '../../protocol/lsp';
-import { checkWorkerRequest, type WorkerMessage, type WorkerRunRequest } from '../../protocol/worker';
-import { createNodeEnv } from '../node-env';
+import { loadRunConfig } from '../language/analysis';
+import { formatDiagnostics } from '../language/report';
+import { runConfig } from '../job/runner';
+import type { JobEvent } from '../protocol/job';
+import type { RunSummary } from '../protocol/lsp';
+import { checkWorkerRequest, type WorkerMessage, type WorkerRunRequest } from '../protocol/worker';
+import { createNodeEnv } from '../language/node-env';
 
 function send(m: WorkerMessage): Promise<void> {
   return new Promise((resolve) => {
