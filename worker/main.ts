@@ -13,6 +13,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { loadRunConfig } from '../language/analysis';
 import { formatDiagnostics } from '../language/report';
+import { failureKind } from '../job/failure';
 import { runConfig } from '../job/runner';
 import type { JobEvent } from '../protocol/job';
 import type { RunSummary } from '../protocol/lsp';
@@ -74,10 +75,11 @@ async function run(req: WorkerRunRequest, ctl: AbortController): Promise<WorkerM
     if (ctl.signal.aborted) return { type: 'error', kind: 'cancelled', message: 'cancelled', summaries };
     return { type: 'done', summaries };
   } catch (e) {
-    const message = e instanceof Error ? e.message : String(e);
     if (memoryError) return { type: 'error', kind: 'memory', message: memoryError.message, summaries };
-    if (ctl.signal.aborted) return { type: 'error', kind: 'cancelled', message: 'cancelled', summaries };
-    return { type: 'error', kind: /NaN|Inf|not finite/i.test(message) ? 'numerics' : 'internal', message, summaries };
+    // After an abort, whatever stopped the job is the cancellation; otherwise the error's type says what it was.
+    const kind = ctl.signal.aborted ? 'cancelled' : failureKind(e);
+    if (kind === 'cancelled') return { type: 'error', kind, message: 'cancelled', summaries };
+    return { type: 'error', kind, message: e instanceof Error ? e.message : String(e), summaries };
   } finally {
     if (watchdog) clearInterval(watchdog);
   }
