@@ -11,7 +11,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import type { DirectionConfig, EvalConfig, ExportConfig, PromptSetConfig, RunConfig, SearchConfig, SectionRef, TuneConfig } from '../language/config';
-import { initBackend, type BackendPreference } from '../engine/backend';
+import { initBackend, type BackendOptions, type BackendPreference } from '../engine/backend';
 import { perplexity } from '../engine/eval/perplexity';
 import { exportHfModel, llamaCppArchitecture, writeDirectionsSafetensors, writeFileAtomic, writeGgufControlVector } from '../engine/export';
 import { aggregate, dot, norm, separation } from '../engine/method/directions';
@@ -40,6 +40,8 @@ export interface RunOptions {
   threads?: number;
   /** Backend for model sections that say `backend auto` (the editor's `rtune.backend` setting). */
   backend?: BackendPreference;
+  /** Other backend settings (webgpu in auto mode, Dawn flags): the CLI and the worker read them from the environment. */
+  backendOptions?: Omit<BackendOptions, 'threads'>;
   /** Also run what the named sections stand on (their direction, tune): default true. */
   prerequisites?: boolean;
 }
@@ -90,7 +92,7 @@ export class Runner {
     if (have) return have;
     const m = this.config.models[name];
     if (!m) throw new Error(`unknown model section "${name}"`);
-    const backend = await initBackend(m.backend === 'auto' && this.opts.backend !== undefined ? this.opts.backend : m.backend, { threads: this.opts.threads ?? 1 });
+    const backend = await initBackend(m.backend === 'auto' && this.opts.backend !== undefined ? this.opts.backend : m.backend, { ...this.opts.backendOptions, threads: this.opts.threads ?? 1 });
     this.emit({ type: 'log', level: 'info', message: `model ${name}: ${m.source.path} on ${backend.device}` });
     const s = openModel(m.source.path, m.tokenizer !== undefined ? { tokenizerPath: m.tokenizer } : {});
     this.sessions.set(name, s);
