@@ -7,16 +7,18 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { parseArgs } from 'node:util';
-import { initBackend, BACKEND_NAMES, type BackendPreference } from '../engine/backend';
+import { initBackend, BACKEND_NAMES, type BackendOptions, type BackendPreference } from '../engine/backend';
 import { perplexity } from '../engine/eval/perplexity';
 import { generate } from '../engine/generate';
 import { encodeText, openModel } from '../engine/session';
+import { CancelledError } from '../engine/util/cancel';
 import type { PerplexityResult } from '../protocol/job';
 import { ProgressBar } from './progress';
 import { loadRunConfig } from '../language/analysis';
 import { formatDiagnostics } from '../language/report';
+import { backendOptionsFromEnv } from '../job/backend-env';
 import { runConfig } from '../job/runner';
-import { createNodeEnv } from '../server/node-env';
+import { createNodeEnv } from '../language/node-env';
 import type { JobEvent } from '../protocol/job';
 
 const USAGE = `rtune — representation tuning from the command line
@@ -24,8 +26,9 @@ const USAGE = `rtune — representation tuning from the command line
 Usage:
   rtune generate   --model PATH --prompt TEXT [--max-tokens N] [--temperature T] [--top-p P] [--seed S] [--json]
   rtune perplexity --model PATH --data FILE [--max-length N] [--stride N] [--batch N] [--json]
-  rtune run FILE.rtune [SECTION ...] [--json]     run the file's sections (all, or the named ones) in order
-  rtune extract|tune|search|eval|export FILE.rtune [NAME ...] [--json]
+  rtune run FILE.rtune [SECTION ...] [--backend NAME] [--threads N] [--json]
+                                                  run the file's sections (all, or the named ones) in order
+  rtune extract|tune|search|eval|export FILE.rtune [NAME ...] [--backend NAME] [--threads N] [--json]
                                                   run only the direction/tune/search/eval/export sections
                                                   (a section's inputs must be in the same call: e.g. the
                                                   direction a tune uses)
@@ -33,8 +36,9 @@ Usage:
 Common options:
   --model PATH       a Hugging Face model folder, a llama2.c .bin checkpoint, or "demo" (the built-in demo model)
   --tokenizer PATH   tokenizer for a llama2.c model (default: tokenizer.bin or tok<vocab>.bin next to it)
-  --backend NAME     auto (default), ${BACKEND_NAMES.join(', ')}   (or RTUNE_BACKEND)
-  --threads N        wasm threads (default: one per core, at most 8)
+  --backend NAME     auto (default), ${BACKEND_NAMES.join(', ')}   (or RTUNE_BACKEND); for run, the backend of
+                     model sections that say \`backend auto\`
+  --threads N        wasm threads (default: one per core, at most 8; or RTUNE_WASM_THREADS)
   --json             print the result as one JSON object on stdout
   -h, --help         this help
 `;
@@ -70,24 +74,37 @@ function numOpt(v: string | undefined, name: string, fallback: number): number {
   return n;
 }
 
+const BACKEND_OPTIONS = {
+  backend: { type: 'string' },
+  threads: { type: 'string' },
+} as const;
+
 const COMMON = {
   model: { type: 'string' },
   tokenizer: { type: 'string' },
-  backend: { type: 'string' },
-  threads: { type: 'string' },
+  ...BACKEND_OPTIONS,
   json: { type: 'boolean', default: false },
   help: { type: 'boolean', short: 'h', default: false },
 } as const;
 
-async function startBackend(values: { backend?: string | undefined; threads?: string | undefined }) {
+/** The backend a command asked for, from its flags, then the environment (the engine reads no environment). */
+function backendChoice(values: { backend?: string | undefined; threads?: string | undefined }): { pref: BackendPreference; options: BackendOptions } {
+  const fromEnv = values.backend === undefined && process.env['RTUNE_BACKEND'] !== undefined;
   const pref = (values.backend ?? process.env['RTUNE_BACKEND'] ?? 'auto') as BackendPreference;
-  if (pref !== 'auto' && !BACKEND_NAMES.includes(pref)) throw new UsageError(`--backend must be auto or one of ${BACKEND_NAMES.join(', ')}, found "${pref}"`);
+  if (pref !== 'auto' && !BACKEND_NAMES.includes(pref)) {
+    throw new UsageError(`${fromEnv ? 'RTUNE_BACKEND' : '--backend'} must be auto or one of ${BACKEND_NAMES.join(', ')}, found "${pref}"`);
+  }
   // wasm threads: one per core (at most 8) unless --threads or RTUNE_WASM_THREADS says otherwise; the backend falls
   // back to one thread, with a note, if the threaded build does not start.
   const threads = values.threads !== undefined ? intOpt(values.threads, 'threads', 1)
     : process.env['RTUNE_WASM_THREADS'] !== undefined ? intOpt(process.env['RTUNE_WASM_THREADS'], 'threads', 1)
       : Math.min(os.cpus().length, 8);
-  return initBackend(pref, { threads });
+  return { pref, options: { ...backendOptionsFromEnv(process.env), threads } };
+}
+
+async function startBackend(values: { backend?: string | undefined; threads?: string | undefined }) {
+  const { pref, options } = backendChoice(values);
+  return initBackend(pref, options);
 }
 
 function requireModel(v: string | undefined): string {
@@ -208,8 +225,13 @@ async function cmdPerplexity(argv: string[]): Promise<number> {
 const SHORTCUT_KIND: Record<string, string> = { extract: 'direction', tune: 'tune', search: 'search', eval: 'eval', export: 'export' };
 
 async function cmdRun(argv: string[], onlyKind?: string): Promise<number> {
-  const { values, positionals } = parseArgs({ args: argv, options: { json: { type: 'boolean', default: false }, help: { type: 'boolean', short: 'h', default: false } }, allowPositionals: true });
+  const { values, positionals } = parseArgs({
+    args: argv,
+    options: { ...BACKEND_OPTIONS, json: { type: 'boolean', default: false }, help: { type: 'boolean', short: 'h', default: false } },
+    allowPositionals: true,
+  });
   if (values.help) return usage(0);
+  const { pref, options } = backendChoice(values);
   const [file, ...sections] = positionals;
   if (!file) throw new UsageError('give the .rtune file to run: rtune run FILE.rtune [SECTION ...]');
   const abs = path.resolve(file);
@@ -261,8 +283,11 @@ async function cmdRun(argv: string[], onlyKind?: string): Promise<number> {
   };
   process.once('SIGINT', onSigint);
   try {
-    const threads = process.env['RTUNE_WASM_THREADS'] !== undefined ? intOpt(process.env['RTUNE_WASM_THREADS'], 'threads', 1) : Math.min(os.cpus().length, 8);
-    const summaries = await runConfig(loaded.config, selected, { file: abs, emit, signal: ctl.signal, threads });
+    const { threads, ...backendOptions } = options;
+    const summaries = await runConfig(loaded.config, selected, { file: abs, emit, signal: ctl.signal, backend: pref, threads, backendOptions }).catch((e: unknown) => {
+      // After a SIGINT whatever stopped the run is the cancellation; the runner has marked its folder cancelled.
+      throw ctl.signal.aborted && !(e instanceof CancelledError) ? new CancelledError() : e;
+    });
     if (values.json) process.stdout.write(`${JSON.stringify({ type: 'summary', runs: summaries })}\n`);
     else {
       process.stdout.write('\n| section | status | result |\n| --- | --- | --- |\n');
@@ -298,6 +323,10 @@ export async function main(argv: string[]): Promise<number> {
   try {
     return await run(rest);
   } catch (e) {
+    if (e instanceof CancelledError) {
+      process.stderr.write(`rtune ${cmd}: cancelled\n`);
+      return 1;
+    }
     if (e instanceof UsageError || (e instanceof TypeError && (e as { code?: string }).code?.startsWith('ERR_PARSE_ARGS'))) {
       process.stderr.write(`rtune ${cmd}: ${e.message}\nRun "rtune ${cmd} --help" for usage.\n`);
       return 2;

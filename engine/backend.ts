@@ -2,7 +2,9 @@
  * Chooses and initialises the TensorFlow.js backend for a job, best first:
  * `tensorflow` (tfjs-node-gpu, then tfjs-node; optional dependencies), `webgpu` (Dawn for Node via the
  * `webgpu` package), `wasm` (ships inside npm, works offline), `cpu` (pure JS, last resort).
- * Every job reports what it got (BackendInfo) and why better backends were skipped.
+ * Every job reports what it got (BackendInfo) and why better backends were skipped. The engine reads no
+ * environment variables: the CLI and the worker turn RTUNE_WEBGPU, RTUNE_DAWN_FLAGS and RTUNE_WASM_THREADS into
+ * BackendOptions (job/backend-env.ts).
  *
  * Non-goals: installing optional backends; sharding tensors for webgpu's per-buffer limit (we refuse instead).
  * Facts used here are measured in ../shared/docs/BACKENDS.md.
@@ -22,6 +24,16 @@ export type BackendPreference = Backend;
 export const WASM_MEMORY_LIMIT_BYTES = 4 * 1024 ** 3;
 /** We refuse jobs whose estimate exceeds this share of a hard limit: estimates miss allocator slack and scratch. */
 const SAFETY_FRACTION = 0.85;
+
+/** How initBackend sets up a backend; the defaults are what a caller that says nothing gets. */
+export interface BackendOptions {
+  /** wasm threads. Default 1. */
+  threads?: number;
+  /** Try webgpu in `auto` mode too (it is skipped there by default). Default false. */
+  webgpuInAuto?: boolean;
+  /** Dawn toggles passed to the webgpu package's `create`. Default none. */
+  dawnFlags?: readonly string[];
+}
 
 let current: BackendInfo | undefined;
 
@@ -66,13 +78,13 @@ async function tryTensorflow(notes: string[]): Promise<BackendInfo | undefined> 
   return undefined;
 }
 
-async function tryWebgpu(notes: string[]): Promise<BackendInfo | undefined> {
+async function tryWebgpu(notes: string[], dawnFlags: readonly string[]): Promise<BackendInfo | undefined> {
   let gpu: { requestAdapter(o?: object): Promise<unknown> };
   try {
     // eslint-disable-next-line @typescript-eslint/no-require-imports
     const webgpu = require('webgpu') as { create(flags: string[]): typeof gpu; globals: Record<string, unknown> };
     Object.assign(globalThis, webgpu.globals);
-    gpu = webgpu.create(process.env['RTUNE_DAWN_FLAGS'] ? process.env['RTUNE_DAWN_FLAGS'].split(',') : []);
+    gpu = webgpu.create([...dawnFlags]);
   } catch (e) {
     notes.push(`webgpu: the webgpu package did not load (${errorText(e)})`);
     return undefined;
@@ -101,11 +113,10 @@ async function tryWebgpu(notes: string[]): Promise<BackendInfo | undefined> {
   return { backend: 'webgpu', device: `${name} (webgpu via Dawn)`, threads: 1, notes };
 }
 
-async function tryWasm(notes: string[], threads: number | undefined): Promise<BackendInfo | undefined> {
+async function tryWasm(notes: string[], want: number): Promise<BackendInfo | undefined> {
   try {
     // eslint-disable-next-line @typescript-eslint/no-require-imports
     const wasm = require('@tensorflow/tfjs-backend-wasm') as { setThreadsCount(n: number): void; getThreadsCount(): number };
-    const want = threads ?? Number(process.env['RTUNE_WASM_THREADS'] ?? 1);
     let ok = false;
     if (want > 1) {
       try {
@@ -143,22 +154,22 @@ async function tryCpu(notes: string[]): Promise<BackendInfo | undefined> {
  * and its failure is an error (a user who asked for webgpu must not silently get cpu).
  * Calling again with the same preference returns the backend already chosen.
  */
-export async function initBackend(pref: BackendPreference = 'auto', opts: { threads?: number } = {}): Promise<BackendInfo> {
+export async function initBackend(pref: BackendPreference = 'auto', opts: BackendOptions = {}): Promise<BackendInfo> {
   if (current && (pref === 'auto' || pref === current.backend)) return current;
   const notes: string[] = [];
   const order: BackendName[] = pref === 'auto' ? [...BACKEND_NAMES] : [pref];
   // Auto mode skips webgpu unless asked: without a real GPU Dawn falls back to CPU rasterisers that are
-  // slower than wasm (BACKENDS.md table), so we only try it when RTUNE_WEBGPU=1 or when forced.
+  // slower than wasm (BACKENDS.md table), so we only try it when asked (`webgpuInAuto`) or when forced.
   for (const name of order) {
     let info: BackendInfo | undefined;
     if (name === 'tensorflow') info = await tryTensorflow(notes);
     else if (name === 'webgpu') {
-      if (pref === 'auto' && process.env['RTUNE_WEBGPU'] !== '1') {
+      if (pref === 'auto' && opts.webgpuInAuto !== true) {
         notes.push('webgpu: skipped in auto mode (set backend webgpu, or RTUNE_WEBGPU=1, to try it)');
         continue;
       }
-      info = await tryWebgpu(notes);
-    } else if (name === 'wasm') info = await tryWasm(notes, opts.threads);
+      info = await tryWebgpu(notes, opts.dawnFlags ?? []);
+    } else if (name === 'wasm') info = await tryWasm(notes, opts.threads ?? 1);
     else info = await tryCpu(notes);
     if (info) {
       current = info;

@@ -7,6 +7,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { disposeCache, forward, type KVCache, type Model, type Tap } from './model/forward';
 import { Rng } from './util/random';
+import { throwIfCancelled } from './util/cancel';
 import { yieldToEventLoop } from './util/yield';
 
 export interface GenerateOptions {
@@ -102,7 +103,7 @@ export async function generate(model: Model, prompts: number[][], opts: Generate
   try {
     for (let step = 0; step < maxNew; step++) {
       await yieldToEventLoop();
-      if (opts.signal?.aborted) throw new Error('cancelled');
+      throwIfCancelled(opts.signal);
       const prev = cache;
       const res = tf.tidy(() => {
         const r = forward(model, input, { attentionMask: mask, cache: prev, returnCache: true, logits: 'last', ...(opts.taps ? { taps: opts.taps } : {}) });

@@ -6,7 +6,7 @@
 import type { DirectionSet } from '../engine/method/direction-set';
 import type { StatementRow } from '../engine/method/prompts';
 import type { Session } from '../engine/session';
-import type { BackendPreference } from '../engine/backend';
+import type { BackendOptions, BackendPreference } from '../engine/backend';
 import type { RunConfig, RunKind } from '../protocol/contract';
 import type { JobEvent } from '../protocol/job';
 import type { RunSummary } from '../protocol/lsp';
@@ -21,6 +21,8 @@ export interface RunOptions {
   threads?: number;
   /** Backend for model sections that say `backend auto` (the editor's `rtune.backend` setting, the CLI's `--backend`). */
   backend?: BackendPreference;
+  /** Backend settings other than threads (from the CLI's or the worker's environment: RTUNE_WEBGPU, RTUNE_DAWN_FLAGS). */
+  backendOptions?: Omit<BackendOptions, 'threads'>;
   /** Also run what the named sections stand on (their direction, tune): default true. */
   prerequisites?: boolean;
 }

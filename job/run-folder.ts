@@ -7,14 +7,29 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { writeFileAtomic } from '../engine/export/atomic';
+import { describeError, writeFileAtomicWith } from '../common/fs';
 import type { JobEvent } from '../protocol/job';
 import { RTUNE_LSP_PROTOCOL_VERSION, type RunSummary, type RtuneSectionKind } from '../protocol/lsp';
 
 export type RunStatus = 'running' | 'done' | 'failed' | 'cancelled';
 
+/** Raised when a run folder or one of its files cannot be written; `file` is the path concerned. */
+export class RunFolderError extends Error {
+  constructor(readonly file: string, message: string, cause?: unknown) {
+    super(message, cause === undefined ? undefined : { cause });
+    this.name = 'RunFolderError';
+  }
+}
+
+const FIX = 'Check free disk space and that the runs folder (the top-level `runs` key, or the rtune.runsFolder setting) is writable.';
+
+function runFolderError(file: string, what: string, err: unknown): RunFolderError {
+  return new RunFolderError(file, `${file}: cannot ${what} (${describeError(err)}). ${FIX}`, err);
+}
+
 export function writeJsonAtomic(file: string, value: unknown): void {
-  writeFileAtomic(file, `${JSON.stringify(value, null, 2)}\n`);
+  const bytes = Buffer.from(`${JSON.stringify(value, null, 2)}\n`, 'utf8');
+  writeFileAtomicWith(file, [bytes], (_message, err) => runFolderError(file, 'write this run-folder file', err));
 }
 
 function runId(section: string, now: Date): string {
@@ -43,9 +58,18 @@ export class RunFolder {
     for (let i = 2; fs.existsSync(dir); i++) dir = path.join(outputDir, `${base}-${i}`);
     this.dir = dir;
     this.id = path.basename(dir);
-    fs.mkdirSync(this.dir, { recursive: true });
+    try {
+      fs.mkdirSync(this.dir, { recursive: true });
+    } catch (err) {
+      throw runFolderError(this.dir, 'create the run folder', err);
+    }
     writeJsonAtomic(path.join(this.dir, 'config.json'), config);
-    this.events = fs.openSync(path.join(this.dir, 'events.jsonl'), 'a');
+    const log = path.join(this.dir, 'events.jsonl');
+    try {
+      this.events = fs.openSync(log, 'a');
+    } catch (err) {
+      throw runFolderError(log, 'open the event log', err);
+    }
     this.setStatus('running');
   }
 
@@ -54,7 +78,11 @@ export class RunFolder {
   }
 
   event(e: JobEvent): void {
-    fs.writeSync(this.events, `${JSON.stringify(e)}\n`);
+    try {
+      fs.writeSync(this.events, `${JSON.stringify(e)}\n`);
+    } catch (err) {
+      throw runFolderError(this.path('events.jsonl'), 'append to the event log', err);
+    }
   }
 
   setStatus(status: RunStatus, message?: string): void {

@@ -8,10 +8,12 @@
 import * as path from 'node:path';
 import { initBackend } from '../engine/backend';
 import { openModel, type Session } from '../engine/session';
+import { CancelledError, throwIfCancelled } from '../engine/util/cancel';
 import type { RunConfig, RunKind, SectionRef } from '../protocol/contract';
 import type { JobEvent, RunEnded } from '../protocol/job';
 import type { RunSummary } from '../protocol/lsp';
 import type { ExtractedDirection, RunOptions, SectionContext, TunedResult } from './context';
+import { failureKind } from './failure';
 import { planSections } from './plan';
 import { RunFolder } from './run-folder';
 import { runDirection } from './sections/direction';
@@ -22,8 +24,6 @@ import { runTune } from './sections/tune';
 
 export type { RunOptions } from './context';
 export { resumableTrials } from './resume';
-
-class Cancelled extends Error {}
 
 export class Runner implements SectionContext {
   private readonly sessions = new Map<string, Session>();
@@ -56,7 +56,7 @@ export class Runner implements SectionContext {
     if (have) return have;
     const m = this.config.models[name];
     if (!m) throw new Error(`unknown model section "${name}"`);
-    const backend = await initBackend(m.backend === 'auto' && this.opts.backend !== undefined ? this.opts.backend : m.backend, { threads: this.opts.threads ?? 1 });
+    const backend = await initBackend(m.backend === 'auto' && this.opts.backend !== undefined ? this.opts.backend : m.backend, { ...this.opts.backendOptions, threads: this.opts.threads ?? 1 });
     this.emit({ type: 'log', level: 'info', message: `model ${name}: ${m.source.path} on ${backend.device}` });
     const s = openModel(m.source.path, m.tokenizer !== undefined ? { tokenizerPath: m.tokenizer } : {});
     this.sessions.set(name, s);
@@ -91,9 +91,9 @@ export class Runner implements SectionContext {
       ended(summary);
       return summary;
     } catch (e) {
-      const cancelled = e instanceof Cancelled || this.opts.signal?.aborted === true;
+      const cancelled = e instanceof CancelledError || this.opts.signal?.aborted === true;
       const message = e instanceof Error ? e.message : String(e);
-      this.emit({ type: 'failed', job, kind: cancelled ? 'cancelled' : 'internal', message }, folder);
+      this.emit({ type: 'failed', job, kind: cancelled ? 'cancelled' : failureKind(e), message }, folder);
       ended(folder.finish(cancelled ? 'cancelled' : 'failed', cancelled ? 'cancelled' : `failed: ${message}`));
       throw e;
     }
@@ -107,7 +107,7 @@ export async function runConfig(config: RunConfig, sections: string[], opts: Run
   const out: RunSummary[] = [];
   try {
     for (const ref of chosen) {
-      if (opts.signal?.aborted) throw new Cancelled('cancelled');
+      throwIfCancelled(opts.signal);
       const r = await runner.runSection(ref);
       if (r) out.push(r);
     }

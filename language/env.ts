@@ -1,8 +1,9 @@
 /**
  * What the pure `.rtune` core needs from its host, injected rather than imported (taplo's `Environment`): file
- * existence, directory listings and model metadata. The language server implements it over `fs` with a cache
- * (server/node-env.ts); tests pass an in-memory fake; passing none turns every file and model check off. Also
- * holds the few path helpers the core needs, since language/ may not import `node:path`.
+ * existence, directory listings and model metadata. Node hosts (the language server, the CLI, the worker) use
+ * language/node-env.ts, which implements it over `fs` with a cache and is the one file of language/ that imports
+ * Node; tests pass an in-memory fake; passing none turns every file and model check off. Also holds the few path
+ * helpers the core needs, since the rest of language/ may not import `node:path`.
  * Non-goals: no reading of data files, no async I/O (all checks must answer within a keystroke).
  */
 

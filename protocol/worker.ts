@@ -1,5 +1,5 @@
 /**
- * Messages between the extension's job manager and the backend worker process (server/worker/main.ts, bundled
+ * Messages between the extension's job manager and the backend worker process (worker/main.ts, bundled
  * to dist/worker.js), over Node's IPC channel (`child_process.fork`). One worker runs one job and exits, so a
  * crash, an out-of-memory kill or a wedged backend never takes the extension host or the language server with it.
  *

@@ -31,7 +31,7 @@ import {
 import { analyze } from '../language/analysis';
 import { complete } from '../language/features/completion';
 import { hover } from '../language/features/hover';
-import { createNodeEnv } from '../server/node-env';
+import { createNodeEnv } from '../language/node-env';
 
 const root = path.resolve(__dirname, '..', '..');
 const examples = path.join(root, 'examples');

@@ -14,6 +14,7 @@ import { spawnSync } from 'node:child_process';
 import { parseArgs } from 'node:util';
 import * as tf from '@tensorflow/tfjs';
 import { initBackend, type BackendPreference } from '../engine/backend';
+import { backendOptionsFromEnv } from '../job/backend-env';
 import { perplexity } from '../engine/eval/perplexity';
 import { normalizeHfConfig } from '../engine/model/config';
 import { forward, type Model } from '../engine/model/forward';
@@ -124,7 +125,7 @@ print(f"{torch.__version__} {torch.get_num_threads()} {f_ms:.1f} {med(fb, ${step
 async function main(): Promise<void> {
   const { values } = parseArgs({ options: { backend: { type: 'string' }, steps: { type: 'string' }, threads: { type: 'string' } } });
   const steps = Number(values.steps ?? 5);
-  const info = await initBackend((values.backend ?? 'wasm') as BackendPreference, values.threads ? { threads: Number(values.threads) } : {});
+  const info = await initBackend((values.backend ?? 'wasm') as BackendPreference, { ...backendOptionsFromEnv(process.env), threads: Number(values.threads ?? process.env['RTUNE_WASM_THREADS'] ?? 1) });
   const rows: Row[] = [];
   const shared = path.resolve(__dirname, '..', '..', '..', 'shared', 'data');
   const storiesPath = path.join(shared, 'llama2c-stories260K', 'stories260K.bin');

@@ -16,7 +16,7 @@ const nodeExternals = ['@tensorflow/*', 'webgpu', 'vscode'];
 /** @type {{name: string, entry: string, out: string, platform: 'node'|'browser', format: 'cjs'|'iife'}[]} */
 const targets = [
   { name: 'cli', entry: 'cli/main.ts', out: 'dist/cli.js', platform: 'node', format: 'cjs' },
-  { name: 'worker', entry: 'server/worker/main.ts', out: 'dist/worker.js', platform: 'node', format: 'cjs' },
+  { name: 'worker', entry: 'worker/main.ts', out: 'dist/worker.js', platform: 'node', format: 'cjs' },
   { name: 'server', entry: 'server/main.ts', out: 'dist/server.js', platform: 'node', format: 'cjs' },
   { name: 'extension', entry: 'client/extension.ts', out: 'dist/extension.js', platform: 'node', format: 'cjs' },
   // Webview panels (webview/README.md): one iife bundle per panel; the CSS it imports lands beside it as

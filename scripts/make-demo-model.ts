@@ -101,7 +101,7 @@ async function main(): Promise<void> {
   const batchSize = Number(values.batch ?? 48);
   const root = path.resolve(__dirname, '..', '..');
   const outDir = path.resolve(values.out ?? path.join(root, 'examples', 'demo-model'));
-  const backend = await initBackend(process.env['RTUNE_BACKEND'] === undefined ? 'wasm' : (process.env['RTUNE_BACKEND'] as 'wasm'));
+  const backend = await initBackend(process.env['RTUNE_BACKEND'] === undefined ? 'wasm' : (process.env['RTUNE_BACKEND'] as 'wasm'), { threads: Number(process.env['RTUNE_WASM_THREADS'] ?? 1) });
   console.log(`backend: ${backend.device}`);
 
   // 1) data and tokenizer

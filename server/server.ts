@@ -16,7 +16,7 @@ import { onCodeAction, onDefinition, onFormatting } from './handlers/edits';
 import { onHover } from './handlers/hover';
 import { onDocumentSymbol, onFoldingRanges } from './handlers/outline';
 import { onInlayHints, onInlineResults, onResultsChanged } from './handlers/results';
-import { NodeEnv, createNodeEnv } from './node-env';
+import { NodeEnv, createNodeEnv } from '../language/node-env';
 import { ResultsReader } from './results-reader';
 
 export interface ServerOptions {

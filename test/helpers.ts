@@ -21,9 +21,12 @@ export function missingShared(...parts: string[]): string | false {
   return `missing ${p}`;
 }
 
-/** Tests run on wasm by default (the offline default backend); RTUNE_TEST_BACKEND=cpu|webgpu|tensorflow overrides. */
+/**
+ * Tests run on wasm by default (the offline default backend); RTUNE_TEST_BACKEND=cpu|webgpu|tensorflow overrides,
+ * RTUNE_WASM_THREADS sets wasm threads (default 1).
+ */
 export function testBackend(): Promise<BackendInfo> {
-  return initBackend((process.env['RTUNE_TEST_BACKEND'] as BackendPreference | undefined) ?? 'wasm');
+  return initBackend((process.env['RTUNE_TEST_BACKEND'] as BackendPreference | undefined) ?? 'wasm', { threads: Number(process.env['RTUNE_WASM_THREADS'] ?? 1) });
 }
 
 export function maxRelDiff(a: ArrayLike<number>, b: ArrayLike<number>, floor = 1e-3): number {

@@ -12,6 +12,7 @@ import { checkMemory } from '../backend';
 import { forward, type Model } from '../model/forward';
 import { pickLogProbs } from '../model/loss';
 import { gatherRows } from '../model/ops';
+import { throwIfCancelled } from '../util/cancel';
 import { yieldToEventLoop } from '../util/yield';
 
 export interface PerplexityOptions {
@@ -75,7 +76,7 @@ export async function perplexity(model: Model, ids: number[], opts: PerplexityOp
   let count = 0;
   for (let w0 = 0; w0 < windows.length; w0 += opts.batch) {
     await yieldToEventLoop();
-    if (opts.signal?.aborted) throw new Error('cancelled');
+    throwIfCancelled(opts.signal);
     const group = windows.slice(w0, w0 + opts.batch);
     const T = Math.max(...group.map((w) => w.end - w.begin));
     const batchIds = group.map((w) => {

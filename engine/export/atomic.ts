@@ -9,7 +9,7 @@
 
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { describeError, writeFileAtomicWith } from '../util/fs';
+import { describeError, writeFileAtomicWith } from '../../common/fs';
 
 /** Raised for every export failure; `file` is the path concerned. */
 export class ExportError extends Error {

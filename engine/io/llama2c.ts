@@ -10,7 +10,7 @@
  */
 
 import * as fs from 'node:fs';
-import { describeError, openForReading as openFile } from '../util/fs';
+import { describeError, openForReading as openFile } from '../../common/fs';
 
 export type CheckpointErrorKind = 'io' | 'truncated' | 'header';
 

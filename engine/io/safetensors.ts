@@ -10,7 +10,7 @@
  */
 
 import * as fs from 'node:fs';
-import { describeError, openForReading as openFile, writeFileAtomicWith } from '../util/fs';
+import { describeError, openForReading as openFile, writeFileAtomicWith } from '../../common/fs';
 import * as path from 'node:path';
 
 export type SafetensorsErrorKind = 'io' | 'truncated' | 'header' | 'dtype' | 'missing' | 'shape';

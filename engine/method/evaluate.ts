@@ -9,6 +9,7 @@ import { padRight } from '../model/batch';
 import { forward, type Model, type Tap } from '../model/forward';
 import { addTap } from '../model/taps';
 import { abMetrics, type AbLabel, type AbMetrics, type AbRow } from '../stats';
+import { throwIfCancelled } from '../util/cancel';
 import { yieldToEventLoop } from '../util/yield';
 
 export interface AbItem {
@@ -23,7 +24,7 @@ export async function abRows(model: Model, items: AbItem[], idA: number, idB: nu
   const rows: AbRow[] = [];
   for (let i = 0; i < items.length; i += batch) {
     await yieldToEventLoop();
-    if (opts.signal?.aborted) throw new Error('cancelled');
+    throwIfCancelled(opts.signal);
     const group = items.slice(i, i + batch);
     const { ids, mask } = padRight(group.map((g) => g.ids));
     const pair = tf.tidy(() => {

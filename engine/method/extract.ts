@@ -7,6 +7,7 @@ import * as tf from '@tensorflow/tfjs';
 import { padRight } from '../model/batch';
 import { forward, type Model } from '../model/forward';
 import { captureTap } from '../model/taps';
+import { throwIfCancelled } from '../util/cancel';
 import { yieldToEventLoop } from '../util/yield';
 
 export interface CaptureRequest {
@@ -34,7 +35,7 @@ export async function captureActivations(
   const deepest = Math.max(...layers);
   for (let i = 0; i < prompts.length; i += batch) {
     await yieldToEventLoop();
-    if (opts.signal?.aborted) throw new Error('cancelled');
+    throwIfCancelled(opts.signal);
     const group = prompts.slice(i, i + batch);
     const { ids, mask } = padRight(group.map((p) => p.ids));
     const got = tf.tidy(() => {

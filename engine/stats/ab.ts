@@ -12,6 +12,7 @@
  * Non-goals: significance tests between conditions, scoring of free text, more than two options.
  */
 
+import { NumericsError } from '../util/numerics';
 import { wilson, Z95, type Proportion } from './wilson';
 
 export type AbLabel = 'A' | 'B';
@@ -63,7 +64,7 @@ export function abMetrics(rows: ReadonlyArray<AbRow>, z = Z95): AbMetrics {
     const r = rows[i] as AbRow;
     if (r.gold !== 'A' && r.gold !== 'B') throw new RangeError(`abMetrics: row ${i}: gold must be 'A' or 'B', found ${String(r.gold)}`);
     if (!Number.isFinite(r.logitA) || !Number.isFinite(r.logitB)) {
-      throw new RangeError(`abMetrics: row ${i}: logits must be finite, found A=${r.logitA}, B=${r.logitB}`);
+      throw new NumericsError(`abMetrics: row ${i}: logits must be finite, found A=${r.logitA}, B=${r.logitB}`);
     }
   }
   return {

@@ -22,6 +22,7 @@
  * Non-goals: BCa or studentized intervals, statistics other than the mean, unpaired comparisons.
  */
 
+import { NumericsError } from '../util/numerics';
 import { Rng } from '../util/random';
 
 export type BootstrapUnit = 'auto' | 'token' | 'block';
@@ -110,7 +111,7 @@ export function pairedBootstrap(a: ArrayLike<number>, b: ArrayLike<number>, opts
     const x = a[i] as number;
     const y = b[i] as number;
     if (!Number.isFinite(x) || !Number.isFinite(y)) {
-      throw new RangeError(`pairedBootstrap: value ${i} is not finite (a=${x}, b=${y}); an infinite NLL means a token had probability 0`);
+      throw new NumericsError(`pairedBootstrap: value ${i} is not finite (a=${x}, b=${y}); an infinite NLL means a token had probability 0`);
     }
     sumA += x;
     sumB += y;

@@ -7,9 +7,35 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { missingShared, REPO_ROOT, sharedData } from '../helpers';
 
-function rtune(...args: string[]): { code: number; stdout: string; stderr: string } {
-  const r = spawnSync(process.execPath, [path.join(REPO_ROOT, 'bin', 'rtune.js'), ...args], { encoding: 'utf8', env: { ...process.env, RTUNE_BACKEND: 'wasm' } });
+function rtuneWith(env: Record<string, string | undefined>, ...args: string[]): { code: number; stdout: string; stderr: string } {
+  const r = spawnSync(process.execPath, [path.join(REPO_ROOT, 'bin', 'rtune.js'), ...args], { encoding: 'utf8', env: { ...process.env, ...env } });
   return { code: r.status ?? -1, stdout: r.stdout, stderr: r.stderr };
+}
+
+function rtune(...args: string[]): { code: number; stdout: string; stderr: string } {
+  return rtuneWith({ RTUNE_BACKEND: 'wasm' }, ...args);
+}
+
+/** The demo file with its data paths made absolute, its runs folder in `dir` and its prompt sets cut to `limit`. */
+function demoExperiment(dir: string, limit?: number): string {
+  const data = (f: string) => path.join(REPO_ROOT, 'examples', 'demo-model', 'data', f);
+  let text = fs.readFileSync(path.join(REPO_ROOT, 'examples', 'demo.rtune'), 'utf8')
+    .replace(/data "demo-model\/data\/([^"]+)"/g, (_m, f: string) => `data "${data(f)}"`)
+    .replace('runs "runs"', `runs "${path.join(dir, 'runs')}"`);
+  if (limit !== undefined) text = text.replace(/limit \d+/g, `limit ${limit}`);
+  const file = path.join(dir, 'exp.rtune');
+  fs.writeFileSync(file, text);
+  return file;
+}
+
+/** The device of the model log line a `run --json` prints (`model demo: PATH on DEVICE`). */
+function modelDevice(stdout: string): string | undefined {
+  for (const line of stdout.trim().split('\n')) {
+    const e = JSON.parse(line) as { type: string; message?: string };
+    const m = e.type === 'log' ? /^model \S+: .* on (.*)$/.exec(e.message ?? '') : null;
+    if (m) return m[1];
+  }
+  return undefined;
 }
 
 describe('rtune CLI', () => {
@@ -46,12 +72,7 @@ describe('rtune CLI', () => {
 
   it('rtune extract runs only the direction sections of a file and prints a JSON summary', () => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'rtune-cli-'));
-    // The demo file with its data paths made absolute and its runs folder in a temp dir.
-    const data = (f: string) => path.join(REPO_ROOT, 'examples', 'demo-model', 'data', f);
-    const text = fs.readFileSync(path.join(REPO_ROOT, 'examples', 'demo.rtune'), 'utf8')
-      .replace(/data "demo-model\/data\/([^"]+)"/g, (_m, f: string) => `data "${data(f)}"`)
-      .replace('runs "runs"', `runs "${path.join(dir, 'runs')}"`);
-    fs.writeFileSync(path.join(dir, 'exp.rtune'), text);
+    demoExperiment(dir);
     const r = rtune('extract', path.join(dir, 'exp.rtune'), '--json');
     assert.equal(r.code, 0, r.stderr);
     const lines = r.stdout.trim().split('\n').map((l) => JSON.parse(l) as { type: string; runs?: Array<{ kind: string; status: string }> });
@@ -62,6 +83,26 @@ describe('rtune CLI', () => {
     const bad = rtune('tune', path.join(dir, 'exp.rtune'), 'nope');
     assert.equal(bad.code, 2);
     assert.match(bad.stderr, /nope: no tune section of that name \(have: honest\)/);
+  });
+
+  it('run and its shortcuts take --backend and RTUNE_BACKEND for model sections that say `backend auto`', () => {
+    const file = demoExperiment(fs.mkdtempSync(path.join(os.tmpdir(), 'rtune-cli-')), 8);
+    // The demo model section says `backend auto`, which on this machine picks wasm unless told otherwise.
+    let r = rtuneWith({ RTUNE_BACKEND: undefined }, 'extract', file, '--backend', 'cpu', '--json');
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(modelDevice(r.stdout), 'CPU (pure JavaScript)');
+    r = rtuneWith({ RTUNE_BACKEND: 'cpu' }, 'run', file, 'honesty', '--json');
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(modelDevice(r.stdout), 'CPU (pure JavaScript)');
+    r = rtuneWith({ RTUNE_BACKEND: 'cpu' }, 'run', file, 'honesty', '--backend', 'wasm', '--threads', '1', '--json');
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(modelDevice(r.stdout) ?? '', /^CPU \(wasm.*, 1 thread\)$/);
+    r = rtune('run', file, '--backend', 'quantum');
+    assert.equal(r.code, 2);
+    assert.match(r.stderr, /--backend must be auto or one of tensorflow, webgpu, wasm, cpu, found "quantum"/);
+    r = rtuneWith({ RTUNE_BACKEND: 'quantum' }, 'extract', file);
+    assert.equal(r.code, 2);
+    assert.match(r.stderr, /RTUNE_BACKEND must be auto or one of tensorflow, webgpu, wasm, cpu, found "quantum"/);
   });
 
   it('usage errors exit 2 and name the problem; failures exit 1 with the error on stderr', () => {

@@ -9,7 +9,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { loadRunConfig } from '../../language/analysis';
 import { runConfig } from '../../job/runner';
-import { createNodeEnv } from '../../server/node-env';
+import { createNodeEnv } from '../../language/node-env';
 import { missingShared, REPO_ROOT, sharedData } from '../helpers';
 import type { JobEvent } from '../../protocol/job';
 

@@ -9,7 +9,7 @@ import * as path from 'node:path';
 import { Analysis, analyze } from '../../language/analysis';
 import type { LanguageOptions } from '../../language/env';
 import type { Diagnostic, Span } from '../../language/text';
-import { createNodeEnv } from '../../server/node-env';
+import { createNodeEnv } from '../../language/node-env';
 
 /** The repository root (tests run from out/test/language/). */
 export const repoRoot = path.resolve(__dirname, '..', '..', '..');

@@ -1,7 +1,8 @@
 /**
- * File helpers shared by the readers (safetensors, llama2.c) and the writers (safetensors, exports, run folders):
- * opening for reading and atomic writes (temp sibling, fsync, rename). Each caller supplies its own error type,
- * so a failure still says which format it concerns; the message text is the same everywhere.
+ * File helpers shared by the engine's readers (safetensors, llama2.c) and writers (safetensors, exports) and by
+ * run folders (job/run-folder.ts, which the extension loads too): opening for reading and atomic writes (temp
+ * sibling, fsync, rename). Each caller supplies its own error type, so a failure still says what it concerns.
+ * This module imports Node built-ins only, so the extension can use it without loading the compute engine.
  */
 import * as fs from 'node:fs';
 

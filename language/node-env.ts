@@ -2,14 +2,15 @@
  * The Node implementation of language/'s LanguageEnv: file existence, directory listings and model metadata,
  * over `fs`. Model metadata reads only `config.json` of an HF folder or the 28-byte header of a llama2.c `.bin`
  * (never weights), and is cached by path and mtime so a keystroke never re-reads it; stat and listing results
- * are cached briefly (`ttlMs`) because diagnostics run on every edit. The CLI and tests may use it too.
+ * are cached briefly (`ttlMs`) because diagnostics run on every edit. The language server, the CLI, the worker
+ * and tests use it; nothing else in language/ imports it, so the core itself never touches the file system.
  * Non-goals: no watching (the cache simply expires), no async I/O (all answers are needed within a keystroke).
  */
 
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import type { DirEntry, LanguageEnv } from '../language/env';
-import { LLAMA2C_HEADER_BYTES, ModelInfoResult, ParsedModelInfo, modelInfoFromConfigJson, modelInfoFromLlama2cHeader } from '../language/model-info';
+import type { DirEntry, LanguageEnv } from './env';
+import { LLAMA2C_HEADER_BYTES, ModelInfoResult, ParsedModelInfo, modelInfoFromConfigJson, modelInfoFromLlama2cHeader } from './model-info';
 
 interface Timed<T> {
   readonly at: number;

@@ -4,18 +4,23 @@
  * language/, runs the sections through job/runner (the same code path as `rtune run`), forwards every JobEvent,
  * and ends with one `done` or `error` message, then exits. A `cancel` request aborts the job within one step; the
  * run folder is marked cancelled by the runner. A resident-memory watchdog stops the job with a `memory` failure
- * when `maxMemoryBytes` is exceeded, and exits hard if the job does not stop within 10 s.
+ * when `maxMemoryBytes` is exceeded, and exits hard if the job does not stop within 10 s. RTUNE_WEBGPU and
+ * RTUNE_DAWN_FLAGS in its environment reach the engine as backend options (job/backend-env.ts).
+ * It is its own process and folder: it loads the compute engine, which the language server and the extension
+ * never do (test/architecture/deps.test.ts).
  * Non-goals: knowing about VS Code; keeping state between jobs.
  */
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { loadRunConfig } from '../../language/analysis';
-import { formatDiagnostics } from '../../language/report';
-import { runConfig } from '../../job/runner';
-import type { JobEvent } from '../../protocol/job';
-import type { RunSummary } from '../../protocol/lsp';
-import { checkWorkerRequest, type WorkerMessage, type WorkerRunRequest } from '../../protocol/worker';
-import { createNodeEnv } from '../node-env';
+import { loadRunConfig } from '../language/analysis';
+import { formatDiagnostics } from '../language/report';
+import { backendOptionsFromEnv } from '../job/backend-env';
+import { failureKind } from '../job/failure';
+import { runConfig } from '../job/runner';
+import type { JobEvent } from '../protocol/job';
+import type { RunSummary } from '../protocol/lsp';
+import { checkWorkerRequest, type WorkerMessage, type WorkerRunRequest } from '../protocol/worker';
+import { createNodeEnv } from '../language/node-env';
 
 function send(m: WorkerMessage): Promise<void> {
   return new Promise((resolve) => {
@@ -67,15 +72,17 @@ async function run(req: WorkerRunRequest, ctl: AbortController): Promise<WorkerM
   };
   const threads = req.threads > 0 ? req.threads : Math.min(os.cpus().length, 8);
   try {
-    summaries.push(...(await runConfig(loaded.config, req.sections, { file: req.file, emit, signal: ctl.signal, threads, backend: req.backend })));
+    const backendOptions = backendOptionsFromEnv(process.env);
+    summaries.push(...(await runConfig(loaded.config, req.sections, { file: req.file, emit, signal: ctl.signal, threads, backend: req.backend, backendOptions })));
     if (memoryError) return { type: 'error', kind: 'memory', message: memoryError.message, summaries };
     if (ctl.signal.aborted) return { type: 'error', kind: 'cancelled', message: 'cancelled', summaries };
     return { type: 'done', summaries };
   } catch (e) {
-    const message = e instanceof Error ? e.message : String(e);
     if (memoryError) return { type: 'error', kind: 'memory', message: memoryError.message, summaries };
-    if (ctl.signal.aborted) return { type: 'error', kind: 'cancelled', message: 'cancelled', summaries };
-    return { type: 'error', kind: /NaN|Inf|not finite/i.test(message) ? 'numerics' : 'internal', message, summaries };
+    // After an abort, whatever stopped the job is the cancellation; otherwise the error's type says what it was.
+    const kind = ctl.signal.aborted ? 'cancelled' : failureKind(e);
+    if (kind === 'cancelled') return { type: 'error', kind, message: 'cancelled', summaries };
+    return { type: 'error', kind, message: e instanceof Error ? e.message : String(e), summaries };
   } finally {
     if (watchdog) clearInterval(watchdog);
   }

@@ -1,0 +1,16 @@
+/**
+ * The stable failure category of an error thrown by a job (JobFailed['kind'], the worker's error message), told
+ * by the error's type, never by its text: a message that happens to say "Inf" or "info" is not a numerics
+ * failure. Errors of other types are `internal`; input errors are found before a job starts (diagnostics).
+ */
+import { BackendError } from '../engine/backend';
+import { CancelledError } from '../engine/util/cancel';
+import { NumericsError } from '../engine/util/numerics';
+import type { JobFailed } from '../protocol/job';
+
+export function failureKind(e: unknown): JobFailed['kind'] {
+  if (e instanceof CancelledError) return 'cancelled';
+  if (e instanceof NumericsError) return 'numerics';
+  if (e instanceof BackendError && e.kind === 'memory') return 'memory';
+  return 'internal';
+}
