@@ -19,6 +19,7 @@ import { abEvaluate, abRows, steeringGrid, type AbItem } from '../engine/method/
 import { captureActivations } from '../engine/method/extract';
 import { anchor, contrastPairs, correctPairs, parseStatementsCsv, promptBeforeLabel, renderTemplate, type ContrastPair, type ContrastSide, type SideAnswer, type StatementRow } from '../engine/method/prompts';
 import { blockSearch } from '../engine/method/search';
+import { expandBlocks } from '../model/blocks';
 import { tune, type TuneExample, type TuneOptions } from '../engine/method/tune';
 import { forward, type Model } from '../engine/model/forward';
 import { generate } from '../engine/generate';
@@ -310,13 +311,12 @@ export class Runner {
     const train = trainRows.map(example);
     const held = heldRows.map(example);
     const steps = t.maxSteps ?? t.epochs * Math.ceil(train.length / t.batch);
-    const all = ['q', 'k', 'v', 'o', 'gate', 'up', 'down'];
     const options: TuneOptions = {
       run, layers, directions, mode: t.mode, flip: t.flip, ...(t.projectionLoss?.margin !== undefined ? { margin: t.projectionLoss.margin } : {}),
       tokenTarget: t.tokenLoss.target === 'soft' ? { soft: [this.answerId(s, 'x', p.trueLabel), this.answerId(s, 'x', p.falseLabel)] } : t.tokenLoss.target,
       tokenWeight: t.tokenLoss.weight, projectionWeight: dir && t.projectionLoss ? t.projectionLoss.weight : 0,
-      tokenBlocks: t.tokenLoss.blocks === 'all' ? all : [...t.tokenLoss.blocks],
-      projectionBlocks: dir && t.projectionLoss ? (t.projectionLoss.blocks === 'all' ? all : [...t.projectionLoss.blocks]) : [],
+      tokenBlocks: expandBlocks(t.tokenLoss.blocks, s.model.config.arch),
+      projectionBlocks: dir && t.projectionLoss ? expandBlocks(t.projectionLoss.blocks, s.model.config.arch) : [],
       lr: t.optimizer.lrProjection, lrToken: t.optimizer.lrToken, weightDecay: t.optimizer.weightDecay, betas: [t.optimizer.betas[0], t.optimizer.betas[1]],
       clip: t.optimizer.clipNorm, warmupSteps: t.schedule.warmupSteps ?? Math.round(t.schedule.warmupFraction * steps), steps, batch: t.batch, seed: t.seed,
       evalEvery: Math.max(1, t.earlyStopping.window), patience: t.earlyStopping.enabled ? t.earlyStopping.patience : Number.MAX_SAFE_INTEGER, minSteps: t.earlyStopping.minSteps,
@@ -396,8 +396,8 @@ export class Runner {
       }
       const res = await blockSearch(s.model, train, held, {
         template: { ...template, layers, directions: template.directions },
-        tokenCandidates: x.tokenBlocks === 'all' ? ['gate', 'up', 'down'] : [...x.tokenBlocks],
-        projectionCandidates: x.projectionBlocks === 'all' ? ['q', 'k', 'v', 'o'] : [...x.projectionBlocks],
+        tokenCandidates: expandBlocks(x.tokenBlocks, s.model.config.arch),
+        projectionCandidates: expandBlocks(x.projectionBlocks, s.model.config.arch),
         sets: x.sets, ...(x.maxBlocks !== undefined ? { maxBlocks: x.maxBlocks } : {}),
         strategy: x.strategy, stepsPerTrial: x.stepsPerTrial ?? options.steps, eta: x.eta, minSteps: x.minSteps, rankBy: x.rankBy,
         ...(x.budget !== undefined ? { budget: x.budget } : {}),

@@ -3,14 +3,14 @@
  * This is the only thing the engine, the worker and the CLI consume: every default is filled in (from the one
  * schema, language/schema.ts), every path is absolute, every reference names a section that exists, and layer
  * ranges are expanded to sorted index lists. Sections refer to each other by name; look them up in the maps.
- * Imports only the import-free block map, so the engine may import this file.
+ * Imports only the BlockName type (model/blocks.ts), so the engine may import this file.
  * Non-goals: no behaviour, no defaults (the schema owns them), nothing the engine computes (layer counts of
  * models are resolved by the engine when a selection says `all`).
  */
 
-import { BlockName } from './blocks';
+import type { BlockName } from '../model/blocks';
 
-export type { BlockName } from './blocks';
+export type { BlockName } from '../model/blocks';
 
 export type SectionKind = 'model' | 'prompts' | 'direction' | 'tune' | 'search' | 'eval' | 'export';
 export type Backend = 'auto' | 'tensorflow' | 'webgpu' | 'wasm' | 'cpu';

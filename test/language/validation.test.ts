@@ -78,9 +78,9 @@ describe('validation: one fixture per diagnostic code', () => {
   });
 
   it('model (unsupported architecture, unreadable config.json, not a llama2.c file)', () => {
-    expectDiagnostics(`model p {\n  path ⟦"phi"⟧\n}\n`, 'model', /unsupported architecture 'phi'/);
+    expectDiagnostics(`model p {\n  path ⟦"phi"⟧\n}\n`, 'model', /config\.json: unsupported model_type "phi". Supported: gpt2, llama, mistral, qwen2/);
     expectDiagnostics(`model b {\n  path ⟦"broken"⟧\n}\n`, 'model', /not valid JSON/);
-    expectDiagnostics(`model c {\n  path ⟦"facts.csv"⟧\n}\n`, 'model', /not a llama2.c checkpoint/);
+    expectDiagnostics(`model c {\n  path ⟦"facts.csv"⟧\n}\n`, 'model', /invalid llama2\.c header .*not a legacy llama2\.c checkpoint/);
   });
 
   it('layer-depth: layers beyond the model\'s depth', () => {

@@ -10,8 +10,10 @@ import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { openModel, type Session } from '../../../engine/session';
 import { anchor, parseStatementsCsv, renderTemplate, type StatementRow } from '../../../engine/method/prompts';
-import { blockParams, tune, type TuneExample } from '../../../engine/method/tune';
-import { blockSearch, enumerateBlockSets, halvingSchedule, type RankedTrial, type SearchOptions } from '../../../engine/method/search';
+import { tune, type TuneExample } from '../../../engine/method/tune';
+import { blockParams } from '../../../engine/method/trainable';
+import { blockSearch, halvingSchedule, type RankedTrial, type SearchOptions } from '../../../engine/method/search';
+import { enumerateBlockSets } from '../../../model/block-sets';
 import { forward } from '../../../engine/model/forward';
 import { testBackend } from '../../helpers';
 
@@ -40,12 +42,17 @@ describe('block sets', () => {
     assert.deepEqual(enumerateBlockSets(MLP, ATTN, 'separate'), sep, 'deterministic');
   });
 
-  it('maxBlocks bounds the distinct blocks of a candidate', () => {
+  it('maxBlocks bounds each loss\'s subset (separate) or the shared subset (joint)', () => {
     assert.equal(enumerateBlockSets(MLP, ATTN, 'joint', 1).length, 7);
     assert.equal(enumerateBlockSets(MLP, ATTN, 'joint', 2).length, 7 + 21);
-    assert.equal(enumerateBlockSets(MLP, ATTN, 'separate', 2).length, 12);
-    assert.equal(enumerateBlockSets(MLP, ATTN, 'separate', 3).length, 12 + 3 * 6 + 3 * 4);
-    assert.equal(enumerateBlockSets(MLP, ATTN, 'separate', 1).length, 0);
+    // max_blocks 1 used to bound token + projection together, which left no candidate at all.
+    const one = enumerateBlockSets(MLP, ATTN, 'separate', 1);
+    assert.deepEqual(one.map((c) => `${c.tokenBlocks.join('+')}/${c.projectionBlocks.join('+')}`), MLP.flatMap((t) => ATTN.map((p) => `${t}/${p}`)));
+    assert.equal(enumerateBlockSets(MLP, ATTN, 'separate', 2).length, (3 + 3) * (4 + 6));
+    const three = enumerateBlockSets(MLP, ATTN, 'separate', 3);
+    assert.equal(three.length, 7 * (4 + 6 + 4));
+    assert.ok(three.every((c) => c.tokenBlocks.length <= 3 && c.projectionBlocks.length <= 3));
+    assert.ok(three.some((c) => c.tokenBlocks.length + c.projectionBlocks.length === 6), 'the bound is per loss, not on the pair');
   });
 });
 
