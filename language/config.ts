@@ -19,7 +19,7 @@ export type Backend = 'auto' | 'tensorflow' | 'webgpu' | 'wasm' | 'cpu';
 export type LayerSelection = readonly number[] | 'all';
 
 /**
- * A block selection: generic block names (blocks.ts maps them to each architecture's tensors), in canonical
+ * A block selection: generic block names (model/blocks.ts maps them to each architecture's tensors), in canonical
  * order, or `all` = every block the model's architecture has (GPT-2 has no `gate`).
  */
 export type BlockSelection = readonly BlockName[] | 'all';

@@ -9,7 +9,8 @@
 import { BlockValues } from './block-values';
 import type { AnalysisCore, SectionInfo } from './lower';
 import { blockSubsets, countBlockSets, type ResolveBlocks } from '../model/block-sets';
-import { BLOCK_NAMES, FAMILY_NAMES, familyBlocks, resolveBlocks, slicesKey } from '../model/blocks';
+import { BLOCK_NAMES, FAMILY_NAMES, familyBlocks, resolveBlocks, slicesKey, type ParamSlice } from '../model/blocks';
+import type { ModelConfig } from '../model/config';
 import { Diagnostic, Severity, Span, span } from './text';
 
 type Sink = (d: Diagnostic) => void;
@@ -205,9 +206,12 @@ function checkCandidates(a: AnalysisCore, s: SectionInfo, tune: SectionInfo | un
   const tok = words('token_blocks');
   const proj = projectionLoss || joint ? words('projection_blocks') : [];
   const max = v.num('max_blocks');
-  // Blocks train the same slices at every layer: resolving on a one-layer view of the model is exact and cheap.
+  // Blocks train the same slices at every layer: resolving each block once on a one-layer view of the model is
+  // exact and cheap (a search over every block has 511 subsets per loss).
   const one = config !== undefined ? { ...config, nLayers: 1 } : undefined;
-  const resolve: ResolveBlocks | undefined = one !== undefined ? (bs) => slicesKey(one, resolveBlocks(one, bs, [0])) : undefined;
+  const perBlock = new Map<string, ParamSlice[]>();
+  const slicesOf = (b: string): ParamSlice[] => perBlock.get(b) ?? perBlock.set(b, resolveBlocks(one as ModelConfig, [b], [0])).get(b) as ParamSlice[];
+  const resolve: ResolveBlocks | undefined = one !== undefined ? (bs) => slicesKey(one, bs.flatMap(slicesOf)) : undefined;
   const count = countBlockSets(tok, proj, joint ? 'joint' : 'separate', max, resolve);
   if (count === 0 && config !== undefined && model !== undefined) {
     const empty = (joint ? ['token_blocks'] : ['token_blocks', 'projection_blocks']).find((k) => {

@@ -47,7 +47,7 @@ export interface KVCache {
 
 export interface Model {
   readonly config: ModelConfig;
-  /** HF names → variables (matrices in [in, out] layout; see params.ts). */
+  /** HF names → variables (matrices in [in, out] layout; see model/params.ts). */
   readonly params: Map<string, tf.Variable>;
   /** Where the weights came from (folder or .bin), for reports and metadata. */
   readonly path: string;
