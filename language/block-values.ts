@@ -6,7 +6,7 @@
  */
 
 import { Entry } from './ast';
-import { BlockName } from './blocks';
+import type { BlockName } from '../model/blocks';
 import { KeySpec, findKey } from './schema';
 import { Item, Lowered, loweredDefault } from './values';
 

@@ -5,7 +5,7 @@
  * reference cannot drift from the schema. Non-goals: no I/O here (pure string building).
  */
 
-import { BLOCK_ALIASES, BLOCK_DOCS, BLOCK_NAMES, BLOCK_TENSORS, LAYER_PREFIX } from './blocks';
+import { BLOCK_ALIASES, BLOCK_DOCS, BLOCK_NAMES, BLOCK_TENSORS, LAYER_PREFIX } from '../model/blocks';
 import { defaultText } from './features/describe';
 import { KeySpec, ROOT_KEYS, SECTIONS, describeType } from './schema';
 

@@ -7,14 +7,12 @@
  */
 
 import { BlockValues } from './block-values';
-import { ArchitectureFamily, BLOCK_TENSORS, BlockName } from './blocks';
+import { ArchitectureFamily, BLOCK_TENSORS, BlockName, FAMILY_NAMES } from '../model/blocks';
 import type { AnalysisCore } from './lower';
 import { ModelInfo, architectureName } from './model-info';
 import { Diagnostic, span } from './text';
 
 type Sink = (d: Diagnostic) => void;
-
-const FAMILY_NAMES: Readonly<Record<ArchitectureFamily, string>> = { llama: 'Llama-family', gpt2: 'GPT-2' };
 
 /** How a family's own naming spells a generic block, for messages. */
 function spelling(family: ArchitectureFamily, block: BlockName): string {
@@ -76,7 +74,7 @@ export function checkModels(a: AnalysisCore, sink: Sink): void {
     const info = model?.info;
     if (model === undefined || info === undefined) continue;
     checkValues(s.values, info, model.section.name, sink);
-    if (s.kind === 'eval' && s.values.has('perplexity') && info.maxPositions !== undefined) {
+    if (s.kind === 'eval' && s.values.has('perplexity')) {
       const p = s.values.block('perplexity');
       const maxLength = p.number('max_length');
       if (maxLength > info.maxPositions) {

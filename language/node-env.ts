@@ -30,10 +30,10 @@ export interface NodeEnv extends LanguageEnv {
   readonly modelReads: number;
 }
 
-function statKind(p: string): { kind: 'file' | 'dir'; mtimeMs: number } | undefined {
+function statKind(p: string): { kind: 'file' | 'dir'; mtimeMs: number; size: number } | undefined {
   try {
     const st = fs.statSync(p);
-    return { kind: st.isDirectory() ? 'dir' : 'file', mtimeMs: st.mtimeMs };
+    return { kind: st.isDirectory() ? 'dir' : 'file', mtimeMs: st.mtimeMs, size: st.size };
   } catch {
     return undefined;
   }
@@ -93,13 +93,13 @@ export function createNodeEnv(options: NodeEnvOptions = {}): NodeEnv {
       const file = st.kind === 'dir' ? path.join(absPath, 'config.json') : absPath;
       const fileStat = st.kind === 'dir' ? statKind(file) : st;
       if (fileStat === undefined) return { ok: false, missing: false, reason: `the folder has no config.json (${file})` };
-      const key = `${fileStat.mtimeMs}`;
+      const key = `${fileStat.mtimeMs}:${fileStat.size}`;
       const cached = models.get(file);
       if (cached !== undefined && cached.key === key) return cached.result;
       modelReads++;
       let parsed: ParsedModelInfo;
       try {
-        parsed = st.kind === 'dir' ? modelInfoFromConfigJson(fs.readFileSync(file, 'utf8')) : modelInfoFromLlama2cHeader(readHeader(file, LLAMA2C_HEADER_BYTES));
+        parsed = st.kind === 'dir' ? modelInfoFromConfigJson(fs.readFileSync(file, 'utf8')) : modelInfoFromLlama2cHeader(readHeader(file, LLAMA2C_HEADER_BYTES), fileStat.size);
       } catch (e) {
         parsed = { ok: false, reason: `cannot read ${file}: ${e instanceof Error ? e.message : String(e)}` };
       }

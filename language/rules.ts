@@ -8,7 +8,9 @@
 
 import { BlockValues } from './block-values';
 import type { AnalysisCore, SectionInfo } from './lower';
-import { BLOCK_NAMES } from './blocks';
+import { blockSubsets, countBlockSets, type ResolveBlocks } from '../model/block-sets';
+import { BLOCK_NAMES, FAMILY_NAMES, familyBlocks, resolveBlocks, slicesKey, type ParamSlice } from '../model/blocks';
+import type { ModelConfig } from '../model/config';
 import { Diagnostic, Severity, Span, span } from './text';
 
 type Sink = (d: Diagnostic) => void;
@@ -30,19 +32,6 @@ function keySpan(values: BlockValues, key: string, fallback: Span): Span {
 
 function report(sink: Sink, s: Span, message: string, severity: Severity = 'error'): void {
   sink({ code: 'rule', severity, span: s, message });
-}
-
-function choose(n: number, k: number): number {
-  let r = 1;
-  for (let i = 1; i <= k; i++) r = (r * (n - k + i)) / i;
-  return Math.round(r);
-}
-
-/** Non-empty subsets of n candidates with at most `max` elements. */
-function subsetCount(n: number, max: number | undefined): number {
-  let total = 0;
-  for (let k = 1; k <= Math.min(n, max ?? n); k++) total += choose(n, k);
-  return total;
 }
 
 function checkPrompts(s: SectionInfo, sink: Sink): void {
@@ -122,6 +111,31 @@ function checkDirection(a: AnalysisCore, s: SectionInfo, sink: Sink): void {
   }
 }
 
+/** A layer selection as indices; `all` only when the section's model depth is known. */
+function resolvedLayers(a: AnalysisCore, s: SectionInfo, layers: readonly number[] | 'all'): readonly number[] | undefined {
+  if (layers !== 'all') return layers;
+  const depth = a.modelOf(s)?.info?.nLayers;
+  return depth === undefined ? undefined : Array.from({ length: depth }, (_, i) => i);
+}
+
+/** The tuned layers must be among the direction's (`all` compared as the model's layers when its depth is known). */
+function checkTunedLayers(a: AnalysisCore, s: SectionInfo, direction: SectionInfo, sink: Sink): void {
+  const v = s.values;
+  const written = v.layers('layers');
+  const extracted = direction.values.layers('layers');
+  if (written === undefined || extracted === undefined || extracted === 'all') return;
+  const layers = resolvedLayers(a, s, written);
+  if (layers === undefined) {
+    report(sink, at(v, 'layers', s.headerSpan), `\`layers all\` tunes every layer of the model, but direction \`${direction.name}\` was extracted only at layers ${extracted.join(', ')}; this fails unless the model has exactly those layers (its depth is not known until it is on disk)`, 'warning');
+    return;
+  }
+  const missing = layers.filter((l) => !extracted.includes(l));
+  if (missing.length > 0) {
+    const which = written === 'all' ? ` (\`all\` is layers 0..${layers.length - 1} of model \`${a.modelOf(s)?.section.name ?? ''}\`)` : '';
+    report(sink, at(v, 'layers', s.headerSpan), `direction \`${direction.name}\` was not extracted at layer${missing.length > 1 ? 's' : ''} ${missing.join(', ')}${which} (its layers: ${extracted.join(', ')})`);
+  }
+}
+
 function checkTune(a: AnalysisCore, s: SectionInfo, sink: Sink): void {
   const v = s.values;
   checkNeedsModel(a, s, sink);
@@ -139,14 +153,7 @@ function checkTune(a: AnalysisCore, s: SectionInfo, sink: Sink): void {
   if (used.length > 0) report(sink, at(v, 'prompts', s.headerSpan), `a training prompt set must not use ${used.join(' or ')}: the label is appended as the target`);
   const direction = hasDirection ? a.section('direction', v.text('direction')) : undefined;
   if (direction !== undefined) {
-    const dirLayers = direction.values.layers('layers');
-    const layers = v.layers('layers');
-    if (dirLayers !== undefined && dirLayers !== 'all' && layers !== undefined) {
-      const missing = layers === 'all' ? ['all'] : layers.filter((l) => !dirLayers.includes(l));
-      if (missing.length > 0) {
-        report(sink, at(v, 'layers', s.headerSpan), `direction \`${direction.name}\` was not extracted at layer${missing.length > 1 ? 's' : ''} ${missing.join(', ')} (its layers: ${dirLayers.join(', ')})`);
-      }
-    }
+    checkTunedLayers(a, s, direction, sink);
     const positions = direction.values.offsets('positions');
     const missing = (v.offsets('position') ?? []).filter((p) => positions !== undefined && !positions.includes(p));
     if (missing.length > 0 && positions !== undefined) {
@@ -178,20 +185,45 @@ function checkSearch(a: AnalysisCore, s: SectionInfo, sink: Sink): void {
   if (tune !== undefined && !tune.values.has('direction') && v.has('projection_blocks')) {
     report(sink, keySpan(v, 'projection_blocks', s.headerSpan), `tune \`${tune.name}\` has no direction, so there is no projection loss to search blocks for`);
   }
-  if (v.str('strategy') === 'exhaustive' && v.num('budget') === undefined) {
-    const count = (key: string): number => {
-      const b = v.blockNames(key);
-      return b === 'all' ? BLOCK_NAMES.length : b?.length ?? 0;
-    };
-    const max = v.num('max_blocks');
-    const joint = new Set([...(['token_blocks', 'projection_blocks'] as const).flatMap((k) => {
-      const b = v.blockNames(k);
-      return b === 'all' ? [...BLOCK_NAMES] : b ?? [];
-    })]);
-    const trials = v.str('sets') === 'joint' ? subsetCount(joint.size, max) : subsetCount(count('token_blocks'), max) * subsetCount(count('projection_blocks'), max);
-    if (trials > MAX_EXHAUSTIVE_TRIALS) {
-      report(sink, s.headerSpan, `this exhaustive search runs ${trials} trials; limit it with \`max_blocks\`, \`budget\` or \`strategy halving\``, 'warning');
-    }
+  checkCandidates(a, s, tune, sink);
+}
+
+/**
+ * The search's candidates, counted with the engine's enumeration (model/block-sets.ts): resolved on the model's
+ * architecture when it is on disk (so blocks it lacks train nothing and duplicates count once), projection
+ * candidates ignored without a projection loss. None is an error naming the key; too many, a warning.
+ */
+function checkCandidates(a: AnalysisCore, s: SectionInfo, tune: SectionInfo | undefined, sink: Sink): void {
+  const v = s.values;
+  const model = tune !== undefined ? a.modelOf(tune) : undefined;
+  const config = model?.info?.config;
+  const words = (key: string): string[] => {
+    const b = v.blockNames(key);
+    return b === undefined ? [] : b === 'all' ? (config !== undefined ? familyBlocks(config.arch) : [...BLOCK_NAMES]) : [...b];
+  };
+  const joint = v.str('sets') === 'joint';
+  const projectionLoss = tune === undefined || (tune.values.has('direction') && tune.values.block('projection_loss').number('weight') > 0);
+  const tok = words('token_blocks');
+  const proj = projectionLoss || joint ? words('projection_blocks') : [];
+  const max = v.num('max_blocks');
+  // Blocks train the same slices at every layer: resolving each block once on a one-layer view of the model is
+  // exact and cheap (a search over every block has 511 subsets per loss).
+  const one = config !== undefined ? { ...config, nLayers: 1 } : undefined;
+  const perBlock = new Map<string, ParamSlice[]>();
+  const slicesOf = (b: string): ParamSlice[] => perBlock.get(b) ?? perBlock.set(b, resolveBlocks(one as ModelConfig, [b], [0])).get(b) as ParamSlice[];
+  const resolve: ResolveBlocks | undefined = one !== undefined ? (bs) => slicesKey(one, bs.flatMap(slicesOf)) : undefined;
+  const count = countBlockSets(tok, proj, joint ? 'joint' : 'separate', max, resolve);
+  if (count === 0 && config !== undefined && model !== undefined) {
+    const empty = (joint ? ['token_blocks'] : ['token_blocks', 'projection_blocks']).find((k) => {
+      const list = k === 'token_blocks' ? (joint ? [...tok, ...proj] : tok) : proj;
+      return list.length > 0 && blockSubsets(list, max, resolve).length === 0;
+    }) ?? 'token_blocks';
+    const has = familyBlocks(config.arch).join(', ');
+    report(sink, at(v, empty, s.headerSpan), `this search has no candidates: \`${empty}\` names no block that model \`${model.section.name}\` (${FAMILY_NAMES[config.arch]}) has; list blocks it has (${has})`);
+    return;
+  }
+  if (v.str('strategy') === 'exhaustive' && v.num('budget') === undefined && count > MAX_EXHAUSTIVE_TRIALS) {
+    report(sink, s.headerSpan, `this exhaustive search runs ${count} trials; limit it with \`max_blocks\`, \`budget\` or \`strategy halving\``, 'warning');
   }
 }
 

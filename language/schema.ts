@@ -39,7 +39,7 @@ export type ValueType =
   | { readonly kind: 'layers'; readonly allowAll: boolean }
   /** Token offsets relative to the anchor: an integer, a range `-3..0` or a list of those. */
   | { readonly kind: 'offsets'; readonly min: number; readonly max: number }
-  /** Parameter block names (blocks.ts), or `all`. */
+  /** Parameter block names (model/blocks.ts), or `all`. */
   | { readonly kind: 'blocks' }
   | { readonly kind: 'numbers'; readonly min?: number; readonly max?: number; readonly exclusiveMax?: boolean; readonly length?: number }
   | { readonly kind: 'enums'; readonly values: readonly EnumValueSpec[] }

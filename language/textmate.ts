@@ -5,7 +5,7 @@
  * when the committed file differs. Non-goals: semantic colouring (references, unknown keys) is the server's.
  */
 
-import { BLOCK_ALIASES, BLOCK_NAMES } from './blocks';
+import { BLOCK_ALIASES, BLOCK_NAMES } from '../model/blocks';
 import { BUILTIN_DEMO } from './env';
 import { SECTION_KINDS, allEnumValues, allKeyNames } from './schema';
 

@@ -7,7 +7,7 @@
  */
 
 import { Value } from './ast';
-import { BLOCK_ALIASES, BLOCK_NAMES, BlockName, isBlockName } from './blocks';
+import { BLOCK_ALIASES, BLOCK_NAMES, BlockName, isBlockName } from '../model/blocks';
 import { parse } from './parser';
 import { EnumValueSpec, KeySpec, ValueType, describeType } from './schema';
 import { Diagnostic, Span, didYouMean, humanList } from './text';

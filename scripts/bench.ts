@@ -16,7 +16,7 @@ import * as tf from '@tensorflow/tfjs';
 import { initBackend, type BackendPreference } from '../engine/backend';
 import { backendOptionsFromEnv } from '../job/backend-env';
 import { perplexity } from '../engine/eval/perplexity';
-import { normalizeHfConfig } from '../engine/model/config';
+import { normalizeHfConfig } from '../model/config';
 import { forward, type Model } from '../engine/model/forward';
 import { loadModel, randomModel, setTrainable } from '../engine/model/load';
 import { nextTokenLoss } from '../engine/model/loss';

@@ -18,7 +18,7 @@
  * Non-goals: a general GGUF writer (other tensor types, arrays), reading GGUF (tests have an independent reader).
  */
 
-import type { ModelConfig } from '../model/config';
+import type { ModelConfig } from '../../model/config';
 import { ExportError, writeFileAtomic } from './atomic';
 
 export interface ControlVectorMeta {

@@ -19,10 +19,10 @@ import * as tf from '@tensorflow/tfjs';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { readSafetensors, writeSafetensors, type TensorToWrite, type WritableDtype } from '../io/safetensors';
-import { toHfConfig } from '../model/config';
+import { toHfConfig } from '../../model/config';
 import type { Model } from '../model/forward';
 import { loadModel, modelToTensors, type HostTensor } from '../model/load';
-import { paramSpecs } from '../model/params';
+import { paramSpecs } from '../../model/params';
 import { transpose2d } from '../util/random';
 import { buildFolderAtomic, checkReplaceable, ExportError, writeFileAtomic } from './atomic';
 

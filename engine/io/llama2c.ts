@@ -11,6 +11,7 @@
 
 import * as fs from 'node:fs';
 import { describeError, openForReading as openFile } from '../../common/fs';
+import { LLAMA2C_HEADER_BYTES, parseLlama2cHeader, type Llama2cConfig } from '../../model/llama2c';
 
 export type CheckpointErrorKind = 'io' | 'truncated' | 'header';
 
@@ -26,19 +27,6 @@ export class CheckpointError extends Error {
   }
 }
 
-export interface Llama2cConfig {
-  dim: number;
-  hiddenDim: number;
-  nLayers: number;
-  nHeads: number;
-  nKvHeads: number;
-  /** Always positive here; the sign in the file only says whether the classifier is shared. */
-  vocabSize: number;
-  seqLen: number;
-  /** True when the output classifier is the token embedding (positive vocab_size in the header). */
-  sharedClassifier: boolean;
-}
-
 export interface Llama2cTensor {
   shape: number[];
   data: Float32Array;
@@ -49,11 +37,7 @@ export interface Llama2cCheckpoint {
   tensors: Map<string, Llama2cTensor>;
 }
 
-/** 7 × int32: dim, hidden_dim, n_layers, n_heads, n_kv_heads, vocab_size, seq_len (run.c `Config`). */
-const HEADER_BYTES = 28;
 const FLOAT_BYTES = 4;
-/** First u32 of llama2.c's versioned exports (export.py `version1_export`): "ak42" read little-endian. */
-const VERSIONED_EXPORT_MAGIC = 0x616b3432;
 
 /** Reads only the 28-byte header and validates it against the file size. */
 export function readLlama2cHeader(file: string): Llama2cConfig {
@@ -73,7 +57,7 @@ export function readLlama2cCheckpoint(file: string): Llama2cCheckpoint {
     const { dim, hiddenDim, nLayers, nHeads, nKvHeads, vocabSize, seqLen } = config;
     const headSize = dim / nHeads;
     const kvDim = nKvHeads * headSize;
-    let position = HEADER_BYTES;
+    let position = LLAMA2C_HEADER_BYTES;
     // Reads `count` consecutive floats; the order of calls below is the file order (run.c memory_map_weights).
     const next = (count: number): Float32Array => {
       const data = readFloats(fd, file, position, count);
@@ -161,68 +145,14 @@ function permuteRows(
   return out;
 }
 
-/** Number of f32 values the file must hold after the header (run.c memory_map_weights). */
-export function llama2cFloatCount(config: Llama2cConfig): number {
-  const { dim, hiddenDim, nLayers, nHeads, nKvHeads, vocabSize, seqLen, sharedClassifier } = config;
-  const headSize = dim / nHeads;
-  const kvDim = nKvHeads * headSize;
-  return vocabSize * dim // token embedding
-    + nLayers * dim // rms_att
-    + nLayers * dim * dim // wq
-    + 2 * nLayers * kvDim * dim // wk, wv
-    + nLayers * dim * dim // wo
-    + nLayers * dim // rms_ffn
-    + 3 * nLayers * hiddenDim * dim // w1, w2, w3
-    + dim // rms_final
-    + 2 * seqLen * (headSize / 2) // legacy freq_cis_real, freq_cis_imag
-    + (sharedClassifier ? 0 : vocabSize * dim); // wcls
-}
-
+/** The header, checked against the file size, via the shared parser (model/llama2c.ts). */
 function readHeaderFromFd(fd: number, file: string): Llama2cConfig {
   const fileSize = fs.fstatSync(fd).size;
-  if (fileSize < HEADER_BYTES) {
-    throw new CheckpointError('truncated', file,
-      `${file}: ${fileSize} bytes is too short for the 28-byte llama2.c header; the file is truncated or not a llama2.c checkpoint.`);
-  }
-  const bytes = new Uint8Array(HEADER_BYTES);
+  const bytes = new Uint8Array(Math.min(LLAMA2C_HEADER_BYTES, fileSize));
   readInto(fd, file, 0, bytes);
-  const view = new DataView(bytes.buffer);
-  if (view.getUint32(0, true) === VERSIONED_EXPORT_MAGIC) {
-    throw new CheckpointError('header', file,
-      `${file}: this is a versioned llama2.c export (magic "ak42"); only the legacy version-0 format is supported. ` +
-      'Re-export with `python export.py --version 0` from llama2.c.');
-  }
-  const fields = ['dim', 'hidden_dim', 'n_layers', 'n_heads', 'n_kv_heads', 'vocab_size', 'seq_len'];
-  const values = fields.map((_, i) => view.getInt32(4 * i, true));
-  const [dim, hiddenDim, nLayers, nHeads, nKvHeads, rawVocab, seqLen] = values;
-  const bad = (what: string): CheckpointError => new CheckpointError('header', file,
-    `${file}: invalid llama2.c header (${fields.map((f, i) => `${f}=${values[i]}`).join(', ')}): ${what}. ` +
-    'The file is not a legacy llama2.c checkpoint or it is corrupt.');
-  for (let i = 0; i < fields.length; i++) {
-    if (i === 5 ? values[i] === 0 : values[i] <= 0) throw bad(`${fields[i]} must be ${i === 5 ? 'non-zero' : 'positive'}`);
-  }
-  if (dim % nHeads !== 0) throw bad('dim must be a multiple of n_heads');
-  if (nKvHeads > nHeads || nHeads % nKvHeads !== 0) throw bad('n_heads must be a multiple of n_kv_heads');
-  if ((dim / nHeads) % 2 !== 0) throw bad('head size (dim / n_heads) must be even for RoPE');
-  const config: Llama2cConfig = {
-    dim, hiddenDim, nLayers, nHeads, nKvHeads,
-    vocabSize: Math.abs(rawVocab), seqLen,
-    sharedClassifier: rawVocab > 0,
-  };
-  const expectedSize = HEADER_BYTES + FLOAT_BYTES * llama2cFloatCount(config);
-  if (!Number.isSafeInteger(expectedSize)) throw bad('the dimensions are absurdly large');
-  if (fileSize < expectedSize) {
-    throw new CheckpointError('truncated', file,
-      `${file}: file has ${fileSize} bytes but its header (dim ${dim}, ${nLayers} layers, vocab ${config.vocabSize}, ` +
-      `${config.sharedClassifier ? 'shared' : 'separate'} classifier) needs ${expectedSize}; the file is truncated (re-download it).`);
-  }
-  if (fileSize > expectedSize) {
-    throw new CheckpointError('header', file,
-      `${file}: file has ${fileSize} bytes but its header (dim ${dim}, ${nLayers} layers, vocab ${config.vocabSize}, ` +
-      `${config.sharedClassifier ? 'shared' : 'separate'} classifier) describes ${expectedSize}; ` +
-      'the header does not match the weights (wrong format or version?).');
-  }
-  return config;
+  const r = parseLlama2cHeader(bytes, fileSize);
+  if (!r.ok) throw new CheckpointError(r.kind, file, `${file}: ${r.reason}`);
+  return r.header;
 }
 
 function readFloats(fd: number, file: string, position: number, count: number): Float32Array {

@@ -10,7 +10,8 @@
  * Routing: the research code meant the token loss to train some blocks and the projection loss others, but its
  * zero-grad hooks were no-ops (METHOD.md §11 item 1). Here routing is real: each loss is differentiated only
  * with respect to its own parameter group (plus the shared one), so a token-only block receives exactly zero
- * projection gradient and vice versa.
+ * projection gradient and vice versa. A block that is a column slice of a tensor (GPT-2's q, k, v in
+ * attn.c_attn) routes by a column mask: that loss's gradient is zeroed outside its columns.
  */
 import * as tf from '@tensorflow/tfjs';
 import { pickLogProbs } from '../model/loss';
@@ -71,6 +72,11 @@ export interface RoutedGroups {
   projection: tf.Variable[];
   /** Trained by both (weighted sum of the two gradients). */
   shared: tf.Variable[];
+  /**
+   * Per loss, variable name → 0/1 mask broadcast against the gradient (a [columns] vector for a column slice):
+   * the loss trains only where the mask is 1. A variable without a mask gets that loss's whole gradient.
+   */
+  masks?: { token?: ReadonlyMap<string, tf.Tensor>; projection?: ReadonlyMap<string, tf.Tensor> };
 }
 
 /**
@@ -108,20 +114,26 @@ export function routedGrads(
   };
   // One backward pass per loss, over that loss's variables only; a loss with no variables (or weight 0) is
   // still evaluated for reporting.
-  const pass = (vars: tf.Variable[], f: () => tf.Scalar, w: number): tf.Scalar => {
+  const pass = (vars: tf.Variable[], f: () => tf.Scalar, w: number, masks: ReadonlyMap<string, tf.Tensor> | undefined): tf.Scalar => {
     if (vars.length === 0 || w === 0) return tf.tidy(() => f());
     setTrainable(vars);
     const r = tf.variableGrads(() => tf.mul(f(), w) as tf.Scalar, vars);
     const value = tf.div(r.value, w) as tf.Scalar;
     r.value.dispose();
+    for (const [k, g] of Object.entries(r.grads)) {
+      const m = masks?.get(k);
+      if (m === undefined) continue;
+      r.grads[k] = tf.mul(g, m);
+      g.dispose();
+    }
     add(r.grads);
     return value;
   };
   let tokenValue: tf.Scalar;
   let projValue: tf.Scalar;
   try {
-    tokenValue = pass(tokVars, fTok, wTok);
-    projValue = pass(projVars, fProj, wProj);
+    tokenValue = pass(tokVars, fTok, wTok, groups.masks?.token);
+    projValue = pass(projVars, fProj, wProj, groups.masks?.projection);
   } finally {
     for (const [v, t] of before) v.trainable = t;
   }

@@ -1,12 +1,13 @@
 /**
  * Block search (METHOD.md §8, with §11 items 6-8 fixed): which blocks should each loss train?
  *
- * Candidates: 'separate' = (non-empty subset of the token-loss candidates) x (non-empty subset of the
- * projection-loss candidates); with the research's token blocks {gate, up, down} (MLP) and projection blocks
- * {q, k, v, o} (attention) that is 7 x 15 = 105 pairs, in the research's order (subsets by size, then
- * lexicographic; token subset outer, so trial = i_tok * 15 + i_proj + 1). 'joint' = every non-empty subset of
- * all candidate blocks, trained by both losses (127 for the 7 blocks; every block of the set really trains,
- * unlike block_search_oneset's overwritten requires_grad, §11 item 7).
+ * Candidates (model/block-sets.ts, shared with the language server's trial count): 'separate' = token subsets x
+ * projection subsets (105 for the research's {gate, up, down} x {q, k, v, o}), 'joint' = subsets of all
+ * candidates trained by both losses (127; every block of the set really trains, unlike block_search_oneset's
+ * overwritten requires_grad, §11 item 7). `maxBlocks` bounds each loss's subset. Candidates are resolved on the
+ * model at the trained layers: two that train the same parameter slices are one trial, and a subset that trains
+ * nothing on this architecture is no trial. Without a projection loss (no direction, or weight 0) the
+ * projection candidates are ignored ('separate' then searches the token subsets alone).
  *
  * Strategies: exhaustive (every candidate for `stepsPerTrial` steps) or successive halving (rung 0 runs every
  * candidate for `minSteps`, keeps the best floor(n / eta) (at least 1), multiplies the steps by eta, and stops
@@ -25,16 +26,13 @@
  * writing leaderboard files (the job layer), parallel trials.
  */
 import type { SearchTrial, TuneEval, TuneStep } from '../../protocol/job';
+import { enumerateBlockSets, type BlockCandidate } from '../../model/block-sets';
+import { FAMILY_NAMES, resolveBlocks, slicesKey } from '../../model/blocks';
 import type { Model } from '../model/forward';
 import { WeightSnapshot } from '../model/weights';
-import { blockParams, tune, type TuneExample, type TuneOptions } from './tune';
+import { blockParams } from './trainable';
+import { tune, type TuneExample, type TuneOptions } from './tune';
 import type { RankBy, SearchStrategy } from '../../protocol/contract';
-
-/** One candidate: the generic blocks each loss trains. */
-export interface BlockCandidate {
-  tokenBlocks: string[];
-  projectionBlocks: string[];
-}
 
 /** A finished trial plus its ranking metric (SearchTrial has no field for it; persist this object to resume). */
 export interface RankedTrial extends SearchTrial {
@@ -50,7 +48,7 @@ export interface SearchOptions {
   /** Projection-loss candidate blocks (research: q, k, v, o). */
   projectionCandidates: string[];
   sets: 'separate' | 'joint';
-  /** Largest number of distinct blocks in one candidate (default: no limit). */
+  /** Largest number of blocks in each loss's subset ('joint': in the one shared subset); default no limit. */
   maxBlocks?: number;
   strategy: SearchStrategy;
   /** Exhaustive: steps of every trial. Halving: unused (the last rung runs minSteps * eta^(rungs - 1)). */
@@ -104,44 +102,6 @@ export interface Rung {
   steps: number;
 }
 
-/** Non-empty subsets of `items`, by size, then lexicographic by index (itertools.combinations order). */
-export function subsets<T>(items: readonly T[], maxSize = items.length): T[][] {
-  const out: T[][] = [];
-  const pick = (start: number, k: number, acc: T[]): void => {
-    if (acc.length === k) {
-      out.push([...acc]);
-      return;
-    }
-    for (let i = start; i < items.length; i++) {
-      acc.push(items[i] as T);
-      pick(i + 1, k, acc);
-      acc.pop();
-    }
-  };
-  for (let k = 1; k <= Math.min(maxSize, items.length); k++) pick(0, k, []);
-  return out;
-}
-
-/**
- * Candidate block sets. 'separate': token subsets (outer) x projection subsets (inner). 'joint': subsets of the
- * union (token candidates first, then projection candidates, duplicates dropped), both losses on the same set.
- * `maxBlocks` bounds the number of distinct blocks of a candidate.
- */
-export function enumerateBlockSets(candidatesTok: string[], candidatesProj: string[], sets: 'separate' | 'joint', maxBlocks?: number): BlockCandidate[] {
-  const max = maxBlocks ?? Infinity;
-  if (sets === 'joint') {
-    const all = [...new Set([...candidatesTok, ...candidatesProj])];
-    return subsets(all, Math.min(all.length, max)).map((s) => ({ tokenBlocks: s, projectionBlocks: [...s] }));
-  }
-  const out: BlockCandidate[] = [];
-  for (const t of subsets(candidatesTok)) {
-    for (const p of subsets(candidatesProj)) {
-      if (new Set([...t, ...p]).size <= max) out.push({ tokenBlocks: t, projectionBlocks: p });
-    }
-  }
-  return out;
-}
-
 /**
  * The successive-halving schedule for `n` candidates: rung r runs n_r candidates for minSteps * eta^r steps,
  * n_0 = n, n_{r+1} = max(1, floor(n_r / eta)), ending with the first rung of one candidate; rungs that would
@@ -173,8 +133,14 @@ const isRanked = (t: SearchTrial | RankedTrial): t is RankedTrial => 'metric' in
 
 export async function blockSearch(model: Model, train: TuneExample[], heldout: TuneExample[], o: SearchOptions): Promise<SearchResult> {
   const t = o.template;
-  const candidates = enumerateBlockSets(o.tokenCandidates, o.projectionCandidates, o.sets, o.maxBlocks);
-  if (candidates.length === 0) throw new Error('block search: no candidates (empty candidate sets or maxBlocks < 2)');
+  const projectionLoss = t.directions.size > 0 && t.projectionWeight > 0;
+  const projectionCandidates = projectionLoss || o.sets === 'joint' ? o.projectionCandidates : [];
+  const resolve = (blocks: readonly string[]): string => slicesKey(model.config, resolveBlocks(model.config, blocks, t.layers));
+  const candidates = enumerateBlockSets(o.tokenCandidates, projectionCandidates, o.sets, o.maxBlocks, resolve);
+  if (candidates.length === 0) {
+    throw new Error(`block search: no candidates: token blocks [${o.tokenCandidates.join(', ')}] and projection blocks [${projectionCandidates.join(', ')}] ` +
+      `train no parameters of this ${FAMILY_NAMES[model.config.arch]} model at layers [${t.layers.join(', ')}]; name blocks it has`);
+  }
   const eta = o.eta ?? 3;
   const budget = o.budget ?? Infinity;
   const plan: Rung[] =

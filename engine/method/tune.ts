@@ -11,13 +11,13 @@ import * as tf from '@tensorflow/tfjs';
 import type { TuneEval, TuneStep } from '../../protocol/job';
 import { padRight } from '../model/batch';
 import { forward, type Model } from '../model/forward';
-import { GENERIC_BLOCKS, paramSpecs } from '../model/params';
 import { nextTokenLoss } from '../model/loss';
 import { captureTap } from '../model/taps';
 import { AdamW, clipByGlobalNorm } from '../train/adamw';
 import { learningRate } from '../train/schedule';
 import { Rng } from '../util/random';
 import { projectionLoss, routedGrads, tokenLoss, type ProjectionMode } from './losses';
+import { trainable as trainableOf } from './trainable';
 import { yieldToEventLoop } from '../util/yield';
 
 export interface TuneExample {
@@ -48,7 +48,10 @@ export interface TuneOptions {
   tokenTarget: 'hard' | 'lm' | { soft: [number, number] };
   tokenWeight: number;
   projectionWeight: number;
-  /** Generic block names (q k v o gate up down) or architecture block names, trained by each loss. */
+  /**
+   * Generic block names (q k v o gate up down attn_norm mlp_norm) or the architecture's own names, trained by
+   * each loss (model/blocks.ts resolves them; a block the architecture lacks is an error).
+   */
   tokenBlocks: string[];
   projectionBlocks: string[];
   /** Learning rate of the projection-loss and shared blocks. */
@@ -76,16 +79,8 @@ export interface TuneOutcome {
   bestStep: number;
   bestHeldout: number | undefined;
   history: TuneStep[];
-  /** HF names of the parameters the run trained. */
+  /** HF names of the parameters the run trained (wholly or in part: GPT-2's q, k, v are columns of attn.c_attn). */
   trained: string[];
-}
-
-/** HF parameter names of `blocks` at `layers` (generic names resolved per architecture). */
-export function blockParams(model: Model, blocks: string[], layers: number[]): string[] {
-  const map = GENERIC_BLOCKS[model.config.arch];
-  const wanted = new Set(blocks.map((b) => map[b] ?? b));
-  const layerSet = new Set(layers);
-  return paramSpecs(model.config).filter((s) => layerSet.has(s.layer) && wanted.has(s.block)).map((s) => s.name);
 }
 
 function batchTensors(model: Model, exs: TuneExample[]) {
@@ -93,20 +88,15 @@ function batchTensors(model: Model, exs: TuneExample[]) {
 }
 
 export async function tune(model: Model, train: TuneExample[], heldout: TuneExample[], o: TuneOptions): Promise<TuneOutcome> {
-  const tokNames = new Set(blockParams(model, o.tokenBlocks, o.layers));
-  const projNames = new Set(blockParams(model, o.projectionBlocks, o.layers));
-  if (tokNames.size + projNames.size === 0) throw new Error(`no parameters match blocks [${[...o.tokenBlocks, ...o.projectionBlocks].join(', ')}] at layers [${o.layers.join(', ')}]`);
-  const v = (n: string) => model.params.get(n) as tf.Variable;
-  const groups = {
-    token: [...tokNames].filter((n) => !projNames.has(n)).map(v),
-    projection: [...projNames].filter((n) => !tokNames.has(n)).map(v),
-    shared: [...tokNames].filter((n) => projNames.has(n)).map(v),
-  };
-  const trainable = [...groups.token, ...groups.projection, ...groups.shared];
-  const opt = new AdamW([
-    { name: 'token', vars: groups.token, weightDecay: o.weightDecay, lrScale: (o.lrToken ?? o.lr) / o.lr },
-    { name: 'projection+shared', vars: [...groups.projection, ...groups.shared], weightDecay: o.weightDecay },
-  ], { beta1: o.betas[0], beta2: o.betas[1] });
+  // Each loss's blocks as parameter slices: GPT-2's q, k and v train only their columns of attn.c_attn.
+  const plan = trainableOf(model, o.tokenBlocks, o.projectionBlocks, o.layers, (o.lrToken ?? o.lr) / o.lr, o.weightDecay);
+  if (plan.names.length === 0) {
+    plan.dispose();
+    throw new Error(`no parameters match blocks [${[...o.tokenBlocks, ...o.projectionBlocks].join(', ')}] at layers [${o.layers.join(', ')}]`);
+  }
+  const groups = plan.groups;
+  const trainable = plan.vars;
+  const opt = new AdamW(plan.optimiser, { beta1: o.betas[0], beta2: o.betas[1] });
   const dirT = new Map([...o.directions].map(([l, d]) => [l, Array.isArray(d) ? tf.tensor2d(d.map((x) => Array.from(x))) : tf.tensor1d(d)]));
   const deepest = Math.max(...o.layers);
   const snapshot = (): tf.Tensor[] => trainable.map((p) => tf.clone(p));
@@ -214,9 +204,10 @@ export async function tune(model: Model, train: TuneExample[], heldout: TuneExam
       }
     }
     if (status === 'early-stopped') trainable.forEach((p, i) => p.assign(best[i] as tf.Tensor));
-    return { status, message, steps: step, bestStep, bestHeldout, history, trained: [...new Set([...tokNames, ...projNames])] };
+    return { status, message, steps: step, bestStep, bestHeldout, history, trained: plan.names };
   } finally {
     tf.dispose([...best, ...lastGood, ...dirT.values()]);
     opt.dispose();
+    plan.dispose();
   }
 }

@@ -12,7 +12,7 @@
  * attention implementations other than the plain masked softmax.
  */
 import * as tf from '@tensorflow/tfjs';
-import { ropeInvFreq, type ModelConfig } from './config';
+import { ropeInvFreq, type ModelConfig } from '../../model/config';
 import { dense, embed, gatherRows, geluExact, geluNew, layerNorm, rmsNorm, silu } from './ops';
 
 export type TapSite = 'input' | 'output';
@@ -47,7 +47,7 @@ export interface KVCache {
 
 export interface Model {
   readonly config: ModelConfig;
-  /** HF names → variables (matrices in [in, out] layout; see params.ts). */
+  /** HF names → variables (matrices in [in, out] layout; see model/params.ts). */
   readonly params: Map<string, tf.Variable>;
   /** Where the weights came from (folder or .bin), for reports and metadata. */
   readonly path: string;
@@ -286,7 +286,7 @@ export function forward(model: Model, ids: number[][], opts: ForwardOptions = {}
       h = tf.add(residual, dense(act, param(model, `${p}mlp.c_proj.weight`), param(model, `${p}mlp.c_proj.bias`))) as tf.Tensor3D;
     } else {
       const p = `model.layers.${l}.`;
-      residual = tf.add(h, dense(att, param(model, `${p}self_attn.o_proj.weight`)));
+      residual = tf.add(h, dense(att, param(model, `${p}self_attn.o_proj.weight`), optParam(model, `${p}self_attn.o_proj.bias`)));
       const x = rmsNorm(residual, param(model, `${p}post_attention_layernorm.weight`), eps);
       const m = `${p}mlp.`;
       const gate = silu(dense(x, param(model, `${m}gate_proj.weight`), optParam(model, `${m}gate_proj.bias`)));

@@ -11,9 +11,10 @@ import { checkMemory } from '../backend';
 import { readLlama2cCheckpoint } from '../io/llama2c';
 import { readSafetensorsModel } from '../io/safetensors';
 import { Rng, transpose2d } from '../util/random';
-import { normalizeHfConfig, ModelConfigError, type ModelConfig } from './config';
+import { parseHfConfig, ModelConfigError, type ModelConfig } from '../../model/config';
+import { llama2cConfig } from '../../model/llama2c';
+import { paramSpecs } from '../../model/params';
 import type { Model } from './forward';
-import { paramSpecs } from './params';
 
 export interface HostTensor {
   shape: number[];
@@ -99,32 +100,6 @@ export async function modelToTensors(model: Model): Promise<Map<string, HostTens
   return out;
 }
 
-/** Config of a llama2.c checkpoint as a ModelConfig (llama2.c: RMSNorm eps 1e-5, RoPE theta 10000). */
-export function llama2cConfig(h: { dim: number; hiddenDim: number; nLayers: number; nHeads: number; nKvHeads: number; vocabSize: number; seqLen: number; sharedClassifier: boolean }): ModelConfig {
-  return {
-    arch: 'llama',
-    modelType: 'llama2c',
-    vocabSize: h.vocabSize,
-    hiddenSize: h.dim,
-    nLayers: h.nLayers,
-    nHeads: h.nHeads,
-    nKvHeads: h.nKvHeads,
-    headDim: h.dim / h.nHeads,
-    intermediateSize: h.hiddenDim,
-    maxPositions: h.seqLen,
-    normEps: 1e-5,
-    tieWordEmbeddings: h.sharedClassifier,
-    ropeTheta: 10000,
-    ropeScaling: undefined,
-    attentionBias: false,
-    mlpBias: false,
-    activation: 'silu',
-    slidingWindow: undefined,
-    bosTokenId: 1,
-    eosTokenId: 2,
-  };
-}
-
 /** Read and normalise `config.json` of an HF model folder. */
 export function readHfConfig(dir: string): ModelConfig {
   const file = path.join(dir, 'config.json');
@@ -134,14 +109,7 @@ export function readHfConfig(dir: string): ModelConfig {
   } catch {
     throw new ModelConfigError(file, 'not found: a Hugging Face model folder needs config.json (or pass a llama2.c .bin file)');
   }
-  let json: unknown;
-  try {
-    json = JSON.parse(text);
-  } catch (e) {
-    throw new ModelConfigError(file, `invalid JSON (${e instanceof Error ? e.message : String(e)})`);
-  }
-  if (!json || typeof json !== 'object' || Array.isArray(json)) throw new ModelConfigError(file, 'must hold a JSON object');
-  return normalizeHfConfig(json as Record<string, unknown>, file);
+  return parseHfConfig(text, file);
 }
 
 /** Load a model from an HF folder or a llama2.c `.bin` file. */

@@ -12,6 +12,12 @@ export interface ParamGroup {
   /** Multiplies the scheduled learning rate for this group. */
   lrScale?: number;
   weightDecay?: number;
+  /**
+   * Per variable name: an element-wise multiplier of the learning rate, broadcast against the variable (a
+   * [columns] vector for column slices). 0 freezes those elements: neither the update nor the weight decay
+   * touches them, so they stay bit-identical.
+   */
+  scales?: ReadonlyMap<string, tf.Tensor>;
 }
 
 export interface AdamWOptions {
@@ -68,8 +74,15 @@ export class AdamW {
           m.assign(tf.add(tf.mul(m, this.beta1), tf.mul(grad, 1 - this.beta1)));
           v.assign(tf.add(tf.mul(v, this.beta2), tf.mul(tf.square(grad), 1 - this.beta2)));
           const update = tf.div(tf.div(m, bc1), tf.add(tf.sqrt(tf.div(v, bc2)), this.eps));
-          const decayed = wd > 0 ? tf.mul(p, 1 - glr * wd) : p;
-          p.assign(tf.sub(decayed, tf.mul(update, glr)));
+          const scale = g.scales?.get(p.name);
+          if (scale === undefined) {
+            const decayed = wd > 0 ? tf.mul(p, 1 - glr * wd) : p;
+            p.assign(tf.sub(decayed, tf.mul(update, glr)));
+          } else {
+            const rate = tf.mul(scale, glr);
+            const decayed = wd > 0 ? tf.mul(p, tf.sub(1, tf.mul(rate, wd))) : p;
+            p.assign(tf.sub(decayed, tf.mul(update, rate)));
+          }
         }
       }
     });

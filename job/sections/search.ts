@@ -8,6 +8,7 @@ import { generate } from '../../engine/generate';
 import { blockSearch } from '../../engine/method/search';
 import { forward, type Model } from '../../engine/model/forward';
 import type { Session } from '../../engine/session';
+import { expandBlocks } from '../../model/blocks';
 import type { PromptSetConfig, SearchConfig, TuneConfig } from '../../protocol/contract';
 import type { RunSummary } from '../../protocol/lsp';
 import { layersOf, type SectionContext } from '../context';
@@ -40,8 +41,8 @@ export async function runSearch(ctx: SectionContext, x: SearchConfig): Promise<R
     }
     const res = await blockSearch(s.model, train, held, {
       template: { ...template, layers, directions: template.directions },
-      tokenCandidates: x.tokenBlocks === 'all' ? ['gate', 'up', 'down'] : [...x.tokenBlocks],
-      projectionCandidates: x.projectionBlocks === 'all' ? ['q', 'k', 'v', 'o'] : [...x.projectionBlocks],
+      tokenCandidates: expandBlocks(x.tokenBlocks, s.model.config.arch),
+      projectionCandidates: expandBlocks(x.projectionBlocks, s.model.config.arch),
       sets: x.sets, ...(x.maxBlocks !== undefined ? { maxBlocks: x.maxBlocks } : {}),
       strategy: x.strategy, stepsPerTrial: x.stepsPerTrial ?? options.steps, eta: x.eta, minSteps: x.minSteps, rankBy: x.rankBy,
       ...(x.budget !== undefined ? { budget: x.budget } : {}),

@@ -11,6 +11,7 @@ import { tune, type TuneExample, type TuneOptions } from '../../engine/method/tu
 import { readWeights, WeightSnapshot } from '../../engine/model/weights';
 import type { Session } from '../../engine/session';
 import { Rng } from '../../engine/util/random';
+import { expandBlocks } from '../../model/blocks';
 import type { PromptSetConfig, TuneConfig } from '../../protocol/contract';
 import type { RunSummary } from '../../protocol/lsp';
 import { layersOf, type ExtractedDirection, type SectionContext } from '../context';
@@ -59,14 +60,13 @@ export async function prepareTune(ctx: SectionContext, t: TuneConfig, run: strin
   const train = trainRows.map(example);
   const held = heldRows.map(example);
   const steps = t.maxSteps ?? t.epochs * Math.ceil(train.length / t.batch);
-  const all = ['q', 'k', 'v', 'o', 'gate', 'up', 'down'];
   const { idTrue, idFalse } = t.tokenLoss.target === 'soft' ? labelIds(s, p) : { idTrue: 0, idFalse: 0 };
   const options: TuneOptions = {
     run, layers, directions, mode: t.mode, flip: t.flip, ...(t.projectionLoss?.margin !== undefined ? { margin: t.projectionLoss.margin } : {}),
     tokenTarget: t.tokenLoss.target === 'soft' ? { soft: [idTrue, idFalse] } : t.tokenLoss.target,
     tokenWeight: t.tokenLoss.weight, projectionWeight: dir && t.projectionLoss ? t.projectionLoss.weight : 0,
-    tokenBlocks: t.tokenLoss.blocks === 'all' ? all : [...t.tokenLoss.blocks],
-    projectionBlocks: dir && t.projectionLoss ? (t.projectionLoss.blocks === 'all' ? all : [...t.projectionLoss.blocks]) : [],
+    tokenBlocks: expandBlocks(t.tokenLoss.blocks, s.model.config.arch),
+    projectionBlocks: dir && t.projectionLoss ? expandBlocks(t.projectionLoss.blocks, s.model.config.arch) : [],
     lr: t.optimizer.lrProjection, lrToken: t.optimizer.lrToken, weightDecay: t.optimizer.weightDecay, betas: [t.optimizer.betas[0], t.optimizer.betas[1]],
     clip: t.optimizer.clipNorm, warmupSteps: t.schedule.warmupSteps ?? Math.round(t.schedule.warmupFraction * steps), steps, batch: t.batch, seed: t.seed,
     evalEvery: Math.max(1, t.earlyStopping.window), patience: t.earlyStopping.enabled ? t.earlyStopping.patience : Number.MAX_SAFE_INTEGER, minSteps: t.earlyStopping.minSteps,

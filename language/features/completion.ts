@@ -7,7 +7,7 @@
  */
 
 import { Entry } from '../ast';
-import { BLOCK_ALIASES, BLOCK_DOCS, familyBlocks, BLOCK_NAMES } from '../blocks';
+import { BLOCK_ALIASES, BLOCK_DOCS, familyBlocks, BLOCK_NAMES } from '../../model/blocks';
 import { BUILTIN_DEMO, joinPath } from '../env';
 import { Token } from '../lexer';
 import type { Analysis } from '../lower';

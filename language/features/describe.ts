@@ -3,7 +3,7 @@
  * the three always say the same thing. Non-goals: no lookups in documents (callers pass specs and values).
  */
 
-import { BLOCK_DOCS, BLOCK_TENSORS, BlockName, LAYER_PREFIX } from '../blocks';
+import { BLOCK_DOCS, BLOCK_TENSORS, BlockName, LAYER_PREFIX } from '../../model/blocks';
 import { ModelInfo, architectureName, formatCount } from '../model-info';
 import { KeySpec, SectionSpec, describeType } from '../schema';
 

@@ -6,7 +6,7 @@
  */
 
 import { Entry, Value } from '../ast';
-import { isBlockName, BLOCK_ALIASES } from '../blocks';
+import { isBlockName, BLOCK_ALIASES } from '../../model/blocks';
 import { BUILTIN_DEMO } from '../env';
 import type { Analysis, SectionInfo } from '../lower';
 import { describeModel } from '../model-info';

@@ -17,6 +17,7 @@ export const SEARCH_SECTION: SectionSpec = {
     '`eta` and `min_steps` apply only to `strategy halving`.',
     'Searching projection blocks needs a tune with a direction.',
     'An exhaustive search over more than 1,000 trials is flagged: use `max_blocks`, `budget` or `strategy halving`.',
+    'A search whose candidates train nothing on the model (only `gate` on GPT-2, say) has no trials and is an error.',
   ],
   keys: [
     { name: 'tune', type: { kind: 'ref', section: 'tune' }, required: true, doc: 'The tuning run whose model, data, losses and optimiser every trial uses.', example: 'tune honest' },
@@ -31,7 +32,7 @@ export const SEARCH_SECTION: SectionSpec = {
       name: 'projection_blocks',
       type: { kind: 'blocks' },
       default: '[q, k, v, o]',
-      doc: 'Candidate blocks for the projection loss (the research searched the attention projections).',
+      doc: 'Candidate blocks for the projection loss (the research searched the attention projections). Ignored when the tune has no projection loss.',
       example: 'projection_blocks [q, k, v, o]',
     },
     {
@@ -60,7 +61,7 @@ export const SEARCH_SECTION: SectionSpec = {
       doc: 'How trials are scheduled: every trial to the end, or a tournament that stops weak trials early.',
       example: 'strategy halving',
     },
-    { name: 'max_blocks', type: { kind: 'int', min: 1, max: 9 }, defaultDoc: 'no limit', doc: 'Largest subset size per loss (k in n choose k).', example: 'max_blocks 2' },
+    { name: 'max_blocks', type: { kind: 'int', min: 1, max: 9 }, defaultDoc: 'no limit', doc: 'Largest subset size per loss (k in n choose k): with `sets separate` the token subset and the projection subset each have at most this many blocks; with `sets joint`, the one shared subset.', example: 'max_blocks 2' },
     {
       name: 'steps_per_trial',
       type: { kind: 'int', min: 1 },

@@ -212,7 +212,7 @@ export const TUNE_SECTION: SectionSpec = {
     'tune ${1:honest} {\n  prompts ${2:train}\n  direction ${3:honesty}\n  layers ${4:11..17}\n  token_loss { weight 0.01  blocks all }\n  projection_loss { weight 1  blocks [v, o] }\n}',
   rules: [
     '`flip`, `mode` and `projection_loss` need a `direction`.',
-    '`layers` must be layers the direction was extracted at, and `position` one of its `positions`.',
+    '`layers` must be layers the direction was extracted at (`all` counts as the model\'s layers when its depth is known), and `position` one of its `positions`.',
     'The prompt set must not use `{persona}` or `{label}`: the label is appended as the training target.',
     'Early stopping needs a held-out split (`holdout` > 0).',
     '`warmup_steps` and `early_stopping.min_steps` must be smaller than `max_steps`.',

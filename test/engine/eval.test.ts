@@ -2,7 +2,7 @@
 import { before, describe, it } from 'node:test';
 import * as assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs';
-import { normalizeHfConfig, type ModelConfig } from '../../engine/model/config';
+import { normalizeHfConfig, type ModelConfig } from '../../model/config';
 import { forward, type Model } from '../../engine/model/forward';
 import { modelToTensors, randomModel } from '../../engine/model/load';
 import { addTap, captureTap, projectOutTap } from '../../engine/model/taps';

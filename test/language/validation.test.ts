@@ -8,6 +8,9 @@ import { strict as assert } from 'node:assert';
 import * as path from 'node:path';
 import { describe, it } from 'node:test';
 import type { DiagnosticCode } from '../../language/text';
+import { enumerateBlockSets } from '../../model/block-sets';
+import { familyBlocks, resolveBlocks, slicesKey } from '../../model/blocks';
+import { normalizeHfConfig } from '../../model/config';
 import { PREAMBLE, check, env, fixturesDir, marked, sharedData, summarize } from './helpers';
 
 /** Asserts that exactly the marked spans carry diagnostics, all with `code`. */
@@ -78,9 +81,9 @@ describe('validation: one fixture per diagnostic code', () => {
   });
 
   it('model (unsupported architecture, unreadable config.json, not a llama2.c file)', () => {
-    expectDiagnostics(`model p {\n  path ⟦"phi"⟧\n}\n`, 'model', /unsupported architecture 'phi'/);
+    expectDiagnostics(`model p {\n  path ⟦"phi"⟧\n}\n`, 'model', /config\.json: unsupported model_type "phi". Supported: gpt2, llama, mistral, qwen2/);
     expectDiagnostics(`model b {\n  path ⟦"broken"⟧\n}\n`, 'model', /not valid JSON/);
-    expectDiagnostics(`model c {\n  path ⟦"facts.csv"⟧\n}\n`, 'model', /not a llama2.c checkpoint/);
+    expectDiagnostics(`model c {\n  path ⟦"facts.csv"⟧\n}\n`, 'model', /invalid llama2\.c header .*not a legacy llama2\.c checkpoint/);
   });
 
   it('layer-depth: layers beyond the model\'s depth', () => {
@@ -165,6 +168,54 @@ describe('validation: cross-field rules', () => {
     assert.deepEqual(a.diagnostics.map((d) => d.severity), []);
     const big = check(`${PREAMBLE}tune t {\n  prompts train\n  direction honesty\n  layers 1\n}\nsearch s {\n  tune t\n  token_blocks all\n  projection_blocks all\n}\n`);
     assert.ok(big.diagnostics.some((d) => d.severity === 'warning' && /261121 trials/.test(d.message)), summarize(big.diagnostics, big.document.text).join('\n'));
+  });
+});
+
+/** A GPT-2 model (2 layers, fixture config) and prompt sets, like PREAMBLE. */
+const GPT2 = PREAMBLE.replace('model demo {\n  path builtin:demo\n}', 'model demo {\n  path "gpt2-2layer"\n}');
+
+describe('search candidates, counted like the engine', () => {
+  const searchOf = (model: string, body: string) => check(`${model}tune t {\n  prompts train\n  direction honesty\n  layers 1\n}\nsearch s {\n  tune t\n${body}}\n`);
+
+  it('max_blocks bounds each loss: max_blocks 1 is a valid search, max_blocks 2 over every block counts like the engine', () => {
+    const a = searchOf(PREAMBLE, '  max_blocks 1\n');
+    assert.deepEqual(summarize(a.diagnostics, a.document.text), []);
+    assert.equal(a.config?.searches['s']?.maxBlocks, 1);
+    const all = familyBlocks('llama');
+    const engine = enumerateBlockSets(all, all, 'separate', 2).length;
+    const b = searchOf(PREAMBLE, '  token_blocks all\n  projection_blocks all\n  max_blocks 2\n');
+    assert.match(b.diagnostics.find((d) => d.severity === 'warning')?.message ?? '', new RegExp(`runs ${engine} trials`), summarize(b.diagnostics, b.document.text).join('\n'));
+  });
+
+  it('settings that leave no candidates are an error naming the key and the fix', () => {
+    const m = marked(`${GPT2}tune t {\n  prompts train\n  direction honesty\n  layers 1\n}\nsearch s {\n  tune t\n  token_blocks ⟦[gate]⟧\n}\n`);
+    const a = check(m.text);
+    const rules = a.diagnostics.filter((d) => d.code === 'rule');
+    assert.deepEqual(rules.map((d) => d.span), m.spans, summarize(a.diagnostics, m.text).join('\n'));
+    assert.match(rules[0]?.message ?? '', /no candidates: `token_blocks` names no block that model `demo` \(GPT-2\) has; list blocks it has \(q, k, v, o, up, down, attn_norm, mlp_norm\)/);
+    assert.ok(a.diagnostics.some((d) => d.code === 'block-arch'), 'and `gate` itself is flagged');
+  });
+
+  it('the exhaustive-search warning counts the engine\'s candidates on the model\'s architecture', () => {
+    const one = { ...normalizeHfConfig({ model_type: 'gpt2', vocab_size: 64, n_embd: 8, n_head: 2, n_layer: 2, n_positions: 32 }, 'c'), nLayers: 1 };
+    const engine = enumerateBlockSets(familyBlocks('gpt2'), familyBlocks('gpt2'), 'separate', undefined, (bs) => slicesKey(one, resolveBlocks(one, bs, [0]))).length;
+    const a = searchOf(GPT2, '  token_blocks all\n  projection_blocks all\n');
+    const warning = a.diagnostics.find((d) => d.severity === 'warning');
+    assert.match(warning?.message ?? '', new RegExp(`runs ${engine} trials`), summarize(a.diagnostics, a.document.text).join('\n'));
+  });
+
+  it('a tune with `layers all` matches a direction at every layer of the model', () => {
+    const dir = (layers: string) => `direction d {\n  prompts contrast\n  layers ${layers}\n}\ntune t {\n  prompts train\n  direction d\n  layers all\n}\n`;
+    const two = check(`${GPT2}${dir('[0, 1]')}`);
+    assert.deepEqual(summarize(two.diagnostics, two.document.text), [], 'the 2-layer model: all = [0, 1]');
+    const four = check(`${PREAMBLE}${dir('[0, 1]')}`);
+    const rules = four.diagnostics.filter((d) => d.code === 'rule');
+    assert.equal(rules.length, 1, summarize(four.diagnostics, four.document.text).join('\n'));
+    assert.match(rules[0]?.message ?? '', /not extracted at layers 2, 3 \(`all` is layers 0\.\.3 of model `demo`\) \(its layers: 0, 1\)/);
+    const unknown = check(`${PREAMBLE.replace('path builtin:demo', 'path "models/not-downloaded"')}${dir('[0, 1]')}`);
+    const w = unknown.diagnostics.filter((d) => d.code === 'rule');
+    assert.deepEqual(w.map((d) => d.severity), ['warning'], summarize(unknown.diagnostics, unknown.document.text).join('\n'));
+    assert.match(w[0]?.message ?? '', /`layers all` tunes every layer of the model, but direction `d` was extracted only at layers 0, 1/);
   });
 });
 

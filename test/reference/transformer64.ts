@@ -4,7 +4,7 @@
  * no batching, no cache, nothing shared with the engine except the config object. RoPE frequencies, including
  * llama3 scaling, are recomputed here independently from transformers' formulas.
  */
-import type { ModelConfig } from '../../engine/model/config';
+import type { ModelConfig } from '../../model/config';
 
 export type Weights64 = Map<string, Float64Array>;
 
@@ -165,7 +165,7 @@ export function referenceLogits(c: ModelConfig, ws: Weights64, ids: number[], ad
         out = r.map((v, i) => v + (down[i] as number));
       } else {
         const p = `model.layers.${l}.`;
-        const proj = linear(att, w(ws, `${p}self_attn.o_proj.weight`), C);
+        const proj = linear(att, w(ws, `${p}self_attn.o_proj.weight`), C, ws.get(`${p}self_attn.o_proj.bias`));
         const r = h.map((v, i) => v + (proj[i] as number));
         const x = rmsNorm(r, w(ws, `${p}post_attention_layernorm.weight`), c.normEps);
         const F = c.intermediateSize;

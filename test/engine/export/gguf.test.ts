@@ -12,7 +12,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { controlVectorTensorName, llamaCppArchitecture, writeGgufControlVector } from '../../../engine/export/gguf';
 import { ExportError } from '../../../engine/export/atomic';
-import { normalizeHfConfig } from '../../../engine/model/config';
+import { normalizeHfConfig } from '../../../model/config';
 import { Rng } from '../../../engine/util/random';
 import { GGUF_VALUE_TYPES as T, GgufReadError, readGguf } from './gguf-reader';
 

@@ -12,10 +12,10 @@ import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { buildFolderAtomic, ExportError } from '../../../engine/export/atomic';
 import { exportHfModel, loadChangedExport, readHfExportManifest } from '../../../engine/export/hf';
-import { normalizeHfConfig } from '../../../engine/model/config';
+import { normalizeHfConfig } from '../../../model/config';
 import { forward, type Model } from '../../../engine/model/forward';
 import { loadModel, modelToTensors, randomModel } from '../../../engine/model/load';
-import { paramSpecs } from '../../../engine/model/params';
+import { paramSpecs } from '../../../model/params';
 import { missingShared, sharedData, testBackend } from '../../helpers';
 import { readSt } from './st-reader';
 

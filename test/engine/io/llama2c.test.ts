@@ -11,9 +11,9 @@ import * as path from 'node:path';
 import { after, describe, test } from 'node:test';
 
 import {
-  CheckpointError, CheckpointErrorKind, Llama2cConfig, llama2cFloatCount, permuteHfToLlama2c, permuteLlama2cToHf,
-  readLlama2cCheckpoint, readLlama2cHeader,
+  CheckpointError, CheckpointErrorKind, permuteHfToLlama2c, permuteLlama2cToHf, readLlama2cCheckpoint, readLlama2cHeader,
 } from '../../../engine/io/llama2c';
+import { Llama2cConfig, llama2cFloatCount } from '../../../model/llama2c';
 
 const REPO_ROOT = path.resolve(__dirname, '../../../..');
 const DATA = process.env.RTUNE_SHARED_DATA ?? path.resolve(REPO_ROOT, '../shared/data');

@@ -3,7 +3,7 @@ import { before, describe, it } from 'node:test';
 import * as assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs';
 import { projectionLoss, routedGrads, tokenLoss } from '../../../engine/method/losses';
-import { normalizeHfConfig } from '../../../engine/model/config';
+import { normalizeHfConfig } from '../../../model/config';
 import { forward } from '../../../engine/model/forward';
 import { randomModel } from '../../../engine/model/load';
 import { captureTap } from '../../../engine/model/taps';

@@ -1,17 +1,26 @@
 /**
- * Block search: enumeration counts and order (105 separate, 127 joint), successive-halving arithmetic, and on
- * the built-in demo model: weights restored bit for bit between trials and after the search, resume skips
- * finished trials (and reproduces the rest exactly), cancellation leaves the weights restored.
+ * Block search: enumeration counts and order (105 separate, 127 joint, max_blocks per loss), candidates
+ * resolved and deduplicated by the parameter slices they train (on a tiny GPT-2: no gate, q and v distinct, no
+ * projection candidates without a projection loss), successive-halving arithmetic, and on the built-in demo
+ * model: weights restored bit for bit between trials and after the search, resume skips finished trials (and
+ * reproduces the rest exactly), cancellation leaves the weights restored.
  */
-import { before, describe, it } from 'node:test';
+import { after, before, describe, it } from 'node:test';
 import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { openModel, type Session } from '../../../engine/session';
 import { anchor, parseStatementsCsv, renderTemplate, type StatementRow } from '../../../engine/method/prompts';
-import { blockParams, tune, type TuneExample } from '../../../engine/method/tune';
-import { blockSearch, enumerateBlockSets, halvingSchedule, type RankedTrial, type SearchOptions } from '../../../engine/method/search';
+import { tune, type TuneExample } from '../../../engine/method/tune';
+import { blockParams } from '../../../engine/method/trainable';
+import { blockSearch, halvingSchedule, type RankedTrial, type SearchOptions } from '../../../engine/method/search';
+import { enumerateBlockSets } from '../../../model/block-sets';
+import { resolveBlocks, slicesKey } from '../../../model/blocks';
+import { normalizeHfConfig } from '../../../model/config';
+import { randomModel } from '../../../engine/model/load';
+import type { Model } from '../../../engine/model/forward';
+import { Rng } from '../../../engine/util/random';
 import { forward } from '../../../engine/model/forward';
 import { testBackend } from '../../helpers';
 
@@ -40,12 +49,73 @@ describe('block sets', () => {
     assert.deepEqual(enumerateBlockSets(MLP, ATTN, 'separate'), sep, 'deterministic');
   });
 
-  it('maxBlocks bounds the distinct blocks of a candidate', () => {
+  it('maxBlocks bounds each loss\'s subset (separate) or the shared subset (joint)', () => {
     assert.equal(enumerateBlockSets(MLP, ATTN, 'joint', 1).length, 7);
     assert.equal(enumerateBlockSets(MLP, ATTN, 'joint', 2).length, 7 + 21);
-    assert.equal(enumerateBlockSets(MLP, ATTN, 'separate', 2).length, 12);
-    assert.equal(enumerateBlockSets(MLP, ATTN, 'separate', 3).length, 12 + 3 * 6 + 3 * 4);
-    assert.equal(enumerateBlockSets(MLP, ATTN, 'separate', 1).length, 0);
+    // max_blocks 1 used to bound token + projection together, which left no candidate at all.
+    const one = enumerateBlockSets(MLP, ATTN, 'separate', 1);
+    assert.deepEqual(one.map((c) => `${c.tokenBlocks.join('+')}/${c.projectionBlocks.join('+')}`), MLP.flatMap((t) => ATTN.map((p) => `${t}/${p}`)));
+    assert.equal(enumerateBlockSets(MLP, ATTN, 'separate', 2).length, (3 + 3) * (4 + 6));
+    const three = enumerateBlockSets(MLP, ATTN, 'separate', 3);
+    assert.equal(three.length, 7 * (4 + 6 + 4));
+    assert.ok(three.every((c) => c.tokenBlocks.length <= 3 && c.projectionBlocks.length <= 3));
+    assert.ok(three.some((c) => c.tokenBlocks.length + c.projectionBlocks.length === 6), 'the bound is per loss, not on the pair');
+  });
+});
+
+describe('candidates resolved on the model', () => {
+  it('a subset that trains nothing, or what an earlier subset trains, is not a candidate', () => {
+    // `a` and `b` stand for the same tensor, `z` for none: {a}, {c}, {a, c} remain of the 7 subsets of {a, b, c}
+    // (`z` alone is dropped; with z the rest repeat).
+    const key: Record<string, string> = { a: 'T', b: 'T', c: 'U', z: '' };
+    const resolve = (bs: readonly string[]) => [...new Set(bs.map((b) => key[b]).filter((k) => k !== ''))].sort().join(' ');
+    const sep = enumerateBlockSets(['a', 'b', 'c', 'z'], ['c'], 'separate', undefined, resolve);
+    assert.deepEqual(sep.map((c) => c.tokenBlocks.join('+')), ['a', 'c', 'a+c']);
+    const joint = enumerateBlockSets(['a', 'z'], ['b', 'c'], 'joint', undefined, resolve);
+    assert.deepEqual(joint.map((c) => c.tokenBlocks.join('+')), ['a', 'c', 'a+c']);
+    assert.equal(enumerateBlockSets(['z'], ['c'], 'separate', undefined, resolve).length, 0);
+  });
+});
+
+describe('block search on a tiny GPT-2', () => {
+  const config = normalizeHfConfig({ model_type: 'gpt2', vocab_size: 32, n_embd: 8, n_layer: 2, n_head: 2, n_positions: 16 }, 'gpt2-search');
+  const layers = [0, 1];
+  let model: Model;
+  let train: TuneExample[];
+  let template: SearchOptions['template'];
+
+  before(async () => {
+    await testBackend();
+    model = randomModel(config, 4, 0.3);
+    const rng = new Rng(8);
+    train = Array.from({ length: 8 }, () => ({ ids: Array.from({ length: 6 }, () => rng.int(32)), answer: rng.int(32), positions: [5] }));
+    const dir = (seed: number) => Float32Array.from({ length: 8 }, (_, i) => Math.cos(i + seed) / 2);
+    template = {
+      run: 'gpt2', layers, directions: new Map(layers.map((l) => [l, dir(l)])), mode: 'in', flip: false, tokenTarget: 'hard', tokenWeight: 1,
+      projectionWeight: 1, lr: 2e-2, weightDecay: 0, betas: [0.9, 0.99], clip: 1, warmupSteps: 0, batch: 4, seed: 1, evalEvery: 100, patience: 100, minSteps: 0,
+    };
+  });
+  after(() => model.dispose());
+
+  it('no two trials train the same parameter slices; `gate`, which GPT-2 lacks, is in none; q and v differ', async () => {
+    const r = await blockSearch(model, train, [], { template, tokenCandidates: ['gate', 'up', 'down'], projectionCandidates: ['q', 'v'], sets: 'separate', strategy: 'exhaustive', stepsPerTrial: 2, minSteps: 1 });
+    assert.equal(r.status, 'done', r.message);
+    const key = (bs: readonly string[]) => slicesKey(config, resolveBlocks(config, bs, layers));
+    const pairs = r.trials.map((t) => `${key(t.tokenBlocks)} | ${key(t.projectionBlocks)}`);
+    assert.equal(new Set(pairs).size, pairs.length, pairs.join('\n'));
+    assert.deepEqual(r.trials.map((t) => `${t.tokenBlocks.join('+')}/${t.projectionBlocks.join('+')}`),
+      ['up/q', 'up/v', 'up/q+v', 'down/q', 'down/v', 'down/q+v', 'up+down/q', 'up+down/v', 'up+down/q+v']);
+    assert.notEqual(r.trials[0]?.finalProjectionLoss, r.trials[1]?.finalProjectionLoss, 'q and v trials train different numbers');
+  });
+
+  it('without a projection loss the projection candidates are ignored: one trial per token subset', async () => {
+    const r = await blockSearch(model, train, [], { template: { ...template, projectionWeight: 0 }, tokenCandidates: ['up', 'down'], projectionCandidates: ['q', 'v'], sets: 'separate', strategy: 'exhaustive', stepsPerTrial: 1, minSteps: 1 });
+    assert.deepEqual(r.trials.map((t) => `${t.tokenBlocks.join('+')}/${t.projectionBlocks.join('+')}`), ['up/', 'down/', 'up+down/']);
+  });
+
+  it('candidates that train nothing on the model stop the search with the reason', async () => {
+    await assert.rejects(blockSearch(model, train, [], { template, tokenCandidates: ['gate'], projectionCandidates: ['v'], sets: 'separate', strategy: 'exhaustive', stepsPerTrial: 1, minSteps: 1 }),
+      /no candidates: token blocks \[gate\] and projection blocks \[v\] train no parameters of this GPT-2 model/);
   });
 });
 

@@ -1,7 +1,8 @@
 /**
- * ModelConfig: the one normalised description of a decoder-only transformer that the engine runs.
- * `normalizeHfConfig` is the only place that reads Hugging Face `config.json` field names
- * (as transformers.js's getNormalizedConfig); everything downstream sees ModelConfig.
+ * ModelConfig: the one normalised description of a decoder-only transformer, shared by the engine (which runs
+ * it) and the language server (model-aware diagnostics, hover). `normalizeHfConfig` is the only place that
+ * reads Hugging Face `config.json` field names (as transformers.js's getNormalizedConfig); llama2.c headers
+ * become a ModelConfig in `llama2c.ts`; everything downstream sees ModelConfig. Imports nothing.
  *
  * Supported: GPT-2 (`gpt2`) and the Llama family (`llama`, `mistral`, `qwen2`; SmolLM and TinyLlama are `llama`).
  * Non-goals: encoder models, MoE, sliding-window attention (Mistral's window only matters beyond its length,
@@ -36,8 +37,10 @@ export interface ModelConfig {
   /** Llama family only. */
   ropeTheta: number;
   ropeScaling: RopeScaling | undefined;
-  /** Qwen2: q/k/v projections have biases. */
+  /** Qwen2, and Llama with `attention_bias`: q/k/v projections have biases. */
   attentionBias: boolean;
+  /** Llama with `attention_bias`: the output projection (o_proj) has a bias too (Qwen2's has none). */
+  outputBias: boolean;
   mlpBias: boolean;
   /** GPT-2: 'gelu_new' (tanh approximation). Llama: 'silu'. */
   activation: 'gelu_new' | 'gelu' | 'silu';
@@ -66,6 +69,19 @@ function num(cfg: Json, file: string, keys: string[], fallback?: number): number
   throw new ModelConfigError(file, `missing numeric field ${keys.map((k) => `"${k}"`).join(' or ')}`);
 }
 
+/**
+ * A GPT-2 field that transformers also accepts under its generic alias (`attribute_map`: n_layer ↔
+ * num_hidden_layers, ...). Both spellings present with different values is an error naming both.
+ */
+function aliased(cfg: Json, file: string, own: string, alias: string): number {
+  const a = cfg[own];
+  const b = cfg[alias];
+  if (typeof a === 'number' && typeof b === 'number' && a !== b) {
+    throw new ModelConfigError(file, `"${own}" is ${a} but "${alias}" is ${b}; they name the same setting: keep one`);
+  }
+  return num(cfg, file, [own, alias]);
+}
+
 function firstId(v: unknown): number | undefined {
   if (typeof v === 'number') return v;
   if (Array.isArray(v) && typeof v[0] === 'number') return v[0];
@@ -89,8 +105,8 @@ export function normalizeHfConfig(cfg: Json, file: string): ModelConfig {
     );
   }
   if (modelType === 'gpt2') {
-    const hidden = positiveInt(file, 'n_embd', num(cfg, file, ['n_embd', 'hidden_size']));
-    const nHeads = positiveInt(file, 'n_head', num(cfg, file, ['n_head', 'num_attention_heads']));
+    const hidden = positiveInt(file, 'n_embd', aliased(cfg, file, 'n_embd', 'hidden_size'));
+    const nHeads = positiveInt(file, 'n_head', aliased(cfg, file, 'n_head', 'num_attention_heads'));
     if (hidden % nHeads !== 0) throw new ModelConfigError(file, `n_embd ${hidden} is not divisible by n_head ${nHeads}`);
     const act = cfg['activation_function'] ?? 'gelu_new';
     if (act !== 'gelu_new' && act !== 'gelu') {
@@ -101,7 +117,7 @@ export function normalizeHfConfig(cfg: Json, file: string): ModelConfig {
       modelType,
       vocabSize: positiveInt(file, 'vocab_size', num(cfg, file, ['vocab_size'])),
       hiddenSize: hidden,
-      nLayers: positiveInt(file, 'n_layer', num(cfg, file, ['n_layer', 'num_hidden_layers'])),
+      nLayers: positiveInt(file, 'n_layer', aliased(cfg, file, 'n_layer', 'num_hidden_layers')),
       nHeads,
       nKvHeads: nHeads,
       headDim: hidden / nHeads,
@@ -112,6 +128,7 @@ export function normalizeHfConfig(cfg: Json, file: string): ModelConfig {
       ropeTheta: 0,
       ropeScaling: undefined,
       attentionBias: true,
+      outputBias: true,
       mlpBias: true,
       activation: act,
       slidingWindow: undefined,
@@ -165,12 +182,25 @@ export function normalizeHfConfig(cfg: Json, file: string): ModelConfig {
     ropeTheta: num(cfg, file, ['rope_theta'], 10000),
     ropeScaling,
     attentionBias: modelType === 'qwen2' || cfg['attention_bias'] === true,
+    outputBias: modelType !== 'qwen2' && cfg['attention_bias'] === true,
     mlpBias: cfg['mlp_bias'] === true,
     activation: 'silu',
     slidingWindow: typeof sw === 'number' && (cfg['use_sliding_window'] ?? modelType === 'mistral') ? sw : undefined,
     bosTokenId: firstId(cfg['bos_token_id']),
     eosTokenId: firstId(cfg['eos_token_id']),
   };
+}
+
+/** Parse and normalise the text of a `config.json`; `file` names it in errors (ModelConfigError). */
+export function parseHfConfig(text: string, file: string): ModelConfig {
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch (e) {
+    throw new ModelConfigError(file, `not valid JSON (${e instanceof Error ? e.message : String(e)})`);
+  }
+  if (!json || typeof json !== 'object' || Array.isArray(json)) throw new ModelConfigError(file, 'does not hold a JSON object');
+  return normalizeHfConfig(json as Json, file);
 }
 
 /** HF config.json for a ModelConfig (used by export and by the demo-model script). */
@@ -257,21 +287,4 @@ export function ropeInvFreq(c: ModelConfig): Float64Array {
     }
   }
   return inv;
-}
-
-/** Number of parameters (embedding counted once when tied). */
-export function parameterCount(c: ModelConfig): number {
-  const h = c.hiddenSize;
-  const emb = c.vocabSize * h;
-  const head = c.tieWordEmbeddings ? 0 : emb;
-  if (c.arch === 'gpt2') {
-    const block = 2 * 2 * h + (h * 3 * h + 3 * h) + (h * h + h) + (h * c.intermediateSize + c.intermediateSize) + (c.intermediateSize * h + h);
-    return emb + head + c.maxPositions * h + c.nLayers * block + 2 * h;
-  }
-  const q = h * c.nHeads * c.headDim;
-  const kv = 2 * h * c.nKvHeads * c.headDim;
-  const o = c.nHeads * c.headDim * h;
-  const bias = c.attentionBias ? c.nHeads * c.headDim + 2 * c.nKvHeads * c.headDim : 0;
-  const mlp = 3 * h * c.intermediateSize + (c.mlpBias ? 2 * c.intermediateSize + h : 0);
-  return emb + head + c.nLayers * (q + kv + o + bias + mlp + 2 * h) + h;
 }
