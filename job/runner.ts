@@ -106,7 +106,7 @@ export class Runner {
     const vars: Record<string, string> = { statement: r.statement };
     if (persona !== undefined) vars['persona'] = persona;
     if (label !== undefined) vars['label'] = label;
-    return renderTemplate(p.template, vars);
+    return renderTemplate(p.template, vars, `prompts ${p.name}`);
   }
 
   /** One side of a contrastive pair, rendered with its persona and label. */
