@@ -17,6 +17,7 @@ import { exportHfModel, llamaCppArchitecture, writeDirectionsSafetensors, writeF
 import { aggregate, dot, norm, separation } from '../engine/method/directions';
 import { abEvaluate, abRows, steeringGrid, type AbItem } from '../engine/method/evaluate';
 import { captureActivations } from '../engine/method/extract';
+import { newlineNote, readText } from '../engine/util/text';
 import { anchor, contrastPairs, correctPairs, parseStatementsCsv, promptBeforeLabel, renderTemplate, type ContrastPair, type ContrastSide, type SideAnswer, type StatementRow } from '../engine/method/prompts';
 import { blockSearch } from '../engine/method/search';
 import { tune, type TuneExample, type TuneOptions } from '../engine/method/tune';
@@ -531,7 +532,10 @@ export class Runner {
       const result: Record<string, unknown> = {};
       if (e.perplexity) {
         const pc = e.perplexity;
-        let ids = s.tokenizer.encode(fs.readFileSync(pc.data, 'utf8'));
+        const data = readText(pc.data, pc.newlines);
+        const note = newlineNote(data.newlines, pc.data);
+        if (note !== undefined) this.emit({ type: 'log', level: 'info', message: `eval ${e.name}: ${note}` }, folder);
+        let ids = s.tokenizer.encode(data.text);
         if (pc.maxTokens !== undefined) ids = ids.slice(0, pc.maxTokens);
         const run = (which: string) => perplexity(s.model, ids, {
           maxLength: pc.maxLength, stride: pc.stride, batch: pc.batch,
@@ -545,10 +549,10 @@ export class Runner {
           metrics['pplTuned'] = after.perplexity;
           metrics['pplDeltaPct'] = cmp.deltaPct;
           parts.push(`ppl ${base.perplexity.toFixed(2)} → ${after.perplexity.toFixed(2)} (${cmp.deltaPct >= 0 ? '+' : ''}${cmp.deltaPct.toFixed(1)}%, 95% CI ${cmp.ciPct[0].toFixed(1)}..${cmp.ciPct[1].toFixed(1)}%)`);
-          result['perplexity'] = { base: base.perplexity, tuned: after.perplexity, comparison: cmp, tokens: base.tokens, scored: base.scoredTokens };
+          result['perplexity'] = { base: base.perplexity, tuned: after.perplexity, comparison: cmp, tokens: base.tokens, scored: base.scoredTokens, newlines: data.newlines };
         } else {
           parts.push(`ppl ${base.perplexity.toFixed(2)}`);
-          result['perplexity'] = { base: base.perplexity, tokens: base.tokens, scored: base.scoredTokens };
+          result['perplexity'] = { base: base.perplexity, tokens: base.tokens, scored: base.scoredTokens, newlines: data.newlines };
         }
       }
       if (e.ab) {

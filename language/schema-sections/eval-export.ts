@@ -40,6 +40,19 @@ const PERPLEXITY_KEYS: readonly KeySpec[] = [
   },
   { name: 'seed', type: { kind: 'int', min: 0, max: 2147483647 }, default: '42', doc: 'Seed of the bootstrap (the research used 42).', example: 'seed 42' },
   { name: 'max_tokens', type: { kind: 'int', min: 2 }, defaultDoc: 'the whole text', doc: 'Score only the first N tokens, for quick runs.', example: 'max_tokens 20000' },
+  {
+    name: 'newlines',
+    type: {
+      kind: 'enum',
+      values: [
+        { name: 'normalise', doc: 'Read CRLF and lone CR line endings as LF, as Python\'s text mode does, so a file saved with Windows line endings scores like its LF copy.' },
+        { name: 'raw', doc: 'Keep the bytes as they are: every `\\r` is part of the text and is tokenized.' },
+      ],
+    },
+    default: 'normalise',
+    doc: 'Line endings of the text. The result records the mode and how many CRLF and lone CR endings the file had (`newlines` in result.json), and the run log says when any were replaced.',
+    example: 'newlines normalise',
+  },
 ];
 
 const AB_KEYS: readonly KeySpec[] = [
