@@ -24,7 +24,7 @@ const USAGE = `rtune — representation tuning from the command line
 
 Usage:
   rtune generate   --model PATH --prompt TEXT [--max-tokens N] [--temperature T] [--top-p P] [--seed S] [--json]
-  rtune perplexity --model PATH --data FILE [--max-length N] [--stride N] [--batch N] [--newlines normalise|raw] [--json]
+  rtune perplexity --model PATH --data FILE [--max-length N] [--stride N] [--batch N] [--newlines lf|raw] [--json]
   rtune run FILE.rtune [SECTION ...] [--json]     run the file's sections (all, or the named ones) in order
   rtune extract|tune|search|eval|export FILE.rtune [NAME ...] [--json]
                                                   run only the direction/tune/search/eval/export sections
@@ -163,7 +163,7 @@ async function cmdPerplexity(argv: string[]): Promise<number> {
   const modelPath = requireModel(values.model);
   if (!values.data) throw new UsageError('--data FILE is required (a UTF-8 text file)');
   const dataPath = path.resolve(values.data);
-  const mode = values.newlines ?? 'normalise';
+  const mode = values.newlines ?? 'lf';
   if (!(NEWLINE_MODES as readonly string[]).includes(mode)) throw new UsageError(`--newlines ${mode}: use ${NEWLINE_MODES.join(' or ')}`);
   let data: TextData;
   try {

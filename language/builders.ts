@@ -188,7 +188,7 @@ export function buildRunConfig(a: AnalysisCore): RunConfig {
     const ab = v.block('ab');
     const st = v.block('steering');
     const perplexity: PerplexityConfig | undefined = v.has('perplexity')
-      ? { data: path(p.str('data')), maxLength: p.number('max_length'), stride: p.number('stride'), batch: p.number('batch'), bootstrap: p.number('bootstrap'), seed: p.number('seed'), maxTokens: optionalNum(p, 'max_tokens'), newlines: p.choice('newlines', ['normalise', 'raw']) }
+      ? { data: path(p.str('data')), maxLength: p.number('max_length'), stride: p.number('stride'), batch: p.number('batch'), bootstrap: p.number('bootstrap'), seed: p.number('seed'), maxTokens: optionalNum(p, 'max_tokens'), newlines: p.choice('newlines', ['lf', 'raw']) }
       : undefined;
     const abConfig: AbEvalConfig | undefined = v.has('ab') ? { prompts: optionalStr(ab, 'prompts'), holdout: ab.has('holdout') ? ab.flag('holdout') : v.has('tuned'), limit: optionalNum(ab, 'limit') } : undefined;
     const stLayers = st.layers('layers');

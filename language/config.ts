@@ -174,8 +174,8 @@ export interface PerplexityConfig {
   readonly bootstrap: number;
   readonly seed: number;
   readonly maxTokens: number | undefined;
-  /** `normalise`: CRLF and lone CR are read as LF; `raw`: the text as its bytes are. */
-  readonly newlines: 'normalise' | 'raw';
+  /** `lf`: CRLF and lone CR are read as LF; `raw`: the text as its bytes are. */
+  readonly newlines: 'lf' | 'raw';
 }
 
 export interface AbEvalConfig {

@@ -163,13 +163,13 @@ export interface RunEnded {
 
 export type JobEvent = RunOpened | RunEnded | JobStarted | JobProgress | JobLog | JobResult | JobFailed | TuneStep | TuneEval | Heatmap | SearchTrial;
 
-/** How text data was read: `normalise` turns CRLF and lone CR into LF (as Python's text mode), `raw` keeps them. */
-export type NewlineMode = 'normalise' | 'raw';
+/** How text data was read: `lf` turns CRLF and lone CR into LF (as Python's text mode), `raw` keeps them. */
+export type NewlineMode = 'lf' | 'raw';
 
 /** What reading a text file did with its line endings (engine/util/text.ts). */
 export interface NewlineReport {
   mode: NewlineMode;
-  /** CRLF pairs in the file (replaced by LF in `normalise` mode, kept in `raw`). */
+  /** CRLF pairs in the file (replaced by LF in `lf` mode, kept in `raw`). */
   crlf: number;
   /** Lone CRs in the file (likewise). */
   cr: number;

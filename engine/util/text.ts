@@ -10,27 +10,27 @@ import { describeError } from './fs';
 
 export type { NewlineMode, NewlineReport } from '../../protocol/job';
 
-export const NEWLINE_MODES: readonly NewlineMode[] = ['normalise', 'raw'];
+export const NEWLINE_MODES: readonly NewlineMode[] = ['lf', 'raw'];
 
 export interface TextData {
   readonly text: string;
   readonly newlines: NewlineReport;
 }
 
-/** Counts CRLF pairs and lone CRs in `text` and, in `normalise` mode, replaces each with `\n`. */
-export function normaliseNewlines(text: string, mode: NewlineMode = 'normalise'): TextData {
+/** Counts CRLF pairs and lone CRs in `text` and, in `lf` mode, replaces each with `\n`. */
+export function normaliseNewlines(text: string, mode: NewlineMode = 'lf'): TextData {
   let crlf = 0;
   let cr = 0;
   for (let i = text.indexOf('\r'); i >= 0; i = text.indexOf('\r', i + 1)) {
     if (text.charCodeAt(i + 1) === 10) crlf++;
     else cr++;
   }
-  const out = mode === 'normalise' && crlf + cr > 0 ? text.replace(/\r\n?/g, '\n') : text;
+  const out = mode === 'lf' && crlf + cr > 0 ? text.replace(/\r\n?/g, '\n') : text;
   return { text: out, newlines: { mode, crlf, cr } };
 }
 
 /** Reads a UTF-8 text file with `normaliseNewlines`; the error names the file when it cannot be read. */
-export function readText(file: string, mode: NewlineMode = 'normalise'): TextData {
+export function readText(file: string, mode: NewlineMode = 'lf'): TextData {
   let text: string;
   try {
     text = fs.readFileSync(file, 'utf8');
@@ -44,7 +44,7 @@ export function readText(file: string, mode: NewlineMode = 'normalise'): TextDat
 export function newlineNote(report: NewlineReport, file: string): string | undefined {
   if (report.crlf + report.cr === 0) return undefined;
   const found = [report.crlf > 0 ? `${report.crlf} CRLF` : '', report.cr > 0 ? `${report.cr} lone CR` : ''].filter((x) => x !== '').join(' and ');
-  return report.mode === 'normalise'
+  return report.mode === 'lf'
     ? `${file}: read ${found} line ending(s) as LF (newlines raw keeps the \\r bytes)`
     : `${file}: kept ${found} line ending(s) as raw bytes (newlines raw); the \\r characters are tokenized`;
 }

@@ -45,13 +45,13 @@ const PERPLEXITY_KEYS: readonly KeySpec[] = [
     type: {
       kind: 'enum',
       values: [
-        { name: 'normalise', doc: 'Read CRLF and lone CR line endings as LF, as Python\'s text mode does, so a file saved with Windows line endings scores like its LF copy.' },
+        { name: 'lf', doc: 'Read CRLF and lone CR line endings as LF, as Python\'s text mode does, so a file saved with Windows line endings scores like its LF copy.' },
         { name: 'raw', doc: 'Keep the bytes as they are: every `\\r` is part of the text and is tokenized.' },
       ],
     },
-    default: 'normalise',
+    default: 'lf',
     doc: 'Line endings of the text. The result records the mode and how many CRLF and lone CR endings the file had (`newlines` in result.json), and the run log says when any were replaced.',
-    example: 'newlines normalise',
+    example: 'newlines lf',
   },
 ];
 

@@ -392,8 +392,8 @@ ${ppl('lf', 'lf.txt')}${ppl('crlf', 'crlf.txt')}${ppl('raw', 'crlf.txt', '    ne
       return (JSON.parse(fs.readFileSync(path.join(run, 'result.json'), 'utf8')) as { perplexity: Ppl }).perplexity;
     };
     const [lf, normalised, raw] = [result('lf'), result('crlf'), result('raw')];
-    assert.deepEqual(lf.newlines, { mode: 'normalise', crlf: 0, cr: 0 });
-    assert.deepEqual(normalised.newlines, { mode: 'normalise', crlf: n, cr: 0 });
+    assert.deepEqual(lf.newlines, { mode: 'lf', crlf: 0, cr: 0 });
+    assert.deepEqual(normalised.newlines, { mode: 'lf', crlf: n, cr: 0 });
     assert.deepEqual(raw.newlines, { mode: 'raw', crlf: n, cr: 0 });
     assert.equal(normalised.tokens, lf.tokens);
     assert.equal(normalised.base, lf.base);

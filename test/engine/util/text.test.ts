@@ -9,9 +9,9 @@ import { newlineNote, normaliseNewlines, readText } from '../../../engine/util/t
 describe('text data', () => {
   it('reads CRLF and lone CR as LF and counts each, or keeps them in raw mode', () => {
     const text = 'a\r\nb\rc\n\r\n\rd';
-    assert.deepEqual(normaliseNewlines(text), { text: 'a\nb\nc\n\n\nd', newlines: { mode: 'normalise', crlf: 2, cr: 2 } });
+    assert.deepEqual(normaliseNewlines(text), { text: 'a\nb\nc\n\n\nd', newlines: { mode: 'lf', crlf: 2, cr: 2 } });
     assert.deepEqual(normaliseNewlines(text, 'raw'), { text, newlines: { mode: 'raw', crlf: 2, cr: 2 } });
-    assert.deepEqual(normaliseNewlines('plain\ntext'), { text: 'plain\ntext', newlines: { mode: 'normalise', crlf: 0, cr: 0 } });
+    assert.deepEqual(normaliseNewlines('plain\ntext'), { text: 'plain\ntext', newlines: { mode: 'lf', crlf: 0, cr: 0 } });
   });
 
   it('reads a CRLF file exactly like its LF copy; the error names a file it cannot read', () => {
@@ -25,8 +25,8 @@ describe('text data', () => {
   });
 
   it('says what it did only when the text had carriage returns', () => {
-    assert.equal(newlineNote({ mode: 'normalise', crlf: 0, cr: 0 }, 'x.txt'), undefined);
-    assert.match(newlineNote({ mode: 'normalise', crlf: 18, cr: 0 }, 'x.txt') ?? '', /^x\.txt: read 18 CRLF line ending\(s\) as LF \(newlines raw keeps/);
+    assert.equal(newlineNote({ mode: 'lf', crlf: 0, cr: 0 }, 'x.txt'), undefined);
+    assert.match(newlineNote({ mode: 'lf', crlf: 18, cr: 0 }, 'x.txt') ?? '', /^x\.txt: read 18 CRLF line ending\(s\) as LF \(newlines raw keeps/);
     assert.match(newlineNote({ mode: 'raw', crlf: 1, cr: 2 }, 'x.txt') ?? '', /kept 1 CRLF and 2 lone CR line ending\(s\) as raw bytes/);
   });
 });
