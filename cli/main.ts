@@ -12,6 +12,7 @@ import { perplexity } from '../engine/eval/perplexity';
 import { generate } from '../engine/generate';
 import { encodeText, openModel } from '../engine/session';
 import { CancelledError } from '../engine/util/cancel';
+import { NEWLINE_MODES, newlineNote, readText, type NewlineMode, type TextData } from '../engine/util/text';
 import type { PerplexityResult } from '../protocol/job';
 import { ProgressBar } from './progress';
 import { loadRunConfig } from '../language/analysis';
@@ -25,7 +26,7 @@ const USAGE = `rtune — representation tuning from the command line
 
 Usage:
   rtune generate   --model PATH --prompt TEXT [--max-tokens N] [--temperature T] [--top-p P] [--seed S] [--json]
-  rtune perplexity --model PATH --data FILE [--max-length N] [--stride N] [--batch N] [--json]
+  rtune perplexity --model PATH --data FILE [--max-length N] [--stride N] [--batch N] [--newlines lf|raw] [--json]
   rtune run FILE.rtune [SECTION ...] [--backend NAME] [--threads N] [--json]
                                                   run the file's sections (all, or the named ones) in order
   rtune extract|tune|search|eval|export FILE.rtune [NAME ...] [--backend NAME] [--threads N] [--json]
@@ -172,19 +173,23 @@ async function cmdGenerate(argv: string[]): Promise<number> {
 async function cmdPerplexity(argv: string[]): Promise<number> {
   const { values } = parseArgs({
     args: argv,
-    options: { ...COMMON, data: { type: 'string' }, 'max-length': { type: 'string' }, stride: { type: 'string' }, batch: { type: 'string' } },
+    options: { ...COMMON, data: { type: 'string' }, 'max-length': { type: 'string' }, stride: { type: 'string' }, batch: { type: 'string' }, newlines: { type: 'string' } },
     allowPositionals: false,
   });
   if (values.help) return usage(0);
   const modelPath = requireModel(values.model);
   if (!values.data) throw new UsageError('--data FILE is required (a UTF-8 text file)');
   const dataPath = path.resolve(values.data);
-  let text: string;
+  const mode = values.newlines ?? 'lf';
+  if (!(NEWLINE_MODES as readonly string[]).includes(mode)) throw new UsageError(`--newlines ${mode}: use ${NEWLINE_MODES.join(' or ')}`);
+  let data: TextData;
   try {
-    text = fs.readFileSync(dataPath, 'utf8');
+    data = readText(dataPath, mode as NewlineMode);
   } catch {
     throw new UsageError(`--data ${dataPath}: file not found or unreadable`);
   }
+  const note = newlineNote(data.newlines, dataPath);
+  if (note !== undefined) process.stderr.write(`${note}\n`);
   const backend = await startBackend(values);
   const s = openModel(modelPath, values.tokenizer ? { tokenizerPath: path.resolve(values.tokenizer) } : {});
   try {
@@ -193,7 +198,7 @@ async function cmdPerplexity(argv: string[]): Promise<number> {
     if (stride > maxLength) throw new UsageError(`--stride ${stride} must not exceed --max-length ${maxLength}`);
     const batch = intOpt(values.batch, 'batch', 4);
     const t0 = Date.now();
-    const ids = encodeText(s.tokenizer, text);
+    const ids = encodeText(s.tokenizer, data.text);
     const bar = new ProgressBar('perplexity');
     const out = await perplexity(s.model, ids, {
       maxLength, stride, batch,
@@ -204,7 +209,7 @@ async function cmdPerplexity(argv: string[]): Promise<number> {
     const result: PerplexityResult = {
       perplexity: out.perplexity, nll: out.nll, tokens: out.tokens, scored_tokens: out.scoredTokens,
       windows: out.windows.length, max_length: maxLength, stride, batch, backend: backend.backend, device: backend.device,
-      model: modelPath, data: dataPath, seconds, tokens_per_second: out.scoredTokens / seconds,
+      model: modelPath, data: dataPath, newlines: data.newlines, seconds, tokens_per_second: out.scoredTokens / seconds,
       window_nll: out.windowNll, window_tokens: out.windowTokens,
     };
     if (values.json) process.stdout.write(`${JSON.stringify(result)}\n`);

@@ -18,7 +18,7 @@ export function render(p: PromptSetConfig, r: StatementRow, persona: string | un
   const vars: Record<string, string> = { statement: r.statement };
   if (persona !== undefined) vars['persona'] = persona;
   if (label !== undefined) vars['label'] = label;
-  return renderTemplate(p.template, vars);
+  return renderTemplate(p.template, vars, `prompts ${p.name}`);
 }
 
 /** A statement as the tuned persona sees it: the set's negative persona when it has one (else none), no label. */

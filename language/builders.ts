@@ -7,7 +7,7 @@
  */
 
 import { BlockValues } from './block-values';
-import { BACKENDS, COMPONENTS, DECAYS, DIRECTION_FORMATS, DIRECTION_METHODS, EARLY_STOPPING_METRICS, EXPORT_DTYPES, EXPORT_WEIGHTS, OPTIMIZERS, PAIRINGS, RANK_BY, SEARCH_SETS, SEARCH_STRATEGIES, STEERING_SCALES, TOKEN_TARGETS, TUNE_LABELS, TUNE_MODES, isOneOf } from '../protocol/contract';
+import { NEWLINE_MODES, BACKENDS, COMPONENTS, DECAYS, DIRECTION_FORMATS, DIRECTION_METHODS, EARLY_STOPPING_METRICS, EXPORT_DTYPES, EXPORT_WEIGHTS, OPTIMIZERS, PAIRINGS, RANK_BY, SEARCH_SETS, SEARCH_STRATEGIES, STEERING_SCALES, TOKEN_TARGETS, TUNE_LABELS, TUNE_MODES, isOneOf } from '../protocol/contract';
 import type {
   AbEvalConfig,
   BlockSelection,
@@ -188,7 +188,7 @@ export function buildRunConfig(a: AnalysisCore): RunConfig {
     const ab = v.block('ab');
     const st = v.block('steering');
     const perplexity: PerplexityConfig | undefined = v.has('perplexity')
-      ? { data: path(p.str('data')), maxLength: p.number('max_length'), stride: p.number('stride'), batch: p.number('batch'), bootstrap: p.number('bootstrap'), seed: p.number('seed'), maxTokens: optionalNum(p, 'max_tokens') }
+      ? { data: path(p.str('data')), maxLength: p.number('max_length'), stride: p.number('stride'), batch: p.number('batch'), bootstrap: p.number('bootstrap'), seed: p.number('seed'), maxTokens: optionalNum(p, 'max_tokens'), newlines: p.choice('newlines', NEWLINE_MODES) }
       : undefined;
     const abConfig: AbEvalConfig | undefined = v.has('ab') ? { prompts: optionalStr(ab, 'prompts'), holdout: ab.has('holdout') ? ab.flag('holdout') : v.has('tuned'), limit: optionalNum(ab, 'limit') } : undefined;
     const stLayers = st.layers('layers');

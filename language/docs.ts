@@ -8,6 +8,7 @@
 import { BLOCK_ALIASES, BLOCK_DOCS, BLOCK_NAMES, BLOCK_TENSORS, LAYER_PREFIX } from '../model/blocks';
 import { defaultText } from './features/describe';
 import { KeySpec, ROOT_KEYS, SECTIONS, describeType } from './schema';
+import { snippetText } from './snippet';
 
 const INTRO = `# The \`.rtune\` language
 
@@ -107,7 +108,7 @@ export function generateLanguageDocs(): string {
     parts.push(`### \`${s.kind}\``, '', s.doc, '');
     if (s.rules.length > 0) parts.push('Rules:', '', ...s.rules.map((r) => `- ${r}`), '');
     parts.push('| key | type | default |', '|---|---|---|', ...keyRows(s.keys, ''), '');
-    parts.push('```rtune', s.snippet.replace(/\$\{\d+:([^}]*)\}/g, '$1'), '```', '');
+    parts.push('```rtune', snippetText(s.snippet), '```', '');
     parts.push(...keyDetails(s.keys, `${s.kind}.`));
   }
   parts.push(

@@ -81,11 +81,20 @@ function wordEnd(text: string, i: number): number {
   return j;
 }
 
-function readString(text: string, start: number): Token {
+/**
+ * Reads a string token at `start`. When `map` is given, it receives for each UTF-16 unit of the value the offset
+ * of the source text that produced it (an escape maps all its units to the backslash), then the offset where
+ * the content ends, so spans in the value can be mapped back to the source.
+ */
+function readString(text: string, start: number, map?: number[]): Token {
   let i = start + 1;
   let value = '';
   const badEscapes: Span[] = [];
   let terminated = false;
+  const add = (s: string, from: number): void => {
+    value += s;
+    if (map !== undefined) for (let k = 0; k < s.length; k++) map.push(from);
+  };
   while (i < text.length) {
     const c = text[i];
     if (c === '"') {
@@ -96,32 +105,44 @@ function readString(text: string, start: number): Token {
     if (c === '\n' || c === '\r') break;
     if (c === '\\') {
       const n = text[i + 1];
-      if (n === 'n') value += '\n';
-      else if (n === 't') value += '\t';
-      else if (n === 'r') value += '\r';
-      else if (n === '"') value += '"';
-      else if (n === '\\') value += '\\';
+      if (n === 'n') add('\n', i);
+      else if (n === 't') add('\t', i);
+      else if (n === 'r') add('\r', i);
+      else if (n === '"') add('"', i);
+      else if (n === '\\') add('\\', i);
       else if (n === 'u' && text[i + 2] === '{') {
         const close = text.indexOf('}', i + 3);
         const hex = close > 0 ? text.slice(i + 3, close) : '';
         const code = /^[0-9a-fA-F]{1,6}$/.test(hex) ? parseInt(hex, 16) : NaN;
         if (close > 0 && code <= 0x10ffff) {
-          value += String.fromCodePoint(code);
+          add(String.fromCodePoint(code), i);
           i = close + 1;
           continue;
         }
         badEscapes.push({ start: i, end: Math.min(text.length, i + 2) });
       } else {
         badEscapes.push({ start: i, end: Math.min(text.length, i + 2) });
-        if (n !== undefined && n !== '\n' && n !== '\r') value += n;
+        if (n !== undefined && n !== '\n' && n !== '\r') add(n, i);
       }
       i += n === undefined || n === '\n' || n === '\r' ? 1 : 2;
       continue;
     }
-    value += c;
+    add(c, i);
     i++;
   }
+  map?.push(terminated ? i - 1 : i);
   return { kind: 'string', start, end: i, text: text.slice(start, i), value, terminated, badEscapes };
+}
+
+/**
+ * For a string token's source text (quotes included): the offset within it of the source of each UTF-16 unit
+ * of the decoded value, plus one final entry where the content ends. Maps diagnostics about the value (e.g. a
+ * template's braces) back to the characters the user wrote.
+ */
+export function stringSourceOffsets(tokenText: string): number[] {
+  const map: number[] = [];
+  readString(tokenText, 0, map);
+  return map;
 }
 
 function simple(kind: TokenKind, text: string, start: number, end: number): Token {

@@ -12,6 +12,8 @@ import { blockSubsets, countBlockSets, type ResolveBlocks } from '../model/block
 import { BLOCK_NAMES, FAMILY_NAMES, familyBlocks, resolveBlocks, slicesKey, type ParamSlice } from '../model/blocks';
 import type { ModelConfig } from '../model/config';
 import { Diagnostic, Severity, Span, span } from './text';
+import { stringSourceOffsets } from './lexer';
+import { parseTemplate, templatePlaceholders } from '../protocol/template';
 
 type Sink = (d: Diagnostic) => void;
 
@@ -39,17 +41,22 @@ function checkPrompts(s: SectionInfo, sink: Sink): void {
   const template = v.str('template');
   const templateEntry = v.entryOf('template');
   if (template === undefined || templateEntry?.value === undefined || templateEntry.value.kind !== 'string') return;
-  const raw = templateEntry.value.token.text;
+  // Escapes are decoded first (`\u{263A}` is ☺); spans are mapped back to what was written.
+  const offsets = stringSourceOffsets(templateEntry.value.token.text);
+  const base = templateEntry.value.start;
+  const src = (k: number): number => base + (offsets[k] ?? offsets[offsets.length - 1] ?? 0);
+  const parsed = parseTemplate(template);
+  for (const p of parsed.problems) {
+    const edit = { span: span(src(p.edit.start), src(p.edit.end)), newText: p.edit.newText };
+    sink({ code: 'rule', severity: 'error', span: span(src(p.start), src(p.end)), message: `template: ${p.message}`, fixes: [{ title: p.edit.title, edit }] });
+  }
   const found = new Set<string>();
-  // `{{` and `}}` are literal braces (as in the engine's renderTemplate).
-  for (const m of raw.matchAll(/\{\{|\}\}|\{([^{}\s"\\]*)\}/g)) {
-    const name = m[1];
-    if (name === undefined) continue;
-    const start = templateEntry.value.start + (m.index ?? 0);
-    if (!PLACEHOLDERS.includes(name)) {
-      report(sink, span(start, start + m[0].length), `unknown placeholder {${name}}; placeholders are {statement}, {persona} and {label}`);
+  for (const p of parsed.parts) {
+    if (p.kind !== 'placeholder') continue;
+    if (!PLACEHOLDERS.includes(p.name)) {
+      report(sink, span(src(p.start), src(p.end)), `unknown placeholder {${p.name}}; placeholders are {statement}, {persona} and {label}`);
     }
-    found.add(name);
+    found.add(p.name);
   }
   const valueSpan = span(templateEntry.value.start, templateEntry.value.end);
   if (!found.has('statement')) report(sink, valueSpan, 'the template needs a {statement} placeholder for the CSV text');
@@ -59,7 +66,7 @@ function checkPrompts(s: SectionInfo, sink: Sink): void {
     }
   }
   const anchor = v.str('anchor');
-  const literal = template.replace(/\{(statement|persona|label)\}/g, '\u0000');
+  const literal = parsed.parts.map((p) => (p.kind === 'text' ? p.text : '\u0000')).join('');
   if (anchor !== undefined && anchor !== '' && !literal.includes(anchor)) {
     report(sink, at(v, 'anchor', s.headerSpan), 'the anchor marker does not occur in the template text (outside placeholders), so it cannot be found in every prompt');
   }
@@ -70,9 +77,11 @@ function checkPrompts(s: SectionInfo, sink: Sink): void {
   }
 }
 
-function templateOf(a: AnalysisCore, promptsName: string | undefined): string | undefined {
+/** The placeholders of a prompt set's template (undefined when there is no such set or template). */
+function placeholdersOf(a: AnalysisCore, promptsName: string | undefined): Set<string> | undefined {
   if (promptsName === undefined) return undefined;
-  return a.section('prompts', promptsName)?.values.str('template');
+  const template = a.section('prompts', promptsName)?.values.str('template');
+  return template === undefined ? undefined : templatePlaceholders(template);
 }
 
 function checkNeedsModel(a: AnalysisCore, s: SectionInfo, sink: Sink): void {
@@ -89,9 +98,9 @@ function checkDirection(a: AnalysisCore, s: SectionInfo, sink: Sink): void {
   if (v.has('component') && v.str('method') === 'meandiff') {
     report(sink, keySpan(v, 'component', s.headerSpan), '`component` is ignored with `method meandiff`; it applies to pca and pca-diff', 'warning');
   }
-  const template = templateOf(a, v.str('prompts'));
+  const used = placeholdersOf(a, v.str('prompts'));
   const byLabel = a.section('prompts', v.str('prompts') ?? '')?.values.str('pairing') === 'by_label';
-  if (template !== undefined && !byLabel && !template.includes('{persona}') && !template.includes('{label}')) {
+  if (used !== undefined && !byLabel && !used.has('persona') && !used.has('label')) {
     report(sink, at(v, 'prompts', s.headerSpan), 'the prompt template has neither {persona} nor {label}, so positive and negative prompts would be identical');
   }
   const projectOut = v.has('project_out') ? v.str('project_out') : undefined;
@@ -148,8 +157,8 @@ function checkTune(a: AnalysisCore, s: SectionInfo, sink: Sink): void {
   } else if (v.block('token_loss').number('weight') === 0 && v.block('projection_loss').number('weight') === 0) {
     report(sink, s.headerSpan, 'both loss weights are 0: there is nothing to train');
   }
-  const template = templateOf(a, v.str('prompts'));
-  const used = template === undefined ? [] : ['{persona}', '{label}'].filter((p) => template.includes(p));
+  const names = placeholdersOf(a, v.str('prompts'));
+  const used = names === undefined ? [] : ['persona', 'label'].filter((p) => names.has(p)).map((p) => `{${p}}`);
   if (used.length > 0) report(sink, at(v, 'prompts', s.headerSpan), `a training prompt set must not use ${used.join(' or ')}: the label is appended as the target`);
   const direction = hasDirection ? a.section('direction', v.text('direction')) : undefined;
   if (direction !== undefined) {

@@ -14,6 +14,7 @@ import { DIRECTION_SECTION, MODEL_SECTION, PROMPTS_SECTION } from './schema-sect
 import { SEARCH_SECTION } from './schema-sections/search';
 import { TUNE_SECTION } from './schema-sections/tune';
 import type { SectionKind } from './config';
+import { snippetText } from './snippet';
 
 export type { SectionKind } from './config';
 
@@ -137,7 +138,7 @@ export function keyAtPath(path: readonly string[]): KeySpec | undefined {
 
 /** A section seen as a block-valued key, so nested lookups treat both alike. */
 export function sectionAsKey(section: SectionSpec): KeySpec {
-  return { name: section.kind, type: { kind: 'block', keys: section.keys }, doc: section.doc, example: section.snippet };
+  return { name: section.kind, type: { kind: 'block', keys: section.keys }, doc: section.doc, example: snippetText(section.snippet) };
 }
 
 /** Every key name anywhere in the schema (for the grammar and for "did you mean" across blocks). */

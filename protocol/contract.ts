@@ -61,6 +61,10 @@ export const EXPORT_WEIGHTS = ['full', 'changed', 'none'] as const;
 export type ExportWeights = (typeof EXPORT_WEIGHTS)[number];
 export const EXPORT_DTYPES = ['f32', 'f16', 'bf16'] as const;
 export type ExportDtype = (typeof EXPORT_DTYPES)[number];
+/** How text data files are read: `lf` turns CRLF and lone CR into LF (as Python's text mode does), `raw` keeps the bytes. */
+export const NEWLINE_MODES = ['lf', 'raw'] as const;
+export type NewlineMode = (typeof NEWLINE_MODES)[number];
+
 export const DIRECTION_FORMATS = ['safetensors', 'gguf'] as const;
 export type DirectionFormat = (typeof DIRECTION_FORMATS)[number];
 
@@ -236,6 +240,7 @@ export interface PerplexityConfig {
   readonly bootstrap: number;
   readonly seed: number;
   readonly maxTokens: number | undefined;
+  readonly newlines: NewlineMode;
 }
 
 export interface AbEvalConfig {

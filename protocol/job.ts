@@ -163,6 +163,19 @@ export interface RunEnded {
 
 export type JobEvent = RunOpened | RunEnded | JobStarted | JobProgress | JobLog | JobResult | JobFailed | TuneStep | TuneEval | Heatmap | SearchTrial;
 
+/** How text data was read: `lf` turns CRLF and lone CR into LF (as Python's text mode), `raw` keeps them. */
+import type { NewlineMode } from './contract';
+export type { NewlineMode } from './contract';
+
+/** What reading a text file did with its line endings (engine/util/text.ts). */
+export interface NewlineReport {
+  mode: NewlineMode;
+  /** CRLF pairs in the file (replaced by LF in `lf` mode, kept in `raw`). */
+  crlf: number;
+  /** Lone CRs in the file (likewise). */
+  cr: number;
+}
+
 /** Result of a sliding-window perplexity job (engine/eval/perplexity.ts). */
 export interface PerplexityResult {
   perplexity: number;
@@ -180,6 +193,8 @@ export interface PerplexityResult {
   device: string;
   model: string;
   data: string;
+  /** What was done with the data's line endings. */
+  newlines: NewlineReport;
   seconds: number;
   tokens_per_second: number;
   /** Per-window NLL sums and scored-token counts, kept for paired bootstrap comparisons. */

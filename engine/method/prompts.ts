@@ -4,16 +4,31 @@
  * survive changes of tokenizer, template and label placement.
  */
 import type { Tokenizer } from '../tokenizer';
+import { parseTemplate } from '../../protocol/template';
 
-/** Replace {name} placeholders; an unknown placeholder is an error naming it. Literal braces: {{ and }}. */
-export function renderTemplate(template: string, vars: Record<string, string>): string {
-  return template.replace(/\{\{|\}\}|\{([A-Za-z_][A-Za-z0-9_]*)\}/g, (m, name: string | undefined) => {
-    if (m === '{{') return '{';
-    if (m === '}}') return '}';
-    const v = name !== undefined ? vars[name] : undefined;
-    if (v === undefined) throw new Error(`template placeholder {${name}} has no value (known: ${Object.keys(vars).map((k) => `{${k}}`).join(', ')})`);
-    return v;
-  });
+/**
+ * Replace {name} placeholders (protocol/template.ts); literal braces are {{ and }}. A brace that forms no
+ * placeholder (`{persona Is ...`, a lone `}`) and an unknown placeholder are errors naming `where`, never
+ * rendered literally.
+ */
+export function renderTemplate(template: string, vars: Record<string, string>, where = 'the template'): string {
+  const parsed = parseTemplate(template);
+  const bad = parsed.problems[0];
+  if (bad !== undefined) {
+    const more = parsed.problems.length > 1 ? ` (and ${parsed.problems.length - 1} more)` : '';
+    throw new Error(`${where}: ${bad.message}, at character ${bad.start + 1} of ${JSON.stringify(template.slice(Math.max(0, bad.start - 20), bad.end + 20))}${more}`);
+  }
+  let out = '';
+  for (const part of parsed.parts) {
+    if (part.kind === 'text') {
+      out += part.text;
+      continue;
+    }
+    const v = Object.prototype.hasOwnProperty.call(vars, part.name) ? vars[part.name] : undefined;
+    if (v === undefined) throw new Error(`${where}: placeholder {${part.name}} has no value (known: ${Object.keys(vars).map((k) => `{${k}}`).join(', ')})`);
+    out += v;
+  }
+  return out;
 }
 
 export interface Anchored {
@@ -55,7 +70,8 @@ export interface StatementRow {
 }
 
 /**
- * Parse a `statement,label` CSV (RFC 4180 quoting); `columns` renames the two columns (the prompt set's
+ * Parse a `statement,label` CSV (RFC 4180 quoting; rows may end in LF, CRLF or CR, and a line break inside a
+ * quoted field is read as \n whichever it was); `columns` renames the two columns (the prompt set's
  * `text_column` and `label_column`). Errors name the file and line.
  */
 export function parseStatementsCsv(text: string, file: string, columns: { text?: string; label?: string } = {}): StatementRow[] {
@@ -73,10 +89,12 @@ export function parseStatementsCsv(text: string, file: string, columns: { text?:
           field += '"';
           i++;
         } else quoted = false;
-      } else {
-        if (ch === '\n') line++;
-        field += ch;
-      }
+      } else if (ch === '\r' || ch === '\n') {
+        // A line break inside a quoted field: CRLF and lone CR become \n, as for the file's other text.
+        if (ch === '\r' && text[i + 1] === '\n') i++;
+        line++;
+        field += '\n';
+      } else field += ch;
     } else if (ch === '"' && field === '') quoted = true;
     else if (ch === ',') {
       row.push(field);
@@ -186,7 +204,7 @@ const LABEL_SENTINEL = '\u0000rtune-label\u0000';
  * template has no `{label}`.
  */
 export function promptBeforeLabel(template: string, vars: Record<string, string>, where = 'the template'): string {
-  const text = renderTemplate(template, { ...vars, label: LABEL_SENTINEL });
+  const text = renderTemplate(template, { ...vars, label: LABEL_SENTINEL }, where);
   const at = text.indexOf(LABEL_SENTINEL);
   if (at < 0) throw new Error(`${where} has no {label} placeholder, so there is no answer to check; remove correct_only or add {label} where the answer goes`);
   return text.slice(0, at).replace(/\s+$/, '');

@@ -3,11 +3,11 @@
  * steered, tuned) with Wilson intervals, the projection cosine (eval-projection.ts) and greedy generations. A tuned
  * run's weights are swapped into the shared model for its half of each comparison and the base ones put back.
  */
-import * as fs from 'node:fs';
 import { perplexity } from '../../engine/eval/perplexity';
 import { abEvaluate, steeringGrid, type AbItem } from '../../engine/method/evaluate';
 import { vectorsAt } from '../../engine/method/direction-set';
 import { withWeights } from '../../engine/model/weights';
+import { newlineNote, readText } from '../../engine/util/text';
 import { perplexityComparison } from '../../engine/stats';
 import type { EvalConfig, PromptSetConfig } from '../../protocol/contract';
 import type { RunSummary } from '../../protocol/lsp';
@@ -29,7 +29,10 @@ export async function runEval(ctx: SectionContext, e: EvalConfig): Promise<RunSu
     const result: Record<string, unknown> = {};
     if (e.perplexity) {
       const pc = e.perplexity;
-      let ids = s.tokenizer.encode(fs.readFileSync(pc.data, 'utf8'));
+      const data = readText(pc.data, pc.newlines);
+      const note = newlineNote(data.newlines, pc.data);
+      if (note !== undefined) ctx.emit({ type: 'log', level: 'info', message: `eval ${e.name}: ${note}` }, folder);
+      let ids = s.tokenizer.encode(data.text);
       if (pc.maxTokens !== undefined) ids = ids.slice(0, pc.maxTokens);
       const run = (which: string) =>
         perplexity(s.model, ids, {
@@ -44,10 +47,10 @@ export async function runEval(ctx: SectionContext, e: EvalConfig): Promise<RunSu
         metrics['pplTuned'] = after.perplexity;
         metrics['pplDeltaPct'] = cmp.deltaPct;
         parts.push(`ppl ${base.perplexity.toFixed(2)} → ${after.perplexity.toFixed(2)} (${cmp.deltaPct >= 0 ? '+' : ''}${cmp.deltaPct.toFixed(1)}%, 95% CI ${cmp.ciPct[0].toFixed(1)}..${cmp.ciPct[1].toFixed(1)}%)`);
-        result['perplexity'] = { base: base.perplexity, tuned: after.perplexity, comparison: cmp, tokens: base.tokens, scored: base.scoredTokens };
+        result['perplexity'] = { base: base.perplexity, tuned: after.perplexity, comparison: cmp, tokens: base.tokens, scored: base.scoredTokens, newlines: data.newlines };
       } else {
         parts.push(`ppl ${base.perplexity.toFixed(2)}`);
-        result['perplexity'] = { base: base.perplexity, tokens: base.tokens, scored: base.scoredTokens };
+        result['perplexity'] = { base: base.perplexity, tokens: base.tokens, scored: base.scoredTokens, newlines: data.newlines };
       }
     }
     if (e.ab) {

@@ -5,7 +5,7 @@
  * Non-goals: data only.
  */
 
-import { DIRECTION_FORMATS, EXPORT_DTYPES, EXPORT_WEIGHTS, STEERING_SCALES } from '../../protocol/contract';
+import { DIRECTION_FORMATS, NEWLINE_MODES, EXPORT_DTYPES, EXPORT_WEIGHTS, STEERING_SCALES } from '../../protocol/contract';
 import { enumValues } from '../schema-enum';
 import type { KeySpec, SectionSpec } from '../schema';
 import { OUTPUT_KEY } from './model-prompts-direction';
@@ -42,6 +42,19 @@ const PERPLEXITY_KEYS: readonly KeySpec[] = [
   },
   { name: 'seed', type: { kind: 'int', min: 0, max: 2147483647 }, default: '42', doc: 'Seed of the bootstrap (the research used 42).', example: 'seed 42' },
   { name: 'max_tokens', type: { kind: 'int', min: 2 }, defaultDoc: 'the whole text', doc: 'Score only the first N tokens, for quick runs.', example: 'max_tokens 20000' },
+  {
+    name: 'newlines',
+    type: {
+      kind: 'enum',
+      values: enumValues(NEWLINE_MODES, {
+        lf: 'Read CRLF and lone CR line endings as LF, as Python\'s text mode does, so a file saved with Windows line endings scores like its LF copy.',
+        raw: 'Keep the bytes as they are: every `\\r` is part of the text and is tokenized.',
+      }),
+    },
+    default: 'lf',
+    doc: 'Line endings of the text. The result records the mode and how many CRLF and lone CR endings the file had (`newlines` in result.json), and the run log says when any were replaced.',
+    example: 'newlines lf',
+  },
 ];
 
 const AB_KEYS: readonly KeySpec[] = [

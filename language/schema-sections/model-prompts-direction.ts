@@ -61,9 +61,10 @@ export const PROMPTS_SECTION: SectionSpec = {
   kind: 'prompts',
   doc: 'A set of prompts built from a CSV of true and false statements and a template. For direction extraction the template usually holds `{persona}` and `{label}`, and each statement yields a positive (honest persona) and a negative (dishonest persona) prompt; for tuning and A/B evaluation it holds neither, and the answer label is the training target. The anchor names the token where activations are read and steered by *marker text*, not by a magic offset from the end.',
   snippet:
-    'prompts ${1:facts} {\n  data "${2:data/facts.csv}"\n  template "${3:{persona} Is the following claim true or false? \\"{statement}\\"\\n\\nAnswer: {label}}"\n  positive { persona "Pretend that you are always honest, no matter what." }\n  negative { persona "Pretend that you are dishonest when it serves you." }\n  anchor "Answer:"\n}',
+    'prompts ${1:facts} {\n  data "${2:data/facts.csv}"\n  template "${3:{persona\\} Is the following claim true or false? \\"{statement\\}\\"\\n\\nAnswer: {label\\}}"\n  positive { persona "Pretend that you are always honest, no matter what." }\n  negative { persona "Pretend that you are dishonest when it serves you." }\n  anchor "Answer:"\n}',
   rules: [
     'The template must contain `{statement}`; only `{statement}`, `{persona}` and `{label}` are placeholders (`{{` and `}}` are literal braces).',
+    'Every brace in the template must be part of a placeholder or doubled: `{persona Is ...` (not closed) and a lone `}` are errors, never text.',
     'A template with `{persona}` needs both `positive` and `negative` personas.',
     'The `anchor` marker must occur in the template text (outside placeholders).',
     '`true_label` and `false_label` must differ.',
@@ -95,7 +96,7 @@ export const PROMPTS_SECTION: SectionSpec = {
       name: 'template',
       type: { kind: 'string', placeholders: ['statement', 'persona', 'label'] },
       required: true,
-      doc: 'Prompt text with placeholders: `{statement}` (the CSV text), `{persona}` (the positive or negative persona) and `{label}` (the answer letter, for contrastive prompts). Write `{{` and `}}` for literal braces and `\\n` for newlines. For a chat model write its chat format out in full, e.g. Llama-2\'s `[INST] <<SYS>> ... <</SYS>> ... [/INST]`. A training template ends where the answer starts: the label is appended as the target token.',
+      doc: 'Prompt text with placeholders: `{statement}` (the CSV text), `{persona}` (the positive or negative persona) and `{label}` (the answer letter, for contrastive prompts). Write `{{` and `}}` for literal braces (any other brace that is not part of a placeholder is an error) and `\\n` for newlines. String escapes are decoded before placeholders are read, so `\\u{263A}` is the character ☺. For a chat model write its chat format out in full, e.g. Llama-2\'s `[INST] <<SYS>> ... <</SYS>> ... [/INST]`. A training template ends where the answer starts: the label is appended as the target token.',
       example: 'template "Is the following claim true or false? \\"{statement}\\"\\n\\nChoices:\\n A) True\\n B) False\\n\\nAnswer: {label}"',
     },
     {

@@ -51,6 +51,21 @@ describe('rtune CLI', () => {
     assert.equal(j['windows'], Math.ceil(((j['tokens'] as number) - 64) / 32) + 1);
     assert.ok((j['perplexity'] as number) > 1 && Number.isFinite(j['perplexity']));
     assert.equal((j['window_nll'] as number[]).length, j['windows']);
+    assert.deepEqual(j['newlines'], { mode: 'lf', crlf: 0, cr: 0 });
+    // The same text with CRLF line endings scores exactly like the LF file, and says so; --newlines raw keeps the \r.
+    const crlf = path.join(path.dirname(data), 'crlf.txt');
+    const lines = fs.readFileSync(data, 'utf8').split('\n').length - 1;
+    fs.writeFileSync(crlf, fs.readFileSync(data, 'utf8').replace(/\n/g, '\r\n'));
+    const c = rtune('perplexity', '--model', 'demo', '--data', crlf, '--max-length', '64', '--stride', '32', '--batch', '3', '--json');
+    assert.equal(c.code, 0, c.stderr);
+    const cj = JSON.parse(c.stdout) as Record<string, unknown>;
+    assert.deepEqual([cj['perplexity'], cj['tokens'], cj['newlines']], [j['perplexity'], j['tokens'], { mode: 'lf', crlf: lines, cr: 0 }]);
+    assert.match(c.stderr, new RegExp(`crlf\\.txt: read ${lines} CRLF line ending\\(s\\) as LF`));
+    const raw = rtune('perplexity', '--model', 'demo', '--data', crlf, '--max-length', '64', '--stride', '32', '--batch', '3', '--newlines', 'raw', '--json');
+    assert.equal(raw.code, 0, raw.stderr);
+    const rj = JSON.parse(raw.stdout) as Record<string, unknown>;
+    assert.deepEqual(rj['newlines'], { mode: 'raw', crlf: lines, cr: 0 });
+    assert.ok((rj['tokens'] as number) > (j['tokens'] as number) && rj['perplexity'] !== j['perplexity'], `raw: ${rj['tokens']} tokens, ppl ${rj['perplexity']}`);
   });
 
   it('generate --json reproduces the stories260K golden continuation', { skip: missingShared('llama2c-stories260K') }, () => {
@@ -121,6 +136,9 @@ describe('rtune CLI', () => {
     r = rtune('perplexity', '--model', 'demo', '--data', path.join(REPO_ROOT, 'README.md'), '--max-length', '16', '--stride', '32');
     assert.equal(r.code, 2);
     assert.match(r.stderr, /--stride 32 must not exceed --max-length 16/);
+    r = rtune('perplexity', '--model', 'demo', '--data', path.join(REPO_ROOT, 'README.md'), '--newlines', 'crlf');
+    assert.equal(r.code, 2);
+    assert.match(r.stderr, /--newlines crlf: use lf or raw/);
     r = rtune('generate', '--model', 'demo', '--prompt', 'x', '--backend', 'quantum');
     assert.equal(r.code, 2);
     assert.match(r.stderr, /--backend must be auto or one of tensorflow, webgpu, wasm, cpu/);

@@ -366,4 +366,42 @@ eval moodcheck {
     assert.match(result.generate[0]!.prompt, /^Jack dropped his ice cream/);
     for (const g of result.generate) assert.ok(g.base.length > 0 && g.tuned.length > 0);
   });
+  it('reads CRLF perplexity text as its LF copy by default, and as raw bytes with newlines raw', { skip: missingShared('tinystories-excerpt', 'TinyStories-valid-excerpt.txt') }, async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'rtune-run-'));
+    // The shared excerpt has CRLF line endings; a short slice keeps the run to a few seconds.
+    const crlf = fs.readFileSync(sharedData('tinystories-excerpt', 'TinyStories-valid-excerpt.txt'), 'utf8').slice(0, 3000);
+    const n = crlf.split('\r\n').length - 1;
+    assert.ok(n > 0, 'the excerpt has CRLF line endings');
+    fs.writeFileSync(path.join(dir, 'crlf.txt'), crlf);
+    fs.writeFileSync(path.join(dir, 'lf.txt'), crlf.replace(/\r\n/g, '\n'));
+    const ppl = (name: string, data: string, extra = '') => `eval ${name} {\n  perplexity {\n    data "${data}"\n    max_length 128\n    stride 64\n    batch 4\n${extra}  }\n}\n`;
+    const text = `version 1
+runs "runs"
+model stories {
+  path "${sharedData('llama2c-stories260K', 'stories260K.bin')}"
+  tokenizer "${sharedData('llama2c-stories260K', 'tok512.bin')}"
+  backend wasm
+}
+${ppl('lf', 'lf.txt')}${ppl('crlf', 'crlf.txt')}${ppl('raw', 'crlf.txt', '    newlines raw\n')}`;
+    const { config, file } = load(dir, text);
+    const events: JobEvent[] = [];
+    await runConfig(config, [], { file, emit: (e) => events.push(e) });
+    type Ppl = { base: number; tokens: number; newlines: { mode: string; crlf: number; cr: number } };
+    const result = (name: string): Ppl => {
+      const run = path.join(dir, 'runs', name, fs.readdirSync(path.join(dir, 'runs', name))[0]!);
+      return (JSON.parse(fs.readFileSync(path.join(run, 'result.json'), 'utf8')) as { perplexity: Ppl }).perplexity;
+    };
+    const [lf, normalised, raw] = [result('lf'), result('crlf'), result('raw')];
+    assert.deepEqual(lf.newlines, { mode: 'lf', crlf: 0, cr: 0 });
+    assert.deepEqual(normalised.newlines, { mode: 'lf', crlf: n, cr: 0 });
+    assert.deepEqual(raw.newlines, { mode: 'raw', crlf: n, cr: 0 });
+    assert.equal(normalised.tokens, lf.tokens);
+    assert.equal(normalised.base, lf.base);
+    // Kept, every \r is a token of its own, and the model (trained on LF text) predicts them badly.
+    assert.equal(raw.tokens, lf.tokens + n);
+    assert.ok(raw.base > lf.base, `raw ${raw.base} vs LF ${lf.base}`);
+    const logs = events.filter((e): e is Extract<JobEvent, { type: 'log' }> => e.type === 'log').map((e) => e.message);
+    assert.ok(logs.some((m) => m.startsWith(`eval crlf: ${path.join(dir, 'crlf.txt')}: read ${n} CRLF line ending(s) as LF`)), logs.join('\n'));
+    assert.ok(!logs.some((m) => m.startsWith('eval lf:')), 'no note for LF text');
+  });
 });

@@ -14,6 +14,7 @@ import { complete } from '../../language/features/completion';
 import { hover } from '../../language/features/hover';
 import { parse } from '../../language/parser';
 import { KeySpec, ROOT_KEYS, SECTIONS, allEnumValues, allKeyNames } from '../../language/schema';
+import { snippetText } from '../../language/snippet';
 import { checkDefault, lowerValue } from '../../language/values';
 import { repoRoot, summarize } from './helpers';
 
@@ -75,13 +76,19 @@ describe('schema', () => {
     }
   });
 
-  it('has section snippets that parse and contain only known keys', () => {
+  it('has section snippets that parse, contain only known keys and have templates whose braces are all placeholders', () => {
     for (const s of SECTIONS) {
-      const text = s.snippet.replace(/\$\{\d+:([^}]*)\}/g, '$1');
+      const text = snippetText(s.snippet);
       const a = analyze(text);
-      const structural = a.diagnostics.filter((d) => ['syntax', 'unknown-key', 'unknown-section', 'type', 'enum', 'range'].includes(d.code));
+      const structural = a.diagnostics.filter((d) => ['syntax', 'unknown-key', 'unknown-section', 'type', 'enum', 'range'].includes(d.code) || (d.code === 'rule' && /template|placeholder/.test(d.message)));
       assert.deepEqual(summarize(structural, text), [], s.kind);
     }
+  });
+
+  it('expands snippets to what the editor inserts: escaped braces, nested placeholders, choices, tab stops', () => {
+    assert.equal(snippetText('a ${1:{x\\} b ${2:c}} $0${3} ${4|p,q|} \\$ \\\\ \\"'), 'a {x} b c  p $ \\ \\"');
+    const prompts = snippetText(SECTIONS.find((s) => s.kind === 'prompts')?.snippet ?? '');
+    assert.match(prompts, /template "\{persona\} Is the following claim true or false\? \\"\{statement\}\\"\\n\\nAnswer: \{label\}"\n/);
   });
 
   it('offers every key in completion and documents it on hover', () => {

@@ -125,6 +125,35 @@ describe('validation: cross-field rules', () => {
     rule('prompts p {\n  data "facts.csv"\n  template "{statement} Answer:"\n  correct_only true\n}\n', /`correct_only`.*needs a \{label\} placeholder/);
   });
 
+  it('template braces that form no placeholder are errors on the key\'s line, with a fix', () => {
+    // The shape the prompts snippet used to expand to: {persona never closed, so it would be rendered as text.
+    const body = 'prompts p {\n  data "facts.csv"\n  template "⟦{persona⟧ Is it true? \\"{statement}\\"\\n\\nAnswer: {label}⟦}⟧"\n  positive { persona "a" }\n  negative { persona "b" }\n}\n';
+    expectDiagnostics(`${PREAMBLE}${body}`, 'rule', /template: .*(not closed|closes no placeholder)/);
+    const m = marked(`${PREAMBLE}${body}`);
+    const a = check(m.text);
+    const line = m.text.slice(0, m.text.indexOf('template "{persona Is')).split('\n').length;
+    for (const d of a.diagnostics) assert.equal(m.text.slice(0, d.span.start).split('\n').length, line, 'reported on the template line');
+    const [close, lone] = a.diagnostics;
+    assert.match(close?.message ?? '', /"\{persona" is not closed: close it with \} .*or write \{\{ for a literal brace/);
+    assert.deepEqual([close?.fixes?.[0]?.title, close?.fixes?.[0]?.edit], ['Close {persona with }', { span: { start: m.spans[0]?.end, end: m.spans[0]?.end }, newText: '}' }]);
+    assert.match(lone?.message ?? '', /write \}\} for a literal brace/);
+    assert.equal(lone?.fixes?.[0]?.edit.newText, '}}');
+    // Applying both fixes gives a template with no diagnostics.
+    const fixed = `${m.text.slice(0, lone?.span.start)}}}${m.text.slice(lone?.span.end)}`.replace('{persona Is', '{persona} Is');
+    assert.deepEqual(summarize(check(fixed).diagnostics, fixed), []);
+    expectDiagnostics(`${PREAMBLE}prompts p {\n  data "facts.csv"\n  template "{statement} ⟦{⟧ \\"a\\": 1 }}"\n}\n`, 'rule', /"\{" that starts no placeholder: write \{\{ for a literal brace/);
+    expectDiagnostics(`${PREAMBLE}prompts p {\n  data "facts.csv"\n  template "{statement} ⟦{ label }⟧ and ⟦{}⟧"\n}\n`, 'rule', /spaces around it: write \{label\}|empty placeholder/);
+  });
+
+  it('template escapes are decoded before placeholders are read', () => {
+    const text = `${PREAMBLE}prompts p {\n  data "facts.csv"\n  template "\\u{263A} {statement} \\u{1F600}\\tAnswer:"\n  anchor "Answer:"\n}\n`;
+    const a = check(text);
+    assert.deepEqual(summarize(a.diagnostics, text), []);
+    assert.equal(a.config?.prompts['p']?.template, '☺ {statement} 😀\tAnswer:');
+    // A brace problem after escapes is still reported at the characters that were written.
+    expectDiagnostics(`${PREAMBLE}prompts p {\n  data "facts.csv"\n  template "\\u{263A}\\u{1F600} {statement} ⟦{persona⟧"\n}\n`, 'rule', /not closed/);
+  });
+
   it('directions: component only with pca, project_out loops, prompts that cannot contrast', () => {
     rule('direction d {\n  prompts contrast\n  component pc2\n}\n', /ignored with `method meandiff`/);
     rule('direction d {\n  prompts contrast\n  project_out d\n}\n', /cannot project out itself/);

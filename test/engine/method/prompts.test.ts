@@ -12,6 +12,21 @@ describe('prompts', () => {
     assert.throws(() => renderTemplate('{nope}', { a: '1' }), /\{nope\} has no value \(known: \{a\}\)/);
   });
 
+  it('refuses braces that form no placeholder instead of rendering them as text', () => {
+    const vars = { persona: 'P', statement: 'S', label: 'A' };
+    // The docs' old example: {persona never closed, so both personas rendered the same prompt.
+    const broken = '{persona Is the following claim true or false? "{statement}"\n\nAnswer: {label}}';
+    assert.throws(() => renderTemplate(broken, vars, 'prompts facts'), /^Error: prompts facts: "\{persona" is not closed: close it with \}.*\(and 1 more\)$/);
+    assert.throws(() => renderTemplate('{statement} }', vars), /"\}" that closes no placeholder: write \}\} for a literal brace, at character 13/);
+    assert.throws(() => renderTemplate('{ statement }', vars), /write \{statement\}/);
+    assert.throws(() => renderTemplate('{} {statement}', vars), /empty placeholder/);
+    assert.throws(() => renderTemplate('{"a": 1} {statement}', vars), /"\{" that starts no placeholder: write \{\{/);
+    assert.equal(renderTemplate('{{persona}} {{"a": 1}} {persona}', vars), '{persona} {"a": 1} P');
+    // Only the caller's own names are values (not Object.prototype's).
+    assert.throws(() => renderTemplate('{constructor} {statement}', vars), /\{constructor\} has no value/);
+    assert.throws(() => promptBeforeLabel('{persona Answer: {label}', vars, 'prompts liar'), /^Error: prompts liar: "\{persona" is not closed/);
+  });
+
   it('anchors positions by marker on a real tokenizer (GPT-2), independent of what follows', { skip: missingShared('hf-tiny-gpt2-random') }, () => {
     const tok = loadTokenizer(sharedData('hf-tiny-gpt2-random'));
     const text = 'Question: is water wet?\n\nAnswer: A';
@@ -31,6 +46,9 @@ describe('prompts', () => {
     assert.throws(() => parseStatementsCsv('statement,label\n"a, b",1\nc,yes\n', 'x.csv'), /x\.csv:3: label must be 1/);
     assert.throws(() => parseStatementsCsv('text,y\n', 'x.csv'), /x\.csv:1: the header/);
     assert.deepEqual(parseStatementsCsv('statement,label\r\n"say ""hi""",0\r\n', 'x.csv'), [{ statement: 'say "hi"', truth: false }]);
+    // CRLF and lone CR end rows and, inside a quoted field, are read as \n; line numbers count every kind.
+    assert.deepEqual(parseStatementsCsv('statement,label\r\n"one\r\ntwo",1\r"three\rfour",0\n', 'x.csv'), [{ statement: 'one\ntwo', truth: true }, { statement: 'three\nfour', truth: false }]);
+    assert.throws(() => parseStatementsCsv('statement,label\r\n"a\r\nb",1\r\n"c\rd",1\rx,2\r\n', 'x.csv'), /x\.csv:6: label must be 1/);
   });
 
   const rows: StatementRow[] = [
