@@ -5,9 +5,10 @@
  * as host arrays), so "Run Tuning" on `tune honest` must extract `direction honesty` in the same job.
  * Pure: no engine, no file system.
  */
-import type { RunConfig, SectionRef } from '../language/config';
+import type { RunConfig, RunKind, SectionRef } from '../protocol/contract';
 
-export type RunnableKind = 'direction' | 'tune' | 'search' | 'eval' | 'export';
+/** The contract's run kinds. */
+export type RunnableKind = RunKind;
 
 export function isRunnable(r: SectionRef): r is SectionRef & { kind: RunnableKind } {
   return r.kind !== 'model' && r.kind !== 'prompts';
@@ -23,6 +24,9 @@ export function prerequisitesOf(config: RunConfig, ref: SectionRef): SectionRef[
     if (name !== undefined && config.tunes[name] !== undefined) out.push({ kind: 'tune', name } as SectionRef);
   };
   switch (ref.kind) {
+    case 'direction':
+      dir(config.directions[ref.name]?.projectOut);
+      break;
     case 'tune':
       dir(config.tunes[ref.name]?.direction);
       break;
@@ -33,6 +37,7 @@ export function prerequisitesOf(config: RunConfig, ref: SectionRef): SectionRef[
       const e = config.evals[ref.name];
       tune(e?.tuned);
       dir(e?.steering?.direction);
+      dir(e?.projection?.direction);
       break;
     }
     case 'export': {

@@ -159,7 +159,8 @@ export async function runExperiment(x: Experiment, sections: string[]): Promise<
   const wide = rows.map((r, i) => `${r[0]},${r[1]},${(rows[(i + 7) % rows.length] as string[])[0]},${r[1] === '1' ? 0 : 1}`);
   fs.writeFileSync(path.join(dir, 'facts.csv'), `statement,label,claim,truth\n${wide.join('\n')}\n`);
   fs.copyFileSync(path.join(data, 'facts-heldout.csv'), path.join(dir, 'facts2.csv'));
-  fs.writeFileSync(path.join(dir, 'text.txt'), fs.readFileSync(path.join(data, 'heldout.txt'), 'utf8').slice(0, 2000));
+  // text.txt has CRLF line endings (perplexity.newlines has something to do); text2.txt is another text.
+  fs.writeFileSync(path.join(dir, 'text.txt'), fs.readFileSync(path.join(data, 'heldout.txt'), 'utf8').slice(0, 2000).replace(/\r?\n/g, '\r\n'));
   fs.writeFileSync(path.join(dir, 'text2.txt'), fs.readFileSync(path.join(data, 'heldout-honest.txt'), 'utf8').slice(0, 2000));
   const text = experimentText(x);
   const file = path.join(dir, 'exp.rtune');

@@ -136,6 +136,7 @@ export const KEY_CHECKS: Readonly<Record<string, KeyCheck>> = {
   'eval.perplexity.batch': { section: 'plain', value: '1', expect: batching('perplexity') },
   'eval.perplexity.bootstrap': { section: 'check', value: '50' },
   'eval.perplexity.seed': { section: 'check', value: '7' },
+  'eval.perplexity.newlines': { section: 'plain', value: 'raw' },
   'eval.perplexity.max_tokens': { section: 'plain', value: '120' },
   'eval.ab.prompts': { section: 'check', value: 'other' },
   'eval.ab.holdout': { section: 'check', value: 'false' },
