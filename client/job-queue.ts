@@ -4,10 +4,12 @@
  * function, so the tests drive the queue with fake jobs and the extension with worker processes.
  */
 
-export type JobState = 'queued' | 'running' | 'done' | 'failed' | 'cancelled';
+import type { FinalStatus, RunStatus } from '../protocol/contract';
+
+export type JobState = 'queued' | RunStatus;
 
 export interface JobOutcome {
-  status: 'done' | 'failed' | 'cancelled';
+  status: FinalStatus;
   message?: string;
 }
 

@@ -11,7 +11,8 @@ import { describeError, writeFileAtomicWith } from '../common/fs';
 import type { JobEvent } from '../protocol/job';
 import { RTUNE_LSP_PROTOCOL_VERSION, type RunSummary, type RtuneSectionKind } from '../protocol/lsp';
 
-export type RunStatus = 'running' | 'done' | 'failed' | 'cancelled';
+export type { RunStatus } from '../protocol/contract';
+import type { RunStatus } from '../protocol/contract';
 
 /** Raised when a run folder or one of its files cannot be written; `file` is the path concerned. */
 export class RunFolderError extends Error {

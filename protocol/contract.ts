@@ -75,6 +75,8 @@ export type BlockName = (typeof BLOCK_NAMES)[number];
 /** Run statuses a run folder can end in (`running` while it is written). */
 export const RUN_STATUSES = ['running', 'done', 'failed', 'cancelled'] as const;
 export type RunStatus = (typeof RUN_STATUSES)[number];
+/** How a run ended. */
+export type FinalStatus = Exclude<RunStatus, 'running'>;
 
 /** True when `x` is one of `values` (narrows to the enumeration's type). */
 export function isOneOf<T extends string>(values: readonly T[], x: unknown): x is T {

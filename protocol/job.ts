@@ -3,6 +3,8 @@
  * watches it (the CLI, the worker process, the extension). Every event carries `type`; consumers switch on it.
  * This module imports nothing: it is shared by the engine, the CLI, the server, the client and the webviews.
  */
+import type { FinalStatus, NewlineMode, RunKind } from './contract';
+export type { NewlineMode } from './contract';
 
 export const JOB_PROTOCOL_VERSION = 1;
 
@@ -140,7 +142,7 @@ export interface RunOpened {
   /** Run id (the folder name); `TuneStep.run` and friends carry the same id. */
   run: string;
   section: string;
-  kind: 'direction' | 'tune' | 'search' | 'eval' | 'export';
+  kind: RunKind;
   /** Absolute path of the run folder. */
   dir: string;
   /** Absolute path of the .rtune file, when known. */
@@ -157,15 +159,13 @@ export interface RunEnded {
   run: string;
   section: string;
   kind: RunOpened['kind'];
-  status: 'done' | 'failed' | 'cancelled';
+  status: FinalStatus;
   headline: string;
 }
 
 export type JobEvent = RunOpened | RunEnded | JobStarted | JobProgress | JobLog | JobResult | JobFailed | TuneStep | TuneEval | Heatmap | SearchTrial;
 
 /** How text data was read: `lf` turns CRLF and lone CR into LF (as Python's text mode), `raw` keeps them. */
-import type { NewlineMode } from './contract';
-export type { NewlineMode } from './contract';
 
 /** What reading a text file did with its line endings (engine/util/text.ts). */
 export interface NewlineReport {

@@ -2,11 +2,12 @@
  * Custom messages between the rtune language server and its client (the VS Code extension), under the
  * `rtune/` method namespace, plus the command ids and arguments the server puts on CodeLenses and the shape of
  * the `summary.json` a finished run leaves on disk (read back by the server to show results inline, so they
- * survive a reload). Like protocol/job.ts, this module imports nothing: method names are plain constants and
+ * survive a reload). Like protocol/job.ts, this module imports only the contract: method names are plain constants and
  * the client wraps them in `RequestType`/`NotificationType` (or passes the string to `sendRequest`).
  * Non-goals: no behaviour lives here, and the lowered run configuration is not part of the wire protocol
  * (the worker parses the .rtune file itself through language/).
  */
+import type { FinalStatus, SectionKind } from './contract';
 
 export const RTUNE_LSP_PROTOCOL_VERSION = 1;
 
@@ -23,7 +24,7 @@ export interface LspRange {
 }
 
 /** The kinds of top-level section a `.rtune` file can hold. */
-export type RtuneSectionKind = 'model' | 'prompts' | 'direction' | 'tune' | 'search' | 'eval' | 'export';
+export type RtuneSectionKind = SectionKind;
 
 /** Command ids on the server's CodeLenses. The client registers every one of them. */
 export const RtuneCommands = {
@@ -88,7 +89,7 @@ export interface RunSummary {
   kind: RtuneSectionKind;
   /** Absolute path of the .rtune file, when known. Summaries of other files are ignored. */
   file?: string;
-  status: 'done' | 'failed' | 'cancelled';
+  status: FinalStatus;
   /** ISO 8601 times. */
   started?: string;
   finished: string;
