@@ -1,7 +1,7 @@
 /**
  * Typed messages between a job (engine work: perplexity, generation, extraction, tuning, search) and whoever
  * watches it (the CLI, the worker process, the extension). Every event carries `type`; consumers switch on it.
- * This module imports nothing: it is shared by the engine, the CLI, the server, the client and the webviews.
+ * This module imports only the contract (type-only): it is shared by the engine, the CLI, the server, the client and the webviews.
  */
 import type { FinalStatus, NewlineMode, RunKind } from './contract';
 export type { NewlineMode } from './contract';
