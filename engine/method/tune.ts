@@ -313,6 +313,8 @@ function outcomeMessage(
     case 'early-stopped':
       return `no new best of the ${smoothed} in ${r.o.patience} evaluations: stopped after ${r.steps} steps and ${kept}${best}`;
     case 'done':
-      return r.restored ? `trained ${r.steps} steps and ${kept}${best}` : `trained ${r.steps} steps`;
+      if (!r.restored) return `trained ${r.steps} steps`;
+      if (r.keptStep === r.steps - 1) return `trained ${r.steps} steps; the final weights are the best by the ${smoothed}${r.best !== undefined ? ` (${r.best.toPrecision(4)})` : ''}`;
+      return `trained ${r.steps} steps and ${kept}${best}`;
   }
 }
