@@ -125,7 +125,7 @@ export function buildRunConfig(a: AnalysisCore): RunConfig {
       layers: layers(v, 'layers'),
       positions: v.offsets('position') ?? [0],
       labels: v.choice('labels', TUNE_LABELS),
-      tokenLoss: { target: tok.choice('target', TOKEN_TARGETS), weight: tok.number('weight'), blocks: blocks(tok, 'blocks') },
+      tokenLoss: { target: tok.choice('target', TOKEN_TARGETS), weight: tok.number('weight'), blocks: blocks(tok, 'blocks'), skipBelow: optionalNum(tok, 'skip_below') },
       projectionLoss: direction === undefined ? undefined : { weight: proj.number('weight'), blocks: blocks(proj, 'blocks'), margin: optionalNum(proj, 'margin') },
       optimizer: {
         name: opt.choice('name', OPTIMIZERS),
@@ -150,6 +150,7 @@ export function buildRunConfig(a: AnalysisCore): RunConfig {
         patience: early.number('patience'),
         minSteps: early.number('min_steps'),
         window: early.number('window'),
+        every: early.number('every'),
         metric: early.choice('metric', EARLY_STOPPING_METRICS),
       },
       holdout: v.number('holdout'),

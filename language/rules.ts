@@ -153,6 +153,8 @@ function checkTune(a: AnalysisCore, s: SectionInfo, sink: Sink): void {
     if (v.flag('flip') && v.has('flip')) report(sink, keySpan(v, 'flip', s.headerSpan), '`flip` needs a `direction` to flip');
     if (v.has('mode')) report(sink, keySpan(v, 'mode', s.headerSpan), '`mode` needs a `direction`');
     if (v.has('projection_loss')) report(sink, keySpan(v, 'projection_loss', s.headerSpan), '`projection_loss` needs a `direction`');
+    const early = v.block('early_stopping');
+    if (early.has('metric') && early.str('metric') === 'projection') report(sink, keySpan(early, 'metric', s.headerSpan), '`metric projection` needs a `direction`: without one there is no projection loss (use `token`, `total` or `auto`)');
     if (v.block('token_loss').number('weight') === 0) report(sink, at(v.block('token_loss'), 'weight', s.headerSpan), 'with no direction and a token-loss weight of 0 there is nothing to train');
   } else if (v.block('token_loss').number('weight') === 0 && v.block('projection_loss').number('weight') === 0) {
     report(sink, s.headerSpan, 'both loss weights are 0: there is nothing to train');

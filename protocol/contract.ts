@@ -147,6 +147,8 @@ export interface TokenLossConfig {
   readonly target: TokenTarget;
   readonly weight: number;
   readonly blocks: BlockSelection;
+  /** Back-propagate the token loss only on steps where it is at least this. Undefined = always. */
+  readonly skipBelow: number | undefined;
 }
 
 export interface ProjectionLossConfig {
@@ -180,9 +182,13 @@ export interface ScheduleConfig {
 
 export interface EarlyStoppingConfig {
   readonly enabled: boolean;
+  /** Held-out evaluations without a new best of the smoothed metric before stopping. */
   readonly patience: number;
   readonly minSteps: number;
+  /** The smoothed metric is the mean of the last `window` held-out evaluations. */
   readonly window: number;
+  /** Steps between held-out evaluations (the last step is always evaluated). */
+  readonly every: number;
   /** `auto`: the projection loss when the run has a direction, else the token loss. */
   readonly metric: EarlyStoppingMetric;
 }

@@ -124,9 +124,12 @@ export interface SearchTrial {
   finalTokenLoss: number;
   initialProjectionLoss: number;
   finalProjectionLoss: number;
-  /** Held-out A/B metrics after the trial. */
-  honestRate: number;
-  lieRate: number;
+  /**
+   * Held-out A/B rates after the trial: the share of held-out items answered with the tune's target letter (the
+   * truthful one for `labels honest`, the lie for `labels dishonest`), and with the other letter.
+   */
+  targetRate: number;
+  otherRate: number;
   sample: string;
   seconds: number;
   /** Successive halving: the rung the trial reached; exhaustive search: 0. */

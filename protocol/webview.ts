@@ -77,14 +77,14 @@ export type HeatmapData = Omit<Heatmap, 'values'> & { values: Metric[][] };
 /** A block-search trial as it arrives over JSON: losses and rates of a diverged trial may be `null`. */
 export type TrialData = Omit<
   SearchTrial,
-  'initialTokenLoss' | 'finalTokenLoss' | 'initialProjectionLoss' | 'finalProjectionLoss' | 'honestRate' | 'lieRate'
+  'initialTokenLoss' | 'finalTokenLoss' | 'initialProjectionLoss' | 'finalProjectionLoss' | 'targetRate' | 'otherRate'
 > & {
   initialTokenLoss: Metric;
   finalTokenLoss: Metric;
   initialProjectionLoss: Metric;
   finalProjectionLoss: Metric;
-  honestRate: Metric;
-  lieRate: Metric;
+  targetRate: Metric;
+  otherRate: Metric;
 };
 
 /** Identity of a heatmap in a panel: a later heatmap with the same run and title replaces the earlier one. */
@@ -257,8 +257,8 @@ export function trialFromJobEvent(t: SearchTrial): TrialData {
     finalTokenLoss: metric(t.finalTokenLoss),
     initialProjectionLoss: metric(t.initialProjectionLoss),
     finalProjectionLoss: metric(t.finalProjectionLoss),
-    honestRate: metric(t.honestRate),
-    lieRate: metric(t.lieRate),
+    targetRate: metric(t.targetRate),
+    otherRate: metric(t.otherRate),
   };
 }
 
@@ -410,8 +410,8 @@ function checkTrial(x: unknown, path: string): void {
   met(o, 'finalTokenLoss', path);
   met(o, 'initialProjectionLoss', path);
   met(o, 'finalProjectionLoss', path);
-  met(o, 'honestRate', path);
-  met(o, 'lieRate', path);
+  met(o, 'targetRate', path);
+  met(o, 'otherRate', path);
   str(o, 'sample', path);
   num(o, 'seconds', path);
   num(o, 'rung', path);

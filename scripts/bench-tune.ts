@@ -38,8 +38,11 @@ function options(model: Model, steps: number, batch: number): TuneOptions {
   }));
   return {
     run: 'bench', layers, directions, mode: 'in', flip: false, tokenTarget: 'hard', tokenWeight: 1, projectionWeight: 1,
-    tokenBlocks: ['down'], projectionBlocks: ['v', 'o'], lr: 1e-4, weightDecay: 0, betas: [0.9, 0.99], clip: 1,
-    warmupSteps: 1, steps, batch, seed: 1, evalEvery: 1e9, patience: 1e9, minSteps: 0,
+    tokenBlocks: ['down'], projectionBlocks: ['v', 'o'],
+    optimizer: { name: 'adamw', lrToken: 1e-4, lrProjection: 1e-4, betas: [0.9, 0.99], eps: 1e-8, weightDecay: 0, clipNorm: 1 },
+    schedule: { warmupSteps: 1, warmupFraction: 0, decay: 'cosine', minLrRatio: 0.1 },
+    earlyStopping: { enabled: false, patience: 1, minSteps: 0, window: 1, every: 1e9, metric: 'total' },
+    steps, batch, seed: 1,
   };
 }
 

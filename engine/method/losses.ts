@@ -11,7 +11,9 @@
  * zero-grad hooks were no-ops (METHOD.md §11 item 1). Here routing is real: each loss is differentiated only
  * with respect to its own parameter group (plus the shared one), so a token-only block receives exactly zero
  * projection gradient and vice versa. A block that is a column slice of a tensor (GPT-2's q, k, v in
- * attn.c_attn) routes by a column mask: that loss's gradient is zeroed outside its columns.
+ * attn.c_attn) routes by a column mask: that loss's gradient is zeroed outside its columns. The token loss can be
+ * gated (`skip_below`): below the threshold it is not back-propagated that step, as the research's June version
+ * did near the soft target's minimum ln 2.
  */
 import * as tf from '@tensorflow/tfjs';
 import { pickLogProbs } from '../model/loss';
@@ -84,14 +86,19 @@ export interface RoutedGroups {
  * Two backward passes (one per loss) when both groups are non-empty; each `f` builds its loss from scratch
  * (the projection pass can stop at the deepest tuned layer). Returns the summed gradients keyed by variable
  * name, and both loss values.
+ *
+ * `skipTokenBelow` (token_loss.skip_below): when the token loss is below it, its gradient is dropped, so the
+ * token-only blocks get no gradient at all this step (the optimiser leaves them and their state untouched) and
+ * the shared blocks get only the projection gradient; `tokenSkipped` says so.
  */
-export function routedGrads(
+export async function routedGrads(
   groups: RoutedGroups,
   fTok: () => tf.Scalar,
   fProj: () => tf.Scalar,
   wTok: number,
   wProj: number,
-): { grads: Record<string, tf.Tensor>; tokenLoss: tf.Scalar; projectionLoss: tf.Scalar } {
+  opts: { skipTokenBelow?: number | undefined } = {},
+): Promise<{ grads: Record<string, tf.Tensor>; tokenLoss: tf.Scalar; projectionLoss: tf.Scalar; tokenSkipped: boolean }> {
   const tokVars = [...groups.token, ...groups.shared];
   const projVars = [...groups.projection, ...groups.shared];
   const all = new Set([...tokVars, ...projVars]);
@@ -114,8 +121,8 @@ export function routedGrads(
   };
   // One backward pass per loss, over that loss's variables only; a loss with no variables (or weight 0) is
   // still evaluated for reporting.
-  const pass = (vars: tf.Variable[], f: () => tf.Scalar, w: number, masks: ReadonlyMap<string, tf.Tensor> | undefined): tf.Scalar => {
-    if (vars.length === 0 || w === 0) return tf.tidy(() => f());
+  const pass = (vars: tf.Variable[], f: () => tf.Scalar, w: number, masks: ReadonlyMap<string, tf.Tensor> | undefined): { value: tf.Scalar; grads: Record<string, tf.Tensor> } => {
+    if (vars.length === 0 || w === 0) return { value: tf.tidy(() => f()), grads: {} };
     setTrainable(vars);
     const r = tf.variableGrads(() => tf.mul(f(), w) as tf.Scalar, vars);
     const value = tf.div(r.value, w) as tf.Scalar;
@@ -126,16 +133,23 @@ export function routedGrads(
       r.grads[k] = tf.mul(g, m);
       g.dispose();
     }
-    add(r.grads);
-    return value;
+    return { value, grads: r.grads };
   };
   let tokenValue: tf.Scalar;
   let projValue: tf.Scalar;
+  let tokenSkipped = false;
   try {
-    tokenValue = pass(tokVars, fTok, wTok, groups.masks?.token);
-    projValue = pass(projVars, fProj, wProj, groups.masks?.projection);
+    const tok = pass(tokVars, fTok, wTok, groups.masks?.token);
+    tokenValue = tok.value;
+    if (opts.skipTokenBelow !== undefined && Object.keys(tok.grads).length > 0 && ((await tok.value.data())[0] as number) < opts.skipTokenBelow) {
+      tf.dispose(Object.values(tok.grads));
+      tokenSkipped = true;
+    } else add(tok.grads);
+    const proj = pass(projVars, fProj, wProj, groups.masks?.projection);
+    projValue = proj.value;
+    add(proj.grads);
   } finally {
     for (const [v, t] of before) v.trainable = t;
   }
-  return { grads, tokenLoss: tokenValue, projectionLoss: projValue };
+  return { grads, tokenLoss: tokenValue, projectionLoss: projValue, tokenSkipped };
 }

@@ -18,14 +18,15 @@
  * base weights and the model leaves the search bit-identical. Finished trials stream as SearchTrial events;
  * passing them back as `resumeFrom` skips them, so a crashed or cancelled search resumes where it stopped.
  *
- * Ranking metric (lower is better): the final held-out total loss of the trial (the early-stopping best when
- * tune stopped early and restored it), or the final training total loss when there is no held-out set;
- * Infinity for a diverged trial. Loss-based on purpose: the token loss is always back-propagated (§11 item 6).
+ * Ranking metric (lower is better): the held-out loss (`rankBy`: total, projection or token) of the weights the
+ * trial ends with, which are early stopping's best when it is enabled (the same weights the A/B and sample
+ * callbacks see), or the final training loss when there is no held-out set; Infinity for a diverged trial.
+ * Loss-based by default on purpose: the token loss is back-propagated unless `skip_below` says otherwise (§11 item 6).
  *
  * Non-goals: building prompts and examples, loading the model, computing A/B metrics or samples (callbacks),
  * writing leaderboard files (the job layer), parallel trials.
  */
-import type { SearchTrial, TuneEval, TuneStep } from '../../protocol/job';
+import type { SearchTrial } from '../../protocol/job';
 import { enumerateBlockSets, type BlockCandidate } from '../../model/block-sets';
 import { FAMILY_NAMES, resolveBlocks, slicesKey } from '../../model/blocks';
 import type { Model } from '../model/forward';
@@ -36,12 +37,12 @@ import type { RankBy, SearchStrategy } from '../../protocol/contract';
 
 /** A finished trial plus its ranking metric (SearchTrial has no field for it; persist this object to resume). */
 export interface RankedTrial extends SearchTrial {
-  /** Lower is better: final held-out total loss, or final training total loss without a held-out set. */
+  /** Lower is better: the `rankBy` held-out loss of the trial's kept weights (see SearchOptions.rankBy). */
   metric: number;
 }
 
 export interface SearchOptions {
-  /** TuneOptions for every trial, without the blocks (and with steps/signal/onEvent set by the search). */
+  /** TuneOptions for every trial, without the blocks (and with steps/signal/onEvent set by the search; warmup from the schedule's fraction is of the trial's steps). */
   template: Omit<TuneOptions, 'tokenBlocks' | 'projectionBlocks' | 'steps' | 'signal' | 'onEvent'>;
   /** Token-loss candidate blocks (research: gate, up, down). */
   tokenCandidates: string[];
@@ -61,13 +62,16 @@ export interface SearchOptions {
   budget?: number;
   /**
    * What ranks trials (and decides who survives a halving rung), lower is better: `total` (default) the held-out
-   * total loss (the early-stopping best when it stopped early), `projection` / `token` the held-out loss of one
-   * kind, `ab_accuracy` the held-out honest rate from `evaluate` (higher is better; a NaN rate ranks last).
-   * Without a held-out set, the final training losses stand in.
+   * total loss, `projection` / `token` the held-out loss of one kind, all of the weights the trial keeps (early
+   * stopping's best when enabled), or `ab_accuracy` the held-out target rate from `evaluate` (higher is better; a
+   * NaN rate ranks last). Without a held-out set, the final training losses stand in.
    */
   rankBy?: RankBy;
-  /** Held-out A/B metrics of the tuned model (default: NaN). */
-  evaluate?: (model: Model) => Promise<{ honestRate: number; lieRate: number }>;
+  /**
+   * Held-out A/B metrics of the tuned model (default: NaN): the share of held-out items answered with the tune's
+   * target letter (the truthful one for labels honest, the lie for labels dishonest) and with the other letter.
+   */
+  evaluate?: (model: Model) => Promise<{ targetRate: number; otherRate: number }>;
   /** A short greedy sample from the tuned model (default: ''). */
   sample?: (model: Model) => Promise<string>;
   signal?: AbortSignal;
@@ -172,32 +176,28 @@ export async function blockSearch(model: Model, train: TuneExample[], heldout: T
 
   const runTrial = async (c: BlockCandidate, index: number, rung: number, steps: number): Promise<RankedTrial | 'cancelled'> => {
     const t0 = performance.now();
-    let lastEval: TuneEval | undefined;
     try {
-      const out = await tune(model, train, heldout, {
-        ...t, tokenBlocks: c.tokenBlocks, projectionBlocks: c.projectionBlocks, steps,
-        warmupSteps: Math.min(t.warmupSteps, steps), signal: o.signal,
-        onEvent: (e: TuneStep | TuneEval) => { if (e.type === 'eval') lastEval = e; },
-      });
+      const out = await tune(model, train, heldout, { ...t, tokenBlocks: c.tokenBlocks, projectionBlocks: c.projectionBlocks, steps, signal: o.signal });
       if (out.status === 'cancelled') return 'cancelled';
       const first = out.history[0];
       const last = out.history[out.history.length - 1];
-      const metrics = o.evaluate ? await o.evaluate(model) : { honestRate: NaN, lieRate: NaN };
+      // The model holds the weights the trial keeps: the metric, the A/B rates and the sample all see these.
+      const metrics = o.evaluate ? await o.evaluate(model) : { targetRate: NaN, otherRate: NaN };
       const sample = o.sample ? await o.sample(model) : '';
       const trial: SearchTrial = {
         type: 'trial', job: o.job ?? 'search', run: t.run, trial: index + 1, tokenBlocks: c.tokenBlocks, projectionBlocks: c.projectionBlocks,
         steps: out.steps, initialTokenLoss: first?.tokenLoss ?? NaN, finalTokenLoss: last?.tokenLoss ?? NaN,
         initialProjectionLoss: first?.projectionLoss ?? NaN, finalProjectionLoss: last?.projectionLoss ?? NaN,
-        honestRate: metrics.honestRate, lieRate: metrics.lieRate, sample, seconds: (performance.now() - t0) / 1000, rung,
+        targetRate: metrics.targetRate, otherRate: metrics.otherRate, sample, seconds: (performance.now() - t0) / 1000, rung,
       };
       const rankBy = o.rankBy ?? 'total';
+      const kept = out.kept.heldout;
       const metric =
         out.status === 'diverged' ? Infinity
-        : rankBy === 'ab_accuracy' ? -metrics.honestRate
-        : rankBy === 'projection' ? (lastEval?.projectionLoss ?? trial.finalProjectionLoss)
-        : rankBy === 'token' ? (lastEval?.tokenLoss ?? trial.finalTokenLoss)
-        : out.status === 'early-stopped' && out.bestHeldout !== undefined ? out.bestHeldout
-        : lastEval !== undefined ? lastEval.totalLoss
+        : rankBy === 'ab_accuracy' ? -metrics.targetRate
+        : rankBy === 'projection' ? (kept?.projectionLoss ?? trial.finalProjectionLoss)
+        : rankBy === 'token' ? (kept?.tokenLoss ?? trial.finalTokenLoss)
+        : kept !== undefined ? kept.totalLoss
         : fallbackMetric(trial);
       return { ...trial, metric: Number.isNaN(metric) ? Infinity : metric };
     } finally {

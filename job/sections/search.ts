@@ -48,20 +48,20 @@ export async function runSearch(ctx: SectionContext, x: SearchConfig): Promise<R
       ...(x.budget !== undefined ? { budget: x.budget } : {}),
       ...ctx.cancel,
       // Held-out A/B rates of each trial: the share of held-out prompts answered with the tune's target letter
-      // (the truthful one for labels honest), from the answer logits.
+      // (the truthful one for labels honest, the lie for labels dishonest), from the answer logits.
       evaluate: async (m) => {
-        if (t0.tokenLoss.target === 'lm') return { honestRate: NaN, lieRate: NaN }; // no answer letter to score
+        if (t0.tokenLoss.target === 'lm') return { targetRate: NaN, otherRate: NaN }; // no answer letter to score
         const { idTrue, idFalse } = labelIds(s, p);
-        let honest = 0;
+        let onTarget = 0;
         for (const e of held) {
           const t = tf.tidy(() => forward(m, [e.ids], { logits: 'last' }).logits as tf.Tensor3D);
           const row = await t.data();
           t.dispose();
           const says = (row[idTrue] as number) > (row[idFalse] as number) ? idTrue : idFalse;
-          if (says === e.answer) honest++;
+          if (says === e.answer) onTarget++;
         }
-        const rate = held.length > 0 ? honest / held.length : NaN;
-        return { honestRate: rate, lieRate: held.length > 0 ? 1 - rate : NaN };
+        const rate = held.length > 0 ? onTarget / held.length : NaN;
+        return { targetRate: rate, otherRate: held.length > 0 ? 1 - rate : NaN };
       },
       // A short greedy continuation of a fixed prompt after every trial (sample_prompt, else the first held-out
       // prompt, else the first training prompt), generated with the trial's tuned weights: deterministic, so

@@ -67,9 +67,10 @@ export async function prepareTune(ctx: SectionContext, t: TuneConfig, run: strin
     tokenWeight: t.tokenLoss.weight, projectionWeight: dir && t.projectionLoss ? t.projectionLoss.weight : 0,
     tokenBlocks: expandBlocks(t.tokenLoss.blocks, s.model.config.arch),
     projectionBlocks: dir && t.projectionLoss ? expandBlocks(t.projectionLoss.blocks, s.model.config.arch) : [],
-    lr: t.optimizer.lrProjection, lrToken: t.optimizer.lrToken, weightDecay: t.optimizer.weightDecay, betas: [t.optimizer.betas[0], t.optimizer.betas[1]],
-    clip: t.optimizer.clipNorm, warmupSteps: t.schedule.warmupSteps ?? Math.round(t.schedule.warmupFraction * steps), steps, batch: t.batch, seed: t.seed,
-    evalEvery: Math.max(1, t.earlyStopping.window), patience: t.earlyStopping.enabled ? t.earlyStopping.patience : Number.MAX_SAFE_INTEGER, minSteps: t.earlyStopping.minSteps,
+    tokenSkipBelow: t.tokenLoss.skipBelow,
+    // The contract's settings as they are: the engine reads lr_token / lr_projection, decay, min_lr_ratio and early
+    // stopping (every, window, patience, metric) itself.
+    optimizer: t.optimizer, schedule: t.schedule, earlyStopping: t.earlyStopping, steps, batch: t.batch, seed: t.seed,
     ...ctx.cancel,
   };
   return { s, p, train, held, heldRows, options };
@@ -110,12 +111,14 @@ export async function runTune(ctx: SectionContext, t: TuneConfig): Promise<RunSu
       const first = outcome.history[0];
       const last = outcome.history[outcome.history.length - 1];
       const status = outcome.status === 'cancelled' ? 'cancelled' : outcome.status === 'diverged' ? 'failed' : 'done';
+      // Early stopping may end the run on the weights of an earlier step than its last: say which.
+      const kept = outcome.kept.step !== outcome.steps - 1 ? `; kept step ${outcome.kept.step}` : '';
       const headline = first && last
-        ? `${outcome.status} after ${outcome.steps} steps: token ${first.tokenLoss.toFixed(3)} → ${last.tokenLoss.toFixed(3)}, projection ${first.projectionLoss.toFixed(3)} → ${last.projectionLoss.toFixed(3)}`
+        ? `${outcome.status} after ${outcome.steps} steps: token ${first.tokenLoss.toFixed(3)} → ${last.tokenLoss.toFixed(3)}, projection ${first.projectionLoss.toFixed(3)} → ${last.projectionLoss.toFixed(3)}${kept}`
         : outcome.message;
       return folder.finish(status, headline, {
         detail: outcome.message,
-        metrics: { steps: outcome.steps, tokenLoss: last?.tokenLoss ?? NaN, projectionLoss: last?.projectionLoss ?? NaN },
+        metrics: { steps: outcome.steps, keptStep: outcome.kept.step, tokenLoss: last?.tokenLoss ?? NaN, projectionLoss: last?.projectionLoss ?? NaN },
         result: { ...outcome, history: undefined, trained: outcome.trained, ...(dir ? { cosine: { layers: dir.layers, positions: dir.offsets, before: cosineBefore, after: cosineAfter } } : {}) },
       });
     } finally {

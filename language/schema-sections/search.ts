@@ -87,7 +87,7 @@ export const SEARCH_SECTION: SectionSpec = {
           total: 'Weighted sum of the held-out losses.',
           projection: 'Held-out projection loss.',
           token: 'Held-out token loss.',
-          ab_accuracy: 'Held-out A/B accuracy (honest rate), from logits.',
+          ab_accuracy: 'Held-out A/B target rate, from logits: the share of held-out statements answered with the tune\'s target letter (the truthful one for `labels honest`, the lie for `labels dishonest`); higher ranks first.',
         }),
       },
       default: 'total',

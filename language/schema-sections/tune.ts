@@ -4,7 +4,8 @@
  * anchor toward (`in`) or away from (`out`) a direction, each loss routed to its own parameter blocks for real.
  * Defaults follow the research's Llama-2-13b setup where that made sense (w_tok 0.01, lr 1e-6 / 1e-5, AdamW
  * betas 0.9/0.999, weight decay 0.1, batch 4, 3 epochs, patience 10 after 80 steps, 80/20 split, seed 123) and
- * the fixes where it did not (fp32 eps 1e-8, a real warmup + cosine schedule, gradient clipping).
+ * the fixes where it did not (fp32 eps 1e-8, a real warmup + cosine schedule, gradient clipping, whole held-out
+ * evaluations every 20 steps instead of one batch per step).
  * Non-goals: no code, data only.
  */
 
@@ -42,6 +43,13 @@ const TOKEN_LOSS_KEYS: readonly KeySpec[] = [
     doc: 'Parameter blocks of the tuned layers that the token loss trains. Its gradient reaches only these blocks.',
     example: 'blocks [gate, up, down]',
   },
+  {
+    name: 'skip_below',
+    type: { kind: 'number', min: 0 },
+    defaultDoc: 'off: the token loss is back-propagated on every step',
+    doc: 'Back-propagate the token loss only on steps where its value is at least this. On a step below it, blocks trained only by the token loss get no update at all (their optimiser state stays as it is) and shared blocks get only the projection gradient; the loss is still reported. The research gated its soft 50/50 target this way just above the minimum ln 2 ≈ 0.69 (it used 0.7), so the token loss only pulls while the model drifts from answering A or B.',
+    example: 'skip_below 0.7',
+  },
 ];
 
 const PROJECTION_LOSS_KEYS: readonly KeySpec[] = [
@@ -75,8 +83,8 @@ const OPTIMIZER_KEYS: readonly KeySpec[] = [
       kind: 'enum',
       values: enumValues(OPTIMIZERS, {
         adamw: 'Adam with decoupled weight decay, fp32 state (the research optimiser).',
-        adam: 'Adam; `weight_decay` is added to the gradient (L2).',
-        sgd: 'Plain SGD; `betas` and `eps` are ignored.',
+        adam: 'Adam; `weight_decay` is added to the gradient (L2) before the moment estimates.',
+        sgd: 'Plain SGD without momentum: each step subtracts the learning rate times the gradient (plus `weight_decay` times the weight). `betas` and `eps` are ignored.',
       }),
     },
     default: 'adamw',
@@ -101,21 +109,21 @@ const OPTIMIZER_KEYS: readonly KeySpec[] = [
     name: 'betas',
     type: { kind: 'numbers', min: 0, max: 1, exclusiveMax: true, length: 2 },
     default: '[0.9, 0.999]',
-    doc: 'Adam\'s β1 and β2, the decay rates of the first and second moment estimates.',
+    doc: 'Adam\'s β1 and β2, the decay rates of the first and second moment estimates (`adamw` and `adam`).',
     example: 'betas [0.9, 0.999]',
   },
   {
     name: 'eps',
     type: { kind: 'number', min: 0, exclusiveMin: true, max: 1 },
     default: '1e-8',
-    doc: 'Adam\'s ε. The research used 1e-4 to survive fp16; with fp32 state the usual 1e-8 is right.',
+    doc: 'Adam\'s ε, added to the root of the second moment before dividing (`adamw` and `adam`). The research used 1e-4 to survive fp16; with fp32 state the usual 1e-8 is right.',
     example: 'eps 1e-8',
   },
   {
     name: 'weight_decay',
     type: { kind: 'number', min: 0, max: 1 },
     default: '0.1',
-    doc: 'Decoupled weight decay (AdamW), per step and scaled by the learning rate.',
+    doc: 'Weight decay per step, scaled by the learning rate: decoupled for `adamw` (the weights shrink by lr × weight_decay), added to the gradient as weight_decay × weight (L2) for `adam` and `sgd`.',
     example: 'weight_decay 0.1',
   },
   {
@@ -160,18 +168,31 @@ const SCHEDULE_KEYS: readonly KeySpec[] = [
     name: 'min_lr_ratio',
     type: { kind: 'number', min: 0, max: 1 },
     default: '0',
-    doc: 'Floor of the decay as a fraction of each group\'s peak learning rate. A ratio, so the floor can never exceed a group\'s peak (the research\'s absolute eta_min=1e-6 could: METHOD §11.4).',
+    doc: 'Floor of the decay as a fraction of each group\'s peak learning rate (`lr_token`, `lr_projection`): the decay ends at min_lr_ratio × peak; 0 decays to zero. A ratio, so the floor can never exceed a group\'s peak (the research\'s absolute eta_min=1e-6 could: METHOD §11.4).',
     example: 'min_lr_ratio 0.1',
   },
 ];
 
 const EARLY_STOPPING_KEYS: readonly KeySpec[] = [
-  { name: 'enabled', type: { kind: 'bool' }, default: 'true', doc: 'Stop when the held-out loss stops improving; false runs every epoch (or `max_steps`).', example: 'enabled true' },
+  {
+    name: 'enabled',
+    type: { kind: 'bool' },
+    default: 'true',
+    doc: 'Stop when the smoothed held-out loss stops improving, and end the run on the weights of its best evaluation, whether it stopped early or ran to the end. false runs every step (`epochs` or `max_steps`) and keeps the final weights; the held-out split is still evaluated for the curves.',
+    example: 'enabled true',
+  },
+  {
+    name: 'every',
+    type: { kind: 'int', min: 1 },
+    default: '20',
+    doc: 'Evaluate the whole held-out split every this many steps, and after the last step. Each evaluation is one point of the held-out curve and one value for `window` and `patience`.',
+    example: 'every 20',
+  },
   {
     name: 'patience',
     type: { kind: 'int', min: 1 },
     default: '10',
-    doc: 'Validation checks without improvement of the windowed held-out loss before stopping.',
+    doc: 'Held-out evaluations in a row without a new best of the smoothed metric before stopping (with `every 20`, patience 10 is 200 steps).',
     example: 'patience 10',
   },
   {
@@ -184,9 +205,9 @@ const EARLY_STOPPING_KEYS: readonly KeySpec[] = [
   {
     name: 'window',
     type: { kind: 'int', min: 1 },
-    default: '20',
-    doc: 'The held-out loss is averaged over the last `window` validation batches before comparing.',
-    example: 'window 20',
+    default: '1',
+    doc: 'Smooth the metric over held-out evaluations: improvement, patience and the best weights use the mean of the last `window` evaluations (fewer at the start). Each evaluation already covers the whole held-out split, so the default 1 compares evaluations as they are; the research checked one batch per step and averaged the last 20.',
+    example: 'window 3',
   },
   {
     name: 'metric',
@@ -200,7 +221,7 @@ const EARLY_STOPPING_KEYS: readonly KeySpec[] = [
       }),
     },
     default: 'auto',
-    doc: 'Which held-out loss decides when to stop (and which checkpoint counts as best).',
+    doc: 'Which held-out loss decides when to stop and which evaluation\'s weights the run ends on.',
     example: 'metric auto',
   },
 ];
@@ -292,9 +313,9 @@ export const TUNE_SECTION: SectionSpec = {
     { name: 'optimizer', type: { kind: 'block', keys: OPTIMIZER_KEYS }, doc: 'Optimiser and its settings, with one learning rate per loss group.', example: 'optimizer { name adamw  lr_token 1e-6  lr_projection 1e-5 }' },
     { name: 'schedule', type: { kind: 'block', keys: SCHEDULE_KEYS }, doc: 'Learning-rate schedule: linear warmup, then decay.', example: 'schedule { warmup_fraction 0.05  decay cosine }' },
     { name: 'batch', type: { kind: 'int', min: 1, max: 4096 }, default: '4', doc: 'Training prompts per step (the research used 4).', example: 'batch 4' },
-    { name: 'epochs', type: { kind: 'int', min: 1, max: 1000 }, default: '3', doc: 'Passes over the training statements; early stopping may end the run sooner.', example: 'epochs 3' },
+    { name: 'epochs', type: { kind: 'int', min: 1, max: 1000 }, default: '3', doc: 'Passes over the training statements. Each epoch visits every training statement exactly once, in a fresh shuffled order (seeded by `seed`), in batches of `batch`; when the statements do not divide evenly, the last batch of the epoch is smaller. Early stopping may end the run sooner.', example: 'epochs 3' },
     { name: 'max_steps', type: { kind: 'int', min: 1 }, defaultDoc: 'no cap: `epochs` decides', doc: 'Stop after this many optimiser steps even if epochs remain.', example: 'max_steps 200' },
-    { name: 'early_stopping', type: { kind: 'block', keys: EARLY_STOPPING_KEYS }, doc: 'Stopping when the held-out loss stops improving (METHOD §7.6), checked after every step on one held-out batch.', example: 'early_stopping { patience 10  min_steps 80 }' },
+    { name: 'early_stopping', type: { kind: 'block', keys: EARLY_STOPPING_KEYS }, doc: 'Stopping when the held-out loss stops improving (METHOD §7.6). The whole held-out split is evaluated every `every` steps; the run stops after `patience` evaluations without a new best of the smoothed `metric` (never before `min_steps`) and ends on the weights of the best evaluation. The run\'s summary says which step\'s weights it kept.', example: 'early_stopping { every 20  patience 10  min_steps 80 }' },
     {
       name: 'holdout',
       type: { kind: 'number', min: 0, max: 0.9 },
@@ -302,7 +323,7 @@ export const TUNE_SECTION: SectionSpec = {
       doc: 'Fraction of true and of false statements held out (seeded) for validation, early stopping and A/B evaluation (the research\'s 80/20 split).',
       example: 'holdout 0.2',
     },
-    { name: 'seed', type: { kind: 'int', min: 0, max: 2147483647 }, default: '123', doc: 'Seed for the split, batch order and anything else random in the run.', example: 'seed 123' },
+    { name: 'seed', type: { kind: 'int', min: 0, max: 2147483647 }, default: '123', doc: 'Seed for the split, the shuffled order of every epoch and anything else random in the run.', example: 'seed 123' },
     OUTPUT_KEY,
   ],
 };

@@ -174,6 +174,7 @@ describe('validation: cross-field rules', () => {
     rule('tune t {\n  prompts train\n  layers 1\n  holdout 0\n}\n', /early stopping needs held-out data/);
     rule('tune t {\n  prompts train\n  layers 1\n  max_steps 10\n  schedule { warmup_steps 10 }\n  early_stopping { enabled false }\n}\n', /warmup \(10 steps\) must be shorter/);
     rule('tune t {\n  prompts train\n  layers 1\n  projection_loss { weight 1 }\n}\n', /`projection_loss` needs a `direction`/);
+    rule('tune t {\n  prompts train\n  layers 1\n  early_stopping { metric projection }\n}\n', /`metric projection` needs a `direction`/);
   });
 
   it('search, eval and export rules', () => {
@@ -297,6 +298,7 @@ describe('lowering to RunConfig', () => {
     assert.equal(t.optimizer.lrToken, 1e-6);
     assert.deepEqual(t.optimizer.betas, [0.9, 0.999]);
     assert.equal(t.earlyStopping.minSteps, 80);
+    assert.deepEqual([t.earlyStopping.every, t.earlyStopping.window, t.tokenLoss.skipBelow, t.schedule.minLrRatio], [20, 1, undefined, 0]);
     assert.equal(t.output, path.join(fixturesDir, 'runs', 't'));
     assert.equal(c.models['demo'].source.kind, 'builtin');
     assert.equal(c.models['demo'].source.path, path.join(fixturesDir, 'root', 'examples', 'demo-model'));
@@ -308,5 +310,13 @@ describe('lowering to RunConfig', () => {
     assert.deepEqual(c.directions['honesty'].positions, [0]);
     assert.ok(Object.isFrozen(c) && Object.isFrozen(c.tunes) && Object.isFrozen(t.optimizer.betas));
     assert.deepEqual(c.order.map((s) => `${s.kind} ${s.name}`), ['model demo', 'prompts contrast', 'prompts train', 'direction honesty', 'tune t', 'eval e', 'export x']);
+  });
+
+  it('lowers token_loss.skip_below and early_stopping.every / window as written', () => {
+    const a = check(`${PREAMBLE}tune t {\n  prompts train\n  direction honesty\n  layers 1\n  token_loss { target soft  skip_below 0.7 }\n  early_stopping { every 5  window 3  metric token }\n}\n`);
+    const t = a.config?.tunes['t'];
+    assert.ok(t !== undefined, summarize(a.diagnostics, a.document.text).join('\n'));
+    assert.equal(t.tokenLoss.skipBelow, 0.7);
+    assert.deepEqual([t.earlyStopping.every, t.earlyStopping.window, t.earlyStopping.metric], [5, 3, 'token']);
   });
 });

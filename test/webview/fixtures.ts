@@ -98,7 +98,7 @@ export function trials(n: number, options: { seed?: number; from?: number; run?:
     const trial = from + k;
     const tokenBlocks = BLOCKS.filter(() => random() < 0.3);
     const projectionBlocks = BLOCKS.filter(() => random() < 0.3);
-    const honestRate = Math.round(random() * 40) / 40;
+    const targetRate = Math.round(random() * 40) / 40;
     return {
       type: 'trial',
       job: 'search-1',
@@ -111,8 +111,8 @@ export function trials(n: number, options: { seed?: number; from?: number; run?:
       finalTokenLoss: 0.3 + random() * 1.2,
       initialProjectionLoss: 0.48,
       finalProjectionLoss: 0.01 + random() * 0.3,
-      honestRate,
-      lieRate: Math.max(0, 1 - honestRate - random() * 0.1),
+      targetRate,
+      otherRate: Math.max(0, 1 - targetRate - random() * 0.1),
       sample: SAMPLES[trial % SAMPLES.length] as string,
       seconds: 8 + random() * 10,
       rung: 0,

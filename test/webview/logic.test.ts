@@ -202,7 +202,7 @@ describe('heatmap colour scale and layout', () => {
 describe('leaderboard sorting', () => {
   const t = (trial: number, finalProjectionLoss: number | null, tokenBlocks: string[] = ['q'], run = 's'): TrialData => ({
     type: 'trial', job: 'j', run, trial, tokenBlocks, projectionBlocks: ['down'], steps: 10, initialTokenLoss: 2, finalTokenLoss: 1,
-    initialProjectionLoss: 0.5, finalProjectionLoss, honestRate: 0.5, lieRate: 0.5, sample: `sample ${trial}`, seconds: trial, rung: 0,
+    initialProjectionLoss: 0.5, finalProjectionLoss, targetRate: 0.5, otherRate: 0.5, sample: `sample ${trial}`, seconds: trial, rung: 0,
   });
   const rows = [t(0, 0.3), t(1, null), t(2, 0.1), t(3, 0.3), t(4, 0.2, ['q', 'k', 'v'])];
 

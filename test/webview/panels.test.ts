@@ -367,12 +367,12 @@ describe('webview panels in headless Chromium', { skip }, () => {
     assert.deepEqual(await order(), sortTrials(all, 'finalProjectionLoss', 'desc').map((t) => t.trial));
     assert.equal(await p.page.getAttribute('th[data-key="finalProjectionLoss"]', 'aria-sort'), 'descending');
 
-    await p.page.click('button.lb-sort[data-key="honestRate"]');
+    await p.page.click('button.lb-sort[data-key="targetRate"]');
     await p.rendered();
-    assert.deepEqual(await order(), sortTrials(all, 'honestRate', 'asc').map((t) => t.trial));
+    assert.deepEqual(await order(), sortTrials(all, 'targetRate', 'asc').map((t) => t.trial));
 
     // A re-sent trial replaces its row.
-    await p.send({ type: 'trials', trials: [{ ...all[3], honestRate: 1, sample: 'updated sample' } as (typeof all)[number]] });
+    await p.send({ type: 'trials', trials: [{ ...all[3], targetRate: 1, sample: 'updated sample' } as (typeof all)[number]] });
     await p.rendered();
     assert.equal(await p.page.locator('#leaderboard tbody tr').count(), 16);
     assert.equal(await p.page.textContent('tr[data-trial="3"] td[data-key="sample"]'), 'updated sample');
@@ -387,7 +387,7 @@ describe('webview panels in headless Chromium', { skip }, () => {
     await p.load();
     await p.send({ type: 'snapshot', runs: [], trials: all });
     await p.rendered();
-    assert.equal(await p.page.getAttribute('th[data-key="honestRate"]', 'aria-sort'), 'ascending');
+    assert.equal(await p.page.getAttribute('th[data-key="targetRate"]', 'aria-sort'), 'ascending');
     await p.page.click('button.lb-sort[data-key="finalProjectionLoss"]');
     await p.rendered();
 

@@ -29,7 +29,7 @@ const heatmap: Heatmap = {
 };
 const trial: SearchTrial = {
   type: 'trial', job: 'j2', run: 's1', trial: 0, tokenBlocks: ['q', 'v'], projectionBlocks: ['down'], steps: 20,
-  initialTokenLoss: 2, finalTokenLoss: 1, initialProjectionLoss: 0.5, finalProjectionLoss: 0.1, honestRate: 0.8, lieRate: 0.2,
+  initialTokenLoss: 2, finalTokenLoss: 1, initialProjectionLoss: 0.5, finalProjectionLoss: 0.1, targetRate: 0.8, otherRate: 0.2,
   sample: 'The sky is blue.', seconds: 3.5, rung: 0,
 };
 

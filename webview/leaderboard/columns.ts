@@ -45,8 +45,11 @@ export const COLUMNS: readonly Column[] = [
   { key: 'finalTokenLoss', label: 'end', group: 'Token loss', title: 'Token loss after the trial', numeric: true, best: 'min', value: (t) => t.finalTokenLoss, format: (t) => formatNumber(t.finalTokenLoss) },
   { key: 'initialProjectionLoss', label: 'start', group: 'Projection loss', title: 'Projection loss before the trial', numeric: true, value: (t) => t.initialProjectionLoss, format: (t) => formatNumber(t.initialProjectionLoss) },
   { key: 'finalProjectionLoss', label: 'end', group: 'Projection loss', title: 'Projection loss after the trial', numeric: true, best: 'min', value: (t) => t.finalProjectionLoss, format: (t) => formatNumber(t.finalProjectionLoss) },
-  { key: 'honestRate', label: 'honest', group: 'Held-out A/B', title: 'Share of held-out A/B items answered honestly', numeric: true, value: (t) => t.honestRate, format: (t) => percent(t.honestRate) },
-  { key: 'lieRate', label: 'lie', group: 'Held-out A/B', title: 'Share of held-out A/B items answered with the lie', numeric: true, value: (t) => t.lieRate, format: (t) => percent(t.lieRate) },
+  {
+    key: 'targetRate', label: 'target', group: 'Held-out A/B', numeric: true, value: (t) => t.targetRate, format: (t) => percent(t.targetRate),
+    title: 'Share of held-out A/B items answered with the tune\'s target letter (the truthful one for labels honest, the lie for labels dishonest)',
+  },
+  { key: 'otherRate', label: 'other', group: 'Held-out A/B', title: 'Share of held-out A/B items answered with the other letter', numeric: true, value: (t) => t.otherRate, format: (t) => percent(t.otherRate) },
   { key: 'seconds', label: 'Time (s)', group: '', title: 'Wall-clock seconds for the trial', numeric: true, value: (t) => t.seconds, format: (t) => t.seconds.toFixed(1) },
   { key: 'sample', label: 'Sample', group: '', title: 'A generation from the tuned model after the trial', numeric: false, value: (t) => t.sample, format: (t) => t.sample },
 ];

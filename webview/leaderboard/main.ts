@@ -162,10 +162,10 @@ function renderSummary(rows: readonly TrialData[]): void {
 exportCsv.addEventListener('click', () => {
   const rows = sortTrials([...trials.values()], state.sortKey, state.sortDirection);
   const csv = toCsv(
-    ['run', 'trial', 'rung', 'token_blocks', 'projection_blocks', 'steps', 'initial_token_loss', 'final_token_loss', 'initial_projection_loss', 'final_projection_loss', 'honest_rate', 'lie_rate', 'seconds', 'sample'],
+    ['run', 'trial', 'rung', 'token_blocks', 'projection_blocks', 'steps', 'initial_token_loss', 'final_token_loss', 'initial_projection_loss', 'final_projection_loss', 'target_rate', 'other_rate', 'seconds', 'sample'],
     rows.map((t) => [
       t.run, t.trial, t.rung, t.tokenBlocks.join(' '), t.projectionBlocks.join(' '), t.steps, t.initialTokenLoss, t.finalTokenLoss,
-      t.initialProjectionLoss, t.finalProjectionLoss, t.honestRate, t.lieRate, t.seconds, t.sample,
+      t.initialProjectionLoss, t.finalProjectionLoss, t.targetRate, t.otherRate, t.seconds, t.sample,
     ]),
   );
   runtime.post({ type: 'exportCsv', panel: 'leaderboard', csv, suggestedName: suggestedFileName('block-search', 'csv') });

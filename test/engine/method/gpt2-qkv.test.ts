@@ -13,6 +13,7 @@ import type { Model } from '../../../engine/model/forward';
 import { normalizeHfConfig } from '../../../model/config';
 import { Rng } from '../../../engine/util/random';
 import { testBackend } from '../../helpers';
+import { earlyStopping, optimizer, schedule } from './tune-fixtures';
 
 const CONFIG = normalizeHfConfig({ model_type: 'gpt2', vocab_size: 32, n_embd: 8, n_layer: 2, n_head: 2, n_positions: 16 }, 'gpt2-qkv');
 const C = CONFIG.hiddenSize;
@@ -33,8 +34,8 @@ const unit = (seed: number): Float32Array => {
 const options = (tokenBlocks: string[], projectionBlocks: string[]): TuneOptions => ({
   run: 'qkv', layers: LAYERS, directions: new Map(LAYERS.map((l) => [l, unit(l)])), mode: 'in', flip: false,
   tokenTarget: 'hard', tokenWeight: 1, projectionWeight: 1, tokenBlocks, projectionBlocks,
-  lr: 2e-2, lrToken: 1e-2, weightDecay: 0.1, betas: [0.9, 0.99], clip: 1, warmupSteps: 0, steps: 6, batch: 4, seed: 2,
-  evalEvery: 100, patience: 100, minSteps: 0,
+  optimizer: optimizer({ lrProjection: 2e-2, lrToken: 1e-2, weightDecay: 0.1, betas: [0.9, 0.99], clipNorm: 1 }), schedule: schedule(),
+  earlyStopping: earlyStopping({ every: 100 }), steps: 6, batch: 4, seed: 2,
 });
 
 async function weights(m: Model): Promise<Map<string, Float32Array>> {

@@ -21,8 +21,11 @@ import { normalizeHfConfig } from '../../../model/config';
 import { randomModel } from '../../../engine/model/load';
 import type { Model } from '../../../engine/model/forward';
 import { Rng } from '../../../engine/util/random';
+import { captureActivations } from '../../../engine/method/extract';
 import { forward } from '../../../engine/model/forward';
+import { WeightSnapshot } from '../../../engine/model/weights';
 import { testBackend } from '../../helpers';
+import { earlyStopping, optimizer, schedule } from './tune-fixtures';
 
 const DEMO = path.resolve(__dirname, '..', '..', '..', '..', 'examples', 'demo-model');
 const TEMPLATE = '{persona}\nIs this claim true or false? {statement}\nA) True\nB) False\nAnswer:';
@@ -92,7 +95,7 @@ describe('block search on a tiny GPT-2', () => {
     const dir = (seed: number) => Float32Array.from({ length: 8 }, (_, i) => Math.cos(i + seed) / 2);
     template = {
       run: 'gpt2', layers, directions: new Map(layers.map((l) => [l, dir(l)])), mode: 'in', flip: false, tokenTarget: 'hard', tokenWeight: 1,
-      projectionWeight: 1, lr: 2e-2, weightDecay: 0, betas: [0.9, 0.99], clip: 1, warmupSteps: 0, batch: 4, seed: 1, evalEvery: 100, patience: 100, minSteps: 0,
+      projectionWeight: 1, optimizer: optimizer({ lrToken: 2e-2, lrProjection: 2e-2, betas: [0.9, 0.99], clipNorm: 1 }), schedule: schedule(), earlyStopping: earlyStopping({ every: 100 }), batch: 4, seed: 1,
     };
   });
   after(() => model.dispose());
@@ -188,7 +191,7 @@ describe('block search on the demo model', () => {
     const directions = new Map(layers.map((l) => [l, dir(l)]));
     base = {
       run: 'search', layers, directions, mode: 'in', flip: false, tokenTarget: 'hard', tokenWeight: 1, projectionWeight: 1,
-      lr: 1e-2, weightDecay: 0, betas: [0.9, 0.99], clip: 1, warmupSteps: 0, batch: 4, seed: 1, evalEvery: 100, patience: 100, minSteps: 0,
+      optimizer: optimizer({ lrToken: 1e-2, lrProjection: 1e-2 }), schedule: schedule(), earlyStopping: earlyStopping({ every: 100 }), batch: 4, seed: 1,
     };
   });
 
@@ -203,7 +206,7 @@ describe('block search on the demo model', () => {
         // the trial trained something...
         const w = await weights(names);
         seenAtEval.push(w.some((x, i) => x.some((v, j) => v !== (w0[i] as Float32Array)[j])));
-        return { honestRate: 0.5, lieRate: 0.5 };
+        return { targetRate: 0.5, otherRate: 0.5 };
       },
       sample: async () => 'sample',
       onTrial: (t) => events.push(t),
@@ -265,7 +268,7 @@ describe('block search on the demo model', () => {
     // ab_accuracy: the second rung-0 trial gets the best honest rate, so it is promoted, whatever its losses.
     const rates = [0.1, 0.9, 0.2, 0.5];
     let call = 0;
-    const r = await blockSearch(s.model, train, held, opts({ strategy: 'halving', minSteps: 2, rankBy: 'ab_accuracy', evaluate: async () => ({ honestRate: rates[call++] as number, lieRate: 0 }) }));
+    const r = await blockSearch(s.model, train, held, opts({ strategy: 'halving', minSteps: 2, rankBy: 'ab_accuracy', evaluate: async () => ({ targetRate: rates[call++] as number, otherRate: 0 }) }));
     assert.equal(r.status, 'done', r.message);
     assert.deepEqual(r.trials.map((t) => t.metric), [-0.1, -0.9, -0.2, -0.5]);
     assert.deepEqual(r.trials[3]?.projectionBlocks, r.trials[1]?.projectionBlocks, 'the most honest candidate is promoted');
@@ -288,10 +291,56 @@ describe('block search on the demo model', () => {
     assert.equal(resumed.totalSteps, full.totalSteps);
   });
 
+  it('rank_by projection and total rank by the weights the trial keeps, the ones the A/B callback sees', async () => {
+    // Early stopping on (every step, patience never reached): each trial ends on its best held-out weights, which
+    // a large learning rate makes older than the last step for some candidate (checked with direct tune calls).
+    const template: SearchOptions['template'] = { ...base, optimizer: optimizer({ lrToken: 3e-2, lrProjection: 3e-2 }), earlyStopping: earlyStopping({ enabled: true, every: 1, patience: 100, metric: 'total' }) };
+    const steps = 10;
+    const keptEarlier: boolean[] = [];
+    for (const projectionBlocks of [['v'], ['o'], ['v', 'o']]) {
+      const snap = WeightSnapshot.take(s.model);
+      const out = await tune(s.model, train, held, { ...template, tokenBlocks: ['down'], projectionBlocks, steps });
+      snap.restore();
+      snap.dispose();
+      keptEarlier.push(out.kept.step < steps - 1);
+    }
+    assert.ok(keptEarlier.some((x) => x), 'some trial keeps weights older than its last step');
+    // The held-out losses of the model as the callback gets it, computed here from scratch.
+    const dirs = base.directions as Map<number, Float32Array>;
+    const measured = async (m: typeof s.model) => {
+      const acts = await captureActivations(m, held.map((e) => ({ ids: e.ids, positions: e.positions })), layers);
+      let proj = 0;
+      for (const l of layers) {
+        const d = dirs.get(l) as Float32Array;
+        for (const h of (acts.get(l) as Float32Array[][])[0] as Float32Array[]) {
+          const dot = h.reduce((a, x, i) => a + x * (d[i] as number), 0);
+          proj += (1 - dot / (Math.hypot(...h) * Math.hypot(...d))) / 2;
+        }
+      }
+      let tok = 0;
+      for (const e of held) {
+        const t = tf.tidy(() => tf.logSoftmax(tf.reshape(forward(m, [e.ids], { logits: 'last' }).logits as tf.Tensor3D, [-1])));
+        tok -= (await t.data())[e.answer] as number;
+        t.dispose();
+      }
+      return { projection: proj / (held.length * layers.length), token: tok / held.length };
+    };
+    for (const rankBy of ['projection', 'total'] as const) {
+      const seen: Array<{ projection: number; token: number }> = [];
+      const r = await blockSearch(s.model, train, held, opts({ template, stepsPerTrial: steps, rankBy, evaluate: async (m) => { seen.push(await measured(m)); return { targetRate: 0, otherRate: 1 }; } }));
+      assert.equal(r.trials.length, 3);
+      r.trials.forEach((t, i) => {
+        const m = seen[i] as { projection: number; token: number };
+        const want = rankBy === 'projection' ? m.projection : m.token + m.projection;
+        assert.ok(Math.abs(t.metric - want) < 1e-4, `${rankBy}, trial ${t.trial}: metric ${t.metric}, the kept weights give ${want}`);
+      });
+    }
+  });
+
   it('cancellation leaves the weights restored', async () => {
     const l0 = await logits();
     const ctl = new AbortController();
-    const r = await blockSearch(s.model, train, held, opts({ signal: ctl.signal, evaluate: async () => { ctl.abort(); return { honestRate: 0, lieRate: 1 }; } }));
+    const r = await blockSearch(s.model, train, held, opts({ signal: ctl.signal, evaluate: async () => { ctl.abort(); return { targetRate: 0, otherRate: 1 }; } }));
     assert.equal(r.status, 'cancelled');
     assert.equal(r.trials.length, 1);
     assert.deepEqual(await logits(), l0);

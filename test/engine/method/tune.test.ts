@@ -1,7 +1,8 @@
 /**
  * End to end on the built-in demo model: extract the honesty direction, tune it into the dishonest persona's
  * representation with the truthful answer as token target, and check the projection loss falls and the
- * held-out lie rate drops; cancellation and the NaN guard keep weights intact.
+ * held-out lie rate drops; cancellation and the NaN guard (after every update, the last one included) keep
+ * the last good weights. The settings one by one: tune-settings.test.ts.
  */
 import { before, describe, it } from 'node:test';
 import * as assert from 'node:assert/strict';
@@ -17,6 +18,7 @@ import { forward } from '../../../engine/model/forward';
 import { nextTokenLoss } from '../../../engine/model/loss';
 import { abEvaluate, steeringGrid } from '../../../engine/method/evaluate';
 import { testBackend } from '../../helpers';
+import { earlyStopping, optimizer, schedule } from './tune-fixtures';
 
 const DEMO = path.resolve(__dirname, '..', '..', '..', '..', 'examples', 'demo-model');
 const TEMPLATE = '{persona}\nIs this claim true or false? {statement}\nA) True\nB) False\nAnswer:';
@@ -49,8 +51,8 @@ describe('tuning on the demo model', () => {
   };
   const options = (over: Partial<TuneOptions> = {}): TuneOptions => ({
     run: 'test', layers, directions, mode: 'in', flip: false, tokenTarget: 'hard', tokenWeight: 1, projectionWeight: 1,
-    tokenBlocks: ['down'], projectionBlocks: ['v', 'o'], lr: 3e-3, weightDecay: 0, betas: [0.9, 0.99], clip: 1,
-    warmupSteps: 5, steps: 60, batch: 16, seed: 1, evalEvery: 20, patience: 100, minSteps: 0, ...over,
+    tokenBlocks: ['down'], projectionBlocks: ['v', 'o'], optimizer: optimizer(), schedule: schedule({ warmupSteps: 5 }),
+    earlyStopping: earlyStopping(), steps: 60, batch: 16, seed: 1, ...over,
   });
 
   before(async () => {
@@ -78,7 +80,15 @@ describe('tuning on the demo model', () => {
     assert.ok(last.projectionLoss < first.projectionLoss * 0.7, `projection loss ${first.projectionLoss} -> ${last.projectionLoss}`);
     assert.ok(before > 0.9 && after < before - 0.3, `held-out lie rate ${before} -> ${after}`);
     assert.ok(events.includes('eval') && events.filter((e) => e === 'step').length === 60);
-    assert.ok(last.cosine.every((c) => c > first.cosine[0]! - 1), 'cosines are reported per layer');
+    // One cosine per tuned layer; the projection loss of mode in is (1 − mean cosine) / 2, and tuning in raised it.
+    const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
+    for (const e of [first, last]) {
+      assert.deepEqual(e.layers, layers);
+      assert.equal(e.cosine.length, layers.length);
+      assert.ok(Math.abs(e.projectionLoss - (1 - mean(e.cosine)) / 2) < 1e-5, `projection ${e.projectionLoss} vs cosines ${e.cosine}`);
+    }
+    assert.ok(mean(last.cosine) > mean(first.cosine) + 0.1, `cosine ${first.cosine} -> ${last.cosine}`);
+    assert.equal(out.kept.step, 59, 'early stopping off: the final weights');
   });
 
   it('cancellation stops within one step; a NaN stops the run and keeps the last good weights', async () => {
@@ -87,15 +97,28 @@ describe('tuning on the demo model', () => {
     const c = await tune(s.model, train.map((r) => example(r, HONEST)), [], options({ steps: 50, onEvent: () => { if (++seen === 3) ctl.abort(); }, signal: ctl.signal }));
     assert.equal(c.status, 'cancelled');
     assert.equal(c.steps, 3);
-    const name = 'model.layers.1.mlp.down_proj.weight';
-    const p = s.model.params.get(name) as tf.Variable;
-    const beforeNan = await p.data();
-    const n = await tune(s.model, train.map((r) => example(r, HONEST)), [], options({ steps: 5, lr: 1e30, warmupSteps: 0, clip: 0 }));
+    assert.equal(c.kept.step, 2);
+    const names = ['model.layers.1.mlp.down_proj.weight', 'model.layers.2.self_attn.v_proj.weight'];
+    const read = () => Promise.all(names.map(async (n) => Array.from(await (s.model.params.get(n) as tf.Variable).data())));
+    const beforeNan = await read();
+    // lr 1e30: the first update leaves finite weights of about 1e30 that overflow the next forward pass, so the
+    // loss of step 1 is not finite and the guard goes back to the weights before that update: the starting ones.
+    const blowUp = { optimizer: optimizer({ lrToken: 1e30, lrProjection: 1e30, clipNorm: 0 }), schedule: schedule({ warmupSteps: 0 }) };
+    const n = await tune(s.model, train.map((r) => example(r, HONEST)), [], options({ steps: 5, ...blowUp }));
     assert.equal(n.status, 'diverged', n.message);
-    assert.match(n.message, /kept the weights of the last good step/);
-    const after = await p.data();
-    assert.ok(after.every((x) => Number.isFinite(x)), 'weights are finite after the NaN guard');
-    void beforeNan;
+    assert.match(n.message, /^step 1: (token|projection) loss is (NaN|-?Infinity); stopped and kept the weights the run started from \(the last good step\)/);
+    assert.deepEqual(n.kept, { step: -1, heldout: undefined });
+    assert.equal(n.steps, 0, 'no update kept');
+    assert.deepEqual(await read(), beforeNan, 'the weights before the breaking update, bit for bit');
+    // The same update as the last step of the run: no next step computes its loss, the guard still catches it,
+    // with and without a held-out split.
+    for (const held of [[], train.slice(0, 4).map((r) => example(r, HONEST))]) {
+      const last = await tune(s.model, train.map((r) => example(r, HONEST)), held, options({ steps: 1, ...blowUp }));
+      assert.equal(last.status, 'diverged', `held-out ${held.length}: ${last.message}`);
+      assert.match(last.message, /^step 0: /);
+      assert.equal(last.kept.step, -1);
+      assert.deepEqual(await read(), beforeNan, `held-out ${held.length}: weights restored`);
+    }
   });
 });
 
@@ -151,8 +174,8 @@ describe('language-modelling token loss (target lm)', () => {
       const ex: TuneExample = { ids, answer: -1, positions: [ids.length - 1] };
       const out = await tune(s.model, [ex], [], {
         run: 'lm', layers: [1, 2], directions: new Map(), mode: 'in', flip: false, tokenTarget: 'lm', tokenWeight: 1, projectionWeight: 0,
-        tokenBlocks: ['down'], projectionBlocks: [], lr: 3e-3, weightDecay: 0, betas: [0.9, 0.99], clip: 1,
-        warmupSteps: 0, steps: 15, batch: 1, seed: 1, evalEvery: 100, patience: 100, minSteps: 0,
+        tokenBlocks: ['down'], projectionBlocks: [], optimizer: optimizer(), schedule: schedule(), earlyStopping: earlyStopping(),
+        steps: 15, batch: 1, seed: 1,
       });
       assert.equal(out.status, 'done', out.message);
       // Step 0 reports the loss of the untouched model on that one prompt.
