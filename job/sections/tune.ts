@@ -59,7 +59,8 @@ export async function prepareTune(ctx: SectionContext, t: TuneConfig, run: strin
   };
   const train = trainRows.map(example);
   const held = heldRows.map(example);
-  const steps = t.maxSteps ?? t.epochs * Math.ceil(train.length / t.batch);
+  // `epochs` passes over the training statements, capped by `max_steps`.
+  const steps = Math.min(t.maxSteps ?? Infinity, t.epochs * Math.ceil(train.length / t.batch));
   const { idTrue, idFalse } = t.tokenLoss.target === 'soft' ? labelIds(s, p) : { idTrue: 0, idFalse: 0 };
   const options: TuneOptions = {
     run, layers, directions, mode: t.mode, flip: t.flip, ...(t.projectionLoss?.margin !== undefined ? { margin: t.projectionLoss.margin } : {}),

@@ -63,6 +63,7 @@ tune truthful {
     lr_projection 3e-3
   }
   batch 8
+  epochs 20
   max_steps ${maxSteps}
   holdout 0.25
 }
@@ -329,6 +330,7 @@ tune cheer {
     lr_projection 3e-4
   }
   batch 8
+  epochs 20
   max_steps 12
   holdout 0.25
 }

@@ -65,6 +65,14 @@ export function baseExperiment(): Experiment {
           early_stopping: { min_steps: '0', patience: '100', window: '2' },
         },
       },
+      // A tune whose held-out loss stops improving at once (a learning rate far too high): early stopping has work.
+      {
+        kind: 'tune', name: 'stall',
+        body: {
+          model: 'demo', prompts: 'other', direction: 'second', layers: '1', epochs: '10', max_steps: '8', batch: '4',
+          optimizer: { lr_token: '0.3', lr_projection: '0.3' }, early_stopping: { every: '1', patience: '1', min_steps: '0' },
+        },
+      },
       { kind: 'tune', name: 'other_tune', body: { model: 'demo', prompts: 'other', direction: 'second', layers: '1', epochs: '1', batch: '4', optimizer: { lr_token: '1e-2', lr_projection: '1e-2' }, early_stopping: { enabled: 'false' } } },
       {
         kind: 'search', name: 'blocks',
