@@ -50,7 +50,7 @@ export function exportReadme(r: ExportReadme): string {
   if (r.model !== undefined) lines.push(`- \`${r.model}/\`: the tuned weights as a Hugging Face folder (see ${r.model}/README.md).`);
   const d = r.direction;
   if (d?.safetensors) {
-    lines.push(`- \`${d.safetensors.file}\`: direction \`${d.name}\`, one unit vector per layer (${d.safetensors.layers.join(', ')}) and position (${d.safetensors.positions.join(', ')}), with its metadata.`);
+    lines.push(`- \`${d.safetensors.file}\`: direction \`${d.name}\`, one vector per layer (${d.safetensors.layers.join(', ')}) and position (${d.safetensors.positions.join(', ')}), with its metadata.`);
   }
   if (d?.gguf) lines.push(`- \`${d.gguf.file}\`: direction \`${d.name}\` as a llama.cpp control vector: ${controlVectorLayersNote(d.gguf)}.`);
   lines.push('');
