@@ -1,8 +1,8 @@
 /**
  * `eval` sections: perplexity on held-out text (base vs tuned, paired bootstrap of the change), A/B answers (base
  * vs tuned) with Wilson intervals, steering (eval-steering.ts), the projection cosine (eval-projection.ts) and
- * greedy generations. A tuned
- * run's weights are swapped into the shared model for its half of each comparison and the base ones put back.
+ * greedy generations. A tuned run's weights are swapped into the shared model for its half of each comparison and
+ * the base ones put back.
  */
 import * as fs from 'node:fs';
 import { perplexity } from '../../engine/eval/perplexity';
