@@ -1,22 +1,63 @@
 /**
  * The Markdown an eval's summary carries (`detail`): the A/B table (base, steered cells, tuned) with Wilson
- * intervals, the projection table and the greedy generations. Pure functions of the eval's result object.
+ * intervals, the steered generations, the projection table and the greedy generations. Pure functions of the
+ * eval's result object.
  */
 import type { AbMetrics } from '../engine/stats';
 
-/** Markdown A/B table (base, steered cells, tuned) with Wilson intervals, for the summary's detail. */
+/** A steering condition's name in tables and generations: `L1 +4`, `L1+2 -8`. */
+export function steeringLabel(c: { layers: readonly number[]; multiplier: number }): string {
+  return `L${c.layers.join('+')} ${c.multiplier > 0 ? '+' : ''}${c.multiplier}`;
+}
+
+interface SteeringPart {
+  position: number;
+  scale: string;
+  combine: boolean;
+  prompts: string;
+  shared: boolean;
+  n: number;
+  norms?: Record<string, number>;
+  cells: Array<{ layers: number[]; multiplier: number; metrics: AbMetrics }>;
+  tuned?: AbMetrics;
+}
+
+/**
+ * Markdown A/B table (base, steered cells +k and -k, tuned) with Wilson intervals, for the summary's detail.
+ * Steering on other prompts than `ab`'s gets a table of its own (unsteered, steered, tuned on those prompts).
+ */
 export function abTable(result: Record<string, unknown>): string | undefined {
   const ab = result['ab'] as { base: AbMetrics; tuned?: AbMetrics } | undefined;
-  if (!ab) return undefined;
+  const st = result['steering'] as SteeringPart | undefined;
   const pct = (x: number) => `${(100 * x).toFixed(1)}%`;
   const row = (name: string, m: AbMetrics) =>
     `| ${name} | ${pct(m.honest)} [${pct(m.honestCi.lo)}, ${pct(m.honestCi.hi)}] | ${pct(m.lie)} [${pct(m.lieCi.lo)}, ${pct(m.lieCi.hi)}] | ${m.bias >= 0 ? '+' : ''}${m.bias.toFixed(2)} |`;
-  const rows = ['| condition | honest (95% CI) | lie (95% CI) | A/B bias |', '| --- | --- | --- | --- |', row('base', ab.base)];
-  for (const c of (result['steering'] as Array<{ layers: number[]; multiplier: number; metrics: AbMetrics }> | undefined) ?? []) {
-    if (c.multiplier !== 0) rows.push(row(`steered L${c.layers.join('+')} x${c.multiplier}`, c.metrics));
+  const head = ['| condition | honest (95% CI) | lie (95% CI) | A/B bias |', '| --- | --- | --- | --- |'];
+  const steered = st ? st.cells.filter((c) => c.multiplier !== 0).map((c) => row(`steered ${steeringLabel(c)}`, c.metrics)) : [];
+  const note = st
+    ? `steering adds ±k·v at every token, v from position ${st.position}${st.combine ? `, split evenly over the ${st.cells[1]?.layers.length ?? 0} layers` : ''}` +
+      (st.norms ? `; k in units of the mean block-output norm (${Object.entries(st.norms).map(([l, x]) => `L${l} ${x.toFixed(2)}`).join(', ')})` : '')
+    : undefined;
+  const tables: string[] = [];
+  if (ab) {
+    const rows = [...head, row('base', ab.base), ...(st?.shared ? steered : [])];
+    if (ab.tuned) rows.push(row('tuned', ab.tuned));
+    tables.push(`${rows.join('\n')}\n\nn = ${ab.base.n}; bias = P(says A) - P(gold is A)${st?.shared ? `; ${note}` : ''}.`);
   }
-  if (ab.tuned) rows.push(row('tuned', ab.tuned));
-  return `${rows.join('\n')}\n\nn = ${ab.base.n}; bias = P(says A) - P(gold is A).`;
+  if (st && !st.shared) {
+    const control = st.cells.find((c) => c.multiplier === 0);
+    const rows = [...head, ...(control ? [row('unsteered', control.metrics)] : []), ...steered, ...(st.tuned ? [row('tuned', st.tuned)] : [])];
+    tables.push(`Steering on prompts ${st.prompts}:\n\n${rows.join('\n')}\n\nn = ${st.n}; bias = P(says A) - P(gold is A); ${note}.`);
+  }
+  return tables.length > 0 ? tables.join('\n\n') : undefined;
+}
+
+/** The steered greedy generations, per prompt: unsteered first, then each condition. */
+export function steeringGenerationsText(result: Record<string, unknown>): string | undefined {
+  const g = (result['steering'] as { generations?: Array<{ prompt: string; unsteered: string; steered: Record<string, string> }> } | undefined)?.generations;
+  if (!g || g.length === 0) return undefined;
+  const q = (x: string) => JSON.stringify(x);
+  return `Steered generations:\n\n${g.map((x, i) => [`${i + 1}. prompt ${q(x.prompt)}`, `   unsteered: ${q(x.unsteered)}`, ...Object.entries(x.steered).map(([k, t]) => `   ${k}: ${q(t)}`)].join('\n')).join('\n')}`;
 }
 
 /** Markdown table of the projection evaluation (mean cosine with the direction per layer, base vs tuned). */

@@ -182,6 +182,21 @@ export function buildRunConfig(a: AnalysisCore): RunConfig {
     };
   }
 
+  /**
+   * The position a steering block or an export takes from `direction` when it names none: that of `tune` (the
+   * eval's `tuned`, the export's `tune`) when the direction has it, else the one every tune of this direction
+   * trains (when they agree), else the direction's first.
+   */
+  const positionFor = (direction: string | undefined, tune: string | undefined): number => {
+    const own = directions[direction ?? '']?.positions ?? [];
+    const tuned = tune !== undefined ? tunes[tune]?.positions[0] : undefined;
+    if (tuned !== undefined && own.includes(tuned)) return tuned;
+    const users = Object.values(tunes).filter((t) => direction !== undefined && t.direction === direction).map((t) => t.positions[0]);
+    const first = users[0];
+    if (first !== undefined && users.every((p) => p === first)) return first;
+    return own[0] ?? 0;
+  };
+
   const evals: Record<string, EvalConfig> = {};
   for (const s of a.sectionsOf('eval')) {
     const v = s.values;
@@ -200,6 +215,7 @@ export function buildRunConfig(a: AnalysisCore): RunConfig {
           multipliers: st.numbers('multipliers') ?? [],
           combine: st.flag('combine'),
           scale: st.choice('scale', STEERING_SCALES),
+          position: optionalNum(st, 'position') ?? positionFor(st.text('direction'), optionalStr(v, 'tuned')),
           prompts: optionalStr(st, 'prompts'),
           maxNewTokens: st.number('max_new_tokens'),
         }
@@ -218,13 +234,16 @@ export function buildRunConfig(a: AnalysisCore): RunConfig {
     const v = s.values;
     const tune = optionalStr(v, 'tune');
     const formats = (v.enums('direction_formats') ?? []).filter((f) => isOneOf(DIRECTION_FORMATS, f));
+    const direction = optionalStr(v, 'direction') ?? (tune !== undefined ? tunes[tune]?.direction : undefined);
     exports[s.name] = {
       name: s.name,
       tune,
-      direction: optionalStr(v, 'direction') ?? (tune !== undefined ? tunes[tune]?.direction : undefined),
+      direction,
       weights: v.has('weights') ? v.choice('weights', EXPORT_WEIGHTS) : tune !== undefined ? 'changed' : 'none',
       dtype: v.choice('dtype', EXPORT_DTYPES),
       directionFormats: formats,
+      position: optionalNum(v, 'position') ?? positionFor(direction, tune),
+      layers: v.has('layers') ? layers(v, 'layers') : tune !== undefined ? tunes[tune]?.layers ?? 'all' : 'all',
       output: output(s),
     };
   }

@@ -261,11 +261,17 @@ export interface AbEvalConfig {
 export interface SteeringConfig {
   readonly direction: string;
   readonly layers: readonly number[];
+  /** Every multiplier k runs as +k and -k; the unsteered control always runs once. */
   readonly multipliers: readonly number[];
-  /** Steer all listed layers at once (vector / n layers each) instead of one layer at a time. */
+  /** Steer all listed layers at once (v·k / number of layers each) instead of one layer at a time. */
   readonly combine: boolean;
+  /** `norm`: multipliers in units of each layer's mean block-output norm at `position` on the steering prompts. */
   readonly scale: SteeringScale;
+  /** The direction's position whose vectors are added (resolved when lowering: the tuned run's, ...). */
+  readonly position: number;
+  /** A prompt set to steer on; undefined = the `ab` items, else the tuned run's held-out statements. */
   readonly prompts: string | undefined;
+  /** Greedy tokens of each steered generation (0 = none). */
   readonly maxNewTokens: number;
 }
 
@@ -308,6 +314,10 @@ export interface ExportConfig {
   readonly weights: ExportWeights;
   readonly dtype: ExportDtype;
   readonly directionFormats: readonly DirectionFormat[];
+  /** The direction's position written to the GGUF control vector (resolved when lowering: the tune's, ...). */
+  readonly position: number;
+  /** Layers written to the GGUF control vector ('all' = every extracted layer); layer 0 is always left out. */
+  readonly layers: LayerSelection;
   readonly output: string;
 }
 

@@ -1,7 +1,7 @@
 /**
  * Export formats: Hugging Face model folders (full or changed tensors only), llama.cpp GGUF control vectors, and
- * steering directions as safetensors. Each writer is atomic; the tests read every format back with an independent
- * reader.
+ * steering directions as safetensors, and the export folder's README.md (readme.ts). Each writer is atomic; the
+ * tests read every format back with an independent reader.
  *
  * Non-goals: uploads, sharding, quantised formats.
  */
@@ -11,4 +11,5 @@ export {
   type HfExportManifest, type HfExportOptions, type HfExportResult,
 } from './hf';
 export { controlVectorTensorName, llamaCppArchitecture, writeGgufControlVector, GGUF_ALIGNMENT, type ControlVectorMeta } from './gguf';
+export { controlVectorLayersNote, exportReadme, llamaCppCommand, type ControlVectorInfo, type ExportReadme } from './readme';
 export { directionTensorName, readDirectionsSafetensors, writeDirectionsSafetensors, DIRECTIONS_FORMAT, type DirectionsFile } from './directions';

@@ -2,7 +2,7 @@
  * A/B evaluation from logits at the answer position (no generation, METHOD.md §11 item 10): for each prompt,
  * logit(A) and logit(B) of the next token, then P(A), honest and lie rates with Wilson intervals and the A/B bias
  * split out (engine/stats/ab.ts). The same function evaluates the base model, the model steered by taps
- * (add k·v at chosen layers, §6) and the tuned model, so the three are comparable side by side.
+ * (add ±k·v at chosen layers, §6) and the tuned model, so the three are comparable side by side.
  */
 import * as tf from '@tensorflow/tfjs';
 import { padRight } from '../model/batch';
@@ -11,6 +11,8 @@ import { addTap } from '../model/taps';
 import { abMetrics, type AbLabel, type AbMetrics, type AbRow } from '../stats';
 import { throwIfCancelled } from '../util/cancel';
 import { yieldToEventLoop } from '../util/yield';
+import { norm } from './directions';
+import { captureActivations, type CaptureRequest } from './extract';
 
 export interface AbItem {
   /** Prompt ids ending at the answer position. */
@@ -43,44 +45,79 @@ export async function abEvaluate(model: Model, items: AbItem[], idA: number, idB
   return abMetrics(await abRows(model, items, idA, idB, opts));
 }
 
-export interface SteeringCell {
+/** One steering condition: add `scales[i]`·v to the output of block `layers[i]` at every real token. */
+export interface SteeringCondition {
   layers: number[];
+  /** The signed multiplier k (0: the unsteered control). */
   multiplier: number;
+  /** Per layer: k · unit(layer) / (layers steered together). */
+  scales: number[];
+}
+
+export interface SteeringCell extends SteeringCondition {
   metrics: AbMetrics;
 }
 
 /**
- * The steering grid: for each multiplier k (and each layer, or all layers together with `combine`), add k·v_l
- * to the output of block l at every real token (never padding: METHOD.md §11 item 11) and evaluate A/B.
- * Multiplier 0 is the unsteered control, computed once (the research copied one ablation result to every key).
+ * The steering grid's conditions (METHOD.md §6): each layer alone, or all of them as one set with `combine`; each
+ * distinct |k| > 0 as +k then -k. With `combine` each layer adds v·k / |set|. `units` (scale norm) gives the
+ * per-layer unit k is measured in, e.g. the mean block-output norm; absent = 1 (v added as is).
+ */
+export function steeringConditions(layers: readonly number[], multipliers: readonly number[], o: { combine: boolean; units?: ReadonlyMap<number, number> }): SteeringCondition[] {
+  const sizes = [...new Set(multipliers.map((k) => Math.abs(k)).filter((k) => k > 0))];
+  const sets = o.combine ? [[...layers]] : layers.map((l) => [l]);
+  const out: SteeringCondition[] = [];
+  for (const set of sets) {
+    for (const size of sizes) {
+      for (const k of [size, -size]) {
+        out.push({ layers: set, multiplier: k, scales: set.map((l) => (k * (o.units?.get(l) ?? 1)) / set.length) });
+      }
+    }
+  }
+  return out;
+}
+
+/** Run `fn` with the taps of condition `c` (vectors from `directions`, disposed afterwards). */
+export async function withSteering<T>(c: SteeringCondition, directions: ReadonlyMap<number, Float32Array>, fn: (taps: Tap[]) => Promise<T>): Promise<T> {
+  const vecs = c.layers.map((l) => {
+    const d = directions.get(l);
+    if (!d) throw new Error(`steering: no direction for layer ${l}`);
+    return tf.tensor1d(d);
+  });
+  try {
+    return await fn(c.layers.map((l, i) => addTap(l, 'output', vecs[i] as tf.Tensor1D, c.scales[i] as number)));
+  } finally {
+    tf.dispose(vecs);
+  }
+}
+
+/**
+ * The steering grid: the unsteered control (computed once: the research copied one ablation result to every key),
+ * then every condition, each adding its vectors at every real token (never padding: METHOD.md §11 item 11) and
+ * evaluated A/B.
  */
 export async function steeringGrid(
   model: Model,
   items: AbItem[],
   idA: number,
   idB: number,
-  directions: Map<number, Float32Array>,
-  layers: number[],
-  multipliers: number[],
-  combine: boolean,
+  directions: ReadonlyMap<number, Float32Array>,
+  conditions: readonly SteeringCondition[],
+  opts: { batch?: number; signal?: AbortSignal } = {},
 ): Promise<SteeringCell[]> {
-  const out: SteeringCell[] = [{ layers: [], multiplier: 0, metrics: await abEvaluate(model, items, idA, idB) }];
-  const sets = combine ? [layers] : layers.map((l) => [l]);
-  for (const set of sets) {
-    for (const k of multipliers) {
-      if (k === 0) continue;
-      const vecs = set.map((l) => {
-        const d = directions.get(l);
-        if (!d) throw new Error(`steering: no direction for layer ${l}`);
-        return tf.tensor1d(d);
-      });
-      try {
-        const taps = set.map((l, i) => addTap(l, 'output', vecs[i] as tf.Tensor1D, k));
-        out.push({ layers: set, multiplier: k, metrics: await abEvaluate(model, items, idA, idB, { taps }) });
-      } finally {
-        tf.dispose(vecs);
-      }
-    }
+  const out: SteeringCell[] = [{ layers: [], multiplier: 0, scales: [], metrics: await abEvaluate(model, items, idA, idB, opts) }];
+  for (const c of conditions) {
+    out.push({ ...c, metrics: await withSteering(c, directions, (taps) => abEvaluate(model, items, idA, idB, { ...opts, taps })) });
   }
   return out;
+}
+
+/** Mean L2 norm of the block output at each of `layers`, over the prompts' requested position (one per prompt). */
+export async function meanOutputNorms(model: Model, prompts: CaptureRequest[], layers: readonly number[], opts: { batch?: number; signal?: AbortSignal } = {}): Promise<Map<number, number>> {
+  if (prompts.length === 0) throw new Error('steering: no prompts to measure the activation norm on');
+  const acts = await captureActivations(model, prompts, layers, opts);
+  return new Map(layers.map((l) => {
+    const rows = (acts.get(l) as Float32Array[][])[0] as Float32Array[];
+    return [l, rows.reduce((sum, x) => sum + norm(x), 0) / rows.length];
+  }));
 }

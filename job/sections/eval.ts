@@ -1,20 +1,21 @@
 /**
- * `eval` sections: perplexity on held-out text (base vs tuned, paired bootstrap of the change), A/B answers (base,
- * steered, tuned) with Wilson intervals, the projection cosine (eval-projection.ts) and greedy generations. A tuned
- * run's weights are swapped into the shared model for its half of each comparison and the base ones put back.
+ * `eval` sections: perplexity on held-out text (base vs tuned, paired bootstrap of the change), A/B answers (base
+ * vs tuned) with Wilson intervals, steering (eval-steering.ts), the projection cosine (eval-projection.ts) and
+ * greedy generations. A tuned run's weights are swapped into the shared model for its half of each comparison and
+ * the base ones put back.
  */
 import { perplexity } from '../../engine/eval/perplexity';
-import { abEvaluate, steeringGrid, type AbItem } from '../../engine/method/evaluate';
-import { vectorsAt } from '../../engine/method/direction-set';
+import { abEvaluate } from '../../engine/method/evaluate';
 import { withWeights } from '../../engine/model/weights';
 import { newlineNote, readText } from '../../engine/util/text';
 import { perplexityComparison } from '../../engine/stats';
 import type { EvalConfig, PromptSetConfig } from '../../protocol/contract';
 import type { RunSummary } from '../../protocol/lsp';
 import type { SectionContext } from '../context';
-import { anchored, labelIds, readRows, renderTarget } from '../prompting';
-import { abTable, generationsText, projectionTable } from '../tables';
+import { readRows, renderTarget } from '../prompting';
+import { abTable, generationsText, projectionTable, steeringGenerationsText, steeringLabel } from '../tables';
 import { projectionEval } from './eval-projection';
+import { abSet, steeringEval, type AbSet } from './eval-steering';
 import { greedy } from './search';
 
 export async function runEval(ctx: SectionContext, e: EvalConfig): Promise<RunSummary> {
@@ -53,14 +54,15 @@ export async function runEval(ctx: SectionContext, e: EvalConfig): Promise<RunSu
         result['perplexity'] = { base: base.perplexity, tokens: base.tokens, scored: base.scoredTokens, newlines: data.newlines };
       }
     }
+    let ab: AbSet | undefined;
     if (e.ab) {
       const pname = e.ab.prompts ?? tuned?.prompts;
       if (pname === undefined) throw new Error(`eval ${e.name}: ab needs a prompts set (ab { prompts NAME }) or a tuned run`);
       const p = ctx.config.prompts[pname] as PromptSetConfig;
       let rows = e.ab.holdout && tuned ? tuned.heldout : readRows(p);
       if (e.ab.limit !== undefined) rows = rows.slice(0, e.ab.limit);
-      const { idTrue: idA, idFalse: idB } = labelIds(s, p);
-      const items: AbItem[] = rows.map((r) => ({ ids: anchored(s, p, renderTarget(p, r)).ids, gold: r.truth ? 'A' : 'B' }));
+      ab = abSet(s, pname, p, rows);
+      const { items, idA, idB } = ab;
       const base = await abEvaluate(s.model, items, idA, idB);
       const after = tuned ? await withTuned(() => abEvaluate(s.model, items, idA, idB)) : undefined;
       metrics['honestBase'] = base.honest;
@@ -71,14 +73,13 @@ export async function runEval(ctx: SectionContext, e: EvalConfig): Promise<RunSu
       }
       parts.push(`honest ${(100 * base.honest).toFixed(0)}%${after ? ` → ${(100 * after.honest).toFixed(0)}%` : ''} (n ${base.n})`);
       result['ab'] = { base, tuned: after };
-      if (e.steering) {
-        const d = ctx.directions.get(e.steering.direction);
-        if (!d) throw new Error(`eval ${e.name}: run direction ${e.steering.direction} first`);
-        // The tuned run's (first) position, else the direction's first.
-        const position = tuned?.positions[0] ?? (d.offsets[0] as number);
-        const vecs = vectorsAt(d, position, d.layers, `eval ${e.name}: steering: direction ${e.steering.direction}`);
-        result['steering'] = await steeringGrid(s.model, items, idA, idB, vecs, [...e.steering.layers], [...e.steering.multipliers], e.steering.combine);
-      }
+    }
+    if (e.steering) {
+      const r = await steeringEval(ctx, e, s, tuned, ab, folder);
+      result['steering'] = r;
+      const best = r.cells.slice(1).reduce((a, c) => (c.metrics.honest > a.metrics.honest ? c : a), r.cells[0] as (typeof r.cells)[number]);
+      metrics['honestSteeredBest'] = best.metrics.honest;
+      parts.push(`steered ${r.cells.length - 1} conditions at position ${r.position}: best honest ${(100 * best.metrics.honest).toFixed(0)}%${best.multiplier !== 0 ? ` (${steeringLabel(best)})` : ''}`);
     }
     if (e.projection) {
       const r = await projectionEval(ctx, e, s, tuned, folder);
@@ -107,7 +108,7 @@ export async function runEval(ctx: SectionContext, e: EvalConfig): Promise<RunSu
       result['generate'] = texts.map((prompt, i) => ({ prompt, base: base[i], ...(after ? { tuned: after[i] } : {}) }));
       parts.push(`${texts.length} greedy generations`);
     }
-    const detail = [abTable(result), projectionTable(result), generationsText(result)].filter((x) => x !== undefined).join('\n\n') || undefined;
+    const detail = [abTable(result), steeringGenerationsText(result), projectionTable(result), generationsText(result)].filter((x) => x !== undefined).join('\n\n') || undefined;
     return folder.finish('done', parts.join('; ') || 'nothing to evaluate', { metrics, result, ...(detail ? { detail } : {}) });
   });
 }

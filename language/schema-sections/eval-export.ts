@@ -88,25 +88,44 @@ const STEERING_KEYS: readonly KeySpec[] = [
     name: 'multipliers',
     type: { kind: 'numbers' },
     required: true,
-    doc: 'Multipliers of the direction; each is run with +v and −v (the research swept 5, 12, 19, 26, 33, 47 and reported 19).',
+    doc: 'Multipliers k of the direction; each runs twice, adding +k·v and −k·v (so `[-4, 4]` is the same as `[4]`), beside one unsteered control (the research swept 5, 12, 19, 26, 33, 47 and reported 19).',
     example: 'multipliers [5, 12, 19]',
   },
-  { name: 'combine', type: { kind: 'bool' }, default: 'false', doc: 'Steer all listed layers together, each with v·m / (number of layers), as one condition.', example: 'combine false' },
+  { name: 'combine', type: { kind: 'bool' }, default: 'false', doc: 'Steer all listed layers together as one condition, each layer adding v·k / (number of layers), as the research did.', example: 'combine false' },
   {
     name: 'scale',
     type: {
       kind: 'enum',
       values: enumValues(STEERING_SCALES, {
-        absolute: 'Add m·v with v unit length (the research).',
-        norm: 'Multipliers are relative to the layer\'s mean residual norm, so one multiplier means the same at every layer.',
+        absolute: 'Add k·v as extracted (v has unit length with the direction\'s `normalise true`; the research).',
+        norm: 'k is in units of the layer\'s mean block-output norm at `position`, measured on the steering prompts without steering, so one multiplier means the same at every layer.',
       }),
     },
     default: 'absolute',
     doc: 'How multipliers are scaled before the direction is added.',
     example: 'scale absolute',
   },
-  { name: 'prompts', type: { kind: 'ref', section: 'prompts' }, defaultDoc: 'the `ab` prompts', doc: 'Prompts to steer on; greedy continuations are scored for A or B.', example: 'prompts heldout' },
-  { name: 'max_new_tokens', type: { kind: 'int', min: 1, max: 4096 }, default: '30', doc: 'Greedy tokens generated per prompt (30 for A/B tasks in the research).', example: 'max_new_tokens 30' },
+  {
+    name: 'position',
+    type: { kind: 'int', min: -64, max: 64 },
+    defaultDoc: 'the tuned run\'s position when the direction has it, else the position every tune of this direction trains, else the direction\'s first position',
+    doc: 'Which of the direction\'s `positions` the added vectors come from (they are added at every token, not only there).',
+    example: 'position 0',
+  },
+  {
+    name: 'prompts',
+    type: { kind: 'ref', section: 'prompts' },
+    defaultDoc: 'the `ab` statements, else the tuned run\'s held-out ones',
+    doc: 'Prompts to steer on, scored like `ab` from the logits of the two label tokens (no generation). Other prompts than `ab`\'s get their own unsteered and tuned rows in the table.',
+    example: 'prompts heldout',
+  },
+  {
+    name: 'max_new_tokens',
+    type: { kind: 'int', min: 0, max: 4096 },
+    default: '30',
+    doc: 'Greedy tokens the model generates, unsteered and in every steered condition, for the first 3 steering prompts; stored in the result (`steering.generations`) and shown in the summary. 0 generates nothing (the research generated 30 for A/B tasks).',
+    example: 'max_new_tokens 30',
+  },
 ];
 
 const PROJECTION_KEYS: readonly KeySpec[] = [
@@ -131,7 +150,7 @@ export const EVAL_SECTION: SectionSpec = {
     'An eval needs at least one of `perplexity`, `ab`, `steering`, `projection_cosine` or `generate`.',
     '`perplexity.stride` must not exceed `perplexity.max_length`.',
     '`ab` needs `prompts` or a `tuned` run; `ab.holdout true` needs `tuned`.',
-    '`steering` needs prompts: its own, or those of `ab`, or the tuned run\'s.',
+    '`steering` needs prompts: its own, or those of `ab`, or the tuned run\'s; `steering.position` must be one of the direction\'s positions.',
     '`projection_cosine` needs a direction and prompts (its own or the tuned run\'s); `generate` needs prompts or a tuned run.',
   ],
   keys: [
@@ -139,7 +158,7 @@ export const EVAL_SECTION: SectionSpec = {
     { name: 'tuned', type: { kind: 'ref', section: 'tune' }, defaultDoc: 'none: evaluate the base model only', doc: 'A tuning run: evaluate the base model and its tuned weights side by side, with paired statistics.', example: 'tuned honest' },
     { name: 'perplexity', type: { kind: 'block', keys: PERPLEXITY_KEYS }, doc: 'Sliding-window perplexity (Hugging Face\'s canonical method with masked context).', example: 'perplexity { data "data/text.txt"  max_length 1024  stride 512 }' },
     { name: 'ab', type: { kind: 'block', keys: AB_KEYS }, doc: 'A/B evaluation from logits on true/false statements.', example: 'ab { holdout true }' },
-    { name: 'steering', type: { kind: 'block', keys: STEERING_KEYS }, doc: 'Steering by adding k·v at a layer during generation, for the steered-vs-tuned comparison.', example: 'steering { direction honesty  layers [15]  multipliers [5, 12, 19] }' },
+    { name: 'steering', type: { kind: 'block', keys: STEERING_KEYS }, doc: 'Steering for the steered-vs-tuned comparison: add +k·v and −k·v to the output of the chosen layers at every token, and score A/B from the logits (plus a few greedy generations).', example: 'steering { direction honesty  layers [15]  multipliers [5, 12, 19] }' },
     {
       name: 'projection_cosine',
       type: { kind: 'block', keys: PROJECTION_KEYS },
@@ -160,7 +179,11 @@ export const EXPORT_SECTION: SectionSpec = {
   kind: 'export',
   doc: 'Exports a tuning run\'s weights as Hugging Face safetensors (HF parameter names, loadable by `transformers`) and a direction as safetensors with metadata and as a llama.cpp GGUF control vector.',
   snippet: 'export ${1:release} {\n  tune ${2:honest}\n  weights changed\n  output "${3:exports/honest}"\n}',
-  rules: ['An export needs a `tune` or a `direction`.', '`weights` other than none needs a `tune`.'],
+  rules: [
+    'An export needs a `tune` or a `direction`.',
+    '`weights` other than none needs a `tune`.',
+    '`position` and `layers` shape the GGUF control vector only; `position` must be one of the direction\'s positions and `layers` among its layers. Layer 0 is never written: llama.cpp cannot apply a control vector to block 0.',
+  ],
   keys: [
     { name: 'tune', type: { kind: 'ref', section: 'tune' }, defaultDoc: 'none', doc: 'The tuning run whose weights (from its newest finished run) are exported.', example: 'tune honest' },
     { name: 'direction', type: { kind: 'ref', section: 'direction' }, defaultDoc: 'the tune\'s direction', doc: 'The direction to export, in every format of `direction_formats`.', example: 'direction honesty' },
@@ -198,12 +221,26 @@ export const EXPORT_SECTION: SectionSpec = {
         kind: 'enums',
         values: enumValues(DIRECTION_FORMATS, {
           safetensors: 'One tensor per layer and position, with metadata (model, layers, method, dataset hash).',
-          gguf: 'llama.cpp control vector (`--control-vector`), one vector per layer.',
+          gguf: 'llama.cpp control vector (`--control-vector`): one vector per written layer (`layers`, never layer 0), taken at `position`.',
         }),
       },
       default: '[safetensors]',
       doc: 'Formats the direction is written in; GGUF is what llama.cpp reads as a control vector.',
       example: 'direction_formats [safetensors, gguf]',
+    },
+    {
+      name: 'position',
+      type: { kind: 'int', min: -64, max: 64 },
+      defaultDoc: 'the tune\'s position when the direction has it, else the position every tune of this direction trains, else the direction\'s first position',
+      doc: 'Which of the direction\'s `positions` goes into the GGUF control vector (which holds one vector per layer); the safetensors file keeps every position.',
+      example: 'position 0',
+    },
+    {
+      name: 'layers',
+      type: { kind: 'layers', allowAll: true },
+      defaultDoc: 'the tune\'s layers when `tune` is set, else every extracted layer',
+      doc: 'Layers written to the GGUF control vector; llama.cpp steers exactly these. Layer 0 is always left out (llama.cpp cannot steer block 0). The export\'s README.md gives the llama.cpp command line.',
+      example: 'layers 1..2',
     },
     {
       ...OUTPUT_KEY,

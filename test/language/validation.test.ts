@@ -249,6 +249,58 @@ describe('search candidates, counted like the engine', () => {
   });
 });
 
+describe('validation: steering and GGUF export positions and layers', () => {
+  const wide = 'direction wide {\n  prompts contrast\n  layers 0..3\n  positions [-1, 0]\n}\n';
+  const tune = (name: string, position: number, layers = '1..2') => `tune ${name} {\n  prompts train\n  direction wide\n  layers ${layers}\n  position ${position}\n}\n`;
+  const steer = (extra = '') => `eval e {\n  ab { prompts train }\n  steering { direction wide  layers [1]  multipliers [4]${extra} }\n}\n`;
+  const gguf = (extra = '') => `export x {\n  direction wide\n  direction_formats [gguf]${extra}\n}\n`;
+  const lower = (body: string) => {
+    const a = check(`${PREAMBLE}${body}`);
+    assert.ok(a.config !== undefined, summarize(a.diagnostics, a.document.text).join('\n'));
+    return { config: a.config, diagnostics: summarize(a.diagnostics, a.document.text) };
+  };
+
+  it('steering and the GGUF take the position a tune of the direction trains, else the direction\'s first; `position` overrides', () => {
+    // No `tuned` and no `tune`: the one tune of the direction trains position 0, not the direction's first (-1).
+    let c = lower(`${wide}${tune('t', 0)}${steer()}${gguf()}`).config;
+    assert.equal(c.evals['e'].steering?.position, 0);
+    assert.equal(c.exports['x'].position, 0);
+    // The eval's tuned run and the export's tune settle it when the tunes disagree; otherwise the direction's first.
+    c = lower(`${wide}${tune('t', 0)}${tune('u', -1)}${steer().replace('eval e {', 'eval e {\n  tuned t')}${gguf().replace('export x {', 'export x {\n  tune t')}eval f {\n  ab { prompts train }\n  steering { direction wide  layers [1]  multipliers [4] }\n}\n`).config;
+    assert.equal(c.evals['e'].steering?.position, 0);
+    assert.equal(c.exports['x'].position, 0);
+    assert.equal(c.evals['f'].steering?.position, -1);
+    c = lower(`${wide}${tune('t', 0)}${steer('  position -1')}${gguf('\n  position -1')}`).config;
+    assert.equal(c.evals['e'].steering?.position, -1);
+    assert.equal(c.exports['x'].position, -1);
+  });
+
+  it('the GGUF layers default to the tune\'s, else every extracted layer', () => {
+    assert.deepEqual(lower(`${wide}${tune('t', 0)}${gguf().replace('export x {', 'export x {\n  tune t')}`).config.exports['x'].layers, [1, 2]);
+    assert.equal(lower(`${wide}${gguf()}`).config.exports['x'].layers, 'all');
+    assert.deepEqual(lower(`${wide}${gguf('\n  layers [2, 3]')}`).config.exports['x'].layers, [2, 3]);
+  });
+
+  it('positions and layers must be the direction\'s; `position` and `layers` need gguf; layer 0 with a GGUF export warns', () => {
+    const one = (body: string, severity: 'error' | 'warning', pattern: RegExp) => {
+      const a = check(`${PREAMBLE}${wide}${body}`);
+      assert.equal(a.diagnostics.length, 1, summarize(a.diagnostics, a.document.text).join('\n'));
+      assert.equal(a.diagnostics[0].severity, severity);
+      assert.match(a.diagnostics[0].message, pattern);
+    };
+    one(steer('  position 2'), 'error', /position 2 is not among direction `wide`'s positions \(-1, 0\)/);
+    one(gguf('\n  position 3'), 'error', /position 3 is not among direction `wide`'s positions/);
+    one(`direction narrow {\n  prompts contrast\n  layers 1..2\n}\nexport x {\n  direction narrow\n  direction_formats [gguf]\n  layers [2, 3]\n}\n`, 'error', /not extracted at layer 3/);
+    one('export x {\n  direction wide\n  position 0\n}\n', 'warning', /`position` shapes only the GGUF control vector/);
+    one(`${steer().replace('layers [1]', 'layers [0, 1]')}${gguf()}`, 'warning', /steering at layer 0 cannot be reproduced with the llama.cpp control vector of `export x`/);
+    one(`${tune('t', 0, '0..1')}${gguf().replace('export x {', 'export x {\n  tune t')}`, 'warning', /tune `t`'s layers include layer 0, which is left out of direction.gguf/);
+    one(gguf('\n  layers [0, 1]'), 'warning', /`layers` include layer 0/);
+    // Steering at layer 0 without a GGUF export, and the default (every extracted layer) GGUF, are fine.
+    assert.deepEqual(lower(`${wide}${steer().replace('layers [1]', 'layers [0, 1]')}`).diagnostics, []);
+    assert.deepEqual(lower(`${wide}${gguf()}`).diagnostics, []);
+  });
+});
+
 describe('model-aware checks on real checkpoints', () => {
   it('reads the llama2.c header of stories260K (5 layers) and checks layers against it', () => {
     const bin = path.join(sharedData, 'llama2c-stories260K', 'stories260K.bin');

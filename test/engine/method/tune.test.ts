@@ -16,7 +16,7 @@ import { aggregate } from '../../../engine/method/directions';
 import { tune, type TuneExample, type TuneOptions } from '../../../engine/method/tune';
 import { forward } from '../../../engine/model/forward';
 import { nextTokenLoss } from '../../../engine/model/loss';
-import { abEvaluate, steeringGrid } from '../../../engine/method/evaluate';
+import { abEvaluate, steeringConditions, steeringGrid } from '../../../engine/method/evaluate';
 import { testBackend } from '../../helpers';
 import { earlyStopping, optimizer, schedule } from './tune-fixtures';
 
@@ -148,10 +148,10 @@ describe('A/B evaluation and steering on the demo model', () => {
       const pos = await captureActivations(s.model, req(HONEST), L);
       const neg = await captureActivations(s.model, req(DISHONEST), L);
       const dirs = new Map(L.map((l) => [l, Float32Array.from(aggregate(pos.get(l)![0]!, neg.get(l)![0]!, { method: 'meandiff' }))]));
-      const grid = await steeringGrid(s.model, items(DISHONEST), idA, idB, dirs, L, [0, 8], false);
-      assert.equal(grid.length, 1 + L.length);
+      const grid = await steeringGrid(s.model, items(DISHONEST), idA, idB, dirs, steeringConditions(L, [0, 8], { combine: false }));
+      assert.equal(grid.length, 1 + 2 * L.length);
       const bestLie = Math.min(...grid.slice(1).map((c) => c.metrics.lie));
-      assert.ok(bestLie < grid[0]!.metrics.lie - 0.3, `lie rate unsteered ${grid[0]!.metrics.lie}, steered x8 ${grid.slice(1).map((c) => `L${c.layers[0]}: ${c.metrics.lie}`).join(', ')}`);
+      assert.ok(bestLie < grid[0]!.metrics.lie - 0.3, `lie rate unsteered ${grid[0]!.metrics.lie}, steered ±8 ${grid.slice(1).map((c) => `L${c.layers[0]} ${c.multiplier}: ${c.metrics.lie}`).join(', ')}`);
     } finally {
       s.dispose();
     }
