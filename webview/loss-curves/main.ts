@@ -5,6 +5,8 @@
  * Data flow: messages update the LossStore at once (cheap, nothing dropped); a redraw is scheduled for the next
  * animation frame, which decimates the visible range to the plot width and hands it to uPlot. Only view settings
  * (log scale, hidden runs, zoom) go into webview state; the extension replays the data with a snapshot.
+ * This file builds the DOM, takes the messages and renders; view.ts holds the metrics, view state and series
+ * mapping, readout.ts the hover readout, png.ts the PNG export.
  */
 
 import '@vscode-elements/elements/dist/vscode-button/index.js';
@@ -19,50 +21,11 @@ import { formatCount, formatNumber } from '../common/format';
 import { exposeTestHooks, startPanel } from '../common/runtime';
 import { readTheme, type Theme } from '../common/theme';
 import { MetricChart, type SeriesDef } from './chart';
-import { alignAndDecimate, DecimationCache, type XYSeries } from './decimate';
-import { EVAL_SPLITS, LossStore, type EvalColumn, type RunData, type StepColumn } from './store';
-
-type PlotMetric = Exclude<StepColumn, 'epoch'>;
-
-interface MetricSpec {
-  key: PlotMetric;
-  title: string;
-  /** Evaluations carry this metric too (losses only). */
-  evals: boolean;
-}
-
-const METRICS: readonly MetricSpec[] = [
-  { key: 'totalLoss', title: 'Total loss', evals: true },
-  { key: 'tokenLoss', title: 'Token loss', evals: true },
-  { key: 'projectionLoss', title: 'Projection loss', evals: true },
-  { key: 'lr', title: 'Learning rate', evals: false },
-  { key: 'gradNorm', title: 'Gradient norm', evals: false },
-];
-
-interface ViewState {
-  logScale: boolean;
-  hiddenRuns: string[];
-  zoom: [number, number] | null;
-}
-
-function parseState(x: unknown): ViewState {
-  const s = (typeof x === 'object' && x !== null ? x : {}) as Record<string, unknown>;
-  const zoom = s['zoom'];
-  return {
-    logScale: s['logScale'] === true,
-    hiddenRuns: Array.isArray(s['hiddenRuns']) ? s['hiddenRuns'].filter((r): r is string => typeof r === 'string') : [],
-    zoom:
-      Array.isArray(zoom) && zoom.length === 2 && typeof zoom[0] === 'number' && typeof zoom[1] === 'number' && zoom[0] < zoom[1]
-        ? [zoom[0], zoom[1]]
-        : null,
-  };
-}
-
-/** Which stored series a uPlot series draws. */
-interface Source {
-  run: RunData;
-  kind: SeriesDef['kind'];
-}
+import { alignAndDecimate, DecimationCache } from './decimate';
+import { composePng } from './png';
+import { readoutHint, readoutRow } from './readout';
+import { LossStore, type RunData } from './store';
+import { METRICS, parseState, sourcesFor, viewRange, xySeries, type MetricSpec, type Source, type ViewState } from './view';
 
 interface ChartSlot {
   spec: MetricSpec;
@@ -175,25 +138,6 @@ function visibleRuns(): RunData[] {
   return [...store.runs.values()].filter((r) => !hidden.has(r.run));
 }
 
-function sourcesFor(spec: MetricSpec, runs: readonly RunData[]): Source[] {
-  const out: Source[] = [];
-  for (const run of runs) {
-    out.push({ run, kind: 'step' });
-    if (!spec.evals) continue;
-    for (const split of EVAL_SPLITS) if (run.evals[split].length > 0) out.push({ run, kind: split });
-  }
-  return out;
-}
-
-function xySeries(source: Source, metric: PlotMetric): XYSeries {
-  if (source.kind === 'step') {
-    const s = source.run.steps;
-    return { x: s.x, y: s.columns[metric], length: s.length, owner: s, column: metric, version: s.version };
-  }
-  const e = source.run.evals[source.kind];
-  return { x: e.x, y: e.columns[metric as EvalColumn], length: e.length, owner: e, column: metric, version: e.version };
-}
-
 function renderLegend(): void {
   if (legendVersion !== store.structureVersion) {
     legendVersion = store.structureVersion;
@@ -260,20 +204,6 @@ function rebuildCharts(runs: readonly RunData[]): void {
   }
 }
 
-/** The x range shown: the user's zoom, else every visible point. */
-function viewRange(runs: readonly RunData[]): [number, number] | undefined {
-  if (state.zoom) return state.zoom;
-  let lo = Number.POSITIVE_INFINITY;
-  let hi = Number.NEGATIVE_INFINITY;
-  for (const r of runs) {
-    const e = r.extent();
-    if (!e) continue;
-    lo = Math.min(lo, e[0]);
-    hi = Math.max(hi, e[1]);
-  }
-  return lo <= hi ? [lo, hi] : undefined;
-}
-
 function render(): void {
   renderLegend();
   const runs = visibleRuns();
@@ -286,7 +216,7 @@ function render(): void {
     builtSignature = sig;
     rebuildCharts(runs);
   }
-  const view = viewRange(runs);
+  const view = viewRange(runs, state.zoom);
   let drawn = 0;
   if (hasData && view) {
     for (const slot of charts) {
@@ -308,79 +238,15 @@ function showReadout(x: number | null, force = false): void {
   if (x === lastCursor && !force) return;
   lastCursor = x;
   if (x === null) {
-    readout.replaceChildren(el('span', { className: 'rt-muted', text: 'Hover a chart for exact values · drag across a chart to zoom · double-click to reset' }));
+    readout.replaceChildren(readoutHint());
     return;
   }
   const rows: HTMLElement[] = [];
   for (const run of visibleRuns()) {
-    const i = run.steps.nearest(x);
-    const parts: string[] = [];
-    let step: number | undefined;
-    if (i >= 0) {
-      step = run.steps.x[i] as number;
-      const c = run.steps.columns;
-      parts.push(
-        `total ${formatNumber(c.totalLoss[i], 6)}`,
-        `token ${formatNumber(c.tokenLoss[i], 6)}`,
-        `projection ${formatNumber(c.projectionLoss[i], 6)}`,
-        `lr ${formatNumber(c.lr[i], 4)}`,
-        `grad norm ${formatNumber(c.gradNorm[i], 5)}`,
-      );
-    }
-    const h = run.evals.heldout;
-    const j = h.nearest(x);
-    if (j >= 0) parts.push(`held-out total ${formatNumber(h.columns.totalLoss[j], 6)} @ ${formatNumber(h.x[j], 8)}`);
-    if (parts.length === 0) continue;
-    const swatch = el('span', { className: 'rt-swatch' });
-    swatch.style.background = runColor(run);
-    rows.push(
-      el('div', { className: 'lc-readout-row', attrs: { 'data-run': run.run } }, [
-        swatch,
-        el('strong', { text: run.label }),
-        el('span', { className: 'lc-readout-step', text: step === undefined ? '' : `step ${formatNumber(step, 8)}` }),
-        el('span', { className: 'lc-readout-values', text: parts.join(' · ') }),
-      ]),
-    );
+    const row = readoutRow(run, x, runColor(run));
+    if (row) rows.push(row);
   }
   readout.replaceChildren(...rows);
-}
-
-function composePng(): string {
-  const dpr = window.devicePixelRatio || 1;
-  const box = chartsSection.getBoundingClientRect();
-  const legendHeight = 28;
-  const canvas = document.createElement('canvas');
-  canvas.width = Math.max(1, Math.round(box.width * dpr));
-  canvas.height = Math.max(1, Math.round((box.height + legendHeight) * dpr));
-  const ctx = canvas.getContext('2d');
-  if (!ctx) throw new Error('no 2d canvas context');
-  ctx.scale(dpr, dpr);
-  ctx.fillStyle = theme.background;
-  ctx.fillRect(0, 0, box.width, box.height + legendHeight);
-  ctx.font = `${theme.fontSize}px ${theme.font}`;
-  ctx.textBaseline = 'middle';
-  let x = 8;
-  for (const run of visibleRuns()) {
-    ctx.fillStyle = runColor(run);
-    ctx.fillRect(x, legendHeight / 2 - 1.5, 14, 3);
-    x += 20;
-    ctx.fillStyle = theme.foreground;
-    ctx.fillText(run.label, x, legendHeight / 2);
-    x += ctx.measureText(run.label).width + 18;
-  }
-  for (const slot of charts) {
-    const source = slot.chart.canvas();
-    if (!source) continue;
-    const caption = slot.figure.querySelector('figcaption');
-    if (caption) {
-      const r = caption.getBoundingClientRect();
-      ctx.fillStyle = theme.foreground;
-      ctx.fillText(caption.textContent ?? '', r.left - box.left, legendHeight + r.top - box.top + r.height / 2);
-    }
-    const r = source.getBoundingClientRect();
-    ctx.drawImage(source, r.left - box.left, legendHeight + r.top - box.top, r.width, r.height);
-  }
-  return canvas.toDataURL('image/png');
 }
 
 logBox.addEventListener('change', () => {
@@ -402,7 +268,8 @@ exportPng.addEventListener('click', () => {
     runtime.reportError('nothing to export yet: no points have arrived');
     return;
   }
-  runtime.post({ type: 'exportPng', panel: 'loss-curves', dataUrl: composePng(), suggestedName: suggestedFileName('loss-curves', 'png') });
+  const legend = visibleRuns().map((r) => ({ label: r.label, color: runColor(r) }));
+  runtime.post({ type: 'exportPng', panel: 'loss-curves', dataUrl: composePng(chartsSection, charts, legend, theme), suggestedName: suggestedFileName('loss-curves', 'png') });
 });
 
 new ResizeObserver(() => {
