@@ -5,7 +5,8 @@
  * it is ready it receives deltas. Messages are validated both ways (protocol/webview.ts).
  */
 import * as vscode from 'vscode';
-import { checkPanelMessage, PANEL_KINDS, type ExtensionMessage, type PanelKind } from '../protocol/webview';
+import { PANEL_KINDS, type ExtensionMessage, type PanelKind } from '../protocol/webview';
+import { checkPanelMessage } from '../protocol/webview-check';
 import { createNonce, panelHtml } from '../webview/html';
 import type { RunState } from './run-state';
 

@@ -12,7 +12,7 @@ import { COSINE_TITLE, RunState, loadRunFolder, runLabel } from '../../client/ru
 import { runnableSections, sectionsFor } from '../../client/sections';
 import { BACKEND_CHOICES, readSettings, SETTING_DEFAULTS } from '../../client/settings';
 import type { JobEvent } from '../../protocol/job';
-import { checkExtensionMessage } from '../../protocol/webview';
+import { checkExtensionMessage } from '../../protocol/webview-check';
 
 const root = path.resolve(__dirname, '..', '..', '..');
 const manifest = JSON.parse(fs.readFileSync(path.join(root, 'package.json'), 'utf8')) as {

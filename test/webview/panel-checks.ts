@@ -6,7 +6,8 @@ import { strict as assert } from 'node:assert';
 import { copyFileSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { isPanelMessage, type PanelMessage } from '../../protocol/webview';
+import { type PanelMessage } from '../../protocol/webview';
+import { isPanelMessage } from '../../protocol/webview-check';
 import { browserSkipReason, REPO_ROOT, VSCODE_DARK_THEME, type PanelPage, type PanelServer } from './harness';
 
 /** Why this file's browser tests skip, or false when they run; logged as a `#` line when they skip. */

@@ -1,20 +1,8 @@
 import { strict as assert } from 'node:assert';
 import { describe, test } from 'node:test';
 import type { Heatmap, SearchTrial, TuneEval, TuneStep } from '../../protocol/job';
-import {
-  checkExtensionMessage,
-  checkPanelMessage,
-  extensionMessage,
-  heatmapFromJobEvent,
-  isExtensionMessage,
-  isPanelMessage,
-  panelMessage,
-  pointFromJobEvent,
-  progressFromJobEvent,
-  trialFromJobEvent,
-  WEBVIEW_PROTOCOL_VERSION,
-  type HeatmapData,
-} from '../../protocol/webview';
+import { extensionMessage, heatmapFromJobEvent, panelMessage, pointFromJobEvent, progressFromJobEvent, trialFromJobEvent, WEBVIEW_PROTOCOL_VERSION, type HeatmapData } from '../../protocol/webview';
+import { checkExtensionMessage, checkPanelMessage, isExtensionMessage, isPanelMessage } from '../../protocol/webview-check';
 
 const V = WEBVIEW_PROTOCOL_VERSION;
 

@@ -3,14 +3,8 @@
  * frame, follow theme changes, report errors to the extension, and (in tests and benchmarks only) expose hooks.
  */
 
-import {
-  checkExtensionMessage,
-  panelMessage,
-  type ExtensionMessage,
-  type PanelKind,
-  type PanelMessage,
-  type Unversioned,
-} from '../../protocol/webview';
+import { panelMessage, type ExtensionMessage, type PanelKind, type PanelMessage, type Unversioned } from '../../protocol/webview';
+import { checkExtensionMessage } from '../../protocol/webview-check';
 import { vscodeApi, type VsCodeApi } from '../vscode-api';
 
 /**
