@@ -15,6 +15,7 @@
  * resolves to nothing, so {gate, up} is {up} again. Subsets come smallest first, so the kept spelling of each
  * parameter set is its shortest. Non-goals: running trials (engine/method/search.ts).
  */
+import type { SearchSets } from '../protocol/contract';
 
 /** One candidate: the generic blocks each loss trains. */
 export interface BlockCandidate {
@@ -66,7 +67,7 @@ export function blockSubsets(candidates: readonly string[], maxBlocks?: number, 
  * union (token candidates first, then projection candidates, duplicates dropped), both losses on the same set.
  */
 export function enumerateBlockSets(
-  candidatesTok: readonly string[], candidatesProj: readonly string[], sets: 'separate' | 'joint', maxBlocks?: number, resolve?: ResolveBlocks,
+  candidatesTok: readonly string[], candidatesProj: readonly string[], sets: SearchSets, maxBlocks?: number, resolve?: ResolveBlocks,
 ): BlockCandidate[] {
   if (sets === 'joint') {
     const union = [...new Set([...candidatesTok, ...candidatesProj])];
@@ -83,7 +84,7 @@ export function enumerateBlockSets(
 
 /** Number of candidates `enumerateBlockSets` returns, without building the pairs. */
 export function countBlockSets(
-  candidatesTok: readonly string[], candidatesProj: readonly string[], sets: 'separate' | 'joint', maxBlocks?: number, resolve?: ResolveBlocks,
+  candidatesTok: readonly string[], candidatesProj: readonly string[], sets: SearchSets, maxBlocks?: number, resolve?: ResolveBlocks,
 ): number {
   if (sets === 'joint') return enumerateBlockSets(candidatesTok, candidatesProj, 'joint', maxBlocks, resolve).length;
   if (candidatesTok.length === 0 && candidatesProj.length === 0) return 0;

@@ -5,6 +5,7 @@
  */
 import type { Tokenizer } from '../tokenizer';
 import { parseTemplate } from '../../protocol/template';
+import type { Pairing } from '../../protocol/contract';
 
 /**
  * Replace {name} placeholders (protocol/template.ts); literal braces are {{ and }}. A brace that forms no
@@ -134,7 +135,7 @@ export function parseStatementsCsv(text: string, file: string, columns: { text?:
 }
 
 /** How the two sides of a contrast set are built from the statements (METHOD.md §4.1). */
-export type Pairing = 'paired' | 'unpaired' | 'by_label';
+export type { Pairing } from '../../protocol/contract';
 
 /** One side of a contrastive pair: which statement, which persona and which answer label it is rendered with. */
 export interface ContrastSide {

@@ -34,6 +34,7 @@ import { WeightSnapshot } from '../model/weights';
 import { blockParams } from './trainable';
 import { tune, type TuneExample, type TuneOptions } from './tune';
 import type { RankBy, SearchStrategy } from '../../protocol/contract';
+import type { SearchSets } from '../../protocol/contract';
 
 /** A finished trial plus its ranking metric (SearchTrial has no field for it; persist this object to resume). */
 export interface RankedTrial extends SearchTrial {
@@ -48,7 +49,7 @@ export interface SearchOptions {
   tokenCandidates: string[];
   /** Projection-loss candidate blocks (research: q, k, v, o). */
   projectionCandidates: string[];
-  sets: 'separate' | 'joint';
+  sets: SearchSets;
   /** Largest number of blocks in each loss's subset ('joint': in the one shared subset); default no limit. */
   maxBlocks?: number;
   strategy: SearchStrategy;
