@@ -149,6 +149,7 @@ export const KEY_CHECKS: Readonly<Record<string, KeyCheck>> = {
   'eval.steering.combine': { section: 'check', value: 'true' },
   'eval.steering.scale': { section: 'check', value: 'norm' },
   'eval.steering.prompts': { section: 'check', value: 'other' },
+  'eval.steering.position': { section: 'check', value: '0' },
   'eval.steering.max_new_tokens': { section: 'check', value: '2' },
   'eval.projection_cosine.direction': { section: 'check', value: 'second' },
   'eval.projection_cosine.layers': { section: 'check', value: '[1]' },
@@ -165,5 +166,7 @@ export const KEY_CHECKS: Readonly<Record<string, KeyCheck>> = {
   'export.weights': { section: 'release', value: 'full' },
   'export.dtype': { section: 'release', value: 'f16' },
   'export.direction_formats': { section: 'release', value: '[gguf]' },
+  'export.position': { section: 'release', value: '0' },
+  'export.layers': { section: 'release', value: '[2]' },
   'export.output': { section: 'release', value: '"exports/other"' },
 };
