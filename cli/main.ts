@@ -97,9 +97,12 @@ function backendChoice(values: { backend?: string | undefined; threads?: string 
   }
   // wasm threads: one per core (at most 8) unless --threads or RTUNE_WASM_THREADS says otherwise; the backend falls
   // back to one thread, with a note, if the threaded build does not start.
-  const threads = values.threads !== undefined ? intOpt(values.threads, 'threads', 1)
-    : process.env['RTUNE_WASM_THREADS'] !== undefined ? intOpt(process.env['RTUNE_WASM_THREADS'], 'threads', 1)
-      : Math.min(os.cpus().length, 8);
+  const threads =
+    values.threads !== undefined
+      ? intOpt(values.threads, 'threads', 1)
+      : process.env['RTUNE_WASM_THREADS'] !== undefined
+        ? intOpt(process.env['RTUNE_WASM_THREADS'], 'threads', 1)
+        : Math.min(os.cpus().length, 8);
   return { pref, options: { ...backendOptionsFromEnv(process.env), threads } };
 }
 
@@ -116,7 +119,14 @@ function requireModel(v: string | undefined): string {
 async function cmdGenerate(argv: string[]): Promise<number> {
   const { values } = parseArgs({
     args: argv,
-    options: { ...COMMON, prompt: { type: 'string' }, 'max-tokens': { type: 'string' }, temperature: { type: 'string' }, 'top-p': { type: 'string' }, seed: { type: 'string' } },
+    options: {
+      ...COMMON,
+      prompt: { type: 'string' },
+      'max-tokens': { type: 'string' },
+      temperature: { type: 'string' },
+      'top-p': { type: 'string' },
+      seed: { type: 'string' },
+    },
     allowPositionals: false,
   });
   if (values.help) return usage(0);
@@ -137,7 +147,11 @@ async function cmdGenerate(argv: string[]): Promise<number> {
     const generated: number[] = [];
     if (!values.json) process.stdout.write(values.prompt);
     const res = await generate(s.model, [prompt], {
-      maxNewTokens: maxTokens, temperature, topP, seed, stopIds,
+      maxNewTokens: maxTokens,
+      temperature,
+      topP,
+      seed,
+      stopIds,
       onStep: (_step, toks) => {
         const id = toks[0];
         if (id === undefined || values.json) return;
@@ -155,11 +169,23 @@ async function cmdGenerate(argv: string[]): Promise<number> {
     const seconds = (Date.now() - t0) / 1000;
     if (values.json) {
       const text = s.tokenizer.decode([...prompt, ...tokens]);
-      process.stdout.write(`${JSON.stringify({
-        prompt: values.prompt, completion: text.slice(s.tokenizer.decode(prompt).length), text, prompt_tokens: prompt, tokens,
-        finish: res.finish[0], temperature, top_p: topP, seed, backend: backend.backend, device: backend.device,
-        seconds, tokens_per_second: tokens.length / seconds,
-      })}\n`);
+      process.stdout.write(
+        `${JSON.stringify({
+          prompt: values.prompt,
+          completion: text.slice(s.tokenizer.decode(prompt).length),
+          text,
+          prompt_tokens: prompt,
+          tokens,
+          finish: res.finish[0],
+          temperature,
+          top_p: topP,
+          seed,
+          backend: backend.backend,
+          device: backend.device,
+          seconds,
+          tokens_per_second: tokens.length / seconds,
+        })}\n`,
+      );
     } else {
       process.stdout.write('\n');
       process.stderr.write(`[${tokens.length} tokens, ${(tokens.length / seconds).toFixed(1)} tok/s, ${backend.device}]\n`);
@@ -173,7 +199,14 @@ async function cmdGenerate(argv: string[]): Promise<number> {
 async function cmdPerplexity(argv: string[]): Promise<number> {
   const { values } = parseArgs({
     args: argv,
-    options: { ...COMMON, data: { type: 'string' }, 'max-length': { type: 'string' }, stride: { type: 'string' }, batch: { type: 'string' }, newlines: { type: 'string' } },
+    options: {
+      ...COMMON,
+      data: { type: 'string' },
+      'max-length': { type: 'string' },
+      stride: { type: 'string' },
+      batch: { type: 'string' },
+      newlines: { type: 'string' },
+    },
     allowPositionals: false,
   });
   if (values.help) return usage(0);
@@ -201,16 +234,31 @@ async function cmdPerplexity(argv: string[]): Promise<number> {
     const ids = encodeText(s.tokenizer, data.text);
     const bar = new ProgressBar('perplexity');
     const out = await perplexity(s.model, ids, {
-      maxLength, stride, batch,
+      maxLength,
+      stride,
+      batch,
       onProgress: (done, total, ppl) => bar.update(done, total, 'windows', `ppl ${ppl.toFixed(3)}`),
     });
     bar.finish();
     const seconds = (Date.now() - t0) / 1000;
     const result: PerplexityResult = {
-      perplexity: out.perplexity, nll: out.nll, tokens: out.tokens, scored_tokens: out.scoredTokens,
-      windows: out.windows.length, max_length: maxLength, stride, batch, backend: backend.backend, device: backend.device,
-      model: modelPath, data: dataPath, newlines: data.newlines, seconds, tokens_per_second: out.scoredTokens / seconds,
-      window_nll: out.windowNll, window_tokens: out.windowTokens,
+      perplexity: out.perplexity,
+      nll: out.nll,
+      tokens: out.tokens,
+      scored_tokens: out.scoredTokens,
+      windows: out.windows.length,
+      max_length: maxLength,
+      stride,
+      batch,
+      backend: backend.backend,
+      device: backend.device,
+      model: modelPath,
+      data: dataPath,
+      newlines: data.newlines,
+      seconds,
+      tokens_per_second: out.scoredTokens / seconds,
+      window_nll: out.windowNll,
+      window_tokens: out.windowTokens,
     };
     if (values.json) process.stdout.write(`${JSON.stringify(result)}\n`);
     else {
@@ -273,8 +321,10 @@ async function cmdRun(argv: string[], onlyKind?: string): Promise<number> {
         bar.finish();
         bars.delete(e.job);
       }
-    } else if (e.type === 'step' && (e.step % 10 === 0)) {
-      process.stderr.write(`  step ${e.step}  token ${e.tokenLoss.toFixed(4)}  projection ${e.projectionLoss.toFixed(4)}  lr ${e.lr.toExponential(2)}  |g| ${e.gradNorm.toFixed(3)}  cos ${e.cosine.map((c) => c.toFixed(2)).join(' ')}\n`);
+    } else if (e.type === 'step' && e.step % 10 === 0) {
+      process.stderr.write(
+        `  step ${e.step}  token ${e.tokenLoss.toFixed(4)}  projection ${e.projectionLoss.toFixed(4)}  lr ${e.lr.toExponential(2)}  |g| ${e.gradNorm.toFixed(3)}  cos ${e.cosine.map((c) => c.toFixed(2)).join(' ')}\n`,
+      );
     } else if (e.type === 'eval') {
       process.stderr.write(`  held-out at step ${e.step}: token ${e.tokenLoss.toFixed(4)}  projection ${e.projectionLoss.toFixed(4)}\n`);
     } else if (e.type === 'log') {
@@ -289,10 +339,12 @@ async function cmdRun(argv: string[], onlyKind?: string): Promise<number> {
   process.once('SIGINT', onSigint);
   try {
     const { threads, ...backendOptions } = options;
-    const summaries = await runConfig(loaded.config, selected, { file: abs, emit, signal: ctl.signal, backend: pref, threads, backendOptions }).catch((e: unknown) => {
-      // After a SIGINT whatever stopped the run is the cancellation; the runner has marked its folder cancelled.
-      throw ctl.signal.aborted && !(e instanceof CancelledError) ? new CancelledError() : e;
-    });
+    const summaries = await runConfig(loaded.config, selected, { file: abs, emit, signal: ctl.signal, backend: pref, threads, backendOptions }).catch(
+      (e: unknown) => {
+        // After a SIGINT whatever stopped the run is the cancellation; the runner has marked its folder cancelled.
+        throw ctl.signal.aborted && !(e instanceof CancelledError) ? new CancelledError() : e;
+      },
+    );
     if (values.json) process.stdout.write(`${JSON.stringify({ type: 'summary', runs: summaries })}\n`);
     else {
       process.stdout.write('\n| section | status | result |\n| --- | --- | --- |\n');

@@ -8,7 +8,10 @@ export class ProgressBar {
   private readonly start = Date.now();
   private readonly tty: boolean;
 
-  constructor(private readonly label: string, private readonly stream: NodeJS.WriteStream = process.stderr) {
+  constructor(
+    private readonly label: string,
+    private readonly stream: NodeJS.WriteStream = process.stderr,
+  ) {
     this.tty = stream.isTTY === true;
   }
 

@@ -69,7 +69,9 @@ function workspaceFolderOf(file: string): string | undefined {
 function resolveRunsFolder(s: RtuneSettings, file: string | undefined): string | undefined {
   if (s.runsFolder === '') return undefined;
   if (path.isAbsolute(s.runsFolder)) return s.runsFolder;
-  const base = (file !== undefined ? workspaceFolderOf(file) : vscode.workspace.workspaceFolders?.[0]?.uri.fsPath) ?? (file !== undefined ? path.dirname(file) : undefined);
+  const base =
+    (file !== undefined ? workspaceFolderOf(file) : vscode.workspace.workspaceFolders?.[0]?.uri.fsPath) ??
+    (file !== undefined ? path.dirname(file) : undefined);
   return base !== undefined ? path.join(base, s.runsFolder) : undefined;
 }
 
@@ -193,12 +195,18 @@ export async function activate(context: vscode.ExtensionContext): Promise<RtuneA
     const candidates = sectionsFor(command, runnableSections(doc.getText()));
     const spec = COMMAND_SECTIONS[command];
     if (candidates.length === 0) {
-      void vscode.window.showErrorMessage(`RTune: ${path.basename(doc.uri.fsPath)} has no section to ${spec?.title.toLowerCase() ?? command} (${spec?.kinds.join('/') ?? ''}${spec?.part ? ` with ${spec.part}` : ''}).`);
+      void vscode.window.showErrorMessage(
+        `RTune: ${path.basename(doc.uri.fsPath)} has no section to ${spec?.title.toLowerCase() ?? command} (${spec?.kinds.join('/') ?? ''}${spec?.part ? ` with ${spec.part}` : ''}).`,
+      );
       return undefined;
     }
     if (candidates.length === 1) return candidates[0];
     const pick = await vscode.window.showQuickPick(
-      candidates.map((s) => ({ label: `${s.kind} ${s.name}`, description: `line ${s.line + 1}${s.parts.length ? ` · ${s.parts.join(', ')}` : ''}`, section: s })),
+      candidates.map((s) => ({
+        label: `${s.kind} ${s.name}`,
+        description: `line ${s.line + 1}${s.parts.length ? ` · ${s.parts.join(', ')}` : ''}`,
+        section: s,
+      })),
       { title: `RTune: ${spec?.title ?? command}`, placeHolder: 'Which section?' },
     );
     return pick?.section;
@@ -309,7 +317,10 @@ export async function activate(context: vscode.ExtensionContext): Promise<RtuneA
     let dir = args?.runDir;
     if (dir === undefined) {
       const browse = { label: '$(folder-opened) Browse…', description: '', dir: '' };
-      const pick = await vscode.window.showQuickPick([...listRunFolders(), browse], { title: 'RTune: Open Run…', placeHolder: 'A run folder to show in the panels' });
+      const pick = await vscode.window.showQuickPick([...listRunFolders(), browse], {
+        title: 'RTune: Open Run…',
+        placeHolder: 'A run folder to show in the panels',
+      });
       if (!pick) return undefined;
       if (pick === browse) {
         const chosen = await vscode.window.showOpenDialog({ canSelectFolders: true, canSelectFiles: false, openLabel: 'Open Run' });

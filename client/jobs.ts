@@ -76,7 +76,9 @@ export class JobController implements vscode.Disposable {
       maxMemoryBytes: Math.round(s.maxMemoryGiB * 2 ** 30),
       ...(runsFolder !== undefined ? { runsFolder } : {}),
     };
-    this.log.info(`job ${job.id} "${job.title}": starting (${path.basename(job.spec.file)}${job.spec.sections.length ? `, ${job.spec.sections.join(', ')}` : ', all sections'}; backend ${s.backend})`);
+    this.log.info(
+      `job ${job.id} "${job.title}": starting (${path.basename(job.spec.file)}${job.spec.sections.length ? `, ${job.spec.sections.join(', ')}` : ', all sections'}; backend ${s.backend})`,
+    );
     let report: ((value: { message?: string; increment?: number }) => void) | undefined;
     let lastPct = 0;
     const worker = startWorkerJob({
@@ -93,14 +95,11 @@ export class JobController implements vscode.Disposable {
         }
       },
     });
-    void vscode.window.withProgress(
-      { location: vscode.ProgressLocation.Notification, title: `RTune: ${job.title}`, cancellable: true },
-      (progress, token) => {
-        report = (v) => progress.report(v);
-        token.onCancellationRequested(() => this.queue.cancel(job.id));
-        return job.finished;
-      },
-    );
+    void vscode.window.withProgress({ location: vscode.ProgressLocation.Notification, title: `RTune: ${job.title}`, cancellable: true }, (progress, token) => {
+      report = (v) => progress.report(v);
+      token.onCancellationRequested(() => this.queue.cancel(job.id));
+      return job.finished;
+    });
     const done = worker.done.then((outcome) => {
       for (const sum of worker.summaries) {
         const run = worker.runs.find((r) => r.section === sum.section && r.kind === sum.kind);
@@ -111,7 +110,8 @@ export class JobController implements vscode.Disposable {
       if (outcome.status !== 'done') {
         for (const r of worker.runs) {
           const info = this.state.runs.get(r.run);
-          if (info?.status === 'running') this.panels.post(this.state.setStatus(r.run, outcome.status === 'cancelled' ? 'cancelled' : 'failed', outcome.message));
+          if (info?.status === 'running')
+            this.panels.post(this.state.setStatus(r.run, outcome.status === 'cancelled' ? 'cancelled' : 'failed', outcome.message));
         }
       }
       for (const r of worker.runs) this.host.notifyServer(ResultsChangedNotification.method, { uri: job.spec.uri, runDir: r.dir });
@@ -167,7 +167,10 @@ export class JobController implements vscode.Disposable {
     }
     const info = this.state.currentRun;
     const parts = [`$(loading~spin) RTune: ${running.title}`];
-    if (info?.last && info.kind === 'tune') parts.push(`step ${info.last.step}${info.progress ? `/${info.progress.total}` : ''} · loss ${Number.isFinite(info.last.totalLoss) ? info.last.totalLoss.toFixed(3) : 'NaN'}`);
+    if (info?.last && info.kind === 'tune')
+      parts.push(
+        `step ${info.last.step}${info.progress ? `/${info.progress.total}` : ''} · loss ${Number.isFinite(info.last.totalLoss) ? info.last.totalLoss.toFixed(3) : 'NaN'}`,
+      );
     else if (info?.progress) parts.push(`${info.progress.done}/${info.progress.total} ${info.progress.unit}`);
     if (queued > 0) parts.push(`+${queued} queued`);
     this.status.text = parts.join(' · ');

@@ -136,7 +136,19 @@ export class RunState {
     const key = heatmapKey({ run, title: COSINE_TITLE });
     let h = this.heatmaps.get(key);
     if (!h || h.rows.join() !== layers.join()) {
-      h = { type: 'heatmap', job: 'tune', run, title: COSINE_TITLE, rowLabel: 'layer', columnLabel: 'step', rows: [...layers], columns: [], values: layers.map(() => []), min: -1, max: 1 };
+      h = {
+        type: 'heatmap',
+        job: 'tune',
+        run,
+        title: COSINE_TITLE,
+        rowLabel: 'layer',
+        columnLabel: 'step',
+        rows: [...layers],
+        columns: [],
+        values: layers.map(() => []),
+        min: -1,
+        max: 1,
+      };
       this.heatmaps.set(key, h);
     }
     const label = String(step);

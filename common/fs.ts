@@ -39,9 +39,17 @@ export function writeFileAtomicWith(file: string, chunks: Iterable<Uint8Array>, 
     fs.renameSync(tmp, file);
   } catch (err) {
     if (fd !== undefined) {
-      try { fs.closeSync(fd); } catch { /* already failing; report the first error */ }
+      try {
+        fs.closeSync(fd);
+      } catch {
+        /* already failing; report the first error */
+      }
     }
-    try { fs.rmSync(tmp, { force: true }); } catch { /* best effort */ }
+    try {
+      fs.rmSync(tmp, { force: true });
+    } catch {
+      /* best effort */
+    }
     throw fail(`${file}: write failed (${describeError(err)}). Check free disk space and permissions.`, err);
   }
 }

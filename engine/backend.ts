@@ -38,7 +38,10 @@ export interface BackendOptions {
 let current: BackendInfo | undefined;
 
 export class BackendError extends Error {
-  constructor(message: string, readonly kind: 'unavailable' | 'memory') {
+  constructor(
+    message: string,
+    readonly kind: 'unavailable' | 'memory',
+  ) {
     super(message);
     this.name = 'BackendError';
   }
@@ -89,9 +92,10 @@ async function tryWebgpu(notes: string[], dawnFlags: readonly string[]): Promise
     notes.push(`webgpu: the webgpu package did not load (${errorText(e)})`);
     return undefined;
   }
-  const adapter = (await gpu.requestAdapter().catch(() => null)) as
-    | { info?: { vendor?: string; architecture?: string; device?: string; description?: string }; limits?: Record<string, number> }
-    | null;
+  const adapter = (await gpu.requestAdapter().catch(() => null)) as {
+    info?: { vendor?: string; architecture?: string; device?: string; description?: string };
+    limits?: Record<string, number>;
+  } | null;
   if (!adapter) {
     notes.push('webgpu: no GPU adapter (Dawn found no Vulkan/Metal/D3D12 device; install libvulkan1 and a driver)');
     return undefined;

@@ -36,17 +36,21 @@ export async function withWasmThreads<T>(threads: number, init: () => Promise<T>
       let text = parts.map((p) => String(p)).join('');
       if (text.startsWith('var WasmBackendModuleThreadedSimd')) {
         // The factory source refers to the bundle's CommonJS aliases; define them for the worker.
-        text = "var require$$0=require('fs'),require$$1=require('path'),require$$3=require('perf_hooks'),require$$4=require('os'),commonjsGlobal=globalThis;\n" + text;
+        text =
+          "var require$$0=require('fs'),require$$1=require('path'),require$$3=require('perf_hooks'),require$$4=require('os'),commonjsGlobal=globalThis;\n" +
+          text;
       } else if (text.includes('urlOrBlob')) {
         // The worker script: resolve our file-backed "blobs" to their paths.
-        text = "(function(){var c=URL.createObjectURL;URL.createObjectURL=function(b){return b&&b.__rtunePath?b.__rtunePath:c(b)};URL.revokeObjectURL=function(){}})();\n" + text;
+        text =
+          '(function(){var c=URL.createObjectURL;URL.createObjectURL=function(b){return b&&b.__rtunePath?b.__rtunePath:c(b)};URL.revokeObjectURL=function(){}})();\n' +
+          text;
       }
       this.__rtunePath = path.join(dir, `script-${n++}.js`);
       fs.writeFileSync(this.__rtunePath, text);
     }
   }
   g.Blob = ScriptBlob;
-  URL.createObjectURL = ((b: unknown) => ((b as FakeBlob).__rtunePath ?? origCreate(b as Blob))) as typeof URL.createObjectURL;
+  URL.createObjectURL = ((b: unknown) => (b as FakeBlob).__rtunePath ?? origCreate(b as Blob)) as typeof URL.createObjectURL;
   const fakeCpus = Array.from({ length: Math.max(origCpus().length, threads * 2) }, () => origCpus()[0] as os.CpuInfo);
   osModule.cpus = () => fakeCpus;
   tf.env().set('WASM_HAS_MULTITHREAD_SUPPORT', true);

@@ -5,7 +5,17 @@
  */
 import * as fs from 'node:fs';
 import { abRows, type AbItem } from '../engine/method/evaluate';
-import { anchor, correctPairs, parseStatementsCsv, promptBeforeLabel, renderTemplate, type ContrastPair, type ContrastSide, type SideAnswer, type StatementRow } from '../engine/method/prompts';
+import {
+  anchor,
+  correctPairs,
+  parseStatementsCsv,
+  promptBeforeLabel,
+  renderTemplate,
+  type ContrastPair,
+  type ContrastSide,
+  type SideAnswer,
+  type StatementRow,
+} from '../engine/method/prompts';
 import type { Session } from '../engine/session';
 import type { PromptSetConfig } from '../protocol/contract';
 

@@ -13,7 +13,10 @@ import type { JobEvent, SearchTrial } from '../protocol/job';
 export function resumableTrials(output: string, current: string, config: unknown): { from: string; trials: SearchTrial[] } {
   let names: string[] = [];
   try {
-    names = fs.readdirSync(output).filter((n) => n !== current).sort();
+    names = fs
+      .readdirSync(output)
+      .filter((n) => n !== current)
+      .sort();
   } catch {
     return { from: '', trials: [] };
   }

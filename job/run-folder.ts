@@ -16,7 +16,11 @@ import type { RunStatus } from '../protocol/contract';
 
 /** Raised when a run folder or one of its files cannot be written; `file` is the path concerned. */
 export class RunFolderError extends Error {
-  constructor(readonly file: string, message: string, cause?: unknown) {
+  constructor(
+    readonly file: string,
+    message: string,
+    cause?: unknown,
+  ) {
     super(message, cause === undefined ? undefined : { cause });
     this.name = 'RunFolderError';
   }
@@ -34,13 +38,19 @@ export function writeJsonAtomic(file: string, value: unknown): void {
 }
 
 function runId(section: string, now: Date): string {
-  const stamp = now.toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z');
+  const stamp = now
+    .toISOString()
+    .replace(/[-:]/g, '')
+    .replace(/\.\d+Z$/, 'Z');
   return `${stamp}-${section}`;
 }
 
 /** ISO time to the second with file-name-safe separators: 2026-11-27T07-12-03Z. */
 export function timeStamp(now: Date): string {
-  return now.toISOString().replace(/\.\d+Z$/, 'Z').replace(/:/g, '-');
+  return now
+    .toISOString()
+    .replace(/\.\d+Z$/, 'Z')
+    .replace(/:/g, '-');
 }
 
 export class RunFolder {
@@ -53,7 +63,14 @@ export class RunFolder {
    * `opts.stamp`: name the folder by the start time alone (`2026-11-27T07-12-03Z`, as exports are) instead of
    * `<compact time>-<section>`. Either way an existing folder is never reused: a clash gets `-2`, `-3`, ….
    */
-  constructor(outputDir: string, readonly section: string, readonly kind: RtuneSectionKind, readonly file: string | undefined, config: unknown, opts: { stamp?: boolean } = {}) {
+  constructor(
+    outputDir: string,
+    readonly section: string,
+    readonly kind: RtuneSectionKind,
+    readonly file: string | undefined,
+    config: unknown,
+    opts: { stamp?: boolean } = {},
+  ) {
     const base = opts.stamp ? timeStamp(this.started) : runId(section, this.started);
     let dir = path.join(outputDir, base);
     for (let i = 2; fs.existsSync(dir); i++) dir = path.join(outputDir, `${base}-${i}`);
@@ -91,7 +108,11 @@ export class RunFolder {
   }
 
   /** Final status and summary; closes the event log. */
-  finish(status: Exclude<RunStatus, 'running'>, headline: string, extra: { detail?: string; metrics?: Record<string, number>; result?: unknown } = {}): RunSummary {
+  finish(
+    status: Exclude<RunStatus, 'running'>,
+    headline: string,
+    extra: { detail?: string; metrics?: Record<string, number>; result?: unknown } = {},
+  ): RunSummary {
     const summary: RunSummary = {
       protocolVersion: RTUNE_LSP_PROTOCOL_VERSION,
       section: this.section,

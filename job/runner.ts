@@ -31,7 +31,10 @@ export class Runner implements SectionContext {
   readonly tuned = new Map<string, TunedResult>();
   readonly cancel: { signal?: AbortSignal };
 
-  constructor(readonly config: RunConfig, readonly opts: RunOptions = {}) {
+  constructor(
+    readonly config: RunConfig,
+    readonly opts: RunOptions = {},
+  ) {
     this.cancel = opts.signal ? { signal: opts.signal } : {};
   }
 
@@ -42,7 +45,10 @@ export class Runner implements SectionContext {
 
   openFolder(outputDir: string, section: string, kind: RunKind, config: unknown, opts: { stamp?: boolean } = {}): RunFolder {
     const folder = new RunFolder(outputDir, section, kind, this.opts.file, config, opts);
-    this.emit({ type: 'run', run: folder.id, section, kind, dir: path.resolve(folder.dir), ...(this.opts.file !== undefined ? { file: this.opts.file } : {}) }, folder);
+    this.emit(
+      { type: 'run', run: folder.id, section, kind, dir: path.resolve(folder.dir), ...(this.opts.file !== undefined ? { file: this.opts.file } : {}) },
+      folder,
+    );
     return folder;
   }
 
@@ -56,7 +62,10 @@ export class Runner implements SectionContext {
     if (have) return have;
     const m = this.config.models[name];
     if (!m) throw new Error(`unknown model section "${name}"`);
-    const backend = await initBackend(m.backend === 'auto' && this.opts.backend !== undefined ? this.opts.backend : m.backend, { ...this.opts.backendOptions, threads: this.opts.threads ?? 1 });
+    const backend = await initBackend(m.backend === 'auto' && this.opts.backend !== undefined ? this.opts.backend : m.backend, {
+      ...this.opts.backendOptions,
+      threads: this.opts.threads ?? 1,
+    });
     this.emit({ type: 'log', level: 'info', message: `model ${name}: ${m.source.path} on ${backend.device}` });
     const s = openModel(m.source.path, m.tokenizer !== undefined ? { tokenizerPath: m.tokenizer } : {});
     this.sessions.set(name, s);
@@ -84,7 +93,14 @@ export class Runner implements SectionContext {
   async guarded(folder: RunFolder, job: string, body: () => Promise<RunSummary>): Promise<RunSummary> {
     const ended = (s: RunSummary): void => {
       // After finish() the event log is closed: tell watchers only.
-      this.opts.emit?.({ type: 'runEnd', run: folder.id, section: folder.section, kind: folder.kind as RunEnded['kind'], status: s.status, headline: s.headline });
+      this.opts.emit?.({
+        type: 'runEnd',
+        run: folder.id,
+        section: folder.section,
+        kind: folder.kind as RunEnded['kind'],
+        status: s.status,
+        headline: s.headline,
+      });
     };
     try {
       const summary = await body();

@@ -36,7 +36,11 @@ export function abTable(result: Record<string, unknown>): string | undefined {
   const steered = st ? st.cells.filter((c) => c.multiplier !== 0).map((c) => row(`steered ${steeringLabel(c)}`, c.metrics)) : [];
   const note = st
     ? `steering adds ±k·v at every token, v from position ${st.position}${st.combine ? `, split evenly over the ${st.cells[1]?.layers.length ?? 0} layers` : ''}` +
-      (st.norms ? `; k in units of the mean block-output norm (${Object.entries(st.norms).map(([l, x]) => `L${l} ${x.toFixed(2)}`).join(', ')})` : '')
+      (st.norms
+        ? `; k in units of the mean block-output norm (${Object.entries(st.norms)
+            .map(([l, x]) => `L${l} ${x.toFixed(2)}`)
+            .join(', ')})`
+        : '')
     : undefined;
   const tables: string[] = [];
   if (ab) {
@@ -62,7 +66,17 @@ export function steeringGenerationsText(result: Record<string, unknown>): string
 
 /** Markdown table of the projection evaluation (mean cosine with the direction per layer, base vs tuned). */
 export function projectionTable(result: Record<string, unknown>): string | undefined {
-  const r = result['projection'] as { direction: string; position: number; layers: number[]; n: number; base: { perLayer: number[]; mean: number }; tuned?: { perLayer: number[]; mean: number }; delta?: { diff: number; lo: number; hi: number } } | undefined;
+  const r = result['projection'] as
+    | {
+        direction: string;
+        position: number;
+        layers: number[];
+        n: number;
+        base: { perLayer: number[]; mean: number };
+        tuned?: { perLayer: number[]; mean: number };
+        delta?: { diff: number; lo: number; hi: number };
+      }
+    | undefined;
   if (!r) return undefined;
   const f = (x: number) => x.toFixed(3);
   const rows = ['| layer | cos base | cos tuned |', '| --- | --- | --- |'];

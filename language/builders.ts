@@ -7,7 +7,27 @@
  */
 
 import { BlockValues } from './block-values';
-import { NEWLINE_MODES, BACKENDS, COMPONENTS, DECAYS, DIRECTION_FORMATS, DIRECTION_METHODS, EARLY_STOPPING_METRICS, EXPORT_DTYPES, EXPORT_WEIGHTS, OPTIMIZERS, PAIRINGS, RANK_BY, SEARCH_SETS, SEARCH_STRATEGIES, STEERING_SCALES, TOKEN_TARGETS, TUNE_LABELS, TUNE_MODES, isOneOf } from '../protocol/contract';
+import {
+  NEWLINE_MODES,
+  BACKENDS,
+  COMPONENTS,
+  DECAYS,
+  DIRECTION_FORMATS,
+  DIRECTION_METHODS,
+  EARLY_STOPPING_METRICS,
+  EXPORT_DTYPES,
+  EXPORT_WEIGHTS,
+  OPTIMIZERS,
+  PAIRINGS,
+  RANK_BY,
+  SEARCH_SETS,
+  SEARCH_STRATEGIES,
+  STEERING_SCALES,
+  TOKEN_TARGETS,
+  TUNE_LABELS,
+  TUNE_MODES,
+  isOneOf,
+} from '../protocol/contract';
 import type {
   AbEvalConfig,
   BlockSelection,
@@ -46,7 +66,7 @@ function optionalStr(v: BlockValues, key: string): string | undefined {
 
 export function buildRunConfig(a: AnalysisCore): RunConfig {
   const baseDir = a.options.baseDir ?? '.';
-  const path = (raw: string | undefined): string => (raw === undefined ? '' : a.resolvePath(raw) ?? raw);
+  const path = (raw: string | undefined): string => (raw === undefined ? '' : (a.resolvePath(raw) ?? raw));
   const runsDir = a.runsDir ?? path(a.root.str('runs'));
   const output = (s: SectionInfo): string => (s.values.has('output') ? path(s.values.str('output')) : joinPath(runsDir, s.name));
   const modelName = (s: SectionInfo): string => a.modelOf(s)?.section.name ?? '';
@@ -60,7 +80,10 @@ export function buildRunConfig(a: AnalysisCore): RunConfig {
     const resolved = a.models.get(s.name);
     models[s.name] = {
       name: s.name,
-      source: resolved?.builtin === true ? { kind: 'builtin', id: 'demo', path: resolved.path ?? joinPath(a.options.builtinRoot ?? '.', BUILTIN_DEMO_RELATIVE) } : { kind: 'path', path: path(raw) },
+      source:
+        resolved?.builtin === true
+          ? { kind: 'builtin', id: 'demo', path: resolved.path ?? joinPath(a.options.builtinRoot ?? '.', BUILTIN_DEMO_RELATIVE) }
+          : { kind: 'path', path: path(raw) },
       tokenizer: v.has('tokenizer') ? path(v.str('tokenizer')) : undefined,
       backend: v.choice('backend', BACKENDS),
     };
@@ -125,8 +148,14 @@ export function buildRunConfig(a: AnalysisCore): RunConfig {
       layers: layers(v, 'layers'),
       positions: v.offsets('position') ?? [0],
       labels: v.choice('labels', TUNE_LABELS),
-      tokenLoss: { target: tok.choice('target', TOKEN_TARGETS), weight: tok.number('weight'), blocks: blocks(tok, 'blocks'), skipBelow: optionalNum(tok, 'skip_below') },
-      projectionLoss: direction === undefined ? undefined : { weight: proj.number('weight'), blocks: blocks(proj, 'blocks'), margin: optionalNum(proj, 'margin') },
+      tokenLoss: {
+        target: tok.choice('target', TOKEN_TARGETS),
+        weight: tok.number('weight'),
+        blocks: blocks(tok, 'blocks'),
+        skipBelow: optionalNum(tok, 'skip_below'),
+      },
+      projectionLoss:
+        direction === undefined ? undefined : { weight: proj.number('weight'), blocks: blocks(proj, 'blocks'), margin: optionalNum(proj, 'margin') },
       optimizer: {
         name: opt.choice('name', OPTIMIZERS),
         lrToken: opt.number('lr_token'),
@@ -191,7 +220,9 @@ export function buildRunConfig(a: AnalysisCore): RunConfig {
     const own = directions[direction ?? '']?.positions ?? [];
     const tuned = tune !== undefined ? tunes[tune]?.positions[0] : undefined;
     if (tuned !== undefined && own.includes(tuned)) return tuned;
-    const users = Object.values(tunes).filter((t) => direction !== undefined && t.direction === direction).map((t) => t.positions[0]);
+    const users = Object.values(tunes)
+      .filter((t) => direction !== undefined && t.direction === direction)
+      .map((t) => t.positions[0]);
     const first = users[0];
     if (first !== undefined && users.every((p) => p === first)) return first;
     return own[0] ?? 0;
@@ -204,9 +235,20 @@ export function buildRunConfig(a: AnalysisCore): RunConfig {
     const ab = v.block('ab');
     const st = v.block('steering');
     const perplexity: PerplexityConfig | undefined = v.has('perplexity')
-      ? { data: path(p.str('data')), maxLength: p.number('max_length'), stride: p.number('stride'), batch: p.number('batch'), bootstrap: p.number('bootstrap'), seed: p.number('seed'), maxTokens: optionalNum(p, 'max_tokens'), newlines: p.choice('newlines', NEWLINE_MODES) }
+      ? {
+          data: path(p.str('data')),
+          maxLength: p.number('max_length'),
+          stride: p.number('stride'),
+          batch: p.number('batch'),
+          bootstrap: p.number('bootstrap'),
+          seed: p.number('seed'),
+          maxTokens: optionalNum(p, 'max_tokens'),
+          newlines: p.choice('newlines', NEWLINE_MODES),
+        }
       : undefined;
-    const abConfig: AbEvalConfig | undefined = v.has('ab') ? { prompts: optionalStr(ab, 'prompts'), holdout: ab.has('holdout') ? ab.flag('holdout') : v.has('tuned'), limit: optionalNum(ab, 'limit') } : undefined;
+    const abConfig: AbEvalConfig | undefined = v.has('ab')
+      ? { prompts: optionalStr(ab, 'prompts'), holdout: ab.has('holdout') ? ab.flag('holdout') : v.has('tuned'), limit: optionalNum(ab, 'limit') }
+      : undefined;
     const stLayers = st.layers('layers');
     const steering: SteeringConfig | undefined = v.has('steering')
       ? {
@@ -222,11 +264,29 @@ export function buildRunConfig(a: AnalysisCore): RunConfig {
       : undefined;
     const pr = v.block('projection_cosine');
     const projection: ProjectionEvalConfig | undefined = v.has('projection_cosine')
-      ? { direction: optionalStr(pr, 'direction'), layers: pr.has('layers') ? layers(pr, 'layers') : undefined, position: optionalNum(pr, 'position'), prompts: optionalStr(pr, 'prompts'), limit: optionalNum(pr, 'limit') }
+      ? {
+          direction: optionalStr(pr, 'direction'),
+          layers: pr.has('layers') ? layers(pr, 'layers') : undefined,
+          position: optionalNum(pr, 'position'),
+          prompts: optionalStr(pr, 'prompts'),
+          limit: optionalNum(pr, 'limit'),
+        }
       : undefined;
     const g = v.block('generate');
-    const generate: GenerateEvalConfig | undefined = v.has('generate') ? { prompts: optionalStr(g, 'prompts'), limit: g.number('limit'), maxNewTokens: g.number('max_new_tokens') } : undefined;
-    evals[s.name] = { name: s.name, model: modelName(s), tuned: optionalStr(v, 'tuned'), perplexity, ab: abConfig, steering, projection, generate, output: output(s) };
+    const generate: GenerateEvalConfig | undefined = v.has('generate')
+      ? { prompts: optionalStr(g, 'prompts'), limit: g.number('limit'), maxNewTokens: g.number('max_new_tokens') }
+      : undefined;
+    evals[s.name] = {
+      name: s.name,
+      model: modelName(s),
+      tuned: optionalStr(v, 'tuned'),
+      perplexity,
+      ab: abConfig,
+      steering,
+      projection,
+      generate,
+      output: output(s),
+    };
   }
 
   const exports: Record<string, ExportConfig> = {};
@@ -243,7 +303,7 @@ export function buildRunConfig(a: AnalysisCore): RunConfig {
       dtype: v.choice('dtype', EXPORT_DTYPES),
       directionFormats: formats,
       position: optionalNum(v, 'position') ?? positionFor(direction, tune),
-      layers: v.has('layers') ? layers(v, 'layers') : tune !== undefined ? tunes[tune]?.layers ?? 'all' : 'all',
+      layers: v.has('layers') ? layers(v, 'layers') : tune !== undefined ? (tunes[tune]?.layers ?? 'all') : 'all',
       output: output(s),
     };
   }

@@ -68,7 +68,7 @@ next section keyword in column 0), so one file reports all its independent error
 function keyRows(keys: readonly KeySpec[], prefix: string): string[] {
   const rows: string[] = [];
   for (const k of keys) {
-    const def = k.required === true ? '**required**' : defaultText(k) ?? '—';
+    const def = k.required === true ? '**required**' : (defaultText(k) ?? '—');
     rows.push(`| \`${prefix}${k.name}\` | ${describeType(k.type).replace(/\|/g, '\\|')} | ${def.replace(/\|/g, '\\|')} |`);
     if (k.type.kind === 'block') rows.push(...keyRows(k.type.keys, `${prefix}${k.name}.`));
   }
@@ -95,7 +95,9 @@ function blockTable(): string[] {
   for (const b of BLOCK_NAMES) {
     const l = BLOCK_TENSORS.llama[b];
     const g = BLOCK_TENSORS.gpt2[b];
-    rows.push(`| \`${b}\` | ${BLOCK_DOCS[b]} | ${l !== undefined ? `\`${l.tensor}\`` : '—'} | ${g !== undefined ? `\`${g.tensor}\`${g.slice !== undefined ? ` (${g.slice} columns)` : ''}` : '—'} |`);
+    rows.push(
+      `| \`${b}\` | ${BLOCK_DOCS[b]} | ${l !== undefined ? `\`${l.tensor}\`` : '—'} | ${g !== undefined ? `\`${g.tensor}\`${g.slice !== undefined ? ` (${g.slice} columns)` : ''}` : '—'} |`,
+    );
   }
   return rows;
 }
@@ -114,11 +116,17 @@ export function generateLanguageDocs(): string {
   parts.push(
     '## Parameter blocks',
     '',
-    'Block lists use generic names, mapped explicitly to each architecture\'s tensors (the research matched substrings, which silently matched nothing on GPT-2). `all` means every block the architecture has.',
+    "Block lists use generic names, mapped explicitly to each architecture's tensors (the research matched substrings, which silently matched nothing on GPT-2). `all` means every block the architecture has.",
     '',
     ...blockTable(),
     '',
-    `Architecture names are accepted too: Llama ${Object.keys(BLOCK_ALIASES.llama).map((a) => `\`${a}\``).join(', ')}; GPT-2 ${Object.keys(BLOCK_ALIASES.gpt2).map((a) => `\`${a}\``).join(', ')} (\`attn.c_attn\` = q, k and v). With a model on disk, a name from the other family, or a block the architecture lacks (\`gate\` on GPT-2), is an error.`,
+    `Architecture names are accepted too: Llama ${Object.keys(BLOCK_ALIASES.llama)
+      .map((a) => `\`${a}\``)
+      .join(', ')}; GPT-2 ${Object.keys(BLOCK_ALIASES.gpt2)
+      .map((a) => `\`${a}\``)
+      .join(
+        ', ',
+      )} (\`attn.c_attn\` = q, k and v). With a model on disk, a name from the other family, or a block the architecture lacks (\`gate\` on GPT-2), is an error.`,
     '',
   );
   parts.push(
@@ -128,7 +136,7 @@ export function generateLanguageDocs(): string {
     '',
     '## Inline results',
     '',
-    'Each run of a section writes `<output>/<run id>/summary.json` (`output` defaults to `<runs>/<section name>`). The editor shows the newest finished run\'s `headline` next to the section. The shape is `RunSummary` in `protocol/lsp.ts`: `protocolVersion`, `section`, `kind`, `file`, `status` (`done`, `failed`, `cancelled`), `started`, `finished`, `headline`, `detail`, `metrics`.',
+    "Each run of a section writes `<output>/<run id>/summary.json` (`output` defaults to `<runs>/<section name>`). The editor shows the newest finished run's `headline` next to the section. The shape is `RunSummary` in `protocol/lsp.ts`: `protocolVersion`, `section`, `kind`, `file`, `status` (`done`, `failed`, `cancelled`), `started`, `finished`, `headline`, `detail`, `metrics`.",
     '',
   );
   return parts.join('\n');

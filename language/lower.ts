@@ -89,12 +89,19 @@ function lowerBlock(keys: readonly KeySpec[], owner: Entry, block: BlockValue, s
     if (spec === undefined) {
       const guess = didYouMean(name, keyList(keys));
       const home = guess === undefined ? homeOf(name, sectionKeys) : undefined;
-      const hint = guess !== undefined ? `. Did you mean \`${guess}\`?` : home !== undefined ? `: it belongs inside \`${home} { }\`` : `; valid keys: ${keyList(keys).join(', ')}`;
+      const hint =
+        guess !== undefined
+          ? `. Did you mean \`${guess}\`?`
+          : home !== undefined
+            ? `: it belongs inside \`${home} { }\``
+            : `; valid keys: ${keyList(keys).join(', ')}`;
       sink({
         code: isSectionKind(name) ? 'unknown-section' : 'unknown-key',
         severity: 'error',
         span: entry.key,
-        message: isSectionKind(name) ? `a \`${name}\` section must be at the top level, not inside \`${owner.key.text}\`` : `unknown key \`${name}\` in \`${owner.key.text}\`${hint}`,
+        message: isSectionKind(name)
+          ? `a \`${name}\` section must be at the top level, not inside \`${owner.key.text}\``
+          : `unknown key \`${name}\` in \`${owner.key.text}\`${hint}`,
         fixes: guess !== undefined ? [{ title: `Change to '${guess}'`, edit: { span: span(entry.key.start, entry.key.end), newText: guess } }] : undefined,
       });
       continue;
@@ -118,7 +125,12 @@ function lowerBlock(keys: readonly KeySpec[], owner: Entry, block: BlockValue, s
   for (const k of keys) {
     if (k.required === true && !values.has(k.name)) {
       const where = owner.label !== undefined ? `${owner.key.text} ${labelText(owner) ?? ''}` : owner.key.text;
-      sink({ code: 'missing-key', severity: 'error', span: span(owner.key.start, (owner.label ?? owner.key).end), message: `\`${where.trim()}\` needs \`${k.name}\`: ${describeType(k.type)}` });
+      sink({
+        code: 'missing-key',
+        severity: 'error',
+        span: span(owner.key.start, (owner.label ?? owner.key).end),
+        message: `\`${where.trim()}\` needs \`${k.name}\`: ${describeType(k.type)}`,
+      });
     }
   }
   return new BlockValues(keys, owner, values, blocks);
@@ -137,7 +149,8 @@ export function lower(document: Document, options: LanguageOptions = {}): Analys
     const spec = sectionSpec(key);
     if (spec !== undefined) {
       if (entry.value === undefined || entry.value.kind !== 'block') {
-        if (entry.value !== undefined) sink({ code: 'syntax', severity: 'error', span: entry.key, message: `a \`${key}\` section is written \`${key} <name> { ... }\`` });
+        if (entry.value !== undefined)
+          sink({ code: 'syntax', severity: 'error', span: entry.key, message: `a \`${key}\` section is written \`${key} <name> { ... }\`` });
         continue;
       }
       const name = labelText(entry);
@@ -147,7 +160,14 @@ export function lower(document: Document, options: LanguageOptions = {}): Analys
       const values = lowerBlock(spec.keys, entry, entry.value, sink, spec.keys);
       if (name === undefined || name === '') continue;
       const nameToken = entry.label ?? entry.key;
-      const info: SectionInfo = { kind: spec.kind, name, entry, nameSpan: span(nameToken.start, nameToken.end), headerSpan: span(entry.key.start, nameToken.end), values };
+      const info: SectionInfo = {
+        kind: spec.kind,
+        name,
+        entry,
+        nameSpan: span(nameToken.start, nameToken.end),
+        headerSpan: span(entry.key.start, nameToken.end),
+        values,
+      };
       const ofKind = byKind.get(key) ?? new Map<string, SectionInfo>();
       byKind.set(key, ofKind);
       if (ofKind.has(name)) {
@@ -207,7 +227,15 @@ export function lower(document: Document, options: LanguageOptions = {}): Analys
       return target !== undefined ? modelOf(target, seen) : undefined;
     };
     const implied =
-      s.kind === 'tune' ? via('direction', 'direction') : s.kind === 'search' ? via('tune', 'tune') : s.kind === 'eval' ? via('tune', 'tuned') : s.kind === 'export' ? via('tune', 'tune') ?? via('direction', 'direction') : undefined;
+      s.kind === 'tune'
+        ? via('direction', 'direction')
+        : s.kind === 'search'
+          ? via('tune', 'tune')
+          : s.kind === 'eval'
+            ? via('tune', 'tuned')
+            : s.kind === 'export'
+              ? (via('tune', 'tune') ?? via('direction', 'direction'))
+              : undefined;
     if (implied !== undefined) return implied;
     return models.size === 1 ? [...models.values()][0] : undefined;
   };
@@ -264,7 +292,12 @@ function checkPaths(sections: readonly SectionInfo[], options: LanguageOptions, 
       if (kind === undefined) {
         sink({ code: 'missing-file', severity: 'error', span: where, message: `${type.target === 'dir' ? 'folder' : 'file'} not found: ${abs}` });
       } else if (kind !== type.target) {
-        sink({ code: 'missing-file', severity: 'error', span: where, message: `expected a ${type.target === 'dir' ? 'folder' : 'file'}, found a ${kind === 'dir' ? 'folder' : 'file'}: ${abs}` });
+        sink({
+          code: 'missing-file',
+          severity: 'error',
+          span: where,
+          message: `expected a ${type.target === 'dir' ? 'folder' : 'file'}, found a ${kind === 'dir' ? 'folder' : 'file'}: ${abs}`,
+        });
       } else if (type.extensions !== undefined && !type.extensions.some((e) => abs.toLowerCase().endsWith(e))) {
         sink({ code: 'type', severity: 'warning', span: where, message: `\`${v.spec.name}\` expects a ${type.extensions.join(' or ')} file` });
       }
@@ -272,7 +305,12 @@ function checkPaths(sections: readonly SectionInfo[], options: LanguageOptions, 
   }
 }
 
-function resolveModels(modelSections: readonly SectionInfo[], options: LanguageOptions, resolve: (raw: string) => string | undefined, sink: Sink): Map<string, ResolvedModel> {
+function resolveModels(
+  modelSections: readonly SectionInfo[],
+  options: LanguageOptions,
+  resolve: (raw: string) => string | undefined,
+  sink: Sink,
+): Map<string, ResolvedModel> {
   const out = new Map<string, ResolvedModel>();
   for (const s of modelSections) {
     const written = s.values.written('path');
@@ -282,12 +320,23 @@ function resolveModels(modelSections: readonly SectionInfo[], options: LanguageO
     if (raw !== undefined && raw.startsWith('builtin:')) {
       builtin = true;
       if (raw !== BUILTIN_DEMO && written?.entry.value !== undefined) {
-        sink({ code: 'enum', severity: 'error', span: span(written.entry.value.start, written.entry.value.end), message: `unknown built-in model \`${raw}\`; the only one is \`${BUILTIN_DEMO}\``, fixes: [{ title: `Change to ${BUILTIN_DEMO}`, edit: { span: span(written.entry.value.start, written.entry.value.end), newText: BUILTIN_DEMO } }] });
+        sink({
+          code: 'enum',
+          severity: 'error',
+          span: span(written.entry.value.start, written.entry.value.end),
+          message: `unknown built-in model \`${raw}\`; the only one is \`${BUILTIN_DEMO}\``,
+          fixes: [{ title: `Change to ${BUILTIN_DEMO}`, edit: { span: span(written.entry.value.start, written.entry.value.end), newText: BUILTIN_DEMO } }],
+        });
       } else if (options.builtinRoot !== undefined) path = joinPath(options.builtinRoot, BUILTIN_DEMO_RELATIVE);
     } else if (raw !== undefined) path = resolve(raw);
     const result = path !== undefined && options.env !== undefined ? options.env.modelInfo(path) : undefined;
     if (result !== undefined && !result.ok && !result.missing && written?.entry.value !== undefined) {
-      sink({ code: 'model', severity: 'error', span: span(written.entry.value.start, written.entry.value.end), message: `cannot use the model at ${path ?? raw}: ${result.reason}` });
+      sink({
+        code: 'model',
+        severity: 'error',
+        span: span(written.entry.value.start, written.entry.value.end),
+        message: `cannot use the model at ${path ?? raw}: ${result.reason}`,
+      });
     }
     out.set(s.name, { section: s, raw, builtin, path, result, info: result?.ok === true ? result.info : undefined });
   }

@@ -53,7 +53,12 @@ function checkValues(values: BlockValues, info: ModelInfo, modelName: string, si
         const where = span(item.span.start, item.span.end);
         if (item.family !== undefined && item.family !== info.family) {
           const generic = item.value.map((b) => spelling(info.family, b)).join(', ');
-          sink({ code: 'block-arch', severity: 'error', span: where, message: `\`${item.word}\` is a ${FAMILY_NAMES[item.family]} name; model \`${modelName}\` is ${arch}: write ${generic}` });
+          sink({
+            code: 'block-arch',
+            severity: 'error',
+            span: where,
+            message: `\`${item.word}\` is a ${FAMILY_NAMES[item.family]} name; model \`${modelName}\` is ${arch}: write ${generic}`,
+          });
           continue;
         }
         const lacking = item.value.filter((b) => BLOCK_TENSORS[info.family][b] === undefined);

@@ -99,7 +99,10 @@ export function createNodeEnv(options: NodeEnvOptions = {}): NodeEnv {
       modelReads++;
       let parsed: ParsedModelInfo;
       try {
-        parsed = st.kind === 'dir' ? modelInfoFromConfigJson(fs.readFileSync(file, 'utf8')) : modelInfoFromLlama2cHeader(readHeader(file, LLAMA2C_HEADER_BYTES), fileStat.size);
+        parsed =
+          st.kind === 'dir'
+            ? modelInfoFromConfigJson(fs.readFileSync(file, 'utf8'))
+            : modelInfoFromLlama2cHeader(readHeader(file, LLAMA2C_HEADER_BYTES), fileStat.size);
       } catch (e) {
         parsed = { ok: false, reason: `cannot read ${file}: ${e instanceof Error ? e.message : String(e)}` };
       }

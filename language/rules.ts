@@ -6,35 +6,15 @@
  * Non-goals: per-key checks (values.ts) and checks that need the model's shape (model-checks.ts).
  */
 
-import { BlockValues } from './block-values';
 import type { AnalysisCore, SectionInfo } from './lower';
 import { blockSubsets, countBlockSets, type ResolveBlocks } from '../model/block-sets';
 import { BLOCK_NAMES, FAMILY_NAMES, familyBlocks, resolveBlocks, slicesKey, type ParamSlice } from '../model/blocks';
 import type { ModelConfig } from '../model/config';
-import { Diagnostic, Severity, Span, span } from './text';
+import { span } from './text';
+import { at, checkNeedsModel, keySpan, MAX_EXHAUSTIVE_TRIALS, PLACEHOLDERS, report, type Sink } from './rule-helpers';
+import { checkEval, checkExport } from './rules-eval-export';
 import { stringSourceOffsets } from './lexer';
 import { parseTemplate, templatePlaceholders } from '../protocol/template';
-
-type Sink = (d: Diagnostic) => void;
-
-const PLACEHOLDERS = ['statement', 'persona', 'label'];
-const MAX_EXHAUSTIVE_TRIALS = 1000;
-
-/** The span of a key's value (or its key, or the owner's header) for reporting. */
-function at(values: BlockValues, key: string, fallback: Span): Span {
-  const e = values.entryOf(key);
-  if (e === undefined) return fallback;
-  return e.value !== undefined ? span(e.value.start, e.value.end) : span(e.key.start, e.key.end);
-}
-
-function keySpan(values: BlockValues, key: string, fallback: Span): Span {
-  const e = values.entryOf(key);
-  return e !== undefined ? span(e.key.start, e.key.end) : fallback;
-}
-
-function report(sink: Sink, s: Span, message: string, severity: Severity = 'error'): void {
-  sink({ code: 'rule', severity, span: s, message });
-}
 
 function checkPrompts(s: SectionInfo, sink: Sink): void {
   const v = s.values;
@@ -68,12 +48,20 @@ function checkPrompts(s: SectionInfo, sink: Sink): void {
   const anchor = v.str('anchor');
   const literal = parsed.parts.map((p) => (p.kind === 'text' ? p.text : '\u0000')).join('');
   if (anchor !== undefined && anchor !== '' && !literal.includes(anchor)) {
-    report(sink, at(v, 'anchor', s.headerSpan), 'the anchor marker does not occur in the template text (outside placeholders), so it cannot be found in every prompt');
+    report(
+      sink,
+      at(v, 'anchor', s.headerSpan),
+      'the anchor marker does not occur in the template text (outside placeholders), so it cannot be found in every prompt',
+    );
   }
   if (anchor === '') report(sink, at(v, 'anchor', s.headerSpan), 'the anchor marker is empty');
   if (v.str('true_label') === v.str('false_label')) report(sink, at(v, 'false_label', s.headerSpan), '`true_label` and `false_label` must differ');
   if (v.has('correct_only') && v.flag('correct_only') && !found.has('label')) {
-    report(sink, at(v, 'correct_only', s.headerSpan), '`correct_only` checks the answer each side gives, so the template needs a {label} placeholder where the answer goes');
+    report(
+      sink,
+      at(v, 'correct_only', s.headerSpan),
+      '`correct_only` checks the answer each side gives, so the template needs a {label} placeholder where the answer goes',
+    );
   }
 }
 
@@ -82,14 +70,6 @@ function placeholdersOf(a: AnalysisCore, promptsName: string | undefined): Set<s
   if (promptsName === undefined) return undefined;
   const template = a.section('prompts', promptsName)?.values.str('template');
   return template === undefined ? undefined : templatePlaceholders(template);
-}
-
-function checkNeedsModel(a: AnalysisCore, s: SectionInfo, sink: Sink): void {
-  if (a.modelOf(s) !== undefined) return;
-  const models = a.sectionsOf('model');
-  if (s.values.has('model')) return; // an unresolved reference was reported already
-  if (models.length === 0) report(sink, s.headerSpan, `\`${s.kind} ${s.name}\` needs a model: add a \`model <name> { path ... }\` section`);
-  else report(sink, s.headerSpan, `which model? The file has ${models.length} model sections (${models.map((m) => m.name).join(', ')}): add \`model <name>\``);
 }
 
 function checkDirection(a: AnalysisCore, s: SectionInfo, sink: Sink): void {
@@ -135,13 +115,22 @@ function checkTunedLayers(a: AnalysisCore, s: SectionInfo, direction: SectionInf
   if (written === undefined || extracted === undefined || extracted === 'all') return;
   const layers = resolvedLayers(a, s, written);
   if (layers === undefined) {
-    report(sink, at(v, 'layers', s.headerSpan), `\`layers all\` tunes every layer of the model, but direction \`${direction.name}\` was extracted only at layers ${extracted.join(', ')}; this fails unless the model has exactly those layers (its depth is not known until it is on disk)`, 'warning');
+    report(
+      sink,
+      at(v, 'layers', s.headerSpan),
+      `\`layers all\` tunes every layer of the model, but direction \`${direction.name}\` was extracted only at layers ${extracted.join(', ')}; this fails unless the model has exactly those layers (its depth is not known until it is on disk)`,
+      'warning',
+    );
     return;
   }
   const missing = layers.filter((l) => !extracted.includes(l));
   if (missing.length > 0) {
     const which = written === 'all' ? ` (\`all\` is layers 0..${layers.length - 1} of model \`${a.modelOf(s)?.section.name ?? ''}\`)` : '';
-    report(sink, at(v, 'layers', s.headerSpan), `direction \`${direction.name}\` was not extracted at layer${missing.length > 1 ? 's' : ''} ${missing.join(', ')}${which} (its layers: ${extracted.join(', ')})`);
+    report(
+      sink,
+      at(v, 'layers', s.headerSpan),
+      `direction \`${direction.name}\` was not extracted at layer${missing.length > 1 ? 's' : ''} ${missing.join(', ')}${which} (its layers: ${extracted.join(', ')})`,
+    );
   }
 }
 
@@ -154,21 +143,32 @@ function checkTune(a: AnalysisCore, s: SectionInfo, sink: Sink): void {
     if (v.has('mode')) report(sink, keySpan(v, 'mode', s.headerSpan), '`mode` needs a `direction`');
     if (v.has('projection_loss')) report(sink, keySpan(v, 'projection_loss', s.headerSpan), '`projection_loss` needs a `direction`');
     const early = v.block('early_stopping');
-    if (early.has('metric') && early.str('metric') === 'projection') report(sink, keySpan(early, 'metric', s.headerSpan), '`metric projection` needs a `direction`: without one there is no projection loss (use `token`, `total` or `auto`)');
-    if (v.block('token_loss').number('weight') === 0) report(sink, at(v.block('token_loss'), 'weight', s.headerSpan), 'with no direction and a token-loss weight of 0 there is nothing to train');
+    if (early.has('metric') && early.str('metric') === 'projection')
+      report(
+        sink,
+        keySpan(early, 'metric', s.headerSpan),
+        '`metric projection` needs a `direction`: without one there is no projection loss (use `token`, `total` or `auto`)',
+      );
+    if (v.block('token_loss').number('weight') === 0)
+      report(sink, at(v.block('token_loss'), 'weight', s.headerSpan), 'with no direction and a token-loss weight of 0 there is nothing to train');
   } else if (v.block('token_loss').number('weight') === 0 && v.block('projection_loss').number('weight') === 0) {
     report(sink, s.headerSpan, 'both loss weights are 0: there is nothing to train');
   }
   const names = placeholdersOf(a, v.str('prompts'));
   const used = names === undefined ? [] : ['persona', 'label'].filter((p) => names.has(p)).map((p) => `{${p}}`);
-  if (used.length > 0) report(sink, at(v, 'prompts', s.headerSpan), `a training prompt set must not use ${used.join(' or ')}: the label is appended as the target`);
+  if (used.length > 0)
+    report(sink, at(v, 'prompts', s.headerSpan), `a training prompt set must not use ${used.join(' or ')}: the label is appended as the target`);
   const direction = hasDirection ? a.section('direction', v.text('direction')) : undefined;
   if (direction !== undefined) {
     checkTunedLayers(a, s, direction, sink);
     const positions = direction.values.offsets('positions');
     const missing = (v.offsets('position') ?? []).filter((p) => positions !== undefined && !positions.includes(p));
     if (missing.length > 0 && positions !== undefined) {
-      report(sink, at(v, 'position', at(v, 'direction', s.headerSpan)), `position ${missing.join(', ')} ${missing.length > 1 ? 'are' : 'is'} not among direction \`${direction.name}\`'s positions (${positions.join(', ')})`);
+      report(
+        sink,
+        at(v, 'position', at(v, 'direction', s.headerSpan)),
+        `position ${missing.join(', ')} ${missing.length > 1 ? 'are' : 'is'} not among direction \`${direction.name}\`'s positions (${positions.join(', ')})`,
+      );
     }
   }
   const early = v.block('early_stopping');
@@ -181,7 +181,12 @@ function checkTune(a: AnalysisCore, s: SectionInfo, sink: Sink): void {
     report(sink, at(v.block('schedule'), 'warmup_steps', s.headerSpan), `warmup (${warmup} steps) must be shorter than \`max_steps\` (${maxSteps})`);
   }
   if (maxSteps !== undefined && early.flag('enabled') && early.number('min_steps') >= maxSteps) {
-    report(sink, at(early, 'min_steps', at(v, 'max_steps', s.headerSpan)), `early stopping can never trigger: \`min_steps\` (${early.number('min_steps')}) is not below \`max_steps\` (${maxSteps})`, 'warning');
+    report(
+      sink,
+      at(early, 'min_steps', at(v, 'max_steps', s.headerSpan)),
+      `early stopping can never trigger: \`min_steps\` (${early.number('min_steps')}) is not below \`max_steps\` (${maxSteps})`,
+      'warning',
+    );
   }
   const proj = v.block('projection_loss');
   if (proj.has('margin') && v.str('mode') === 'out') report(sink, keySpan(proj, 'margin', s.headerSpan), '`margin` applies only with `mode in`', 'warning');
@@ -221,109 +226,25 @@ function checkCandidates(a: AnalysisCore, s: SectionInfo, tune: SectionInfo | un
   // exact and cheap (a search over every block has 511 subsets per loss).
   const one = config !== undefined ? { ...config, nLayers: 1 } : undefined;
   const perBlock = new Map<string, ParamSlice[]>();
-  const slicesOf = (b: string): ParamSlice[] => perBlock.get(b) ?? perBlock.set(b, resolveBlocks(one as ModelConfig, [b], [0])).get(b) as ParamSlice[];
+  const slicesOf = (b: string): ParamSlice[] => perBlock.get(b) ?? (perBlock.set(b, resolveBlocks(one as ModelConfig, [b], [0])).get(b) as ParamSlice[]);
   const resolve: ResolveBlocks | undefined = one !== undefined ? (bs) => slicesKey(one, bs.flatMap(slicesOf)) : undefined;
   const count = countBlockSets(tok, proj, joint ? 'joint' : 'separate', max, resolve);
   if (count === 0 && config !== undefined && model !== undefined) {
-    const empty = (joint ? ['token_blocks'] : ['token_blocks', 'projection_blocks']).find((k) => {
-      const list = k === 'token_blocks' ? (joint ? [...tok, ...proj] : tok) : proj;
-      return list.length > 0 && blockSubsets(list, max, resolve).length === 0;
-    }) ?? 'token_blocks';
+    const empty =
+      (joint ? ['token_blocks'] : ['token_blocks', 'projection_blocks']).find((k) => {
+        const list = k === 'token_blocks' ? (joint ? [...tok, ...proj] : tok) : proj;
+        return list.length > 0 && blockSubsets(list, max, resolve).length === 0;
+      }) ?? 'token_blocks';
     const has = familyBlocks(config.arch).join(', ');
-    report(sink, at(v, empty, s.headerSpan), `this search has no candidates: \`${empty}\` names no block that model \`${model.section.name}\` (${FAMILY_NAMES[config.arch]}) has; list blocks it has (${has})`);
+    report(
+      sink,
+      at(v, empty, s.headerSpan),
+      `this search has no candidates: \`${empty}\` names no block that model \`${model.section.name}\` (${FAMILY_NAMES[config.arch]}) has; list blocks it has (${has})`,
+    );
     return;
   }
   if (v.str('strategy') === 'exhaustive' && v.num('budget') === undefined && count > MAX_EXHAUSTIVE_TRIALS) {
     report(sink, s.headerSpan, `this exhaustive search runs ${count} trials; limit it with \`max_blocks\`, \`budget\` or \`strategy halving\``, 'warning');
-  }
-}
-
-function checkEval(a: AnalysisCore, s: SectionInfo, sink: Sink): void {
-  const v = s.values;
-  checkNeedsModel(a, s, sink);
-  if (!v.has('perplexity') && !v.has('ab') && !v.has('steering') && !v.has('projection_cosine') && !v.has('generate')) {
-    report(sink, s.headerSpan, 'an eval needs at least one of `perplexity { }`, `ab { }`, `steering { }`, `projection_cosine { }` or `generate { }`');
-  }
-  if (v.has('perplexity')) {
-    const p = v.block('perplexity');
-    if (p.number('stride') > p.number('max_length')) {
-      report(sink, at(p, 'stride', s.headerSpan), `\`stride\` (${p.number('stride')}) must not exceed \`max_length\` (${p.number('max_length')}): tokens between windows would never be scored`);
-    }
-  }
-  const tuned = v.has('tuned');
-  if (v.has('ab')) {
-    const ab = v.block('ab');
-    if (!ab.has('prompts') && !tuned) report(sink, keySpan(v, 'ab', s.headerSpan), '`ab` needs `prompts`, or a `tuned` run whose held-out statements it evaluates');
-    if (ab.has('holdout') && ab.flag('holdout') && !tuned) report(sink, keySpan(ab, 'holdout', s.headerSpan), '`holdout true` needs a `tuned` run to take the held-out split from');
-  }
-  if (v.has('projection_cosine')) {
-    const pr = v.block('projection_cosine');
-    if (!pr.has('direction') && !tuned) report(sink, keySpan(v, 'projection_cosine', s.headerSpan), '`projection_cosine` needs a `direction`, or a `tuned` run whose direction it measures');
-    if (!pr.has('prompts') && !tuned) report(sink, keySpan(v, 'projection_cosine', s.headerSpan), '`projection_cosine` needs `prompts`, or a `tuned` run whose held-out prompts it reads');
-  }
-  if (v.has('generate') && !v.block('generate').has('prompts') && !tuned) {
-    report(sink, keySpan(v, 'generate', s.headerSpan), '`generate` needs `prompts`, or a `tuned` run whose held-out prompts it continues');
-  }
-  if (v.has('steering')) {
-    const st = v.block('steering');
-    if (!st.has('prompts') && !v.block('ab').has('prompts') && !tuned) report(sink, keySpan(v, 'steering', s.headerSpan), '`steering` needs prompts: set `prompts` here or in `ab`, or a `tuned` run');
-    const direction = a.section('direction', st.text('direction'));
-    if (direction !== undefined) checkPosition(st, direction, s, sink);
-    const layers = st.layers('layers');
-    const gguf = a.sectionsOf('export').find((x) => exportDirection(a, x) === direction?.name && exportsGguf(x));
-    if (gguf !== undefined && layers !== undefined && layers !== 'all' && layers.includes(0)) {
-      report(sink, at(st, 'layers', s.headerSpan), `steering at layer 0 cannot be reproduced with the llama.cpp control vector of \`export ${gguf.name}\`: llama.cpp cannot steer block 0, so layer 0 is left out of its direction.gguf`, 'warning');
-    }
-  }
-}
-
-/** The direction an export writes: its own `direction`, else its tune's. */
-function exportDirection(a: AnalysisCore, x: SectionInfo): string | undefined {
-  const v = x.values;
-  if (v.has('direction')) return v.str('direction');
-  return v.has('tune') ? a.section('tune', v.text('tune'))?.values.str('direction') : undefined;
-}
-
-function exportsGguf(x: SectionInfo): boolean {
-  return x.values.enums('direction_formats')?.includes('gguf') === true;
-}
-
-/** A `position` key (steering, export) must name one of the direction's positions. */
-function checkPosition(v: BlockValues, direction: SectionInfo, s: SectionInfo, sink: Sink): void {
-  const positions = direction.values.offsets('positions');
-  const p = v.has('position') ? v.num('position') : undefined;
-  if (p !== undefined && positions !== undefined && !positions.includes(p)) {
-    report(sink, at(v, 'position', s.headerSpan), `position ${p} is not among direction \`${direction.name}\`'s positions (${positions.join(', ')})`);
-  }
-}
-
-function checkExport(a: AnalysisCore, s: SectionInfo, sink: Sink): void {
-  const v = s.values;
-  if (!v.has('tune') && !v.has('direction')) report(sink, s.headerSpan, 'an export needs a `tune` (weights) or a `direction`');
-  if (!v.has('tune') && v.has('weights') && v.str('weights') !== 'none') report(sink, at(v, 'weights', s.headerSpan), '`weights` needs a `tune` to take the weights from');
-  const gguf = exportsGguf(s);
-  for (const k of ['position', 'layers']) {
-    if (v.has(k) && !gguf) report(sink, keySpan(v, k, s.headerSpan), `\`${k}\` shapes only the GGUF control vector: add gguf to \`direction_formats\` or remove it`, 'warning');
-  }
-  const dname = exportDirection(a, s);
-  const direction = dname !== undefined ? a.section('direction', dname) : undefined;
-  if (direction !== undefined) {
-    checkPosition(v, direction, s, sink);
-    const dirLayers = direction.values.layers('layers');
-    const layers = v.layers('layers');
-    if (v.has('layers') && dirLayers !== undefined && dirLayers !== 'all' && layers !== undefined) {
-      const missing = layers === 'all' ? ['all'] : layers.filter((l) => !dirLayers.includes(l));
-      if (missing.length > 0) report(sink, at(v, 'layers', s.headerSpan), `direction \`${direction.name}\` was not extracted at layer${missing.length > 1 ? 's' : ''} ${missing.join(', ')} (its layers: ${dirLayers.join(', ')})`);
-    }
-  }
-  if (gguf) {
-    // The GGUF layers: `layers`, else the tune's (an unset `layers` with no tune means every extracted layer, and
-    // leaving layer 0 out of that is said in the export's result and README).
-    const tune = v.has('tune') ? a.section('tune', v.text('tune')) : undefined;
-    const from = v.has('layers') ? { layers: v.layers('layers'), span: at(v, 'layers', s.headerSpan), what: '`layers`' } : tune !== undefined ? { layers: tune.values.layers('layers'), span: at(v, 'tune', s.headerSpan), what: `tune \`${tune.name}\`'s layers` } : undefined;
-    if (from !== undefined && (from.layers === 'all' || from.layers?.includes(0) === true)) {
-      report(sink, from.span, `${from.what} include layer 0, which is left out of direction.gguf: llama.cpp cannot apply a control vector to block 0`, 'warning');
-    }
   }
 }
 
@@ -334,7 +255,12 @@ function checkModel(s: SectionInfo, sink: Sink): void {
     report(sink, at(v, 'path', s.headerSpan), 'a llama2.c checkpoint needs `tokenizer` (its tokenizer.bin)');
   }
   if (path !== undefined && v.has('tokenizer') && !path.toLowerCase().endsWith('.bin')) {
-    report(sink, keySpan(v, 'tokenizer', s.headerSpan), '`tokenizer` is only used with a llama2.c .bin checkpoint; a model folder uses its tokenizer.json', 'warning');
+    report(
+      sink,
+      keySpan(v, 'tokenizer', s.headerSpan),
+      '`tokenizer` is only used with a llama2.c .bin checkpoint; a model folder uses its tokenizer.json',
+      'warning',
+    );
   }
 }
 

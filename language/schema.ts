@@ -90,20 +90,12 @@ export const ROOT_KEYS: readonly KeySpec[] = [
     name: 'runs',
     type: { kind: 'path', target: 'output' },
     default: '"runs"',
-    doc: 'Folder where runs are written, relative to this file. Each runnable section writes into `<runs>/<section name>/<run id>/` unless it sets its own `output`, and the editor reads finished runs\' `summary.json` from there to show results inline.',
+    doc: "Folder where runs are written, relative to this file. Each runnable section writes into `<runs>/<section name>/<run id>/` unless it sets its own `output`, and the editor reads finished runs' `summary.json` from there to show results inline.",
     example: 'runs "runs"',
   },
 ];
 
-export const SECTIONS: readonly SectionSpec[] = [
-  MODEL_SECTION,
-  PROMPTS_SECTION,
-  DIRECTION_SECTION,
-  TUNE_SECTION,
-  SEARCH_SECTION,
-  EVAL_SECTION,
-  EXPORT_SECTION,
-];
+export const SECTIONS: readonly SectionSpec[] = [MODEL_SECTION, PROMPTS_SECTION, DIRECTION_SECTION, TUNE_SECTION, SEARCH_SECTION, EVAL_SECTION, EXPORT_SECTION];
 
 export const SECTION_KINDS: readonly SectionKind[] = SECTIONS.map((s) => s.kind);
 

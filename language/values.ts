@@ -182,7 +182,13 @@ export function lowerValue(spec: KeySpec, v: Value, sink: Sink): Lowered | undef
       if (v.kind === 'word' && (v.value === 'true' || v.value === 'false')) return { kind: 'bool', value: v.value === 'true' };
       if (v.kind === 'word' && (v.value === 'yes' || v.value === 'no' || v.value === 'on' || v.value === 'off')) {
         const fixed = v.value === 'yes' || v.value === 'on' ? 'true' : 'false';
-        sink({ code: 'type', severity: 'error', span: v, message: `\`${key}\` expects true or false; found ${v.value}`, fixes: [{ title: `Change to ${fixed}`, edit: { span: { start: v.start, end: v.end }, newText: fixed } }] });
+        sink({
+          code: 'type',
+          severity: 'error',
+          span: v,
+          message: `\`${key}\` expects true or false; found ${v.value}`,
+          fixes: [{ title: `Change to ${fixed}`, edit: { span: { start: v.start, end: v.end }, newText: fixed } }],
+        });
         return undefined;
       }
       return typeError(sink, key, type, v);
@@ -215,7 +221,13 @@ export function lowerValue(spec: KeySpec, v: Value, sink: Sink): Lowered | undef
         const r = lowerBlockWord(item.value, item);
         if (typeof r === 'string') {
           const guess = didYouMean(item.value, ALL_BLOCK_WORDS);
-          sink({ code: 'enum', severity: 'error', span: item, message: r, fixes: guess !== undefined ? [{ title: `Change to '${guess}'`, edit: { span: { start: item.start, end: item.end }, newText: guess } }] : undefined });
+          sink({
+            code: 'enum',
+            severity: 'error',
+            span: item,
+            message: r,
+            fixes: guess !== undefined ? [{ title: `Change to '${guess}'`, edit: { span: { start: item.start, end: item.end }, newText: guess } }] : undefined,
+          });
           ok = false;
         } else items.push(r);
       }

@@ -67,7 +67,11 @@ export function blockSubsets(candidates: readonly string[], maxBlocks?: number, 
  * union (token candidates first, then projection candidates, duplicates dropped), both losses on the same set.
  */
 export function enumerateBlockSets(
-  candidatesTok: readonly string[], candidatesProj: readonly string[], sets: SearchSets, maxBlocks?: number, resolve?: ResolveBlocks,
+  candidatesTok: readonly string[],
+  candidatesProj: readonly string[],
+  sets: SearchSets,
+  maxBlocks?: number,
+  resolve?: ResolveBlocks,
 ): BlockCandidate[] {
   if (sets === 'joint') {
     const union = [...new Set([...candidatesTok, ...candidatesProj])];
@@ -84,7 +88,11 @@ export function enumerateBlockSets(
 
 /** Number of candidates `enumerateBlockSets` returns, without building the pairs. */
 export function countBlockSets(
-  candidatesTok: readonly string[], candidatesProj: readonly string[], sets: SearchSets, maxBlocks?: number, resolve?: ResolveBlocks,
+  candidatesTok: readonly string[],
+  candidatesProj: readonly string[],
+  sets: SearchSets,
+  maxBlocks?: number,
+  resolve?: ResolveBlocks,
 ): number {
   if (sets === 'joint') return enumerateBlockSets(candidatesTok, candidatesProj, 'joint', maxBlocks, resolve).length;
   if (candidatesTok.length === 0 && candidatesProj.length === 0) return 0;

@@ -134,7 +134,8 @@ export function genericBlocks(family: ArchitectureFamily, word: string): readonl
   if (own !== undefined) return own;
   const other: ArchitectureFamily = family === 'gpt2' ? 'llama' : 'gpt2';
   const foreign = BLOCK_ALIASES[other][word];
-  if (foreign !== undefined) throw new Error(`\`${word}\` is a ${FAMILY_NAMES[other]} block name; this model is ${FAMILY_NAMES[family]}: write ${foreign.join(', ')}`);
+  if (foreign !== undefined)
+    throw new Error(`\`${word}\` is a ${FAMILY_NAMES[other]} block name; this model is ${FAMILY_NAMES[family]}: write ${foreign.join(', ')}`);
   throw new Error(`unknown block \`${word}\`; blocks are ${BLOCK_NAMES.join(' ')}`);
 }
 

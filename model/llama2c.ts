@@ -37,16 +37,18 @@ export function llama2cFloatCount(config: Llama2cConfig): number {
   const { dim, hiddenDim, nLayers, nHeads, nKvHeads, vocabSize, seqLen, sharedClassifier } = config;
   const headSize = dim / nHeads;
   const kvDim = nKvHeads * headSize;
-  return vocabSize * dim // token embedding
-    + nLayers * dim // rms_att
-    + nLayers * dim * dim // wq
-    + 2 * nLayers * kvDim * dim // wk, wv
-    + nLayers * dim * dim // wo
-    + nLayers * dim // rms_ffn
-    + 3 * nLayers * hiddenDim * dim // w1, w2, w3
-    + dim // rms_final
-    + 2 * seqLen * (headSize / 2) // legacy freq_cis_real, freq_cis_imag
-    + (sharedClassifier ? 0 : vocabSize * dim); // wcls
+  return (
+    vocabSize * dim + // token embedding
+    nLayers * dim + // rms_att
+    nLayers * dim * dim + // wq
+    2 * nLayers * kvDim * dim + // wk, wv
+    nLayers * dim * dim + // wo
+    nLayers * dim + // rms_ffn
+    3 * nLayers * hiddenDim * dim + // w1, w2, w3
+    dim + // rms_final
+    2 * seqLen * (headSize / 2) + // legacy freq_cis_real, freq_cis_imag
+    (sharedClassifier ? 0 : vocabSize * dim)
+  ); // wcls
 }
 
 /**
@@ -56,19 +58,26 @@ export function llama2cFloatCount(config: Llama2cConfig): number {
 export function parseLlama2cHeader(bytes: Uint8Array, fileSize?: number): Llama2cHeaderResult {
   const size = fileSize ?? bytes.length;
   if (bytes.length < LLAMA2C_HEADER_BYTES || size < LLAMA2C_HEADER_BYTES) {
-    return { ok: false, kind: 'truncated', reason: `${size} bytes is too short for the 28-byte llama2.c header; the file is truncated or not a llama2.c checkpoint.` };
+    return {
+      ok: false,
+      kind: 'truncated',
+      reason: `${size} bytes is too short for the 28-byte llama2.c header; the file is truncated or not a llama2.c checkpoint.`,
+    };
   }
   const view = new DataView(bytes.buffer, bytes.byteOffset, LLAMA2C_HEADER_BYTES);
   if (view.getUint32(0, true) === VERSIONED_EXPORT_MAGIC) {
     return {
-      ok: false, kind: 'header',
-      reason: 'this is a versioned llama2.c export (magic "ak42"); only the legacy version-0 format is supported. Re-export with `python export.py --version 0` from llama2.c.',
+      ok: false,
+      kind: 'header',
+      reason:
+        'this is a versioned llama2.c export (magic "ak42"); only the legacy version-0 format is supported. Re-export with `python export.py --version 0` from llama2.c.',
     };
   }
   const values = FIELDS.map((_, i) => view.getInt32(4 * i, true));
   const [dim, hiddenDim, nLayers, nHeads, nKvHeads, rawVocab, seqLen] = values as [number, number, number, number, number, number, number];
   const bad = (what: string): Llama2cHeaderResult => ({
-    ok: false, kind: 'header',
+    ok: false,
+    kind: 'header',
     reason: `invalid llama2.c header (${FIELDS.map((f, i) => `${f}=${values[i]}`).join(', ')}): ${what}. The file is not a legacy llama2.c checkpoint or it is corrupt.`,
   });
   for (let i = 0; i < FIELDS.length; i++) {
@@ -87,7 +96,11 @@ export function parseLlama2cHeader(bytes: Uint8Array, fileSize?: number): Llama2
     return { ok: false, kind: 'truncated', reason: `file has ${fileSize} bytes but ${described} needs ${expected}; the file is truncated (re-download it).` };
   }
   if (fileSize > expected) {
-    return { ok: false, kind: 'header', reason: `file has ${fileSize} bytes but ${described} describes ${expected}; the header does not match the weights (wrong format or version?).` };
+    return {
+      ok: false,
+      kind: 'header',
+      reason: `file has ${fileSize} bytes but ${described} describes ${expected}; the header does not match the weights (wrong format or version?).`,
+    };
   }
   return { ok: true, header };
 }

@@ -56,7 +56,8 @@ export function paramSpecs(c: ModelConfig): ParamSpec[] {
     }
     top('transformer.ln_f.weight', [h], 'ln_f');
     top('transformer.ln_f.bias', [h], 'ln_f');
-    if (!c.tieWordEmbeddings) out.push({ name: 'lm_head.weight', diskShape: [c.vocabSize, h], shape: [h, c.vocabSize], transposed: true, layer: -1, block: 'lm_head' });
+    if (!c.tieWordEmbeddings)
+      out.push({ name: 'lm_head.weight', diskShape: [c.vocabSize, h], shape: [h, c.vocabSize], transposed: true, layer: -1, block: 'lm_head' });
     return out;
   }
   top('model.embed_tokens.weight', [c.vocabSize, h], 'embed_tokens');
@@ -83,7 +84,8 @@ export function paramSpecs(c: ModelConfig): ParamSpec[] {
     linear('mlp.down_proj', ff, h, c.mlpBias);
   }
   top('model.norm.weight', [h], 'norm');
-  if (!c.tieWordEmbeddings) out.push({ name: 'lm_head.weight', diskShape: [c.vocabSize, h], shape: [h, c.vocabSize], transposed: true, layer: -1, block: 'lm_head' });
+  if (!c.tieWordEmbeddings)
+    out.push({ name: 'lm_head.weight', diskShape: [c.vocabSize, h], shape: [h, c.vocabSize], transposed: true, layer: -1, block: 'lm_head' });
   return out;
 }
 

@@ -83,7 +83,6 @@ export function isOneOf<T extends string>(values: readonly T[], x: unknown): x i
   return typeof x === 'string' && (values as readonly string[]).includes(x);
 }
 
-
 /** A layer selection: explicit, sorted, de-duplicated block indices (0 = first decoder block), or every layer. */
 export type LayerSelection = readonly number[] | 'all';
 

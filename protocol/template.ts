@@ -83,7 +83,8 @@ export function parseTemplate(template: string): ParsedTemplate {
       i = problem.end;
     } else if (c === '}') {
       problems.push({
-        start: i, end: i + 1,
+        start: i,
+        end: i + 1,
         message: 'a "}" that closes no placeholder: write }} for a literal brace',
         edit: { start: i, end: i + 1, newText: '}}', title: 'Write }} for a literal brace' },
       });
@@ -106,7 +107,8 @@ function openProblem(template: string, i: number, name: string | undefined): Tem
   const trimmed = inner?.trim();
   if (inner !== undefined && trimmed !== undefined && trimmed !== '' && nameAt(trimmed, 0) === trimmed) {
     return {
-      start: i, end: close + 1,
+      start: i,
+      end: close + 1,
       message: `a placeholder name cannot have spaces around it: write {${trimmed}}, or {{ for a literal brace`,
       edit: { start: i, end: close + 1, newText: `{${trimmed}}`, title: `Write {${trimmed}}` },
     };
@@ -114,16 +116,23 @@ function openProblem(template: string, i: number, name: string | undefined): Tem
   if (name !== undefined) {
     const after = i + 1 + name.length;
     return {
-      start: i, end: after,
+      start: i,
+      end: after,
       message: `"{${name}" is not closed: close it with } to make the placeholder {${name}}, or write {{ for a literal brace`,
       edit: { start: after, end: after, newText: '}', title: `Close {${name} with }` },
     };
   }
   if (inner === '') {
-    return { start: i, end: close + 1, message: 'an empty placeholder {}: write {{}} for literal braces', edit: { start: i, end: close + 1, newText: '{{}}', title: 'Write {{}} for literal braces' } };
+    return {
+      start: i,
+      end: close + 1,
+      message: 'an empty placeholder {}: write {{}} for literal braces',
+      edit: { start: i, end: close + 1, newText: '{{}}', title: 'Write {{}} for literal braces' },
+    };
   }
   return {
-    start: i, end: i + 1,
+    start: i,
+    end: i + 1,
     message: 'a "{" that starts no placeholder: write {{ for a literal brace',
     edit: { start: i, end: i + 1, newText: '{{', title: 'Write {{ for a literal brace' },
   };

@@ -157,7 +157,10 @@ function checkTrial(x: unknown, path: string): void {
 function checkVersion(o: Record<string, unknown>): void {
   const v = o['protocolVersion'];
   if (v !== WEBVIEW_PROTOCOL_VERSION) {
-    fail('message.protocolVersion', `expected ${WEBVIEW_PROTOCOL_VERSION}, got ${JSON.stringify(v) ?? 'undefined'} (extension and panel bundle are from different builds; reload the window)`);
+    fail(
+      'message.protocolVersion',
+      `expected ${WEBVIEW_PROTOCOL_VERSION}, got ${JSON.stringify(v) ?? 'undefined'} (extension and panel bundle are from different builds; reload the window)`,
+    );
   }
 }
 

@@ -161,14 +161,7 @@ export interface ThemeMessage extends Versioned {
   type: 'theme';
 }
 
-export type ExtensionMessage =
-  | SnapshotMessage
-  | AppendMessage
-  | HeatmapMessage
-  | TrialsMessage
-  | RunStatusMessage
-  | ProgressMessage
-  | ThemeMessage;
+export type ExtensionMessage = SnapshotMessage | AppendMessage | HeatmapMessage | TrialsMessage | RunStatusMessage | ProgressMessage | ThemeMessage;
 
 // ---------------------------------------------------------------------------------------------------------------
 // panel -> extension

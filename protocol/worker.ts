@@ -73,10 +73,12 @@ export function checkWorkerRequest(x: unknown): WorkerRequest | string {
   if (!isRecord(x)) return 'expected an object';
   if (x['type'] === 'cancel') return { type: 'cancel' };
   if (x['type'] !== 'run') return `unknown request type ${JSON.stringify(x['type'])}`;
-  if (x['protocolVersion'] !== WORKER_PROTOCOL_VERSION) return `worker protocol ${String(x['protocolVersion'])}, expected ${WORKER_PROTOCOL_VERSION}: the extension and its worker come from different builds`;
+  if (x['protocolVersion'] !== WORKER_PROTOCOL_VERSION)
+    return `worker protocol ${String(x['protocolVersion'])}, expected ${WORKER_PROTOCOL_VERSION}: the extension and its worker come from different builds`;
   for (const k of ['file', 'text', 'builtinRoot', 'backend'] as const) if (typeof x[k] !== 'string') return `${k}: expected a string`;
   if (!Array.isArray(x['sections']) || !x['sections'].every((s) => typeof s === 'string')) return 'sections: expected a list of strings';
-  for (const k of ['threads', 'maxMemoryBytes'] as const) if (typeof x[k] !== 'number' || !Number.isFinite(x[k]) || (x[k] as number) < 0) return `${k}: expected a number >= 0`;
+  for (const k of ['threads', 'maxMemoryBytes'] as const)
+    if (typeof x[k] !== 'number' || !Number.isFinite(x[k]) || (x[k] as number) < 0) return `${k}: expected a number >= 0`;
   if (!isOneOf(BACKENDS, x['backend'])) return `backend: unknown backend ${JSON.stringify(x['backend'])}`;
   if (x['runsFolder'] !== undefined && typeof x['runsFolder'] !== 'string') return 'runsFolder: expected a string';
   return x as unknown as WorkerRunRequest;

@@ -38,7 +38,10 @@ const examples = path.join(root, 'examples');
 
 /** A file of at least `lines` lines: the demo experiment repeated with unique section names, absolute data paths. */
 function bigFile(lines: number): string {
-  const demo = fs.readFileSync(path.join(examples, 'demo.rtune'), 'utf8').replace(/"data\//g, `"${examples}/data/`).replace(/^(version|runs) .*\n/gm, '');
+  const demo = fs
+    .readFileSync(path.join(examples, 'demo.rtune'), 'utf8')
+    .replace(/"data\//g, `"${examples}/data/`)
+    .replace(/^(version|runs) .*\n/gm, '');
   const body = demo.slice(demo.indexOf('prompts contrast'));
   const names = ['contrast', 'quiz', 'honesty', 'honest', 'check', 'release'];
   let out = `version 1\nmodel demo {\n  path builtin:demo\n}\n`;
@@ -96,7 +99,11 @@ async function main(): Promise<void> {
     complete(a, text.indexOf('  batch 4') + 2);
     c.push(performance.now() - t0);
   }
-  rows.push([`analyze() of ${nLines} lines, in process`, `${stats(t).median.toFixed(1)} ms`, `p95 ${stats(t).p95.toFixed(1)} ms; ${a.diagnostics.length} diagnostics (${errors} errors)`]);
+  rows.push([
+    `analyze() of ${nLines} lines, in process`,
+    `${stats(t).median.toFixed(1)} ms`,
+    `p95 ${stats(t).p95.toFixed(1)} ms; ${a.diagnostics.length} diagnostics (${errors} errors)`,
+  ]);
   rows.push(['hover(), in process', `${stats(h).median.toFixed(3)} ms`, `p95 ${stats(h).p95.toFixed(3)} ms`]);
   rows.push(['complete(), in process', `${stats(c).median.toFixed(3)} ms`, `p95 ${stats(c).p95.toFixed(3)} ms`]);
 
@@ -113,7 +120,12 @@ async function main(): Promise<void> {
     }
   });
   conn.listen();
-  await conn.sendRequest(InitializeRequest.type, { processId: process.pid, rootUri: pathToFileURL(dir).toString(), capabilities: {}, initializationOptions: { extensionRoot: root } });
+  await conn.sendRequest(InitializeRequest.type, {
+    processId: process.pid,
+    rootUri: pathToFileURL(dir).toString(),
+    capabilities: {},
+    initializationOptions: { extensionRoot: root },
+  });
   await conn.sendNotification(InitializedNotification.type, {});
   const diagnosticsOf = (uri: string, version: number): Promise<PublishDiagnosticsParams> => new Promise((resolve) => waiting.set(uri, { version, resolve }));
 
@@ -162,11 +174,17 @@ async function main(): Promise<void> {
   for (let i = 0; i < 50; i++) {
     const u = pathToFileURL(path.join(examples, `bench-${i}.rtune`)).toString();
     const done = diagnosticsOf(u, 1);
-    await conn.sendNotification(DidOpenTextDocumentNotification.type, { textDocument: { uri: u, languageId: 'rtune', version: 1, text: sources[i % sources.length] } });
+    await conn.sendNotification(DidOpenTextDocumentNotification.type, {
+      textDocument: { uri: u, languageId: 'rtune', version: 1, text: sources[i % sources.length] },
+    });
     await done;
   }
   const afterOpen = rssMb(child.pid);
-  rows.push(['server RSS after opening 50 more files', afterOpen !== undefined ? `${afterOpen.toFixed(1)} MB` : 'n/a', before !== undefined ? `was ${before.toFixed(1)} MB with the 2,000-line file open` : '']);
+  rows.push([
+    'server RSS after opening 50 more files',
+    afterOpen !== undefined ? `${afterOpen.toFixed(1)} MB` : 'n/a',
+    before !== undefined ? `was ${before.toFixed(1)} MB with the 2,000-line file open` : '',
+  ]);
 
   await conn.sendRequest(ShutdownRequest.type);
   await conn.sendNotification(ExitNotification.type);

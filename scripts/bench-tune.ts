@@ -31,18 +31,30 @@ function examples(model: Model, n: number, len: number, seed: number): TuneExamp
 function options(model: Model, steps: number, batch: number): TuneOptions {
   const rng = new Rng(1);
   const layers = [Math.min(1, model.config.nLayers - 1), Math.min(2, model.config.nLayers - 1)].filter((l, i, a) => a.indexOf(l) === i);
-  const directions = new Map(layers.map((l) => {
-    const v = Float32Array.from({ length: model.config.hiddenSize }, () => rng.normal());
-    const n = Math.hypot(...v);
-    return [l, v.map((x) => x / n)];
-  }));
+  const directions = new Map(
+    layers.map((l) => {
+      const v = Float32Array.from({ length: model.config.hiddenSize }, () => rng.normal());
+      const n = Math.hypot(...v);
+      return [l, v.map((x) => x / n)];
+    }),
+  );
   return {
-    run: 'bench', layers, directions, mode: 'in', flip: false, tokenTarget: 'hard', tokenWeight: 1, projectionWeight: 1,
-    tokenBlocks: ['down'], projectionBlocks: ['v', 'o'],
+    run: 'bench',
+    layers,
+    directions,
+    mode: 'in',
+    flip: false,
+    tokenTarget: 'hard',
+    tokenWeight: 1,
+    projectionWeight: 1,
+    tokenBlocks: ['down'],
+    projectionBlocks: ['v', 'o'],
     optimizer: { name: 'adamw', lrToken: 1e-4, lrProjection: 1e-4, betas: [0.9, 0.99], eps: 1e-8, weightDecay: 0, clipNorm: 1 },
     schedule: { warmupSteps: 1, warmupFraction: 0, decay: 'cosine', minLrRatio: 0.1 },
     earlyStopping: { enabled: false, patience: 1, minSteps: 0, window: 1, every: 1e9, metric: 'total' },
-    steps, batch, seed: 1,
+    steps,
+    batch,
+    seed: 1,
   };
 }
 
@@ -70,17 +82,26 @@ async function main(): Promise<void> {
     await tune(model, train, [], options(model, steps, 16));
     const s = (performance.now() - t0) / 1000;
     const drift = (tf.memory().numTensors - before) / steps;
-    lines.push(`| ${name} | ${len} | 16 | ${(steps / s).toFixed(2)} | ${((steps * 16 * len) / s).toFixed(0)} | ${drift} | ${(process.memoryUsage().rss / 2 ** 20).toFixed(0)} MB |`);
+    lines.push(
+      `| ${name} | ${len} | 16 | ${(steps / s).toFixed(2)} | ${((steps * 16 * len) / s).toFixed(0)} | ${drift} | ${(process.memoryUsage().rss / 2 ** 20).toFixed(0)} MB |`,
+    );
     if (name === 'demo model') {
       // A real successive-halving search over 2x2 candidates, timed against one run of the same length.
       const t1 = performance.now();
       const res = await blockSearch(model, train, [], {
         template: (({ tokenBlocks: _a, projectionBlocks: _b, steps: _c, ...rest }) => rest)(options(model, steps, 16)),
-        tokenCandidates: ['up', 'down'], projectionCandidates: ['v', 'o'], sets: 'separate', strategy: 'halving', stepsPerTrial: steps, eta: 3, minSteps: 2,
+        tokenCandidates: ['up', 'down'],
+        projectionCandidates: ['v', 'o'],
+        sets: 'separate',
+        strategy: 'halving',
+        stepsPerTrial: steps,
+        eta: 3,
+        minSteps: 2,
       });
       const searchS = (performance.now() - t1) / 1000;
       const full = halvingSchedule(enumerateBlockSets(['gate', 'up', 'down'], ['q', 'k', 'v', 'o'], 'separate').length, 3, 4);
-      searchLine = `block search (demo, 9 candidates, halving): ${res.trials.length} trials in ${searchS.toFixed(1)} s = ${(searchS / s).toFixed(1)} x one ${steps}-step run ` +
+      searchLine =
+        `block search (demo, 9 candidates, halving): ${res.trials.length} trials in ${searchS.toFixed(1)} s = ${(searchS / s).toFixed(1)} x one ${steps}-step run ` +
         `(${res.fullRuns.toFixed(1)} runs by step count). Full 105-pair search, eta 3, min 4 steps: ${full.totalSteps} steps = ` +
         `${(full.totalSteps / (4 * 3 ** (full.rungs.length - 1))).toFixed(1)} single runs of the final rung's length (target <= 15; the research: 105).`;
     }
@@ -90,7 +111,10 @@ async function main(): Promise<void> {
   console.log(lines.join('\n'));
 }
 
-main().then(() => process.exit(0), (e: unknown) => {
-  console.error(e);
-  process.exit(1);
-});
+main().then(
+  () => process.exit(0),
+  (e: unknown) => {
+    console.error(e);
+    process.exit(1);
+  },
+);

@@ -91,7 +91,11 @@ function batchesAfter(stored: number, batch: number, count: number, seed: number
 async function lossCase(p: PanelPage, name: string, runs: number, storedPerRun: number, batch: number, count: number, streaming: boolean): Promise<Row> {
   await p.send({
     type: 'snapshot',
-    runs: Array.from({ length: runs }, (_, r) => ({ run: `run-${r}`, status: 'running', points: stepPoints(storedPerRun, { seed: 10 + r, total: storedPerRun * 1.2 }) })),
+    runs: Array.from({ length: runs }, (_, r) => ({
+      run: `run-${r}`,
+      status: 'running',
+      points: stepPoints(storedPerRun, { seed: 10 + r, total: storedPerRun * 1.2 }),
+    })),
   });
   await p.rendered();
   // Warm up the JIT and uPlot's paths.

@@ -125,7 +125,10 @@ print(f"{torch.__version__} {torch.get_num_threads()} {f_ms:.1f} {med(fb, ${step
 async function main(): Promise<void> {
   const { values } = parseArgs({ options: { backend: { type: 'string' }, steps: { type: 'string' }, threads: { type: 'string' } } });
   const steps = Number(values.steps ?? 5);
-  const info = await initBackend((values.backend ?? 'wasm') as BackendPreference, { ...backendOptionsFromEnv(process.env), threads: Number(values.threads ?? process.env['RTUNE_WASM_THREADS'] ?? 1) });
+  const info = await initBackend((values.backend ?? 'wasm') as BackendPreference, {
+    ...backendOptionsFromEnv(process.env),
+    threads: Number(values.threads ?? process.env['RTUNE_WASM_THREADS'] ?? 1),
+  });
   const rows: Row[] = [];
   const shared = path.resolve(__dirname, '..', '..', '..', 'shared', 'data');
   const storiesPath = path.join(shared, 'llama2c-stories260K', 'stories260K.bin');
@@ -151,7 +154,10 @@ async function main(): Promise<void> {
     '',
     '| workload | forward | forward+backward | train step (AdamW) | tensor drift/step | peak RSS |',
     '| --- | --- | --- | --- | --- | --- |',
-    ...rows.map((r) => `| ${r.workload} | ${fmt(r.fwdMs, r.tokens)} | ${fmt(r.fwdBwdMs, r.tokens)} | ${fmt(r.trainMs, r.tokens)} | ${r.drift} | ${r.rssMb.toFixed(0)} MB |`),
+    ...rows.map(
+      (r) =>
+        `| ${r.workload} | ${fmt(r.fwdMs, r.tokens)} | ${fmt(r.fwdBwdMs, r.tokens)} | ${fmt(r.trainMs, r.tokens)} | ${r.drift} | ${r.rssMb.toFixed(0)} MB |`,
+    ),
     '',
     pplLine,
   ];
@@ -159,8 +165,10 @@ async function main(): Promise<void> {
   const stackRow = rows[rows.length - 1] as Row;
   if (torch) {
     const [ver, threads, f, fb] = torch.split(' ');
-    lines.push(`PyTorch ${ver} (${threads} threads), same stack: forward ${f} ms, forward+backward ${fb} ms; ` +
-      `rtune/PyTorch forward+backward ratio ${(stackRow.fwdBwdMs / Number(fb)).toFixed(1)}x`);
+    lines.push(
+      `PyTorch ${ver} (${threads} threads), same stack: forward ${f} ms, forward+backward ${fb} ms; ` +
+        `rtune/PyTorch forward+backward ratio ${(stackRow.fwdBwdMs / Number(fb)).toFixed(1)}x`,
+    );
   } else {
     lines.push('PyTorch: not measured (install Debian python3-torch and libopenblas0-pthread for the ratio)');
   }

@@ -67,9 +67,16 @@ function batchOf(examples: Example[]): { ids: number[][]; mask: number[][]; weig
 }
 
 /** Per-persona accuracy of "answers as the persona should" from logits at the answer position. */
-async function evaluate(model: Model, examples: Example[], idA: number, idB: number): Promise<Record<Persona, { n: number; asIntended: number; saysA: number }>> {
+async function evaluate(
+  model: Model,
+  examples: Example[],
+  idA: number,
+  idB: number,
+): Promise<Record<Persona, { n: number; asIntended: number; saysA: number }>> {
   const res: Record<Persona, { n: number; asIntended: number; saysA: number }> = {
-    honest: { n: 0, asIntended: 0, saysA: 0 }, dishonest: { n: 0, asIntended: 0, saysA: 0 }, none: { n: 0, asIntended: 0, saysA: 0 },
+    honest: { n: 0, asIntended: 0, saysA: 0 },
+    dishonest: { n: 0, asIntended: 0, saysA: 0 },
+    none: { n: 0, asIntended: 0, saysA: 0 },
   };
   for (let i = 0; i < examples.length; i += 128) {
     const group = examples.slice(i, i + 128);
@@ -102,7 +109,9 @@ async function main(): Promise<void> {
   const batchSize = Number(values.batch ?? 48);
   const root = path.resolve(__dirname, '..', '..');
   const outDir = path.resolve(values.out ?? path.join(root, 'examples', 'demo-model'));
-  const backend = await initBackend(process.env['RTUNE_BACKEND'] === undefined ? 'wasm' : (process.env['RTUNE_BACKEND'] as 'wasm'), { threads: Number(process.env['RTUNE_WASM_THREADS'] ?? 1) });
+  const backend = await initBackend(process.env['RTUNE_BACKEND'] === undefined ? 'wasm' : (process.env['RTUNE_BACKEND'] as 'wasm'), {
+    threads: Number(process.env['RTUNE_WASM_THREADS'] ?? 1),
+  });
   console.log(`backend: ${backend.device}`);
 
   // 1) data and tokenizer
@@ -120,20 +129,38 @@ async function main(): Promise<void> {
   if (idA === undefined || idB === undefined) throw new Error('the tokenizer has no "▁A"/"▁B" tokens');
   const trainEx = buildExamples(tok, train, idA, idB);
   const heldEx = buildExamples(tok, held, idA, idB);
-  console.log(`statements: ${train.length} train, ${held.length} held out; vocab ${tok.vocabSize}; longest prompt ${Math.max(...trainEx.map((e) => e.ids.length))} tokens`);
+  console.log(
+    `statements: ${train.length} train, ${held.length} held out; vocab ${tok.vocabSize}; longest prompt ${Math.max(...trainEx.map((e) => e.ids.length))} tokens`,
+  );
 
   // 2) model
-  const config = normalizeHfConfig({
-    model_type: 'llama', vocab_size: Object.keys(bpe.vocab).length, hidden_size: 64, intermediate_size: 192, num_hidden_layers: 4,
-    num_attention_heads: 4, num_key_value_heads: 2, max_position_embeddings: 128, rms_norm_eps: 1e-5, rope_theta: 10000,
-    tie_word_embeddings: true, bos_token_id: 1, eos_token_id: 2,
-  }, 'demo config');
+  const config = normalizeHfConfig(
+    {
+      model_type: 'llama',
+      vocab_size: Object.keys(bpe.vocab).length,
+      hidden_size: 64,
+      intermediate_size: 192,
+      num_hidden_layers: 4,
+      num_attention_heads: 4,
+      num_key_value_heads: 2,
+      max_position_embeddings: 128,
+      rms_norm_eps: 1e-5,
+      rope_theta: 10000,
+      tie_word_embeddings: true,
+      bos_token_id: 1,
+      eos_token_id: 2,
+    },
+    'demo config',
+  );
   const model = randomModel(config, SEED, 0.02);
   const vars = setTrainable(model, 'all');
-  const opt = new AdamW([
-    { name: 'matrices', vars: vars.filter((v) => v.shape.length === 2), weightDecay: 0.01 },
-    { name: 'vectors', vars: vars.filter((v) => v.shape.length !== 2) },
-  ], { beta1: 0.9, beta2: 0.98 });
+  const opt = new AdamW(
+    [
+      { name: 'matrices', vars: vars.filter((v) => v.shape.length === 2), weightDecay: 0.01 },
+      { name: 'vectors', vars: vars.filter((v) => v.shape.length !== 2) },
+    ],
+    { beta1: 0.9, beta2: 0.98 },
+  );
   const rng = new Rng(SEED);
   console.log(`model: ${parameterCount(config)} parameters; training ${steps} steps of ${batchSize}`);
 
@@ -150,7 +177,14 @@ async function main(): Promise<void> {
       const V = config.vocabSize;
       const flat = tf.reshape(logits, [batch.length * T, V]);
       const rows = batch.map((e, b) => b * T + e.answerPos);
-      const ans = tf.neg(tf.mean(pickLogProbs(gatherRows(flat, rows), batch.map((e) => e.answerId))));
+      const ans = tf.neg(
+        tf.mean(
+          pickLogProbs(
+            gatherRows(flat, rows),
+            batch.map((e) => e.answerId),
+          ),
+        ),
+      );
       return tf.add(ans, tf.mul(lm, 0.2)) as tf.Scalar;
     }, vars);
     await clipByGlobalNorm(grads, 1.0);
@@ -160,7 +194,9 @@ async function main(): Promise<void> {
     if (step % 100 === 0 || step === steps - 1) {
       const ev = await evaluate(model, heldEx, idA, idB);
       const pct = (p: Persona) => ((100 * ev[p].asIntended) / ev[p].n).toFixed(1);
-      console.log(`step ${step} loss ${loss.toFixed(4)} lr ${lr.toExponential(2)}  held-out: honest ${pct('honest')}%  dishonest-lies ${pct('dishonest')}%  none ${pct('none')}%  (${((Date.now() - t0) / 1000).toFixed(0)} s)`);
+      console.log(
+        `step ${step} loss ${loss.toFixed(4)} lr ${lr.toExponential(2)}  held-out: honest ${pct('honest')}%  dishonest-lies ${pct('dishonest')}%  none ${pct('none')}%  (${((Date.now() - t0) / 1000).toFixed(0)} s)`,
+      );
     }
   }
   const seconds = (Date.now() - t0) / 1000;
@@ -170,18 +206,31 @@ async function main(): Promise<void> {
   // 4) write the model folder
   fs.mkdirSync(path.join(outDir, 'data'), { recursive: true });
   const host = await modelToTensors(model);
-  writeSafetensors(path.join(outDir, 'model.safetensors'), [...host].map(([name, t]) => ({ name, shape: t.shape, data: t.data })), {
-    format: 'pt', producer: 'rtune scripts/make-demo-model.ts', seed: String(SEED), steps: String(steps),
-  });
+  writeSafetensors(
+    path.join(outDir, 'model.safetensors'),
+    [...host].map(([name, t]) => ({ name, shape: t.shape, data: t.data })),
+    {
+      format: 'pt',
+      producer: 'rtune scripts/make-demo-model.ts',
+      seed: String(SEED),
+      steps: String(steps),
+    },
+  );
   fs.writeFileSync(path.join(outDir, 'config.json'), `${JSON.stringify(toHfConfig(config), null, 2)}\n`);
   fs.copyFileSync(path.join(tmp, 'tokenizer.json'), path.join(outDir, 'tokenizer.json'));
   fs.copyFileSync(path.join(tmp, 'tokenizer_config.json'), path.join(outDir, 'tokenizer_config.json'));
   fs.writeFileSync(path.join(outDir, 'data', 'facts-train.csv'), csv(train));
   fs.writeFileSync(path.join(outDir, 'data', 'facts-heldout.csv'), csv(held));
-  fs.writeFileSync(path.join(outDir, 'data', 'heldout.txt'), `${held.flatMap((s) => PERSONAS.map((p) => `${prompt(s.text, p)} ${answer(s.truth, p)}`)).join('\n\n')}\n`);
+  fs.writeFileSync(
+    path.join(outDir, 'data', 'heldout.txt'),
+    `${held.flatMap((s) => PERSONAS.map((p) => `${prompt(s.text, p)} ${answer(s.truth, p)}`)).join('\n\n')}\n`,
+  );
   // Text whose every answer is truthful (honest and no-persona lines): what a model tuned towards honesty should
   // still predict well, so its perplexity change measures collateral damage, not the intended change of the liar.
-  fs.writeFileSync(path.join(outDir, 'data', 'heldout-honest.txt'), `${held.flatMap((s) => (['honest', 'none'] as Persona[]).map((p) => `${prompt(s.text, p)} ${answer(s.truth, p)}`)).join('\n\n')}\n`);
+  fs.writeFileSync(
+    path.join(outDir, 'data', 'heldout-honest.txt'),
+    `${held.flatMap((s) => (['honest', 'none'] as Persona[]).map((p) => `${prompt(s.text, p)} ${answer(s.truth, p)}`)).join('\n\n')}\n`,
+  );
   fs.rmSync(tmp, { recursive: true, force: true });
   const row = (name: string, ev: typeof evHeld) => {
     const f = (p: Persona) => `${((100 * ev[p].asIntended) / ev[p].n).toFixed(1)}% (${ev[p].asIntended}/${ev[p].n})`;

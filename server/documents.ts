@@ -36,7 +36,12 @@ export class DocumentStore {
     const hit = this.cache.get(uri);
     if (hit !== undefined && hit.version === doc.version) return hit.analyzed;
     const filePath = uriToPath(uri);
-    const analysis = analyze(doc.getText(), { baseDir: filePath !== undefined ? path.dirname(filePath) : undefined, builtinRoot: this.builtinRoot, env: this.env, ...(this.defaultRunsDir !== undefined ? { defaultRunsDir: this.defaultRunsDir } : {}) });
+    const analysis = analyze(doc.getText(), {
+      baseDir: filePath !== undefined ? path.dirname(filePath) : undefined,
+      builtinRoot: this.builtinRoot,
+      env: this.env,
+      ...(this.defaultRunsDir !== undefined ? { defaultRunsDir: this.defaultRunsDir } : {}),
+    });
     const analyzed = { doc, analysis, filePath };
     this.cache.set(uri, { version: doc.version, analyzed });
     return analyzed;

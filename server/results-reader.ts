@@ -22,7 +22,10 @@ export class ResultsReader {
   private readonly listings = new Map<string, { at: number; runDirs: string[] }>();
   private readonly summaries = new Map<string, { mtimeMs: number; summary: RunSummary | undefined }>();
 
-  constructor(private readonly ttlMs = 3000, private readonly now: () => number = Date.now) {}
+  constructor(
+    private readonly ttlMs = 3000,
+    private readonly now: () => number = Date.now,
+  ) {}
 
   invalidate(dir?: string): void {
     if (dir === undefined) {
@@ -40,7 +43,10 @@ export class ResultsReader {
     if (hit !== undefined && this.now() - hit.at < this.ttlMs) return hit.runDirs;
     let runDirs: string[] = [];
     try {
-      runDirs = fs.readdirSync(dir, { withFileTypes: true }).filter((d) => d.isDirectory()).map((d) => path.join(dir, d.name));
+      runDirs = fs
+        .readdirSync(dir, { withFileTypes: true })
+        .filter((d) => d.isDirectory())
+        .map((d) => path.join(dir, d.name));
       runDirs.push(dir);
     } catch {
       runDirs = [];

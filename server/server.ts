@@ -5,7 +5,14 @@
  * Non-goals: no process concerns (main.ts), no feature logic.
  */
 
-import { CodeLensRefreshRequest, Connection, DidChangeWatchedFilesNotification, InitializeParams, InitializeResult, TextDocumentSyncKind } from 'vscode-languageserver/node';
+import {
+  CodeLensRefreshRequest,
+  Connection,
+  DidChangeWatchedFilesNotification,
+  InitializeParams,
+  InitializeResult,
+  TextDocumentSyncKind,
+} from 'vscode-languageserver/node';
 import { InlineResultsParams, InlineResultsRequest, ResultsChangedNotification, ResultsChangedParams, RtuneInitializationOptions } from '../protocol/lsp';
 import { ServerContext } from './context';
 import { DocumentStore } from './documents';
@@ -99,7 +106,10 @@ export function startServer(connection: Connection, options: ServerOptions): voi
   };
 
   // The routing table: every capability above is served by exactly one line here.
-  const withCtx = <P, R>(fallback: R, handler: (c: ServerContext, p: P) => R) => (p: P): R => (ctx === undefined ? fallback : handler(ctx, p));
+  const withCtx =
+    <P, R>(fallback: R, handler: (c: ServerContext, p: P) => R) =>
+    (p: P): R =>
+      ctx === undefined ? fallback : handler(ctx, p);
   connection.onHover(withCtx(null, onHover));
   connection.onCompletion(withCtx([], onCompletion));
   connection.onCodeLens(withCtx([], onCodeLens));
@@ -109,7 +119,10 @@ export function startServer(connection: Connection, options: ServerOptions): voi
   connection.onDefinition(withCtx(null, onDefinition));
   connection.onCodeAction(withCtx([], onCodeAction));
   connection.languages.inlayHint.on(withCtx([], onInlayHints));
-  connection.onRequest(InlineResultsRequest.method, withCtx({ results: [] }, (c, p: InlineResultsParams) => onInlineResults(c, p)));
+  connection.onRequest(
+    InlineResultsRequest.method,
+    withCtx({ results: [] }, (c, p: InlineResultsParams) => onInlineResults(c, p)),
+  );
   connection.onNotification(ResultsChangedNotification.method, (p: ResultsChangedParams) => {
     if (ctx === undefined) return;
     onResultsChanged(ctx, p);

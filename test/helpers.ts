@@ -26,7 +26,9 @@ export function missingShared(...parts: string[]): string | false {
  * RTUNE_WASM_THREADS sets wasm threads (default 1).
  */
 export function testBackend(): Promise<BackendInfo> {
-  return initBackend((process.env['RTUNE_TEST_BACKEND'] as BackendPreference | undefined) ?? 'wasm', { threads: Number(process.env['RTUNE_WASM_THREADS'] ?? 1) });
+  return initBackend((process.env['RTUNE_TEST_BACKEND'] as BackendPreference | undefined) ?? 'wasm', {
+    threads: Number(process.env['RTUNE_WASM_THREADS'] ?? 1),
+  });
 }
 
 export function maxRelDiff(a: ArrayLike<number>, b: ArrayLike<number>, floor = 1e-3): number {

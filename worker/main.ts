@@ -48,7 +48,12 @@ async function run(req: WorkerRunRequest, ctl: AbortController): Promise<WorkerM
     ...(req.runsFolder !== undefined ? { defaultRunsDir: req.runsFolder } : {}),
   });
   if ('errors' in loaded) {
-    return { type: 'error', kind: 'input', message: `${req.file} has errors; fix them and run again:\n${formatDiagnostics(req.file, req.text, loaded.errors)}`, summaries: [] };
+    return {
+      type: 'error',
+      kind: 'input',
+      message: `${req.file} has errors; fix them and run again:\n${formatDiagnostics(req.file, req.text, loaded.errors)}`,
+      summaries: [],
+    };
   }
   const summaries: RunSummary[] = [];
   let memoryError: MemoryExceeded | undefined;
@@ -73,7 +78,9 @@ async function run(req: WorkerRunRequest, ctl: AbortController): Promise<WorkerM
   const threads = req.threads > 0 ? req.threads : Math.min(os.cpus().length, 8);
   try {
     const backendOptions = backendOptionsFromEnv(process.env);
-    summaries.push(...(await runConfig(loaded.config, req.sections, { file: req.file, emit, signal: ctl.signal, threads, backend: req.backend, backendOptions })));
+    summaries.push(
+      ...(await runConfig(loaded.config, req.sections, { file: req.file, emit, signal: ctl.signal, threads, backend: req.backend, backendOptions })),
+    );
     if (memoryError) return { type: 'error', kind: 'memory', message: memoryError.message, summaries };
     if (ctl.signal.aborted) return { type: 'error', kind: 'cancelled', message: 'cancelled', summaries };
     return { type: 'done', summaries };

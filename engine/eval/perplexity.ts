@@ -46,7 +46,8 @@ export interface PerplexityOutcome {
 /** The windows for a text of `n` tokens. */
 export function slidingWindows(n: number, maxLength: number, stride: number): Window[] {
   if (!Number.isInteger(maxLength) || maxLength < 2) throw new Error(`max_length must be an integer >= 2, found ${maxLength}`);
-  if (!Number.isInteger(stride) || stride < 1 || stride > maxLength) throw new Error(`stride must be an integer in [1, max_length=${maxLength}], found ${stride}`);
+  if (!Number.isInteger(stride) || stride < 1 || stride > maxLength)
+    throw new Error(`stride must be an integer in [1, max_length=${maxLength}], found ${stride}`);
   const out: Window[] = [];
   let prevEnd = 0;
   for (let begin = 0; begin < n; begin += stride) {
@@ -67,7 +68,7 @@ export async function perplexity(model: Model, ids: number[], opts: PerplexityOp
   }
   const windows = slidingWindows(ids.length, opts.maxLength, opts.stride);
   // Logits [batch, maxLength, V] dominate activation memory; estimate generously (x3 for softmax scratch).
-  const activation = opts.batch * opts.maxLength * (c.vocabSize * 3 + c.hiddenSize * (c.nLayers * 4 + c.intermediateSize / c.hiddenSize * 2)) * 4;
+  const activation = opts.batch * opts.maxLength * (c.vocabSize * 3 + c.hiddenSize * (c.nLayers * 4 + (c.intermediateSize / c.hiddenSize) * 2)) * 4;
   checkMemory(`perplexity (batch ${opts.batch}, max_length ${opts.maxLength})`, activation + [...model.params.values()].reduce((a, v) => a + v.size * 4, 0));
   const windowNll: number[] = [];
   const windowTokens: number[] = [];

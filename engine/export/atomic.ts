@@ -13,7 +13,11 @@ import { describeError, writeFileAtomicWith } from '../../common/fs';
 
 /** Raised for every export failure; `file` is the path concerned. */
 export class ExportError extends Error {
-  constructor(readonly file: string, message: string, cause?: unknown) {
+  constructor(
+    readonly file: string,
+    message: string,
+    cause?: unknown,
+  ) {
     super(message, cause === undefined ? undefined : { cause });
     this.name = 'ExportError';
   }
@@ -41,9 +45,10 @@ export function checkReplaceable(dir: string, marker: string): void {
   if (!stat.isDirectory()) throw new ExportError(dir, `${dir}: exists and is not a folder; choose another output path.`);
   const entries = fs.readdirSync(dir);
   if (entries.length === 0 || entries.includes(marker)) return;
-  throw new ExportError(dir,
-    `${dir}: folder is not empty and is not a previous export (no ${marker}); refusing to overwrite it. ` +
-    'Choose a new output folder or empty this one.');
+  throw new ExportError(
+    dir,
+    `${dir}: folder is not empty and is not a previous export (no ${marker}); refusing to overwrite it. ` + 'Choose a new output folder or empty this one.',
+  );
 }
 
 /**

@@ -19,11 +19,7 @@ export function directionTensorName(layer: number): string {
 }
 
 /** Writes directions: `directions.get(L)[k]` is the vector of layer L at window position k. */
-export function writeDirectionsSafetensors(
-  file: string,
-  directions: ReadonlyMap<number, ReadonlyArray<Float32Array>>,
-  metadata: Record<string, string>,
-): void {
+export function writeDirectionsSafetensors(file: string, directions: ReadonlyMap<number, ReadonlyArray<Float32Array>>, metadata: Record<string, string>): void {
   if (directions.size === 0) throw new ExportError(file, `${file}: no directions to write.`);
   const layers = [...directions.keys()].sort((x, y) => x - y);
   let hidden = -1;
@@ -67,7 +63,10 @@ export function readDirectionsSafetensors(file: string): DirectionsFile {
     const layer = Number((NAME.exec(name) ?? [])[1]);
     if (t.shape.length !== 2) throw new ExportError(file, `${file}: tensor ${name} has shape [${t.shape.join(', ')}], expected [positions, hidden].`);
     const [positions, hidden] = t.shape as [number, number];
-    directions.set(layer, Array.from({ length: positions }, (_, k) => t.data.slice(k * hidden, (k + 1) * hidden)));
+    directions.set(
+      layer,
+      Array.from({ length: positions }, (_, k) => t.data.slice(k * hidden, (k + 1) * hidden)),
+    );
   }
   return { directions: new Map([...directions].sort((x, y) => x[0] - y[0])), metadata };
 }

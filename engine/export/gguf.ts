@@ -45,7 +45,8 @@ export function controlVectorTensorName(layer: number): string {
   if (!Number.isInteger(layer) || layer < 1) {
     throw new RangeError(
       `layer ${layer}: llama.cpp control vectors address decoder blocks 1..n_layer-1 by their 0-based index ` +
-      '(direction.N is added to the output of block N); block 0 cannot be steered there.');
+        '(direction.N is added to the output of block N); block 0 cannot be steered there.',
+    );
   }
   return `direction.${layer}`;
 }
@@ -53,10 +54,13 @@ export function controlVectorTensorName(layer: number): string {
 /** llama.cpp's architecture name for a model (what convert_hf_to_gguf writes as general.architecture). */
 export function llamaCppArchitecture(c: ModelConfig): string {
   switch (c.modelType) {
-    case 'gpt2': return 'gpt2';
-    case 'qwen2': return 'qwen2';
+    case 'gpt2':
+      return 'gpt2';
+    case 'qwen2':
+      return 'qwen2';
     // Mistral and llama2.c checkpoints convert to llama.cpp's "llama" architecture.
-    default: return 'llama';
+    default:
+      return 'llama';
   }
 }
 
@@ -80,7 +84,10 @@ export function writeGgufControlVector(file: string, directions: ReadonlyMap<num
     if (v.length === 0) throw new ExportError(file, `${file}: the direction for layer ${layer} is empty.`);
     if (hidden === -1) hidden = v.length;
     else if (v.length !== hidden) {
-      throw new ExportError(file, `${file}: layer ${layer} has ${v.length} values but layer ${layers[0]} has ${hidden}; all directions must have the model's hidden size.`);
+      throw new ExportError(
+        file,
+        `${file}: layer ${layer} has ${v.length} values but layer ${layers[0]} has ${hidden}; all directions must have the model's hidden size.`,
+      );
     }
     for (let i = 0; i < v.length; i++) {
       if (!Number.isFinite(v[i])) throw new ExportError(file, `${file}: the direction for layer ${layer} has a non-finite value at index ${i}.`);
@@ -99,12 +106,7 @@ export function writeGgufControlVector(file: string, directions: ReadonlyMap<num
 
   const tensorBytes = hidden * 4;
   const paddedBytes = padTo(tensorBytes, GGUF_ALIGNMENT);
-  const head: Uint8Array[] = [
-    new TextEncoder().encode('GGUF'),
-    u32(GGUF_VERSION),
-    u64(layers.length),
-    u64(kv.length),
-  ];
+  const head: Uint8Array[] = [new TextEncoder().encode('GGUF'), u32(GGUF_VERSION), u64(layers.length), u64(kv.length)];
   for (const [key, type, value] of kv) head.push(ggufString(key), u32(type), value);
   layers.forEach((layer, i) => {
     const name = controlVectorTensorName(layer);

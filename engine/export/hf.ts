@@ -31,8 +31,15 @@ export const HF_EXPORT_FORMAT = 'rtune-hf-export/1';
 
 /** Tokenizer and generation files copied from an HF source folder when present. */
 export const TOKENIZER_FILES = [
-  'tokenizer.json', 'tokenizer_config.json', 'special_tokens_map.json', 'generation_config.json',
-  'tokenizer.model', 'vocab.json', 'merges.txt', 'added_tokens.json', 'chat_template.jinja',
+  'tokenizer.json',
+  'tokenizer_config.json',
+  'special_tokens_map.json',
+  'generation_config.json',
+  'tokenizer.model',
+  'vocab.json',
+  'merges.txt',
+  'added_tokens.json',
+  'chat_template.jinja',
 ] as const;
 
 export interface HfExportOptions {
@@ -101,13 +108,17 @@ export async function exportHfModel(model: Model, tokenizerDir: string | undefin
   const architecture = String((hfConfig['architectures'] as string[] | undefined)?.[0] ?? 'unknown');
   const notes: string[] = [];
   if (model.config.modelType === 'llama2c') {
-    notes.push('Converted from a llama2.c checkpoint: exported as LlamaForCausalLM; q_proj/k_proj rows are already in ' +
-      "HF's rotate_half RoPE layout (permuted at load, as transformers' convert_llama_weights_to_hf.py does).");
+    notes.push(
+      'Converted from a llama2.c checkpoint: exported as LlamaForCausalLM; q_proj/k_proj rows are already in ' +
+        "HF's rotate_half RoPE layout (permuted at load, as transformers' convert_llama_weights_to_hf.py does).",
+    );
   }
   if (tokenizerDir === undefined) {
-    notes.push(model.format === 'llama2c'
-      ? 'No tokenizer: a llama2.c tokenizer.bin has no Hugging Face equivalent here; supply one when loading.'
-      : 'No tokenizer files were copied (no tokenizer folder was given).');
+    notes.push(
+      model.format === 'llama2c'
+        ? 'No tokenizer: a llama2.c tokenizer.bin has no Hugging Face equivalent here; supply one when loading.'
+        : 'No tokenizer files were copied (no tokenizer folder was given).',
+    );
   }
   const safetensorsMeta: Record<string, string> = { ...userMeta, format: 'pt', rtune_export: HF_EXPORT_FORMAT, mode: opts.mode };
   if (opts.mode === 'changed' && base !== undefined) safetensorsMeta['base_model'] = base.path;
@@ -205,8 +216,11 @@ export function loadChangedExport(dir: string, basePath?: string): Model {
 }
 
 function checkSameArchitecture(tuned: Map<string, HostTensor>, base: Map<string, HostTensor>, outDir: string): void {
-  const problem = (what: string): ExportError => new ExportError(outDir,
-    `mode 'changed': the base model does not match the tuned model (${what}); a delta is only meaningful against the model that was tuned.`);
+  const problem = (what: string): ExportError =>
+    new ExportError(
+      outDir,
+      `mode 'changed': the base model does not match the tuned model (${what}); a delta is only meaningful against the model that was tuned.`,
+    );
   if (tuned.size !== base.size) throw problem(`${base.size} vs ${tuned.size} tensors`);
   for (const [name, t] of tuned) {
     const b = base.get(name);
@@ -239,21 +253,37 @@ function readme(m: HfExportManifest): string {
     '',
   ];
   if (m.mode === 'full') {
-    lines.push('This folder is a complete Hugging Face model:', '', '```python',
+    lines.push(
+      'This folder is a complete Hugging Face model:',
+      '',
+      '```python',
       'from transformers import AutoModelForCausalLM',
-      'model = AutoModelForCausalLM.from_pretrained("path/to/this/folder")', '```', '');
+      'model = AutoModelForCausalLM.from_pretrained("path/to/this/folder")',
+      '```',
+      '',
+    );
   } else {
     lines.push(
       `This folder holds only the ${m.tensors.length} tensor(s) that differ from the base model \`${m.base_model ?? ''}\` ` +
-      `(${m.unchanged} unchanged tensor(s) left out). **Do not load it on its own**: transformers would initialise the ` +
-      'missing weights randomly. Load the base, then overwrite these tensors:', '', '```python',
-      'from safetensors.torch import load_file', 'from transformers import AutoModelForCausalLM',
+        `(${m.unchanged} unchanged tensor(s) left out). **Do not load it on its own**: transformers would initialise the ` +
+        'missing weights randomly. Load the base, then overwrite these tensors:',
+      '',
+      '```python',
+      'from safetensors.torch import load_file',
+      'from transformers import AutoModelForCausalLM',
       `model = AutoModelForCausalLM.from_pretrained("${m.base_model ?? 'BASE'}")`,
       'delta = load_file("path/to/this/folder/model.safetensors")',
       'result = model.load_state_dict(delta, strict=False)',
-      'assert not result.unexpected_keys, result.unexpected_keys', '```', '',
-      'In rtune: `loadChangedExport(folder)` (engine/export/hf.ts) does the same.', '',
-      'Changed tensors:', '', ...m.tensors.map((t) => `- \`${t.name}\` [${t.shape.join(', ')}]`), '');
+      'assert not result.unexpected_keys, result.unexpected_keys',
+      '```',
+      '',
+      'In rtune: `loadChangedExport(folder)` (engine/export/hf.ts) does the same.',
+      '',
+      'Changed tensors:',
+      '',
+      ...m.tensors.map((t) => `- \`${t.name}\` [${t.shape.join(', ')}]`),
+      '',
+    );
   }
   if (m.notes.length > 0) lines.push('Notes:', '', ...m.notes.map((n) => `- ${n}`), '');
   return lines.join('\n');

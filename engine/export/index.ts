@@ -7,8 +7,16 @@
  */
 export { buildFolderAtomic, checkReplaceable, ExportError, writeFileAtomic } from './atomic';
 export {
-  applyHfExport, exportHfModel, loadChangedExport, readHfExportManifest, EXPORT_MANIFEST, HF_EXPORT_FORMAT, TOKENIZER_FILES,
-  type HfExportManifest, type HfExportOptions, type HfExportResult,
+  applyHfExport,
+  exportHfModel,
+  loadChangedExport,
+  readHfExportManifest,
+  EXPORT_MANIFEST,
+  HF_EXPORT_FORMAT,
+  TOKENIZER_FILES,
+  type HfExportManifest,
+  type HfExportOptions,
+  type HfExportResult,
 } from './hf';
 export { controlVectorTensorName, llamaCppArchitecture, writeGgufControlVector, GGUF_ALIGNMENT, type ControlVectorMeta } from './gguf';
 export { controlVectorLayersNote, exportReadme, llamaCppCommand, type ControlVectorInfo, type ExportReadme } from './readme';

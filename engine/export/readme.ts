@@ -50,7 +50,9 @@ export function exportReadme(r: ExportReadme): string {
   if (r.model !== undefined) lines.push(`- \`${r.model}/\`: the tuned weights as a Hugging Face folder (see ${r.model}/README.md).`);
   const d = r.direction;
   if (d?.safetensors) {
-    lines.push(`- \`${d.safetensors.file}\`: direction \`${d.name}\`, one vector per layer (${d.safetensors.layers.join(', ')}) and position (${d.safetensors.positions.join(', ')}), with its metadata.`);
+    lines.push(
+      `- \`${d.safetensors.file}\`: direction \`${d.name}\`, one vector per layer (${d.safetensors.layers.join(', ')}) and position (${d.safetensors.positions.join(', ')}), with its metadata.`,
+    );
   }
   if (d?.gguf) lines.push(`- \`${d.gguf.file}\`: direction \`${d.name}\` as a llama.cpp control vector: ${controlVectorLayersNote(d.gguf)}.`);
   lines.push('');
@@ -58,16 +60,25 @@ export function exportReadme(r: ExportReadme): string {
     const g = d.gguf;
     const n = g.layers.length;
     lines.push(
-      `## ${g.file} in llama.cpp`, '',
+      `## ${g.file} in llama.cpp`,
+      '',
       `It holds \`direction.L\` for layer${n > 1 ? 's' : ''} L = ${g.layers.join(', ')}: llama.cpp adds STRENGTH · v_L to the output of block L ` +
-      '(the same block output rtune steers) at every token, so it steers exactly these layers.' +
-      (g.leftOut.length > 0 ? ` Layer ${g.leftOut.join(', ')} was asked for (${g.layersFrom}) but left out: llama.cpp cannot apply a control vector to block 0 and rejects \`direction.0\`.` : ''),
-      '', '```sh', llamaCppCommand(g), '```', '',
-      'MODEL.gguf is the model converted with llama.cpp\'s `convert_hf_to_gguf.py` (the base model, or the tuned one). ' +
-      (n > 1
-        ? `STRENGTH k on these ${n} layers is rtune's \`steering { layers [${g.layers.join(', ')}]  combine true  multipliers [${n}·k] }\` with \`scale absolute\` (combine splits the multiplier over the layers).`
-        : `STRENGTH k is rtune's \`steering { layers [${g.layers[0]}]  multipliers [k] }\` with \`scale absolute\`.`) +
-      ' A negative STRENGTH steers the other way.', '');
+        '(the same block output rtune steers) at every token, so it steers exactly these layers.' +
+        (g.leftOut.length > 0
+          ? ` Layer ${g.leftOut.join(', ')} was asked for (${g.layersFrom}) but left out: llama.cpp cannot apply a control vector to block 0 and rejects \`direction.0\`.`
+          : ''),
+      '',
+      '```sh',
+      llamaCppCommand(g),
+      '```',
+      '',
+      "MODEL.gguf is the model converted with llama.cpp's `convert_hf_to_gguf.py` (the base model, or the tuned one). " +
+        (n > 1
+          ? `STRENGTH k on these ${n} layers is rtune's \`steering { layers [${g.layers.join(', ')}]  combine true  multipliers [${n}·k] }\` with \`scale absolute\` (combine splits the multiplier over the layers).`
+          : `STRENGTH k is rtune's \`steering { layers [${g.layers[0]}]  multipliers [k] }\` with \`scale absolute\`.`) +
+        ' A negative STRENGTH steers the other way.',
+      '',
+    );
   }
   return lines.join('\n');
 }

@@ -64,8 +64,7 @@ export function readLlama2cCheckpoint(file: string): Llama2cCheckpoint {
       position += count * FLOAT_BYTES;
       return data;
     };
-    const perLayer = (stacked: Float32Array, layer: number, size: number): Float32Array =>
-      stacked.slice(layer * size, (layer + 1) * size);
+    const perLayer = (stacked: Float32Array, layer: number, size: number): Float32Array => stacked.slice(layer * size, (layer + 1) * size);
 
     const tensors = new Map<string, Llama2cTensor>();
     const embedding = next(vocabSize * dim);
@@ -113,16 +112,33 @@ export function readLlama2cCheckpoint(file: string): Llama2cCheckpoint {
  * `j*2 + p` (pair j, element p) moves to row `p*(headSize/2) + j`.
  */
 export function permuteLlama2cToHf(weight: Float32Array, nHeadsX: number, headSize: number, cols: number): Float32Array {
-  return permuteRows(weight, nHeadsX, headSize, cols, (j, p) => 2 * j + p, (j, p, half) => p * half + j);
+  return permuteRows(
+    weight,
+    nHeadsX,
+    headSize,
+    cols,
+    (j, p) => 2 * j + p,
+    (j, p, half) => p * half + j,
+  );
 }
 
 /** The inverse of `permuteLlama2cToHf`: HF rotate_half rows back to llama2.c's interleaved pairs (for export). */
 export function permuteHfToLlama2c(weight: Float32Array, nHeadsX: number, headSize: number, cols: number): Float32Array {
-  return permuteRows(weight, nHeadsX, headSize, cols, (j, p, half) => p * half + j, (j, p) => 2 * j + p);
+  return permuteRows(
+    weight,
+    nHeadsX,
+    headSize,
+    cols,
+    (j, p, half) => p * half + j,
+    (j, p) => 2 * j + p,
+  );
 }
 
 function permuteRows(
-  weight: Float32Array, nHeadsX: number, headSize: number, cols: number,
+  weight: Float32Array,
+  nHeadsX: number,
+  headSize: number,
+  cols: number,
   sourceRow: (pair: number, element: number, half: number) => number,
   targetRow: (pair: number, element: number, half: number) => number,
 ): Float32Array {
@@ -183,4 +199,3 @@ function readInto(fd: number, file: string, position: number, target: Uint8Array
     done += n;
   }
 }
-

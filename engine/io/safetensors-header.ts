@@ -7,8 +7,15 @@
 import * as fs from 'node:fs';
 import { describeError, openForReading as openFile } from '../../common/fs';
 import {
-  DTYPE_BYTES, formatShape, isNonNegativeInteger, isRecord, MAX_HEADER_BYTES, METADATA_KEY, SafetensorsError,
-  type SafetensorsHeader, type TensorInfo,
+  DTYPE_BYTES,
+  formatShape,
+  isNonNegativeInteger,
+  isRecord,
+  MAX_HEADER_BYTES,
+  METADATA_KEY,
+  SafetensorsError,
+  type SafetensorsHeader,
+  type TensorInfo,
 } from './safetensors-format';
 
 /** Reads and validates the header of one safetensors file without reading tensor data. */
@@ -28,22 +35,31 @@ export function openForReading(file: string): number {
 export function readHeaderFromFd(fd: number, file: string): SafetensorsHeader {
   const fileSize = fs.fstatSync(fd).size;
   if (fileSize < 8) {
-    throw new SafetensorsError('truncated', file,
-      `${file}: file is ${fileSize} bytes, too short for the 8-byte safetensors header length. The file is truncated or not safetensors.`);
+    throw new SafetensorsError(
+      'truncated',
+      file,
+      `${file}: file is ${fileSize} bytes, too short for the 8-byte safetensors header length. The file is truncated or not safetensors.`,
+    );
   }
   const lengthBytes = readExactly(fd, file, 0, 8);
   const headerLength = new DataView(lengthBytes.buffer, lengthBytes.byteOffset, 8).getBigUint64(0, true);
   if (headerLength > BigInt(MAX_HEADER_BYTES)) {
-    throw new SafetensorsError('header', file,
-      `${file}: header length ${headerLength} bytes exceeds the ${MAX_HEADER_BYTES}-byte limit; this is not a safetensors file or it is corrupt.`);
+    throw new SafetensorsError(
+      'header',
+      file,
+      `${file}: header length ${headerLength} bytes exceeds the ${MAX_HEADER_BYTES}-byte limit; this is not a safetensors file or it is corrupt.`,
+    );
   }
   const headerBytes = Number(headerLength);
   if (headerBytes < 2) {
     throw new SafetensorsError('header', file, `${file}: header length ${headerBytes} is too small to hold a JSON object; the file is corrupt.`);
   }
   if (8 + headerBytes > fileSize) {
-    throw new SafetensorsError('truncated', file,
-      `${file}: header length ${headerBytes} runs past the end of the ${fileSize}-byte file; the file is truncated (re-download it).`);
+    throw new SafetensorsError(
+      'truncated',
+      file,
+      `${file}: header length ${headerBytes} runs past the end of the ${fileSize}-byte file; the file is truncated (re-download it).`,
+    );
   }
   const raw = readExactly(fd, file, 8, headerBytes);
   let text: string;
@@ -92,8 +108,8 @@ function parseMetadata(value: unknown, file: string): Record<string, string> {
 }
 
 function parseTensorInfo(name: string, entry: unknown, file: string): TensorInfo {
-  const bad = (what: string): SafetensorsError => new SafetensorsError('header', file,
-    `${file}: tensor "${name}": ${what}. The header is corrupt; re-save or re-download the file.`, name);
+  const bad = (what: string): SafetensorsError =>
+    new SafetensorsError('header', file, `${file}: tensor "${name}": ${what}. The header is corrupt; re-save or re-download the file.`, name);
   if (!isRecord(entry)) throw bad('entry is not an object with dtype, shape and data_offsets');
   const { dtype, shape, data_offsets: offsets } = entry;
   if (typeof dtype !== 'string') throw bad('missing or non-string "dtype"');
@@ -103,8 +119,7 @@ function parseTensorInfo(name: string, entry: unknown, file: string): TensorInfo
   }
   const elementBytes = DTYPE_BYTES[dtype];
   if (elementBytes === undefined) {
-    throw new SafetensorsError('dtype', file,
-      `${file}: tensor "${name}" has unknown dtype "${dtype}" (known: ${Object.keys(DTYPE_BYTES).join(', ')}).`, name);
+    throw new SafetensorsError('dtype', file, `${file}: tensor "${name}" has unknown dtype "${dtype}" (known: ${Object.keys(DTYPE_BYTES).join(', ')}).`, name);
   }
   const [begin, end] = offsets;
   if (end < begin) throw bad(`data_offsets [${begin}, ${end}] end before they begin`);
@@ -124,31 +139,47 @@ function checkLayout(tensors: Map<string, TensorInfo>, dataSize: number, file: s
   const beyond = ordered.find(([, info]) => info.byteOffsets[1] > dataSize);
   if (beyond !== undefined) {
     const [name, info] = beyond;
-    throw new SafetensorsError('truncated', file,
+    throw new SafetensorsError(
+      'truncated',
+      file,
       `${file}: tensor "${name}" lies at data bytes [${info.byteOffsets[0]}, ${info.byteOffsets[1]}) but the data section has only ` +
-      `${dataSize} bytes; the file is truncated (re-download or re-save it).`, name);
+        `${dataSize} bytes; the file is truncated (re-download or re-save it).`,
+      name,
+    );
   }
   let expectedBegin = 0;
   let previous = '';
   for (const [name, info] of ordered) {
     const [begin, end] = info.byteOffsets;
     if (begin < expectedBegin) {
-      throw new SafetensorsError('header', file,
+      throw new SafetensorsError(
+        'header',
+        file,
         `${file}: tensor "${name}" at data bytes [${begin}, ${end}) overlaps tensor "${previous}" (which ends at ${expectedBegin}); ` +
-        'the header is corrupt.', name);
+          'the header is corrupt.',
+        name,
+      );
     }
     if (begin > expectedBegin) {
-      throw new SafetensorsError('header', file,
+      throw new SafetensorsError(
+        'header',
+        file,
         `${file}: tensor "${name}" starts at data byte ${begin} but the previous tensor ends at ${expectedBegin}; ` +
-        'safetensors requires contiguous tensors, so the header is corrupt.', name);
+          'safetensors requires contiguous tensors, so the header is corrupt.',
+        name,
+      );
     }
     expectedBegin = end;
     previous = name;
   }
   if (expectedBegin !== dataSize) {
-    throw new SafetensorsError('header', file,
+    throw new SafetensorsError(
+      'header',
+      file,
       `${file}: the data section has ${dataSize} bytes but the tensors${previous ? ` (last: "${previous}")` : ''} cover only ` +
-      `${expectedBegin}; the header does not describe this file.`, previous || undefined);
+        `${expectedBegin}; the header does not describe this file.`,
+      previous || undefined,
+    );
   }
 }
 
@@ -168,9 +199,12 @@ export function readInto(fd: number, file: string, position: number, target: Uin
       throw new SafetensorsError('io', file, `${file}: read failed at byte ${position + done} (${describeError(err)}).`, tensor);
     }
     if (n === 0) {
-      throw new SafetensorsError('truncated', file,
+      throw new SafetensorsError(
+        'truncated',
+        file,
         `${file}: file ended at byte ${position + done} while reading${tensor ? ` tensor "${tensor}"` : ''}; the file was truncated or is still being written.`,
-        tensor);
+        tensor,
+      );
     }
     done += n;
   }

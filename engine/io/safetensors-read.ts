@@ -9,8 +9,18 @@ import * as path from 'node:path';
 import { describeError } from '../../common/fs';
 import { bf16ToF32, f16ToF32 } from './half-precision';
 import {
-  DTYPE_BYTES, FLOAT_DTYPES, formatShape, HOST_IS_LITTLE_ENDIAN, isRecord, sameShape, SafetensorsError,
-  type F32Tensor, type ReadOptions, type SafetensorsFile, type SafetensorsModel, type TensorInfo,
+  DTYPE_BYTES,
+  FLOAT_DTYPES,
+  formatShape,
+  HOST_IS_LITTLE_ENDIAN,
+  isRecord,
+  sameShape,
+  SafetensorsError,
+  type F32Tensor,
+  type ReadOptions,
+  type SafetensorsFile,
+  type SafetensorsModel,
+  type TensorInfo,
 } from './safetensors-format';
 import { openForReading, readHeaderFromFd, readInto, readSafetensorsHeader } from './safetensors-header';
 
@@ -42,9 +52,12 @@ export function readSafetensorsModel(dir: string, opts: ReadOptions = {}): Safet
     return { ...read, files: [path.resolve(single)] };
   }
   if (!fs.existsSync(indexFile)) {
-    throw new SafetensorsError('missing', dir,
+    throw new SafetensorsError(
+      'missing',
+      dir,
       `${dir}: no weights found: looked for model.safetensors and model.safetensors.index.json. ` +
-      'Point the model path at a Hugging Face folder saved with safe_serialization (save_pretrained does this by default).');
+        'Point the model path at a Hugging Face folder saved with safe_serialization (save_pretrained does this by default).',
+    );
   }
   const weightMap = readWeightMap(indexFile);
   // Group tensor names by shard, keeping the index's shard order.
@@ -60,16 +73,24 @@ export function readSafetensorsModel(dir: string, opts: ReadOptions = {}): Safet
   for (const [shard, names] of byShard) {
     const shardFile = path.join(dir, shard);
     if (!fs.existsSync(shardFile)) {
-      throw new SafetensorsError('missing', shardFile,
+      throw new SafetensorsError(
+        'missing',
+        shardFile,
         `${shardFile}: shard file is missing; ${indexFile} maps ${names.length} tensor(s) to it, e.g. "${names[0]}". ` +
-        'Copy every shard listed in the index into the model folder.', names[0]);
+          'Copy every shard listed in the index into the model folder.',
+        names[0],
+      );
     }
     const header = readSafetensorsHeader(shardFile);
     for (const name of names) {
       if (!header.tensors.has(name)) {
-        throw new SafetensorsError('missing', shardFile,
+        throw new SafetensorsError(
+          'missing',
+          shardFile,
           `${shardFile}: tensor "${name}" is listed for this shard in ${indexFile} but is not in the shard. ` +
-          'The index and the shards come from different saves: re-download or re-save the model.', name);
+            'The index and the shards come from different saves: re-download or re-save the model.',
+          name,
+        );
       }
     }
     const listed = new Set(names);
@@ -88,22 +109,34 @@ export function readSafetensorsModel(dir: string, opts: ReadOptions = {}): Safet
  * what was expected and what was found.
  */
 export function requireTensor<T extends { shape: readonly number[] }>(
-  map: ReadonlyMap<string, T>, name: string, file: string, expectedShape?: readonly number[],
+  map: ReadonlyMap<string, T>,
+  name: string,
+  file: string,
+  expectedShape?: readonly number[],
 ): T {
   const tensor = map.get(name);
   if (tensor === undefined) {
     const leaf = name.split('.').slice(-2).join('.');
     const similar = [...map.keys()].filter((key) => key.endsWith(leaf)).slice(0, 5);
-    const hint = similar.length > 0
-      ? ` Similar names present: ${similar.join(', ')}.`
-      : ` The file holds ${map.size} tensor(s)${map.size > 0 ? `, e.g. ${[...map.keys()].slice(0, 3).join(', ')}` : ''}.`;
-    throw new SafetensorsError('missing', file,
-      `${file}: tensor "${name}" not found.${hint} Check that the model's architecture matches its config.json.`, name);
+    const hint =
+      similar.length > 0
+        ? ` Similar names present: ${similar.join(', ')}.`
+        : ` The file holds ${map.size} tensor(s)${map.size > 0 ? `, e.g. ${[...map.keys()].slice(0, 3).join(', ')}` : ''}.`;
+    throw new SafetensorsError(
+      'missing',
+      file,
+      `${file}: tensor "${name}" not found.${hint} Check that the model's architecture matches its config.json.`,
+      name,
+    );
   }
   if (expectedShape !== undefined && !sameShape(tensor.shape, expectedShape)) {
-    throw new SafetensorsError('shape', file,
+    throw new SafetensorsError(
+      'shape',
+      file,
       `${file}: tensor "${name}": expected shape ${formatShape(expectedShape)}, found ${formatShape(tensor.shape)}. ` +
-      'Check that config.json describes these weights.', name);
+        'Check that config.json describes these weights.',
+      name,
+    );
   }
   return tensor;
 }
@@ -111,9 +144,13 @@ export function requireTensor<T extends { shape: readonly number[] }>(
 function readTensor(fd: number, file: string, name: string, info: TensorInfo, dataStart: number): F32Tensor {
   const { dtype, shape } = info;
   if (!FLOAT_DTYPES.has(dtype)) {
-    throw new SafetensorsError('dtype', file,
+    throw new SafetensorsError(
+      'dtype',
+      file,
       `${file}: tensor "${name}" has dtype ${dtype}; only F32, F16, BF16 and F64 tensors can be loaded. ` +
-      'Skip it with the `only` filter if the engine does not need it.', name);
+        'Skip it with the `only` filter if the engine does not need it.',
+      name,
+    );
   }
   const [begin, end] = info.byteOffsets;
   const byteLength = end - begin;
@@ -173,8 +210,12 @@ function readWeightMap(indexFile: string): Map<string, string> {
   const result = new Map<string, string>();
   for (const [name, shard] of Object.entries(weightMap)) {
     if (typeof shard !== 'string' || shard.length === 0 || path.isAbsolute(shard) || shard.split(/[\\/]/).includes('..')) {
-      throw new SafetensorsError('header', indexFile,
-        `${indexFile}: weight_map entry for tensor "${name}" must be a shard file name inside the model folder.`, name);
+      throw new SafetensorsError(
+        'header',
+        indexFile,
+        `${indexFile}: weight_map entry for tensor "${name}" must be a shard file name inside the model folder.`,
+        name,
+      );
     }
     result.set(name, shard);
   }

@@ -6,8 +6,14 @@
 import { writeFileAtomicWith } from '../../common/fs';
 import { f32ToBf16, f32ToF16 } from './half-precision';
 import {
-  DTYPE_BYTES, formatShape, HOST_IS_LITTLE_ENDIAN, isNonNegativeInteger, METADATA_KEY, SafetensorsError,
-  type TensorToWrite, type WritableDtype,
+  DTYPE_BYTES,
+  formatShape,
+  HOST_IS_LITTLE_ENDIAN,
+  isNonNegativeInteger,
+  METADATA_KEY,
+  SafetensorsError,
+  type TensorToWrite,
+  type WritableDtype,
 } from './safetensors-format';
 
 /**
@@ -40,14 +46,21 @@ export function writeSafetensors(file: string, tensors: TensorToWrite[], metadat
       throw new SafetensorsError('dtype', file, `${file}: tensor "${tensor.name}": cannot write dtype ${String(dtype)}; use F32, F16 or BF16.`, tensor.name);
     }
     if (!tensor.shape.every(isNonNegativeInteger)) {
-      throw new SafetensorsError('shape', file,
-        `${file}: tensor "${tensor.name}": shape ${formatShape(tensor.shape)} must hold non-negative integers.`, tensor.name);
+      throw new SafetensorsError(
+        'shape',
+        file,
+        `${file}: tensor "${tensor.name}": shape ${formatShape(tensor.shape)} must hold non-negative integers.`,
+        tensor.name,
+      );
     }
     const numel = tensor.shape.reduce((acc, d) => acc * d, 1);
     if (numel !== tensor.data.length) {
-      throw new SafetensorsError('shape', file,
+      throw new SafetensorsError(
+        'shape',
+        file,
         `${file}: tensor "${tensor.name}": shape ${formatShape(tensor.shape)} needs ${numel} values but the data has ${tensor.data.length}.`,
-        tensor.name);
+        tensor.name,
+      );
     }
     const byteLength = numel * DTYPE_BYTES[dtype];
     header[tensor.name] = { dtype, shape: tensor.shape, data_offsets: [offset, offset + byteLength] };

@@ -13,9 +13,18 @@
  */
 
 export {
-  MAX_HEADER_BYTES, SafetensorsError, formatShape,
-  type F32Tensor, type ReadOptions, type SafetensorsErrorKind, type SafetensorsFile, type SafetensorsHeader,
-  type SafetensorsModel, type TensorInfo, type TensorToWrite, type WritableDtype,
+  MAX_HEADER_BYTES,
+  SafetensorsError,
+  formatShape,
+  type F32Tensor,
+  type ReadOptions,
+  type SafetensorsErrorKind,
+  type SafetensorsFile,
+  type SafetensorsHeader,
+  type SafetensorsModel,
+  type TensorInfo,
+  type TensorToWrite,
+  type WritableDtype,
 } from './safetensors-format';
 export { readSafetensorsHeader } from './safetensors-header';
 export { readSafetensors, readSafetensorsModel, requireTensor } from './safetensors-read';

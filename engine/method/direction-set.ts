@@ -32,7 +32,13 @@ export interface BuildOptions {
 }
 
 /** Aggregate paired activations (pos/neg captured at `layers` × `offsets`) into a direction set. */
-export function buildDirectionSet(pos: Activations, neg: Activations, layers: readonly number[], offsets: readonly number[], o: BuildOptions): BuiltDirectionSet {
+export function buildDirectionSet(
+  pos: Activations,
+  neg: Activations,
+  layers: readonly number[],
+  offsets: readonly number[],
+  o: BuildOptions,
+): BuiltDirectionSet {
   const vectors = new Map<number, Float32Array[]>();
   const sepTable: number[][] = [];
   const effectTable: number[][] = [];

@@ -21,7 +21,13 @@ export interface AbItem {
   gold: AbLabel;
 }
 
-export async function abRows(model: Model, items: AbItem[], idA: number, idB: number, opts: { taps?: Tap[]; batch?: number; signal?: AbortSignal } = {}): Promise<AbRow[]> {
+export async function abRows(
+  model: Model,
+  items: AbItem[],
+  idA: number,
+  idB: number,
+  opts: { taps?: Tap[]; batch?: number; signal?: AbortSignal } = {},
+): Promise<AbRow[]> {
   const batch = opts.batch ?? 32;
   const rows: AbRow[] = [];
   for (let i = 0; i < items.length; i += batch) {
@@ -30,7 +36,8 @@ export async function abRows(model: Model, items: AbItem[], idA: number, idB: nu
     const group = items.slice(i, i + batch);
     const { ids, mask } = padRight(group.map((g) => g.ids));
     const pair = tf.tidy(() => {
-      const logits = forward(model, ids, { attentionMask: mask, logits: group.map((g) => g.ids.length - 1), ...(opts.taps ? { taps: opts.taps } : {}) }).logits as tf.Tensor3D;
+      const logits = forward(model, ids, { attentionMask: mask, logits: group.map((g) => g.ids.length - 1), ...(opts.taps ? { taps: opts.taps } : {}) })
+        .logits as tf.Tensor3D;
       const flat = tf.reshape(logits, [group.length, model.config.vocabSize]);
       return tf.concat([tf.slice(flat, [0, idA], [-1, 1]), tf.slice(flat, [0, idB], [-1, 1])], 1);
     });
@@ -41,7 +48,13 @@ export async function abRows(model: Model, items: AbItem[], idA: number, idB: nu
   return rows;
 }
 
-export async function abEvaluate(model: Model, items: AbItem[], idA: number, idB: number, opts: { taps?: Tap[]; batch?: number; signal?: AbortSignal } = {}): Promise<AbMetrics> {
+export async function abEvaluate(
+  model: Model,
+  items: AbItem[],
+  idA: number,
+  idB: number,
+  opts: { taps?: Tap[]; batch?: number; signal?: AbortSignal } = {},
+): Promise<AbMetrics> {
   return abMetrics(await abRows(model, items, idA, idB, opts));
 }
 
@@ -63,7 +76,11 @@ export interface SteeringCell extends SteeringCondition {
  * distinct |k| > 0 as +k then -k. With `combine` each layer adds v·k / |set|. `units` (scale norm) gives the
  * per-layer unit k is measured in, e.g. the mean block-output norm; absent = 1 (v added as is).
  */
-export function steeringConditions(layers: readonly number[], multipliers: readonly number[], o: { combine: boolean; units?: ReadonlyMap<number, number> }): SteeringCondition[] {
+export function steeringConditions(
+  layers: readonly number[],
+  multipliers: readonly number[],
+  o: { combine: boolean; units?: ReadonlyMap<number, number> },
+): SteeringCondition[] {
   const sizes = [...new Set(multipliers.map((k) => Math.abs(k)).filter((k) => k > 0))];
   const sets = o.combine ? [[...layers]] : layers.map((l) => [l]);
   const out: SteeringCondition[] = [];
@@ -113,11 +130,18 @@ export async function steeringGrid(
 }
 
 /** Mean L2 norm of the block output at each of `layers`, over the prompts' requested position (one per prompt). */
-export async function meanOutputNorms(model: Model, prompts: CaptureRequest[], layers: readonly number[], opts: { batch?: number; signal?: AbortSignal } = {}): Promise<Map<number, number>> {
+export async function meanOutputNorms(
+  model: Model,
+  prompts: CaptureRequest[],
+  layers: readonly number[],
+  opts: { batch?: number; signal?: AbortSignal } = {},
+): Promise<Map<number, number>> {
   if (prompts.length === 0) throw new Error('steering: no prompts to measure the activation norm on');
   const acts = await captureActivations(model, prompts, layers, opts);
-  return new Map(layers.map((l) => {
-    const rows = (acts.get(l) as Float32Array[][])[0] as Float32Array[];
-    return [l, rows.reduce((sum, x) => sum + norm(x), 0) / rows.length];
-  }));
+  return new Map(
+    layers.map((l) => {
+      const rows = (acts.get(l) as Float32Array[][])[0] as Float32Array[];
+      return [l, rows.reduce((sum, x) => sum + norm(x), 0) / rows.length];
+    }),
+  );
 }

@@ -26,7 +26,8 @@ export async function captureActivations(
   opts: { batch?: number; signal?: AbortSignal; onProgress?: (done: number, total: number) => void } = {},
 ): Promise<Activations> {
   const c = model.config;
-  for (const l of layers) if (!Number.isInteger(l) || l < 0 || l >= c.nLayers) throw new Error(`layer ${l} is outside the model's ${c.nLayers} layers (0..${c.nLayers - 1})`);
+  for (const l of layers)
+    if (!Number.isInteger(l) || l < 0 || l >= c.nLayers) throw new Error(`layer ${l} is outside the model's ${c.nLayers} layers (0..${c.nLayers - 1})`);
   const P = prompts[0]?.positions.length ?? 0;
   if (prompts.some((p) => p.positions.length !== P)) throw new Error('captureActivations: every prompt needs the same number of positions');
   const out: Activations = new Map(layers.map((l) => [l, Array.from({ length: P }, () => [] as Float32Array[])]));
@@ -42,7 +43,15 @@ export async function captureActivations(
       const into: Record<string, tf.Tensor> = {};
       forward(model, ids, {
         attentionMask: mask,
-        taps: layers.map((l) => captureTap(l, 'output', group.map((p) => p.positions), into, String(l))),
+        taps: layers.map((l) =>
+          captureTap(
+            l,
+            'output',
+            group.map((p) => p.positions),
+            into,
+            String(l),
+          ),
+        ),
         lastLayer: deepest,
         logits: 'none',
       });

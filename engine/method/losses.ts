@@ -121,7 +121,12 @@ export async function routedGrads(
   };
   // One backward pass per loss, over that loss's variables only; a loss with no variables (or weight 0) is
   // still evaluated for reporting.
-  const pass = (vars: tf.Variable[], f: () => tf.Scalar, w: number, masks: ReadonlyMap<string, tf.Tensor> | undefined): { value: tf.Scalar; grads: Record<string, tf.Tensor> } => {
+  const pass = (
+    vars: tf.Variable[],
+    f: () => tf.Scalar,
+    w: number,
+    masks: ReadonlyMap<string, tf.Tensor> | undefined,
+  ): { value: tf.Scalar; grads: Record<string, tf.Tensor> } => {
     if (vars.length === 0 || w === 0) return { value: tf.tidy(() => f()), grads: {} };
     setTrainable(vars);
     const r = tf.variableGrads(() => tf.mul(f(), w) as tf.Scalar, vars);

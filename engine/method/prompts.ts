@@ -17,7 +17,9 @@ export function renderTemplate(template: string, vars: Record<string, string>, w
   const bad = parsed.problems[0];
   if (bad !== undefined) {
     const more = parsed.problems.length > 1 ? ` (and ${parsed.problems.length - 1} more)` : '';
-    throw new Error(`${where}: ${bad.message}, at character ${bad.start + 1} of ${JSON.stringify(template.slice(Math.max(0, bad.start - 20), bad.end + 20))}${more}`);
+    throw new Error(
+      `${where}: ${bad.message}, at character ${bad.start + 1} of ${JSON.stringify(template.slice(Math.max(0, bad.start - 20), bad.end + 20))}${more}`,
+    );
   }
   let out = '';
   for (const part of parsed.parts) {
@@ -26,7 +28,12 @@ export function renderTemplate(template: string, vars: Record<string, string>, w
       continue;
     }
     const v = Object.prototype.hasOwnProperty.call(vars, part.name) ? vars[part.name] : undefined;
-    if (v === undefined) throw new Error(`${where}: placeholder {${part.name}} has no value (known: ${Object.keys(vars).map((k) => `{${k}}`).join(', ')})`);
+    if (v === undefined)
+      throw new Error(
+        `${where}: placeholder {${part.name}} has no value (known: ${Object.keys(vars)
+          .map((k) => `{${k}}`)
+          .join(', ')})`,
+      );
     out += v;
   }
   return out;
@@ -120,7 +127,10 @@ export function parseStatementsCsv(text: string, file: string, columns: { text?:
   const labelCol = columns.label ?? 'label';
   const si = header.indexOf(textCol.trim().toLowerCase());
   const li = header.indexOf(labelCol.trim().toLowerCase());
-  if (si < 0 || li < 0) throw new Error(`${file}:1: the header must name the columns "${textCol}" and "${labelCol}" (found ${JSON.stringify(rows[0] ?? [])}); set text_column / label_column in the prompts section to use other names`);
+  if (si < 0 || li < 0)
+    throw new Error(
+      `${file}:1: the header must name the columns "${textCol}" and "${labelCol}" (found ${JSON.stringify(rows[0] ?? [])}); set text_column / label_column in the prompts section to use other names`,
+    );
   const out: StatementRow[] = [];
   for (let r = 1; r < rows.length; r++) {
     const cols = rows[r] as string[];
@@ -184,14 +194,23 @@ export function contrastPairs(rows: readonly StatementRow[], pairing: Pairing): 
   const pairs: ContrastPair[] = [];
   if (pairing === 'unpaired') {
     for (let i = 0; i < n; i++) {
-      pairs.push({ positive: { row: T[i] as StatementRow, persona: 'positive', label: 'true' }, negative: { row: F[i] as StatementRow, persona: 'negative', label: 'true' } });
+      pairs.push({
+        positive: { row: T[i] as StatementRow, persona: 'positive', label: 'true' },
+        negative: { row: F[i] as StatementRow, persona: 'negative', label: 'true' },
+      });
     }
     for (let i = 0; i < n; i++) {
-      pairs.push({ positive: { row: F[i] as StatementRow, persona: 'positive', label: 'false' }, negative: { row: T[i] as StatementRow, persona: 'negative', label: 'false' } });
+      pairs.push({
+        positive: { row: F[i] as StatementRow, persona: 'positive', label: 'false' },
+        negative: { row: T[i] as StatementRow, persona: 'negative', label: 'false' },
+      });
     }
   } else {
     for (let i = 0; i < n; i++) {
-      pairs.push({ positive: { row: T[i] as StatementRow, persona: 'positive', label: 'true' }, negative: { row: F[i] as StatementRow, persona: 'negative', label: 'false' } });
+      pairs.push({
+        positive: { row: T[i] as StatementRow, persona: 'positive', label: 'true' },
+        negative: { row: F[i] as StatementRow, persona: 'negative', label: 'false' },
+      });
     }
   }
   return { pairs, unmatched: T.length + F.length - 2 * n };
@@ -222,7 +241,8 @@ export interface SideAnswer {
  * prefers its own label (the larger of the two label logits; a tie keeps nothing). Returns one flag per pair.
  */
 export function correctPairs(pairs: readonly ContrastPair[], pos: readonly SideAnswer[], neg: readonly SideAnswer[]): boolean[] {
-  if (pos.length !== pairs.length || neg.length !== pairs.length) throw new Error(`correctPairs: ${pairs.length} pairs but ${pos.length} positive and ${neg.length} negative answers`);
+  if (pos.length !== pairs.length || neg.length !== pairs.length)
+    throw new Error(`correctPairs: ${pairs.length} pairs but ${pos.length} positive and ${neg.length} negative answers`);
   const says = (a: SideAnswer): 'true' | 'false' | 'tie' => (a.logitTrue > a.logitFalse ? 'true' : a.logitTrue < a.logitFalse ? 'false' : 'tie');
   return pairs.map((p, i) => says(pos[i] as SideAnswer) === p.positive.label && says(neg[i] as SideAnswer) === p.negative.label);
 }

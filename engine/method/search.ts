@@ -131,8 +131,7 @@ export function halvingSchedule(n: number, eta: number, minSteps: number, budget
 }
 
 /** Resume key: rung and block sets (a trial's `steps` may be below the rung's when tune stopped early). */
-const key = (c: BlockCandidate, rung: number): string =>
-  `${rung}|${[...c.tokenBlocks].sort().join(',')}|${[...c.projectionBlocks].sort().join(',')}`;
+const key = (c: BlockCandidate, rung: number): string => `${rung}|${[...c.tokenBlocks].sort().join(',')}|${[...c.projectionBlocks].sort().join(',')}`;
 
 const isRanked = (t: SearchTrial | RankedTrial): t is RankedTrial => 'metric' in t && typeof t.metric === 'number';
 
@@ -143,8 +142,10 @@ export async function blockSearch(model: Model, train: TuneExample[], heldout: T
   const resolve = (blocks: readonly string[]): string => slicesKey(model.config, resolveBlocks(model.config, blocks, t.layers));
   const candidates = enumerateBlockSets(o.tokenCandidates, projectionCandidates, o.sets, o.maxBlocks, resolve);
   if (candidates.length === 0) {
-    throw new Error(`block search: no candidates: token blocks [${o.tokenCandidates.join(', ')}] and projection blocks [${projectionCandidates.join(', ')}] ` +
-      `train no parameters of this ${FAMILY_NAMES[model.config.arch]} model at layers [${t.layers.join(', ')}]; name blocks it has`);
+    throw new Error(
+      `block search: no candidates: token blocks [${o.tokenCandidates.join(', ')}] and projection blocks [${projectionCandidates.join(', ')}] ` +
+        `train no parameters of this ${FAMILY_NAMES[model.config.arch]} model at layers [${t.layers.join(', ')}]; name blocks it has`,
+    );
   }
   const eta = o.eta ?? 3;
   const budget = o.budget ?? Infinity;
@@ -186,20 +187,37 @@ export async function blockSearch(model: Model, train: TuneExample[], heldout: T
       const metrics = o.evaluate ? await o.evaluate(model) : { targetRate: NaN, otherRate: NaN };
       const sample = o.sample ? await o.sample(model) : '';
       const trial: SearchTrial = {
-        type: 'trial', job: o.job ?? 'search', run: t.run, trial: index + 1, tokenBlocks: c.tokenBlocks, projectionBlocks: c.projectionBlocks,
-        steps: out.steps, initialTokenLoss: first?.tokenLoss ?? NaN, finalTokenLoss: last?.tokenLoss ?? NaN,
-        initialProjectionLoss: first?.projectionLoss ?? NaN, finalProjectionLoss: last?.projectionLoss ?? NaN,
-        targetRate: metrics.targetRate, otherRate: metrics.otherRate, sample, seconds: (performance.now() - t0) / 1000, rung,
+        type: 'trial',
+        job: o.job ?? 'search',
+        run: t.run,
+        trial: index + 1,
+        tokenBlocks: c.tokenBlocks,
+        projectionBlocks: c.projectionBlocks,
+        steps: out.steps,
+        initialTokenLoss: first?.tokenLoss ?? NaN,
+        finalTokenLoss: last?.tokenLoss ?? NaN,
+        initialProjectionLoss: first?.projectionLoss ?? NaN,
+        finalProjectionLoss: last?.projectionLoss ?? NaN,
+        targetRate: metrics.targetRate,
+        otherRate: metrics.otherRate,
+        sample,
+        seconds: (performance.now() - t0) / 1000,
+        rung,
       };
       const rankBy = o.rankBy ?? 'total';
       const kept = out.kept.heldout;
       const metric =
-        out.status === 'diverged' ? Infinity
-        : rankBy === 'ab_accuracy' ? -metrics.targetRate
-        : rankBy === 'projection' ? (kept?.projectionLoss ?? trial.finalProjectionLoss)
-        : rankBy === 'token' ? (kept?.tokenLoss ?? trial.finalTokenLoss)
-        : kept !== undefined ? kept.totalLoss
-        : fallbackMetric(trial);
+        out.status === 'diverged'
+          ? Infinity
+          : rankBy === 'ab_accuracy'
+            ? -metrics.targetRate
+            : rankBy === 'projection'
+              ? (kept?.projectionLoss ?? trial.finalProjectionLoss)
+              : rankBy === 'token'
+                ? (kept?.tokenLoss ?? trial.finalTokenLoss)
+                : kept !== undefined
+                  ? kept.totalLoss
+                  : fallbackMetric(trial);
       return { ...trial, metric: Number.isNaN(metric) ? Infinity : metric };
     } finally {
       restore();
@@ -253,8 +271,10 @@ export async function blockSearch(model: Model, train: TuneExample[], heldout: T
   }
   const leaderboard = [...best.values()].sort((a, b) => b.rung - a.rung || a.metric - b.metric || a.trial - b.trial);
   message =
-    status === 'cancelled' ? `cancelled after ${trials.length} trials; weights restored`
-    : status === 'budget' ? `step budget ${budget} reached after ${trials.length} trials`
-    : `${trials.length} trials over ${plan.length} rung(s)`;
+    status === 'cancelled'
+      ? `cancelled after ${trials.length} trials; weights restored`
+      : status === 'budget'
+        ? `step budget ${budget} reached after ${trials.length} trials`
+        : `${trials.length} trials over ${plan.length} rung(s)`;
   return { status, message, leaderboard, trials, totalSteps: spent, stepsPerFullRun, fullRuns: stepsPerFullRun > 0 ? spent / stepsPerFullRun : 0 };
 }

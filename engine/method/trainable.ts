@@ -54,8 +54,12 @@ const covers = (r: Ranges, col: number): boolean => r === undefined || r.some(([
  * projection group's).
  */
 export function trainable(
-  model: Model, tokenBlocks: readonly string[], projectionBlocks: readonly string[], layers: readonly number[],
-  tokenLrScale: number, weightDecay: number,
+  model: Model,
+  tokenBlocks: readonly string[],
+  projectionBlocks: readonly string[],
+  layers: readonly number[],
+  tokenLrScale: number,
+  weightDecay: number,
 ): Trainable {
   const c = model.config;
   checkBlocks(model, 'token blocks', tokenBlocks);

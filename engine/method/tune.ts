@@ -110,7 +110,8 @@ function batchTensors(model: Model, exs: TuneExample[]) {
 
 export async function tune(model: Model, train: TuneExample[], heldout: TuneExample[], o: TuneOptions): Promise<TuneOutcome> {
   const metricKind = o.earlyStopping.metric === 'auto' ? (o.directions.size > 0 ? 'projection' : 'token') : o.earlyStopping.metric;
-  if (metricKind === 'projection' && o.directions.size === 0) throw new Error('early_stopping.metric projection needs a direction, and this run has none (token loss only): use metric token, total or auto');
+  if (metricKind === 'projection' && o.directions.size === 0)
+    throw new Error('early_stopping.metric projection needs a direction, and this run has none (token loss only): use metric token, total or auto');
   if (!(o.earlyStopping.every >= 1)) throw new Error(`early_stopping.every must be at least 1 (got ${o.earlyStopping.every})`);
   const oc = o.optimizer;
   // Each loss's blocks as parameter slices: GPT-2's q, k and v train only their columns of attn.c_attn. Columns
@@ -126,7 +127,10 @@ export async function tune(model: Model, train: TuneExample[], heldout: TuneExam
   const trainable = plan.vars;
   // Each group's learning rate is the schedule's factor times its peak (so is the floor, min_lr_ratio × peak).
   const [tokenGroup, projectionGroup] = plan.optimiser as [ParamGroup, ParamGroup];
-  const opt = createOptimizer(oc, [{ ...tokenGroup, lrScale: oc.lrToken }, { ...projectionGroup, lrScale: oc.lrProjection }]);
+  const opt = createOptimizer(oc, [
+    { ...tokenGroup, lrScale: oc.lrToken },
+    { ...projectionGroup, lrScale: oc.lrProjection },
+  ]);
   // The lr the step events report: the projection group's, or the token group's in a token-only run.
   const reportedPeak = groups.projection.length + groups.shared.length > 0 ? oc.lrProjection : oc.lrToken;
   const dirT = new Map([...o.directions].map(([l, d]) => [l, Array.isArray(d) ? tf.tensor2d(d.map((x) => Array.from(x))) : tf.tensor1d(d)]));
@@ -159,7 +163,20 @@ export async function tune(model: Model, train: TuneExample[], heldout: TuneExam
       // Token-only tuning (no direction): there is no projection loss; report 0.
       if (dirT.size === 0) return tf.scalar(0);
       const into: Record<string, tf.Tensor> = {};
-      forward(model, b.ids, { attentionMask: b.mask, taps: o.layers.map((l) => captureTap(l, 'output', exs.map((e) => e.positions), into, String(l))), lastLayer: deepest, logits: 'none' });
+      forward(model, b.ids, {
+        attentionMask: b.mask,
+        taps: o.layers.map((l) =>
+          captureTap(
+            l,
+            'output',
+            exs.map((e) => e.positions),
+            into,
+            String(l),
+          ),
+        ),
+        lastLayer: deepest,
+        logits: 'none',
+      });
       const r = projectionLoss(new Map(o.layers.map((l) => [l, into[String(l)] as tf.Tensor])), dirT, o.mode, o.flip, o.margin);
       for (const [l, c] of r.cosine) cos[l] = tf.keep(c);
       return r.loss;
@@ -212,7 +229,9 @@ export async function tune(model: Model, train: TuneExample[], heldout: TuneExam
       if (!finite(tokL, projL, gradNorm)) {
         // These weights came from the previous update: undo it.
         tf.dispose(Object.values(r.grads));
-        status = diverge(`step ${step}: ${!Number.isFinite(tokL) ? `token loss is ${tokL}` : !Number.isFinite(projL) ? `projection loss is ${projL}` : `gradient norm is ${gradNorm}`}`);
+        status = diverge(
+          `step ${step}: ${!Number.isFinite(tokL) ? `token loss is ${tokL}` : !Number.isFinite(projL) ? `projection loss is ${projL}` : `gradient norm is ${gradNorm}`}`,
+        );
         break;
       }
       lastGood.dispose();
@@ -229,8 +248,18 @@ export async function tune(model: Model, train: TuneExample[], heldout: TuneExam
       }
       if (r.tokenSkipped) tokenSkipped++;
       const ev: TuneStep = {
-        type: 'step', job: 'tune', run: o.run, step, epoch, tokenLoss: tokL, projectionLoss: projL,
-        totalLoss: o.tokenWeight * tokL + o.projectionWeight * projL, lr: factor * reportedPeak, gradNorm, cosine: cosines, layers: o.layers,
+        type: 'step',
+        job: 'tune',
+        run: o.run,
+        step,
+        epoch,
+        tokenLoss: tokL,
+        projectionLoss: projL,
+        totalLoss: o.tokenWeight * tokL + o.projectionWeight * projL,
+        lr: factor * reportedPeak,
+        gradNorm,
+        cosine: cosines,
+        layers: o.layers,
         tokensPerSecond: (exs.reduce((a, e) => a + e.ids.length, 0) / (performance.now() - t0)) * 1000,
       };
       history.push(ev);
@@ -240,7 +269,9 @@ export async function tune(model: Model, train: TuneExample[], heldout: TuneExam
         const h = await evaluate();
         o.onEvent?.({ type: 'eval', job: 'tune', run: o.run, step, split: 'heldout', ...h });
         if (!finite(h.tokenLoss, h.projectionLoss, h.totalLoss)) {
-          status = diverge(`step ${step}: the held-out ${Number.isFinite(h.tokenLoss) ? 'projection' : 'token'} loss is ${Number.isFinite(h.tokenLoss) ? h.projectionLoss : h.tokenLoss} after the update`);
+          status = diverge(
+            `step ${step}: the held-out ${Number.isFinite(h.tokenLoss) ? 'projection' : 'token'} loss is ${Number.isFinite(h.tokenLoss) ? h.projectionLoss : h.tokenLoss} after the update`,
+          );
           break;
         }
         evals.set(step, h);
@@ -262,7 +293,8 @@ export async function tune(model: Model, train: TuneExample[], heldout: TuneExam
       const [t, p] = tf.tidy(() => [fTok(), fProj()]) as [tf.Scalar, tf.Scalar];
       const [tokL, projL] = [(await t.data())[0] as number, (await p.data())[0] as number];
       tf.dispose([t, p, ...Object.values(cos)]);
-      if (!finite(tokL, projL)) status = diverge(`step ${step - 1}: after the last update the ${Number.isFinite(tokL) ? `projection loss is ${projL}` : `token loss is ${tokL}`}`);
+      if (!finite(tokL, projL))
+        status = diverge(`step ${step - 1}: after the last update the ${Number.isFinite(tokL) ? `projection loss is ${projL}` : `token loss is ${tokL}`}`);
     }
     // Steps run and kept; the model holds the weights after the last of them (the NaN guard went back further).
     if (status === 'diverged') step = lastGoodStep;
@@ -277,8 +309,16 @@ export async function tune(model: Model, train: TuneExample[], heldout: TuneExam
     }
     message = outcomeMessage(status, message, { steps: step, keptStep, restored, metric: metricKind, o: o.earlyStopping, best: stopping.best });
     return {
-      status, message, steps: step, metric: metricKind, bestStep: stopping.bestStep, bestMetric: stopping.best,
-      kept: { step: keptStep, heldout: evals.get(keptStep) }, tokenSkipped, history, trained: plan.names,
+      status,
+      message,
+      steps: step,
+      metric: metricKind,
+      bestStep: stopping.bestStep,
+      bestMetric: stopping.best,
+      kept: { step: keptStep, heldout: evals.get(keptStep) },
+      tokenSkipped,
+      history,
+      trained: plan.names,
     };
   } finally {
     best?.dispose();
@@ -307,7 +347,8 @@ function outcomeMessage(
       return `no new best of the ${smoothed} in ${r.o.patience} evaluations: stopped after ${r.steps} steps and ${kept}${best}`;
     case 'done':
       if (!r.restored) return `trained ${r.steps} steps`;
-      if (r.keptStep === r.steps - 1) return `trained ${r.steps} steps; the final weights are the best by the ${smoothed}${r.best !== undefined ? ` (${r.best.toPrecision(4)})` : ''}`;
+      if (r.keptStep === r.steps - 1)
+        return `trained ${r.steps} steps; the final weights are the best by the ${smoothed}${r.best !== undefined ? ` (${r.best.toPrecision(4)})` : ''}`;
       return `trained ${r.steps} steps and ${kept}${best}`;
   }
 }

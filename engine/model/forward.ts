@@ -176,7 +176,8 @@ function attend(q: tf.Tensor, k: tf.Tensor4D, v: tf.Tensor4D, bias: tf.Tensor4D,
   const rep = H / nKv;
   const qg = rep === 1 ? q : tf.reshape(q, [B, nKv, rep * T, D]);
   let scores = tf.mul(tf.matMul(qg as tf.Tensor4D, k, false, true), 1 / Math.sqrt(headDim)); // [B,K,rep*T,S]
-  scores = rep === 1 ? tf.add(scores, bias) : tf.reshape(tf.add(tf.reshape(scores, [B, nKv, rep, T, S]), tf.reshape(bias, [B, 1, 1, T, S])), [B, nKv, rep * T, S]);
+  scores =
+    rep === 1 ? tf.add(scores, bias) : tf.reshape(tf.add(tf.reshape(scores, [B, nKv, rep, T, S]), tf.reshape(bias, [B, 1, 1, T, S])), [B, nKv, rep * T, S]);
   const out = tf.matMul(tf.softmax(scores, -1) as tf.Tensor4D, v); // [B,K,rep*T,D]
   return rep === 1 ? out : tf.reshape(out, [B, H, T, D]);
 }
@@ -303,9 +304,16 @@ export function forward(model: Model, ids: number[][], opts: ForwardOptions = {}
   let hs: tf.Tensor = h; // [B,T,C] or [B,1,C]
   if (which !== 'all') {
     const at = which === 'last' ? ids.map(() => T - 1) : which;
-    if (at.length !== B || at.some((t) => !Number.isInteger(t) || t < 0 || t >= T)) throw new Error(`forward: logits positions ${JSON.stringify(at)} out of range for T=${T}`);
+    if (at.length !== B || at.some((t) => !Number.isInteger(t) || t < 0 || t >= T))
+      throw new Error(`forward: logits positions ${JSON.stringify(at)} out of range for T=${T}`);
     const flat = tf.reshape(h, [B * T, c.hiddenSize]);
-    hs = tf.reshape(gatherRows(flat, at.map((t, b) => b * T + t)), [B, 1, c.hiddenSize]);
+    hs = tf.reshape(
+      gatherRows(
+        flat,
+        at.map((t, b) => b * T + t),
+      ),
+      [B, 1, c.hiddenSize],
+    );
   }
   const normed =
     c.arch === 'gpt2'

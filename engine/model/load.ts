@@ -23,7 +23,11 @@ export interface HostTensor {
 
 /** A checkpoint whose tensors do not fit the architecture its config describes. */
 export class ModelLoadError extends Error {
-  constructor(readonly file: string, readonly tensor: string, message: string) {
+  constructor(
+    readonly file: string,
+    readonly tensor: string,
+    message: string,
+  ) {
     super(message);
     this.name = 'ModelLoadError';
   }
@@ -67,10 +71,18 @@ export function modelFromTensors(config: ModelConfig, tensors: Map<string, HostT
       let t = tensors.get(s.name);
       if (!t && s.name.startsWith('transformer.')) t = tensors.get(s.name.slice('transformer.'.length));
       if (!t) {
-        throw new ModelLoadError(file, s.name, `${file}: tensor "${s.name}" is missing (expected shape [${s.diskShape.join(', ')}]). Is config.json the config of these weights?`);
+        throw new ModelLoadError(
+          file,
+          s.name,
+          `${file}: tensor "${s.name}" is missing (expected shape [${s.diskShape.join(', ')}]). Is config.json the config of these weights?`,
+        );
       }
       if (!sameShape(t.shape, s.diskShape)) {
-        throw new ModelLoadError(file, s.name, `${file}: tensor "${s.name}" has shape [${t.shape.join(', ')}], but config.json implies [${s.diskShape.join(', ')}]`);
+        throw new ModelLoadError(
+          file,
+          s.name,
+          `${file}: tensor "${s.name}" has shape [${t.shape.join(', ')}], but config.json implies [${s.diskShape.join(', ')}]`,
+        );
       }
       const data = s.transposed ? transpose2d(t.data, s.diskShape[0] as number, s.diskShape[1] as number) : t.data;
       // Unnamed: tfjs variable names are process-global, and two models (base and tuned) share HF names.

@@ -14,7 +14,13 @@ export function pickLogProbs(logits: tf.Tensor, targets: number[]): tf.Tensor1D 
   if (targets.length !== N) throw new Error(`pickLogProbs: ${targets.length} targets for ${N} rows`);
   const logp = tf.logSoftmax(rows, -1);
   // One row per (position, vocabulary entry): the wasm-safe row gather picks log p(target) of each position.
-  return tf.reshape(gatherRows(tf.reshape(logp, [-1, 1]), targets.map((t, n) => n * V + t)), [N]) as tf.Tensor1D;
+  return tf.reshape(
+    gatherRows(
+      tf.reshape(logp, [-1, 1]),
+      targets.map((t, n) => n * V + t),
+    ),
+    [N],
+  ) as tf.Tensor1D;
 }
 
 /**

@@ -7,7 +7,10 @@ import * as tf from '@tensorflow/tfjs';
 import type { Model } from './forward';
 
 export class WeightSnapshot {
-  private constructor(private readonly vars: readonly tf.Variable[], private readonly saved: readonly tf.Tensor[]) {}
+  private constructor(
+    private readonly vars: readonly tf.Variable[],
+    private readonly saved: readonly tf.Tensor[],
+  ) {}
 
   /** Copy the named variables of `model` (every parameter when `names` is omitted). */
   static take(model: Model, names?: Iterable<string>): WeightSnapshot {
@@ -20,7 +23,10 @@ export class WeightSnapshot {
   }
 
   static of(vars: readonly tf.Variable[]): WeightSnapshot {
-    return new WeightSnapshot(vars, vars.map((v) => tf.clone(v)));
+    return new WeightSnapshot(
+      vars,
+      vars.map((v) => tf.clone(v)),
+    );
   }
 
   /** Put the copied values back (the snapshot stays usable). */

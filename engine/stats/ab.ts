@@ -69,7 +69,16 @@ export function abMetrics(rows: ReadonlyArray<AbRow>, z = Z95): AbMetrics {
   }
   return {
     ...group(rows, z),
-    perGold: { A: group(rows.filter((r) => r.gold === 'A'), z), B: group(rows.filter((r) => r.gold === 'B'), z) },
+    perGold: {
+      A: group(
+        rows.filter((r) => r.gold === 'A'),
+        z,
+      ),
+      B: group(
+        rows.filter((r) => r.gold === 'B'),
+        z,
+      ),
+    },
   };
 }
 

@@ -6,7 +6,16 @@
  */
 export { wilson, Z95, type Proportion } from './wilson';
 export {
-  pairedBootstrap, perplexityComparison, quantileSorted, DEFAULT_BLOCK_SIZE, DEFAULT_RESAMPLES, DEFAULT_SEED, AUTO_MIN_BLOCKS,
-  type BootstrapUnit, type PairedBootstrapOptions, type PairedBootstrapResult, type PerplexityComparison,
+  pairedBootstrap,
+  perplexityComparison,
+  quantileSorted,
+  DEFAULT_BLOCK_SIZE,
+  DEFAULT_RESAMPLES,
+  DEFAULT_SEED,
+  AUTO_MIN_BLOCKS,
+  type BootstrapUnit,
+  type PairedBootstrapOptions,
+  type PairedBootstrapResult,
+  type PerplexityComparison,
 } from './bootstrap';
 export { abMetrics, probA, type AbGroupMetrics, type AbLabel, type AbMetrics, type AbRow } from './ab';

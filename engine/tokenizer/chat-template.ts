@@ -26,8 +26,15 @@ export function selectChatTemplate(value: unknown): string | undefined {
   if (typeof value === 'string') return value;
   if (Array.isArray(value)) {
     for (const entry of value) {
-      if (typeof entry === 'object' && entry !== null && 'name' in entry && 'template' in entry
-        && entry.name === 'default' && typeof entry.template === 'string') return entry.template;
+      if (
+        typeof entry === 'object' &&
+        entry !== null &&
+        'name' in entry &&
+        'template' in entry &&
+        entry.name === 'default' &&
+        typeof entry.template === 'string'
+      )
+        return entry.template;
     }
   }
   return undefined;
@@ -37,7 +44,10 @@ export function selectChatTemplate(value: unknown): string | undefined {
 export class ChatTemplate {
   private compiled: Template | undefined;
 
-  constructor(readonly source: string, readonly file: string) {}
+  constructor(
+    readonly source: string,
+    readonly file: string,
+  ) {}
 
   render(messages: ChatMessage[], opts: { addGenerationPrompt?: boolean; specialTokens?: ChatSpecialTokens } = {}): string {
     if (this.compiled === undefined) {

@@ -23,11 +23,7 @@ import { ChatMessage, Tokenizer, TokenizerError } from './types';
 type Json = Record<string, unknown>;
 
 /** Source layouts we recognise, in order of preference. */
-const SOURCES = [
-  ['tokenizer.json'],
-  ['vocab.json', 'merges.txt'],
-  ['encoder.json', 'vocab.bpe'],
-] as const;
+const SOURCES = [['tokenizer.json'], ['vocab.json', 'merges.txt'], ['encoder.json', 'vocab.bpe']] as const;
 
 /** Fallback names when neither tokenizer_config.json nor special_tokens_map.json names a token. */
 const FALLBACK_BOS = ['<s>', '<|begin_of_text|>', '<bos>', '<|startoftext|>'];
@@ -56,9 +52,12 @@ export function loadHfTokenizer(dir: string): Tokenizer {
   }
   const layout = SOURCES.find((names) => names.every((name) => fs.existsSync(path.join(dir, name))));
   if (layout === undefined) {
-    throw new TokenizerError('missing', dir,
+    throw new TokenizerError(
+      'missing',
+      dir,
       `${dir}: no tokenizer found; looked for ${SOURCES.map((names) => names.join(' + ')).join(', or ')}. ` +
-      'Copy the tokenizer files of the model into this folder (save_pretrained writes tokenizer.json).');
+        'Copy the tokenizer files of the model into this folder (save_pretrained writes tokenizer.json).',
+    );
   }
   const sources: SourceFile[] = layout.map((name) => readSource(dir, name));
   const config = readOptionalJson(dir, 'tokenizer_config.json', sources) ?? {};
@@ -80,8 +79,7 @@ export function loadHfTokenizer(dir: string): Tokenizer {
     // We pass the config for the model-specific switches; clean-up is off so decoding is lossless.
     lib = new HfLibTokenizer(tokenizerJson, { ...config, clean_up_tokenization_spaces: false });
   } catch (err) {
-    throw new TokenizerError('format', mainFile,
-      `${mainFile}: unsupported or malformed tokenizer (${err instanceof Error ? err.message : String(err)}).`);
+    throw new TokenizerError('format', mainFile, `${mainFile}: unsupported or malformed tokenizer (${err instanceof Error ? err.message : String(err)}).`);
   }
   const isBareVocab = layout[0] !== 'tokenizer.json';
   const specials = resolveSpecialTokens(lib, tokenizerJson, config, specialMap, isBareVocab);
@@ -153,9 +151,12 @@ class HfTokenizer implements Tokenizer {
   applyChatTemplate(messages: ChatMessage[], opts: { addGenerationPrompt?: boolean } = {}): string {
     if (this.template === undefined) {
       const file = path.join(this.dir, 'tokenizer_config.json');
-      throw new TokenizerError('usage', file,
+      throw new TokenizerError(
+        'usage',
+        file,
         `${file}: this model has no chat template (no chat_template here nor a chat_template.jinja next to it); ` +
-        'write the prompt format out in the experiment instead.');
+          'write the prompt format out in the experiment instead.',
+      );
     }
     const { bos, eos, pad, unk } = this.specials;
     return this.template.render(messages, {
@@ -168,10 +169,10 @@ class HfTokenizer implements Tokenizer {
 // ---------------------------------------------------------------------------------------------------------------
 // Special tokens
 
-function resolveSpecialTokens(
-  lib: HfLibTokenizer, tokenizerJson: Json, config: Json, specialMap: Json, isBareVocab: boolean,
-): SpecialTokens {
-  const specialAdded = addedTokens(tokenizerJson).filter((t) => t.special).map((t) => t.content);
+function resolveSpecialTokens(lib: HfLibTokenizer, tokenizerJson: Json, config: Json, specialMap: Json, isBareVocab: boolean): SpecialTokens {
+  const specialAdded = addedTokens(tokenizerJson)
+    .filter((t) => t.special)
+    .map((t) => t.content);
   const lookup = (key: string, fallbacks: string[]): { id: number; content: string } | null => {
     let content: string | null | undefined;
     if (key in config) content = tokenContent(config[key]);
@@ -226,9 +227,9 @@ function tokenContent(value: unknown): string | null {
 
 function addedTokens(tokenizerJson: Json): Array<{ id: number; content: string; special: boolean }> {
   const list = Array.isArray(tokenizerJson.added_tokens) ? tokenizerJson.added_tokens : [];
-  return list.flatMap((t: unknown) => (isRecord(t) && typeof t.id === 'number' && typeof t.content === 'string'
-    ? [{ id: t.id, content: t.content, special: t.special === true }]
-    : []));
+  return list.flatMap((t: unknown) =>
+    isRecord(t) && typeof t.id === 'number' && typeof t.content === 'string' ? [{ id: t.id, content: t.content, special: t.special === true }] : [],
+  );
 }
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -271,15 +272,28 @@ function buildBpeTokenizerJson(vocab: Json, mergesSource: SourceFile, dir: strin
   }
   if (names.size === 0 && typeof vocab[GPT2_SPECIAL] === 'number') names.set(GPT2_SPECIAL, vocab[GPT2_SPECIAL]);
   const added = [...names].map(([content, id]) => ({
-    id, content, single_word: false, lstrip: false, rstrip: false, normalized: false, special: true,
+    id,
+    content,
+    single_word: false,
+    lstrip: false,
+    rstrip: false,
+    normalized: false,
+    special: true,
   }));
   return {
     version: '1.0',
     added_tokens: added,
     ...GPT2_PIPELINE,
     model: {
-      type: 'BPE', dropout: null, unk_token: null, continuing_subword_prefix: '', end_of_word_suffix: '',
-      fuse_unk: false, byte_fallback: false, vocab, merges,
+      type: 'BPE',
+      dropout: null,
+      unk_token: null,
+      continuing_subword_prefix: '',
+      end_of_word_suffix: '',
+      fuse_unk: false,
+      byte_fallback: false,
+      vocab,
+      merges,
     },
   };
 }
@@ -309,8 +323,11 @@ function parseJsonObject(source: SourceFile, dir: string): Json {
   try {
     parsed = JSON.parse(source.bytes.toString('utf8'));
   } catch (err) {
-    throw new TokenizerError('parse', file,
-      `${file}: invalid JSON (${err instanceof Error ? err.message : String(err)}). Re-download or re-save the tokenizer.`);
+    throw new TokenizerError(
+      'parse',
+      file,
+      `${file}: invalid JSON (${err instanceof Error ? err.message : String(err)}). Re-download or re-save the tokenizer.`,
+    );
   }
   if (!isRecord(parsed)) throw new TokenizerError('parse', file, `${file}: expected a JSON object at the top level.`);
   return parsed;

@@ -41,17 +41,19 @@ export function loadTokenizer(modelPath: string, opts: LoadTokenizerOptions = {}
   }
   if (modelKind === 'dir') return loadHfTokenizer(modelPath);
   if (path.extname(modelPath) !== '.bin') {
-    throw new TokenizerError('usage', modelPath,
-      `${modelPath}: a model path must be a Hugging Face model folder or a llama2.c .bin checkpoint.`);
+    throw new TokenizerError('usage', modelPath, `${modelPath}: a model path must be a Hugging Face model folder or a llama2.c .bin checkpoint.`);
   }
   const vocabSize = llama2cVocabSize(modelPath, modelKind, opts);
   const dir = path.dirname(modelPath);
   const candidates = [path.join(dir, 'tokenizer.bin'), path.join(dir, `tok${vocabSize}.bin`)];
   const found = candidates.find((file) => fs.existsSync(file));
   if (found === undefined) {
-    throw new TokenizerError('missing', dir,
+    throw new TokenizerError(
+      'missing',
+      dir,
       `${dir}: no llama2.c tokenizer next to ${path.basename(modelPath)}; looked for ${candidates.map((c) => path.basename(c)).join(' and ')}. ` +
-      'Copy the tokenizer there or set the tokenizer path explicitly.');
+        'Copy the tokenizer there or set the tokenizer path explicitly.',
+    );
   }
   return loadLlama2cTokenizer(found, vocabSize);
 }
@@ -64,8 +66,11 @@ function llama2cVocabSize(modelPath: string, modelKind: 'file' | 'dir', opts: Lo
   try {
     return readLlama2cHeader(modelPath).vocabSize;
   } catch (err) {
-    throw new TokenizerError('usage', modelPath,
-      `${modelPath}: cannot read the vocab size from the llama2.c header (${err instanceof Error ? err.message : String(err)}); pass vocabSize.`);
+    throw new TokenizerError(
+      'usage',
+      modelPath,
+      `${modelPath}: cannot read the vocab size from the llama2.c header (${err instanceof Error ? err.message : String(err)}); pass vocabSize.`,
+    );
   }
 }
 

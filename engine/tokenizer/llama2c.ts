@@ -25,16 +25,18 @@ const BYTE_PIECE = /^<0x([0-9A-Fa-f]{2})>$/;
 /** Loads a llama2.c tokenizer.bin holding `vocabSize` records (the count is not stored: it is the model's vocab size). */
 export function loadLlama2cTokenizer(file: string, vocabSize: number): Tokenizer {
   if (!Number.isInteger(vocabSize) || vocabSize <= 0) {
-    throw new TokenizerError('usage', file,
-      `${file}: a llama2.c tokenizer needs the model's vocab size (a positive integer), got ${vocabSize}.`);
+    throw new TokenizerError('usage', file, `${file}: a llama2.c tokenizer needs the model's vocab size (a positive integer), got ${vocabSize}.`);
   }
   let bytes: Buffer;
   try {
     bytes = fs.readFileSync(file);
   } catch (err) {
-    throw new TokenizerError('missing', file,
+    throw new TokenizerError(
+      'missing',
+      file,
       `${file}: cannot read the llama2.c tokenizer (${err instanceof Error ? err.message : String(err)}). ` +
-      'Pass the tokenizer path explicitly or put tokenizer.bin next to the model.');
+        'Pass the tokenizer path explicitly or put tokenizer.bin next to the model.',
+    );
   }
   const { pieces, scores } = parseTokenizerBin(bytes, file, vocabSize);
   return new Llama2cTokenizer(file, pieces, scores, createHash('sha256').update(bytes).digest('hex'));
@@ -42,8 +44,12 @@ export function loadLlama2cTokenizer(file: string, vocabSize: number): Tokenizer
 
 /** Pieces are kept as binary (latin1) strings so lookups compare raw bytes, as run.c's strcmp does. */
 function parseTokenizerBin(bytes: Buffer, file: string, vocabSize: number): { pieces: string[]; scores: Float32Array } {
-  const bad = (what: string): TokenizerError => new TokenizerError('format', file,
-    `${file}: not a llama2.c tokenizer for vocab size ${vocabSize}: ${what}. Check that the tokenizer belongs to this model.`);
+  const bad = (what: string): TokenizerError =>
+    new TokenizerError(
+      'format',
+      file,
+      `${file}: not a llama2.c tokenizer for vocab size ${vocabSize}: ${what}. Check that the tokenizer belongs to this model.`,
+    );
   if (bytes.length < 4) throw bad(`the file has only ${bytes.length} bytes`);
   const maxTokenLength = bytes.readInt32LE(0);
   if (maxTokenLength <= 0) throw bad(`max_token_length is ${maxTokenLength}`);
@@ -130,8 +136,8 @@ class Llama2cTokenizer implements Tokenizer {
     for (let i = 0; i + 1 < n; i++) consider(i);
     for (let candidate = heap.pop(); candidate !== undefined; candidate = heap.pop()) {
       const { left, right } = candidate;
-      if (!alive[left] || !alive[right] || next[left] !== right
-        || version[left] !== candidate.leftVersion || version[right] !== candidate.rightVersion) continue;
+      if (!alive[left] || !alive[right] || next[left] !== right || version[left] !== candidate.leftVersion || version[right] !== candidate.rightVersion)
+        continue;
       ids[left] = candidate.merged;
       version[left]++;
       alive[right] = 0;
@@ -179,8 +185,11 @@ class Llama2cTokenizer implements Tokenizer {
   applyChatTemplate(messages: ChatMessage[], opts?: { addGenerationPrompt?: boolean }): string {
     void messages;
     void opts;
-    throw new TokenizerError('usage', this.file,
-      `${this.file}: llama2.c tokenizers have no chat template; write the prompt text yourself (e.g. a plain story opening).`);
+    throw new TokenizerError(
+      'usage',
+      this.file,
+      `${this.file}: llama2.c tokenizers have no chat template; write the prompt text yourself (e.g. a plain story opening).`,
+    );
   }
 
   private pieceOf(id: number): string {

@@ -49,7 +49,11 @@ class AdamFamily implements Optimizer {
   private readonly m = new Map<string, tf.Variable>();
   private readonly v = new Map<string, tf.Variable>();
 
-  constructor(readonly groups: ParamGroup[], opts: AdamWOptions, private readonly decay: 'decoupled' | 'l2') {
+  constructor(
+    readonly groups: ParamGroup[],
+    opts: AdamWOptions,
+    private readonly decay: 'decoupled' | 'l2',
+  ) {
     this.beta1 = opts.beta1 ?? 0.9;
     this.beta2 = opts.beta2 ?? 0.999;
     this.eps = opts.eps ?? 1e-8;

@@ -13,7 +13,11 @@ export class EpochBatches<T> {
   /** Batches in one epoch. */
   readonly perEpoch: number;
 
-  constructor(private readonly items: readonly T[], private readonly size: number, seed: number) {
+  constructor(
+    private readonly items: readonly T[],
+    private readonly size: number,
+    seed: number,
+  ) {
     if (items.length === 0) throw new Error('no training examples: the prompt set is empty after the held-out split');
     if (!(size >= 1)) throw new Error(`batch must be at least 1 (got ${size})`);
     this.rng = new Rng(seed);

@@ -23,7 +23,14 @@ export async function runDirection(ctx: SectionContext, d: DirectionConfig): Pro
     const offsets = [...d.positions];
     const contrast = contrastPairs(readRows(p), p.pairing);
     if (contrast.unmatched > 0) {
-      ctx.emit({ type: 'log', level: 'warn', message: `prompts ${p.name}: ${p.pairing} pairing matches true with false statements one to one; ${contrast.unmatched} statement(s) without a partner are left out` }, folder);
+      ctx.emit(
+        {
+          type: 'log',
+          level: 'warn',
+          message: `prompts ${p.name}: ${p.pairing} pairing matches true with false statements one to one; ${contrast.unmatched} statement(s) without a partner are left out`,
+        },
+        folder,
+      );
     }
     let pairs = contrast.pairs;
     const metrics: Record<string, number> = {};
@@ -35,9 +42,18 @@ export async function runDirection(ctx: SectionContext, d: DirectionConfig): Pro
       metrics['pairsKept'] = pairs.length;
       metrics['pairsDropped'] = before - pairs.length;
       kept = `; correct_only kept ${pairs.length} of ${before}`;
-      ctx.emit({ type: 'log', level: 'info', message: `prompts ${p.name}: correct_only kept ${pairs.length} of ${before} pairs (dropped ${before - pairs.length}: a side did not give its own label the larger logit)` }, folder);
+      ctx.emit(
+        {
+          type: 'log',
+          level: 'info',
+          message: `prompts ${p.name}: correct_only kept ${pairs.length} of ${before} pairs (dropped ${before - pairs.length}: a side did not give its own label the larger logit)`,
+        },
+        folder,
+      );
       if (pairs.length === 0) {
-        throw new Error(`prompts ${p.name}: correct_only kept none of the ${before} pairs: the model answers none of them as the personas should. Check the personas and true_label/false_label, or set correct_only false`);
+        throw new Error(
+          `prompts ${p.name}: correct_only kept none of the ${before} pairs: the model answers none of them as the personas should. Check the personas and true_label/false_label, or set correct_only false`,
+        );
       }
     }
     const req = (positive: boolean) =>
@@ -50,38 +66,80 @@ export async function runDirection(ctx: SectionContext, d: DirectionConfig): Pro
     const neg = await captureActivations(s.model, req(false), layers, { batch: d.batch, ...ctx.cancel });
     // project_out: remove another direction's component, layer by layer and position by position (METHOD §4.5).
     const other = d.projectOut !== undefined ? ctx.directions.get(d.projectOut) : undefined;
-    if (d.projectOut !== undefined && !other) throw new Error(`direction ${d.name}: project_out ${d.projectOut} needs direction ${d.projectOut} to run first (put its section earlier in the file and select both)`);
+    if (d.projectOut !== undefined && !other)
+      throw new Error(
+        `direction ${d.name}: project_out ${d.projectOut} needs direction ${d.projectOut} to run first (put its section earlier in the file and select both)`,
+      );
     const nuisance = (l: number, offset: number): Float64Array | undefined => {
       if (!other) return undefined;
       const k = other.offsets.indexOf(offset);
       const u = other.vectors.get(l)?.[k];
-      if (k < 0 || !u) throw new Error(`direction ${d.name}: project_out ${d.projectOut} has no vector at layer ${l}, position ${offset}; extract it at the same layers and positions`);
+      if (k < 0 || !u)
+        throw new Error(
+          `direction ${d.name}: project_out ${d.projectOut} has no vector at layer ${l}, position ${offset}; extract it at the same layers and positions`,
+        );
       return Float64Array.from(u);
     };
     const set = buildDirectionSet(pos, neg, layers, offsets, { method: d.method, component: d.component, normalise: d.normalise, nuisance });
     const metadata = directionMetadata(ctx, d, p, s.tokenizer.hash, layers, pairs.length);
     ctx.directions.set(d.name, { layers: set.layers, offsets: set.offsets, vectors: set.vectors, metadata });
-    const heat = { type: 'heatmap', job: 'direction', run: folder.id, rowLabel: 'layer', columnLabel: 'position', rows: layers, columns: offsets.map(String) } as const;
+    const heat = {
+      type: 'heatmap',
+      job: 'direction',
+      run: folder.id,
+      rowLabel: 'layer',
+      columnLabel: 'position',
+      rows: layers,
+      columns: offsets.map(String),
+    } as const;
     ctx.emit({ ...heat, title: 'separation (positive projects above negative)', values: set.separation, min: 0, max: 1 }, folder);
     // How far apart the projections are: (mean positive - mean negative) / pooled sd, on a symmetric scale.
     const dMax = Math.max(1, ...set.effectSize.flat().filter(Number.isFinite).map(Math.abs));
     ctx.emit({ ...heat, title: "separation effect size (Cohen's d of the projections)", values: set.effectSize, min: -dMax, max: dMax }, folder);
     writeDirectionsSafetensors(folder.path('direction.safetensors'), set.vectors, metadata);
     let best = { layer: layers[0] as number, k: 0, acc: -1 };
-    set.separation.forEach((row, i) => row.forEach((acc, k) => { if (acc > best.acc) best = { layer: layers[i] as number, k, acc }; }));
+    set.separation.forEach((row, i) =>
+      row.forEach((acc, k) => {
+        if (acc > best.acc) best = { layer: layers[i] as number, k, acc };
+      }),
+    );
     const headline = `direction ${d.name}: best separation ${(100 * best.acc).toFixed(0)}% at layer ${best.layer}, position ${offsets[best.k]} (${pairs.length} ${p.pairing} pairs${kept})`;
     return folder.finish('done', headline, {
       metrics: { bestSeparation: best.acc, bestLayer: best.layer, pairs: pairs.length, ...metrics },
-      result: { layers, offsets, separation: set.separation, effectSize: set.effectSize, pairing: p.pairing, pairs: pairs.length, ...(p.correctOnly ? { correctOnly: { kept: metrics['pairsKept'], dropped: metrics['pairsDropped'] } } : {}) },
+      result: {
+        layers,
+        offsets,
+        separation: set.separation,
+        effectSize: set.effectSize,
+        pairing: p.pairing,
+        pairs: pairs.length,
+        ...(p.correctOnly ? { correctOnly: { kept: metrics['pairsKept'], dropped: metrics['pairsDropped'] } } : {}),
+      },
     });
   });
 }
 
 /** The metadata `direction.safetensors` carries (the run folder's copy and every export of it). */
-function directionMetadata(ctx: SectionContext, d: DirectionConfig, p: PromptSetConfig, tokenizerHash: string, layers: readonly number[], pairs: number): Record<string, string> {
+function directionMetadata(
+  ctx: SectionContext,
+  d: DirectionConfig,
+  p: PromptSetConfig,
+  tokenizerHash: string,
+  layers: readonly number[],
+  pairs: number,
+): Record<string, string> {
   return {
-    model: ctx.config.models[d.model]?.source.path ?? d.model, tokenizer_hash: tokenizerHash, template: p.template, layers: layers.join(','),
-    positions: d.positions.join(','), method: d.method, data: p.data, data_sha256: createHash('sha256').update(fs.readFileSync(p.data)).digest('hex'), n: String(pairs), pairing: p.pairing,
-    correct_only: String(p.correctOnly), anchor: p.anchor ?? '(last token)',
+    model: ctx.config.models[d.model]?.source.path ?? d.model,
+    tokenizer_hash: tokenizerHash,
+    template: p.template,
+    layers: layers.join(','),
+    positions: d.positions.join(','),
+    method: d.method,
+    data: p.data,
+    data_sha256: createHash('sha256').update(fs.readFileSync(p.data)).digest('hex'),
+    n: String(pairs),
+    pairing: p.pairing,
+    correct_only: String(p.correctOnly),
+    anchor: p.anchor ?? '(last token)',
   };
 }

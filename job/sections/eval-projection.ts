@@ -17,7 +17,8 @@ export async function projectionEval(ctx: SectionContext, e: EvalConfig, s: Sess
   const pc = e.projection as NonNullable<EvalConfig['projection']>;
   const tc = e.tuned !== undefined ? ctx.config.tunes[e.tuned] : undefined;
   const dname = pc.direction ?? tc?.direction;
-  if (dname === undefined) throw new Error(`eval ${e.name}: projection_cosine needs a direction (projection_cosine { direction NAME }) or a tuned run with one`);
+  if (dname === undefined)
+    throw new Error(`eval ${e.name}: projection_cosine needs a direction (projection_cosine { direction NAME }) or a tuned run with one`);
   const d = ctx.directions.get(dname);
   if (!d) throw new Error(`eval ${e.name}: run direction ${dname} first (select both sections)`);
   const position = pc.position ?? tc?.positions[0] ?? 0;
@@ -35,7 +36,8 @@ export async function projectionEval(ctx: SectionContext, e: EvalConfig, s: Sess
     return { ids: a.ids, positions: [a.position + position] };
   });
   /** cos[i][j] = cosine of prompt i's block output at layer j with the direction. */
-  const measure = async (): Promise<number[][]> => cosineMatrix(await captureActivations(s.model, req, layers, { batch: 16, ...ctx.cancel }), layers, vecs, req.length);
+  const measure = async (): Promise<number[][]> =>
+    cosineMatrix(await captureActivations(s.model, req, layers, { batch: 16, ...ctx.cancel }), layers, vecs, req.length);
   const summarise = (cos: number[][]) => ({
     perLayer: layers.map((_, j) => cos.reduce((a, row) => a + (row[j] as number), 0) / cos.length),
     mean: cos.reduce((a, row) => a + row.reduce((x, y) => x + y, 0) / row.length, 0) / cos.length,
@@ -44,6 +46,21 @@ export async function projectionEval(ctx: SectionContext, e: EvalConfig, s: Sess
   const after = tuned ? await withWeights(s.model, tuned.weights, measure) : undefined;
   const perPrompt = (cos: number[][]) => cos.map((row) => row.reduce((x, y) => x + y, 0) / row.length);
   const delta = after ? pairedBootstrap(perPrompt(base), perPrompt(after), { unit: 'token', resamples: 1000, seed: 42 }) : undefined;
-  ctx.emit({ type: 'log', level: 'info', message: `projection onto ${dname}: base ${summarise(base).mean.toFixed(3)}${after ? `, tuned ${summarise(after).mean.toFixed(3)}` : ''}` }, folder);
-  return { direction: dname, position, layers, n: rows.length, base: summarise(base), ...(after ? { tuned: summarise(after) } : {}), ...(delta ? { delta } : {}) };
+  ctx.emit(
+    {
+      type: 'log',
+      level: 'info',
+      message: `projection onto ${dname}: base ${summarise(base).mean.toFixed(3)}${after ? `, tuned ${summarise(after).mean.toFixed(3)}` : ''}`,
+    },
+    folder,
+  );
+  return {
+    direction: dname,
+    position,
+    layers,
+    n: rows.length,
+    base: summarise(base),
+    ...(after ? { tuned: summarise(after) } : {}),
+    ...(delta ? { delta } : {}),
+  };
 }

@@ -38,7 +38,14 @@ export function abSet(s: Session, name: string, p: PromptSetConfig, rows: readon
   const texts = rows.map((r) => renderTarget(p, r));
   const anchoredItems = texts.map((t) => anchored(s, p, t));
   const { idTrue: idA, idFalse: idB } = labelIds(s, p);
-  return { prompts: name, texts, items: anchoredItems.map((a, i) => ({ ids: a.ids, gold: (rows[i] as StatementRow).truth ? 'A' : 'B' })), anchors: anchoredItems.map((a) => a.position), idA, idB };
+  return {
+    prompts: name,
+    texts,
+    items: anchoredItems.map((a, i) => ({ ids: a.ids, gold: (rows[i] as StatementRow).truth ? 'A' : 'B' })),
+    anchors: anchoredItems.map((a) => a.position),
+    idA,
+    idB,
+  };
 }
 
 export async function steeringEval(ctx: SectionContext, e: EvalConfig, s: Session, tuned: TunedResult | undefined, ab: AbSet | undefined, folder: RunFolder) {
@@ -47,7 +54,8 @@ export async function steeringEval(ctx: SectionContext, e: EvalConfig, s: Sessio
   if (!d) throw new Error(`eval ${e.name}: run direction ${st.direction} first`);
   const vecs = vectorsAt(d, st.position, st.layers, `eval ${e.name}: steering: direction ${st.direction}`);
   let set: AbSet;
-  if (st.prompts !== undefined) set = abSet(s, st.prompts, ctx.config.prompts[st.prompts] as PromptSetConfig, readRows(ctx.config.prompts[st.prompts] as PromptSetConfig));
+  if (st.prompts !== undefined)
+    set = abSet(s, st.prompts, ctx.config.prompts[st.prompts] as PromptSetConfig, readRows(ctx.config.prompts[st.prompts] as PromptSetConfig));
   else if (ab) set = ab;
   else if (tuned) set = abSet(s, tuned.prompts, ctx.config.prompts[tuned.prompts] as PromptSetConfig, tuned.heldout);
   else throw new Error(`eval ${e.name}: steering needs prompts: steering { prompts NAME }, an ab block or a tuned run`);
@@ -55,16 +63,38 @@ export async function steeringEval(ctx: SectionContext, e: EvalConfig, s: Sessio
   const shared = set === ab;
   const gguf = Object.values(ctx.config.exports).find((x) => x.direction === st.direction && x.directionFormats.includes('gguf'));
   if (gguf && st.layers.includes(0)) {
-    ctx.emit({ type: 'log', level: 'warn', message: `eval ${e.name}: steering at layer 0 cannot be reproduced with the llama.cpp control vector of export ${gguf.name}: llama.cpp cannot steer block 0` }, folder);
+    ctx.emit(
+      {
+        type: 'log',
+        level: 'warn',
+        message: `eval ${e.name}: steering at layer 0 cannot be reproduced with the llama.cpp control vector of export ${gguf.name}: llama.cpp cannot steer block 0`,
+      },
+      folder,
+    );
   }
   // scale norm: k in units of each layer's mean block-output norm at the steered position, unsteered.
-  const norms = st.scale === 'norm'
-    ? await meanOutputNorms(s.model, set.items.map((it, i) => ({ ids: it.ids, positions: [(set.anchors[i] as number) + st.position] })), st.layers, { batch: 16, ...ctx.cancel })
-    : undefined;
-  if (norms) ctx.emit({ type: 'log', level: 'info', message: `steering: mean block-output norm at position ${st.position}: ${[...norms].map(([l, n]) => `L${l} ${n.toFixed(3)}`).join(', ')}` }, folder);
+  const norms =
+    st.scale === 'norm'
+      ? await meanOutputNorms(
+          s.model,
+          set.items.map((it, i) => ({ ids: it.ids, positions: [(set.anchors[i] as number) + st.position] })),
+          st.layers,
+          { batch: 16, ...ctx.cancel },
+        )
+      : undefined;
+  if (norms)
+    ctx.emit(
+      {
+        type: 'log',
+        level: 'info',
+        message: `steering: mean block-output norm at position ${st.position}: ${[...norms].map(([l, n]) => `L${l} ${n.toFixed(3)}`).join(', ')}`,
+      },
+      folder,
+    );
   const conditions = steeringConditions(st.layers, st.multipliers, { combine: st.combine, ...(norms ? { units: norms } : {}) });
   const cells = await steeringGrid(s.model, set.items, set.idA, set.idB, vecs, conditions, ctx.cancel);
-  const tunedMetrics: AbMetrics | undefined = !shared && tuned ? await withWeights(s.model, tuned.weights, () => abEvaluate(s.model, set.items, set.idA, set.idB, ctx.cancel)) : undefined;
+  const tunedMetrics: AbMetrics | undefined =
+    !shared && tuned ? await withWeights(s.model, tuned.weights, () => abEvaluate(s.model, set.items, set.idA, set.idB, ctx.cancel)) : undefined;
   let generations: Array<{ prompt: string; unsteered: string; steered: Record<string, string> }> | undefined;
   if (st.maxNewTokens > 0) {
     const ids = set.items.slice(0, STEERED_GENERATIONS).map((it) => it.ids);
@@ -75,10 +105,20 @@ export async function steeringEval(ctx: SectionContext, e: EvalConfig, s: Sessio
     const unsteered = await run();
     const steered = new Map<string, string[]>();
     for (const c of conditions) steered.set(steeringLabel(c), await withSteering(c, vecs, run));
-    generations = ids.map((_, i) => ({ prompt: set.texts[i] as string, unsteered: unsteered[i] as string, steered: Object.fromEntries([...steered].map(([k, v]) => [k, v[i] as string])) }));
+    generations = ids.map((_, i) => ({
+      prompt: set.texts[i] as string,
+      unsteered: unsteered[i] as string,
+      steered: Object.fromEntries([...steered].map(([k, v]) => [k, v[i] as string])),
+    }));
   }
   return {
-    direction: st.direction, position: st.position, scale: st.scale, combine: st.combine, prompts: set.prompts, shared, n: set.items.length,
+    direction: st.direction,
+    position: st.position,
+    scale: st.scale,
+    combine: st.combine,
+    prompts: set.prompts,
+    shared,
+    n: set.items.length,
     ...(norms ? { norms: Object.fromEntries(norms) } : {}),
     cells,
     ...(tunedMetrics ? { tuned: tunedMetrics } : {}),

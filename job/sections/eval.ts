@@ -37,8 +37,11 @@ export async function runEval(ctx: SectionContext, e: EvalConfig): Promise<RunSu
       if (pc.maxTokens !== undefined) ids = ids.slice(0, pc.maxTokens);
       const run = (which: string) =>
         perplexity(s.model, ids, {
-          maxLength: pc.maxLength, stride: pc.stride, batch: pc.batch,
-          onProgress: (done, total, ppl) => ctx.emit({ type: 'progress', job: 'perplexity', done, total, unit: 'windows', message: `${which} ppl ${ppl.toFixed(3)}` }, folder),
+          maxLength: pc.maxLength,
+          stride: pc.stride,
+          batch: pc.batch,
+          onProgress: (done, total, ppl) =>
+            ctx.emit({ type: 'progress', job: 'perplexity', done, total, unit: 'windows', message: `${which} ppl ${ppl.toFixed(3)}` }, folder),
         });
       const base = await run('base');
       metrics['pplBase'] = base.perplexity;
@@ -47,8 +50,17 @@ export async function runEval(ctx: SectionContext, e: EvalConfig): Promise<RunSu
         const cmp = perplexityComparison(base.tokenNll, after.tokenNll, { resamples: pc.bootstrap, seed: pc.seed });
         metrics['pplTuned'] = after.perplexity;
         metrics['pplDeltaPct'] = cmp.deltaPct;
-        parts.push(`ppl ${base.perplexity.toFixed(2)} → ${after.perplexity.toFixed(2)} (${cmp.deltaPct >= 0 ? '+' : ''}${cmp.deltaPct.toFixed(1)}%, 95% CI ${cmp.ciPct[0].toFixed(1)}..${cmp.ciPct[1].toFixed(1)}%)`);
-        result['perplexity'] = { base: base.perplexity, tuned: after.perplexity, comparison: cmp, tokens: base.tokens, scored: base.scoredTokens, newlines: data.newlines };
+        parts.push(
+          `ppl ${base.perplexity.toFixed(2)} → ${after.perplexity.toFixed(2)} (${cmp.deltaPct >= 0 ? '+' : ''}${cmp.deltaPct.toFixed(1)}%, 95% CI ${cmp.ciPct[0].toFixed(1)}..${cmp.ciPct[1].toFixed(1)}%)`,
+        );
+        result['perplexity'] = {
+          base: base.perplexity,
+          tuned: after.perplexity,
+          comparison: cmp,
+          tokens: base.tokens,
+          scored: base.scoredTokens,
+          newlines: data.newlines,
+        };
       } else {
         parts.push(`ppl ${base.perplexity.toFixed(2)}`);
         result['perplexity'] = { base: base.perplexity, tokens: base.tokens, scored: base.scoredTokens, newlines: data.newlines };
@@ -79,7 +91,9 @@ export async function runEval(ctx: SectionContext, e: EvalConfig): Promise<RunSu
       result['steering'] = r;
       const best = r.cells.slice(1).reduce((a, c) => (c.metrics.honest > a.metrics.honest ? c : a), r.cells[0] as (typeof r.cells)[number]);
       metrics['honestSteeredBest'] = best.metrics.honest;
-      parts.push(`steered ${r.cells.length - 1} conditions at position ${r.position}: best honest ${(100 * best.metrics.honest).toFixed(0)}%${best.multiplier !== 0 ? ` (${steeringLabel(best)})` : ''}`);
+      parts.push(
+        `steered ${r.cells.length - 1} conditions at position ${r.position}: best honest ${(100 * best.metrics.honest).toFixed(0)}%${best.multiplier !== 0 ? ` (${steeringLabel(best)})` : ''}`,
+      );
     }
     if (e.projection) {
       const r = await projectionEval(ctx, e, s, tuned, folder);
@@ -108,7 +122,9 @@ export async function runEval(ctx: SectionContext, e: EvalConfig): Promise<RunSu
       result['generate'] = texts.map((prompt, i) => ({ prompt, base: base[i], ...(after ? { tuned: after[i] } : {}) }));
       parts.push(`${texts.length} greedy generations`);
     }
-    const detail = [abTable(result), steeringGenerationsText(result), projectionTable(result), generationsText(result)].filter((x) => x !== undefined).join('\n\n') || undefined;
+    const detail =
+      [abTable(result), steeringGenerationsText(result), projectionTable(result), generationsText(result)].filter((x) => x !== undefined).join('\n\n') ||
+      undefined;
     return folder.finish('done', parts.join('; ') || 'nothing to evaluate', { metrics, result, ...(detail ? { detail } : {}) });
   });
 }

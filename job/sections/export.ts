@@ -8,8 +8,16 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import {
-  controlVectorLayersNote, exportHfModel, exportReadme, llamaCppArchitecture, llamaCppCommand, writeDirectionsSafetensors, writeFileAtomic, writeGgufControlVector,
-  type ControlVectorInfo, type ExportReadme,
+  controlVectorLayersNote,
+  exportHfModel,
+  exportReadme,
+  llamaCppArchitecture,
+  llamaCppCommand,
+  writeDirectionsSafetensors,
+  writeFileAtomic,
+  writeGgufControlVector,
+  type ControlVectorInfo,
+  type ExportReadme,
 } from '../../engine/export';
 import { vectorsAt } from '../../engine/method/direction-set';
 import { loadModel } from '../../engine/model/load';
@@ -32,7 +40,8 @@ export async function runExport(ctx: SectionContext, x: ExportConfig): Promise<R
       try {
         await withWeights(s.model, tuned.weights, () =>
           exportHfModel(s.model, tokDir, folder.path('model'), {
-            mode: x.weights === 'changed' ? 'changed' : 'full', dtype: x.dtype.toUpperCase() as Uppercase<typeof x.dtype>,
+            mode: x.weights === 'changed' ? 'changed' : 'full',
+            dtype: x.dtype.toUpperCase() as Uppercase<typeof x.dtype>,
             ...(base ? { base: { model: base, path: srcPath } } : {}),
           }),
         );
@@ -50,19 +59,32 @@ export async function runExport(ctx: SectionContext, x: ExportConfig): Promise<R
       const s = await ctx.session(model);
       readme.direction = { name: x.direction };
       if (x.directionFormats.includes('safetensors')) {
-        writeDirectionsSafetensors(folder.path('direction.safetensors'), d.vectors, { ...d.metadata, offsets: d.offsets.join(','), layers: d.layers.join(',') });
+        writeDirectionsSafetensors(folder.path('direction.safetensors'), d.vectors, {
+          ...d.metadata,
+          offsets: d.offsets.join(','),
+          layers: d.layers.join(','),
+        });
         written.push('direction.safetensors');
         readme.direction.safetensors = { file: 'direction.safetensors', layers: d.layers, positions: d.offsets };
       }
       if (x.directionFormats.includes('gguf')) {
         gguf = ggufLayers(ctx, x, d.layers);
         if (gguf.layers.length === 0) {
-          throw new Error(`export ${x.name}: no layer to write to direction.gguf: ${gguf.layersFrom} ${gguf.leftOut.length > 1 ? 'are' : 'is'} only layer 0, which llama.cpp cannot steer; set \`layers\` to layers above 0`);
+          throw new Error(
+            `export ${x.name}: no layer to write to direction.gguf: ${gguf.layersFrom} ${gguf.leftOut.length > 1 ? 'are' : 'is'} only layer 0, which llama.cpp cannot steer; set \`layers\` to layers above 0`,
+          );
         }
         if (gguf.leftOut.length > 0) {
           // Asked for explicitly (layers, or the tune's) it is worth a warning; every extracted layer includes 0 anyway.
           const level = gguf.layersFrom === EVERY_LAYER ? 'info' : 'warn';
-          ctx.emit({ type: 'log', level, message: `export ${x.name}: layer 0 is left out of direction.gguf (${gguf.layersFrom} include it): llama.cpp cannot apply a control vector to block 0` }, folder);
+          ctx.emit(
+            {
+              type: 'log',
+              level,
+              message: `export ${x.name}: layer 0 is left out of direction.gguf (${gguf.layersFrom} include it): llama.cpp cannot apply a control vector to block 0`,
+            },
+            folder,
+          );
         }
         const vecs = vectorsAt(d, x.position, gguf.layers, `export ${x.name}: direction ${x.direction}`);
         writeGgufControlVector(folder.path('direction.gguf'), vecs, {
@@ -95,7 +117,7 @@ const EVERY_LAYER = 'every extracted layer';
 function ggufLayers(ctx: SectionContext, x: ExportConfig, extracted: readonly number[]): ControlVectorInfo {
   const tc = x.tune !== undefined ? ctx.config.tunes[x.tune] : undefined;
   const same = (a: LayerSelection, b: LayerSelection) => (a === 'all' ? b === 'all' : b !== 'all' && a.length === b.length && a.every((l, i) => l === b[i]));
-  const layersFrom = tc && same(x.layers, tc.layers) ? `tune ${tc.name}'s layers` : x.layers === 'all' ? EVERY_LAYER : 'the export\'s `layers`';
+  const layersFrom = tc && same(x.layers, tc.layers) ? `tune ${tc.name}'s layers` : x.layers === 'all' ? EVERY_LAYER : "the export's `layers`";
   const asked = [...new Set(x.layers === 'all' ? extracted : x.layers)].sort((a, b) => a - b);
   return { file: 'direction.gguf', position: x.position, layers: asked.filter((l) => l > 0), leftOut: asked.filter((l) => l <= 0), layersFrom };
 }

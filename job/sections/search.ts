@@ -36,15 +36,23 @@ export async function runSearch(ctx: SectionContext, x: SearchConfig): Promise<R
     // events so its folder and the leaderboard are complete on their own.
     const resumed = resumableTrials(x.output, folder.id, x);
     if (resumed.trials.length > 0) {
-      ctx.emit({ type: 'log', level: 'info', message: `search ${x.name}: resuming ${resumed.from}: ${resumed.trials.length} finished trial(s) are not run again` }, folder);
+      ctx.emit(
+        { type: 'log', level: 'info', message: `search ${x.name}: resuming ${resumed.from}: ${resumed.trials.length} finished trial(s) are not run again` },
+        folder,
+      );
       for (const t of resumed.trials) ctx.emit({ ...t, run: folder.id }, folder);
     }
     const res = await blockSearch(s.model, train, held, {
       template: { ...template, layers, directions: template.directions },
       tokenCandidates: expandBlocks(x.tokenBlocks, s.model.config.arch),
       projectionCandidates: expandBlocks(x.projectionBlocks, s.model.config.arch),
-      sets: x.sets, ...(x.maxBlocks !== undefined ? { maxBlocks: x.maxBlocks } : {}),
-      strategy: x.strategy, stepsPerTrial: x.stepsPerTrial ?? options.steps, eta: x.eta, minSteps: x.minSteps, rankBy: x.rankBy,
+      sets: x.sets,
+      ...(x.maxBlocks !== undefined ? { maxBlocks: x.maxBlocks } : {}),
+      strategy: x.strategy,
+      stepsPerTrial: x.stepsPerTrial ?? options.steps,
+      eta: x.eta,
+      minSteps: x.minSteps,
+      rankBy: x.rankBy,
       ...(x.budget !== undefined ? { budget: x.budget } : {}),
       ...ctx.cancel,
       // Held-out A/B rates of each trial: the share of held-out prompts answered with the tune's target letter
@@ -75,6 +83,9 @@ export async function runSearch(ctx: SectionContext, x: SearchConfig): Promise<R
       ? `${res.trials.length} trials (${res.fullRuns.toFixed(1)} full runs): best token [${best.tokenBlocks.join(' ')}] / projection [${best.projectionBlocks.join(' ')}]`
       : res.message;
     const status = res.status === 'cancelled' ? 'cancelled' : 'done';
-    return folder.finish(status, headline, { metrics: { trials: res.trials.length, fullRuns: res.fullRuns }, result: { leaderboard: res.leaderboard, totalSteps: res.totalSteps, stepsPerFullRun: res.stepsPerFullRun } });
+    return folder.finish(status, headline, {
+      metrics: { trials: res.trials.length, fullRuns: res.fullRuns },
+      result: { leaderboard: res.leaderboard, totalSteps: res.totalSteps, stepsPerFullRun: res.stepsPerFullRun },
+    });
   });
 }

@@ -36,10 +36,12 @@ export async function prepareTune(ctx: SectionContext, t: TuneConfig, run: strin
   const trainRows = rows.slice(nHeld);
   const layers = layersOf(t.layers, s.model.config.nLayers);
   const dir = t.direction !== undefined ? ctx.directions.get(t.direction) : undefined;
-  if (t.direction !== undefined && !dir) throw new Error(`tune ${t.name}: run direction ${t.direction} first (rtune run extracts it when both sections are selected)`);
+  if (t.direction !== undefined && !dir)
+    throw new Error(`tune ${t.name}: run direction ${t.direction} first (rtune run extracts it when both sections are selected)`);
   const ks = t.positions.map((o) => (dir ? dir.offsets.indexOf(o) : 0));
   const absent = t.positions.filter((_, i) => ks[i] === -1);
-  if (dir && absent.length > 0) throw new Error(`tune ${t.name}: position ${absent.join(', ')} is not one of direction ${t.direction}'s positions [${dir.offsets.join(', ')}]`);
+  if (dir && absent.length > 0)
+    throw new Error(`tune ${t.name}: position ${absent.join(', ')} is not one of direction ${t.direction}'s positions [${dir.offsets.join(', ')}]`);
   // One direction per layer and position: the vector extracted at that offset.
   const directions = new Map<number, Float32Array[]>();
   for (const l of layers) {
@@ -63,15 +65,26 @@ export async function prepareTune(ctx: SectionContext, t: TuneConfig, run: strin
   const steps = Math.min(t.maxSteps ?? Infinity, t.epochs * Math.ceil(train.length / t.batch));
   const { idTrue, idFalse } = t.tokenLoss.target === 'soft' ? labelIds(s, p) : { idTrue: 0, idFalse: 0 };
   const options: TuneOptions = {
-    run, layers, directions, mode: t.mode, flip: t.flip, ...(t.projectionLoss?.margin !== undefined ? { margin: t.projectionLoss.margin } : {}),
+    run,
+    layers,
+    directions,
+    mode: t.mode,
+    flip: t.flip,
+    ...(t.projectionLoss?.margin !== undefined ? { margin: t.projectionLoss.margin } : {}),
     tokenTarget: t.tokenLoss.target === 'soft' ? { soft: [idTrue, idFalse] } : t.tokenLoss.target,
-    tokenWeight: t.tokenLoss.weight, projectionWeight: dir && t.projectionLoss ? t.projectionLoss.weight : 0,
+    tokenWeight: t.tokenLoss.weight,
+    projectionWeight: dir && t.projectionLoss ? t.projectionLoss.weight : 0,
     tokenBlocks: expandBlocks(t.tokenLoss.blocks, s.model.config.arch),
     projectionBlocks: dir && t.projectionLoss ? expandBlocks(t.projectionLoss.blocks, s.model.config.arch) : [],
     tokenSkipBelow: t.tokenLoss.skipBelow,
     // The contract's settings as they are: the engine reads lr_token / lr_projection, decay, min_lr_ratio and early
     // stopping (every, window, patience, metric) itself.
-    optimizer: t.optimizer, schedule: t.schedule, earlyStopping: t.earlyStopping, steps, batch: t.batch, seed: t.seed,
+    optimizer: t.optimizer,
+    schedule: t.schedule,
+    earlyStopping: t.earlyStopping,
+    steps,
+    batch: t.batch,
+    seed: t.seed,
     ...ctx.cancel,
   };
   return { s, p, train, held, heldRows, options };
@@ -101,7 +114,22 @@ export async function runTune(ctx: SectionContext, t: TuneConfig): Promise<RunSu
       const cosineHeatmap = async (when: 'before' | 'after'): Promise<number[][] | undefined> => {
         if (!dir) return undefined;
         const values = await cosineTable(ctx, s, p, cosRows, dir);
-        ctx.emit({ type: 'heatmap', job: 'tune', run: folder.id, title: `cosine with the direction ${when} tuning (held-out mean)`, rowLabel: 'layer', columnLabel: 'position', rows: [...dir.layers], columns: dir.offsets.map(String), values, min: -1, max: 1 }, folder);
+        ctx.emit(
+          {
+            type: 'heatmap',
+            job: 'tune',
+            run: folder.id,
+            title: `cosine with the direction ${when} tuning (held-out mean)`,
+            rowLabel: 'layer',
+            columnLabel: 'position',
+            rows: [...dir.layers],
+            columns: dir.offsets.map(String),
+            values,
+            min: -1,
+            max: 1,
+          },
+          folder,
+        );
         return values;
       };
       const cosineBefore = await cosineHeatmap('before');
@@ -114,13 +142,19 @@ export async function runTune(ctx: SectionContext, t: TuneConfig): Promise<RunSu
       const status = outcome.status === 'cancelled' ? 'cancelled' : outcome.status === 'diverged' ? 'failed' : 'done';
       // Early stopping may end the run on the weights of an earlier step than its last: say which.
       const kept = outcome.kept.step !== outcome.steps - 1 ? `; kept step ${outcome.kept.step}` : '';
-      const headline = first && last
-        ? `${outcome.status} after ${outcome.steps} steps: token ${first.tokenLoss.toFixed(3)} → ${last.tokenLoss.toFixed(3)}, projection ${first.projectionLoss.toFixed(3)} → ${last.projectionLoss.toFixed(3)}${kept}`
-        : outcome.message;
+      const headline =
+        first && last
+          ? `${outcome.status} after ${outcome.steps} steps: token ${first.tokenLoss.toFixed(3)} → ${last.tokenLoss.toFixed(3)}, projection ${first.projectionLoss.toFixed(3)} → ${last.projectionLoss.toFixed(3)}${kept}`
+          : outcome.message;
       return folder.finish(status, headline, {
         detail: outcome.message,
         metrics: { steps: outcome.steps, keptStep: outcome.kept.step, tokenLoss: last?.tokenLoss ?? NaN, projectionLoss: last?.projectionLoss ?? NaN },
-        result: { ...outcome, history: undefined, trained: outcome.trained, ...(dir ? { cosine: { layers: dir.layers, positions: dir.offsets, before: cosineBefore, after: cosineAfter } } : {}) },
+        result: {
+          ...outcome,
+          history: undefined,
+          trained: outcome.trained,
+          ...(dir ? { cosine: { layers: dir.layers, positions: dir.offsets, before: cosineBefore, after: cosineAfter } } : {}),
+        },
       });
     } finally {
       base.restore();

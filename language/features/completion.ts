@@ -89,7 +89,8 @@ function layerItems(a: Analysis, entries: readonly Entry[], allowAll: boolean, r
     const lo = Math.min(n - 1, Math.round(n * 0.275));
     const hi = Math.max(lo, Math.min(n - 1, Math.round(n * 0.425)));
     items.push(value(lo === hi ? String(lo) : `${lo}..${hi}`, replace, 'value', `middle layers (like 11..17 of 40 in the research)`));
-    for (let l = 0; l < n && l < 64; l++) items.push({ ...value(String(l), replace, 'value', `layer ${l} of ${n}`), sortText: `z${String(l).padStart(3, '0')}` });
+    for (let l = 0; l < n && l < 64; l++)
+      items.push({ ...value(String(l), replace, 'value', `layer ${l} of ${n}`), sortText: `z${String(l).padStart(3, '0')}` });
   }
   return items;
 }
@@ -110,7 +111,14 @@ function blockItems(a: Analysis, entries: readonly Entry[], replace: Span): Comp
   return items;
 }
 
-function pathItems(a: Analysis, typed: string, replaceStart: number, offset: number, extensions: readonly string[] | undefined, foldersOnly: boolean): CompletionItem[] {
+function pathItems(
+  a: Analysis,
+  typed: string,
+  replaceStart: number,
+  offset: number,
+  extensions: readonly string[] | undefined,
+  foldersOnly: boolean,
+): CompletionItem[] {
   const env = a.options.env;
   if (env === undefined) return [];
   const slash = typed.lastIndexOf('/');
@@ -120,7 +128,9 @@ function pathItems(a: Analysis, typed: string, replaceStart: number, offset: num
   const entries = env.listDir(dir) ?? [];
   const replace = span(replaceStart + (slash + 1), offset);
   return entries
-    .filter((e) => !e.name.startsWith('.') && (e.isDir || (!foldersOnly && (extensions === undefined || extensions.some((x) => e.name.toLowerCase().endsWith(x))))))
+    .filter(
+      (e) => !e.name.startsWith('.') && (e.isDir || (!foldersOnly && (extensions === undefined || extensions.some((x) => e.name.toLowerCase().endsWith(x))))),
+    )
     .slice(0, 500)
     .map((e) => ({
       label: e.isDir ? `${e.name}/` : e.name,
@@ -153,7 +163,12 @@ function valueItems(a: Analysis, spec: KeySpec, entries: readonly Entry[], token
       return [{ label: '{ }', kind: 'snippet', insertText: '{\n  $0\n}', snippet: true, replace }];
     case 'path': {
       const inString = token !== undefined && token.kind === 'string' && offset > token.start;
-      const typed = inString && token !== undefined ? a.document.text.slice(token.start + 1, offset) : token?.kind === 'word' ? a.document.text.slice(token.start, offset) : '';
+      const typed =
+        inString && token !== undefined
+          ? a.document.text.slice(token.start + 1, offset)
+          : token?.kind === 'word'
+            ? a.document.text.slice(token.start, offset)
+            : '';
       const start = inString && token !== undefined ? token.start + 1 : token?.kind === 'word' ? token.start : offset;
       const items = pathItems(a, typed, start, offset, type.extensions, type.target === 'output');
       if (type.target === 'model' && !inString) items.unshift(value(BUILTIN_DEMO, replace, 'value', 'the built-in demo model'));
@@ -190,12 +205,16 @@ export function complete(a: Analysis, offset: number): CompletionItem[] {
     return spec !== undefined ? valueItems(a, spec, blockEntries, token, offset, replace) : [];
   }
   if (prev !== undefined && (prev.kind === 'lbracket' || prev.kind === 'comma' || prev.kind === 'range')) {
-    const owner = siblings.find((e) => e.value !== undefined && e.value.kind === 'list' && e.value.open.start <= prev.start && (e.value.close === undefined || e.value.close.start >= offset));
+    const owner = siblings.find(
+      (e) =>
+        e.value !== undefined && e.value.kind === 'list' && e.value.open.start <= prev.start && (e.value.close === undefined || e.value.close.start >= offset),
+    );
     const spec = owner !== undefined ? specFor(loc.path, owner.key.text) : undefined;
     return spec !== undefined ? valueItems(a, spec, blockEntries, token, offset, replace) : [];
   }
   // A section name is being typed.
-  if (prev !== undefined && prev.kind === 'word' && loc.path.length === 0 && doc.entries.some((e) => e.key.start === prev.start && e.label !== undefined)) return [];
+  if (prev !== undefined && prev.kind === 'word' && loc.path.length === 0 && doc.entries.some((e) => e.key.start === prev.start && e.label !== undefined))
+    return [];
 
   // Key position.
   const present = new Set(siblings.filter((e) => !(token !== undefined && e.key.start === token.start)).map((e) => e.key.text));
@@ -210,4 +229,3 @@ export function complete(a: Analysis, offset: number): CompletionItem[] {
 function specFor(path: readonly string[], key: string): KeySpec | undefined {
   return path.length === 0 ? findKey(ROOT_KEYS, key) : keyAtPath([...path, key]);
 }
-

@@ -17,7 +17,9 @@ export function defaultText(spec: KeySpec): string | undefined {
 export function keyMarkdown(spec: KeySpec, path: readonly string[]): string {
   const where = path.length > 0 ? `${path.join(' › ')} › ` : '';
   const def = defaultText(spec);
-  const facts = [describeType(spec.type), spec.required === true ? 'required' : def !== undefined ? `default ${def}` : undefined].filter((x): x is string => x !== undefined);
+  const facts = [describeType(spec.type), spec.required === true ? 'required' : def !== undefined ? `default ${def}` : undefined].filter(
+    (x): x is string => x !== undefined,
+  );
   const lines = [`**${where}${spec.name}** — ${facts.join(' · ')}`, '', spec.doc];
   if (spec.type.kind === 'enum' || spec.type.kind === 'enums') {
     lines.push('', ...spec.type.values.map((v) => `- \`${v.name}\`: ${v.doc}`));
@@ -42,7 +44,9 @@ export function blockMarkdown(block: BlockName): string {
   const gpt2 = BLOCK_TENSORS.gpt2[block];
   const lines = [`**${block}** — ${BLOCK_DOCS[block]}`, ''];
   lines.push(`- Llama family: \`${LAYER_PREFIX.llama}${llama?.tensor ?? ''}\``);
-  lines.push(gpt2 === undefined ? '- GPT-2: none' : `- GPT-2: \`${LAYER_PREFIX.gpt2}${gpt2.tensor}\`${gpt2.slice !== undefined ? ` (the ${gpt2.slice} columns)` : ''}`);
+  lines.push(
+    gpt2 === undefined ? '- GPT-2: none' : `- GPT-2: \`${LAYER_PREFIX.gpt2}${gpt2.tensor}\`${gpt2.slice !== undefined ? ` (the ${gpt2.slice} columns)` : ''}`,
+  );
   return lines.join('\n');
 }
 

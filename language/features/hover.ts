@@ -43,7 +43,10 @@ function valueHover(a: Analysis, spec: KeySpec, path: readonly string[], v: Valu
     if (type.target === 'model') {
       const model = section !== undefined ? a.models.get(section.name) : undefined;
       if (model === undefined) return keyMarkdown(spec, path);
-      if (model.path === undefined) return model.builtin ? `\`${BUILTIN_DEMO}\`: the built-in demo model (its location is not known here).` : 'The path cannot be resolved in an unsaved file.';
+      if (model.path === undefined)
+        return model.builtin
+          ? `\`${BUILTIN_DEMO}\`: the built-in demo model (its location is not known here).`
+          : 'The path cannot be resolved in an unsaved file.';
       const r = model.result;
       if (r === undefined) return `\`${model.path}\``;
       if (r.ok) return modelMarkdown(r.info, model.path, r.file);
@@ -59,15 +62,18 @@ function valueHover(a: Analysis, spec: KeySpec, path: readonly string[], v: Valu
     if (isBlockName(item.value)) return blockMarkdown(item.value);
     for (const family of ['llama', 'gpt2'] as const) {
       const blocks = BLOCK_ALIASES[family][item.value];
-      if (blocks !== undefined) return `\`${item.value}\` (${family === 'gpt2' ? 'GPT-2' : 'Llama-family'} name) = ${blocks.map((b) => `\`${b}\``).join(', ')}\n\n${blocks.map(blockMarkdown).join('\n\n')}`;
+      if (blocks !== undefined)
+        return `\`${item.value}\` (${family === 'gpt2' ? 'GPT-2' : 'Llama-family'} name) = ${blocks.map((b) => `\`${b}\``).join(', ')}\n\n${blocks.map(blockMarkdown).join('\n\n')}`;
     }
-    if (item.value === 'all') return 'Every block of the model\'s architecture.';
+    if (item.value === 'all') return "Every block of the model's architecture.";
   }
   if (type.kind === 'layers' && section !== undefined) {
     const info = a.modelOf(section)?.info;
     const lowered = lowerOfPath(section, path.slice(1), spec.name);
-    const desc = lowered === 'all' ? 'all layers' : lowered !== undefined ? `${lowered.length} layer${lowered.length === 1 ? '' : 's'}: ${lowered.join(', ')}` : undefined;
-    if (desc !== undefined) return `${desc}${info !== undefined ? ` (the model has ${info.nLayers}: 0..${info.nLayers - 1}; ${describeModel(info)})` : ''}\n\n${keyMarkdown(spec, path)}`;
+    const desc =
+      lowered === 'all' ? 'all layers' : lowered !== undefined ? `${lowered.length} layer${lowered.length === 1 ? '' : 's'}: ${lowered.join(', ')}` : undefined;
+    if (desc !== undefined)
+      return `${desc}${info !== undefined ? ` (the model has ${info.nLayers}: 0..${info.nLayers - 1}; ${describeModel(info)})` : ''}\n\n${keyMarkdown(spec, path)}`;
   }
   return keyMarkdown(spec, path);
 }
@@ -100,13 +106,16 @@ export function hover(a: Analysis, offset: number): Hover | undefined {
     const sec = sectionSpec(entry.key.text);
     if (sec === undefined) return undefined;
     const users = section !== undefined ? countReferences(a, section) : 0;
-    return { span: span(entry.label.start, entry.label.end), markdown: `**${sec.kind} ${entry.label.text}** — referenced ${users} time${users === 1 ? '' : 's'} in this file\n\n${sec.doc}` };
+    return {
+      span: span(entry.label.start, entry.label.end),
+      markdown: `**${sec.kind} ${entry.label.text}** — referenced ${users} time${users === 1 ? '' : 's'} in this file\n\n${sec.doc}`,
+    };
   }
   const v = entry.value;
   if (v === undefined || v.kind === 'block') return undefined;
   const spec = parents.length === 0 ? findKey(ROOT_KEYS, entry.key.text) : keyAtPath([...path, entry.key.text]);
   if (spec === undefined) return undefined;
-  const item = v.kind === 'list' ? v.items.find((it) => offset >= it.start && offset <= it.end) ?? v : v;
+  const item = v.kind === 'list' ? (v.items.find((it) => offset >= it.start && offset <= it.end) ?? v) : v;
   const markdown = valueHover(a, spec, path, v, offset, section);
   return markdown !== undefined ? { span: span(item.start, item.end), markdown } : undefined;
 }
@@ -115,7 +124,8 @@ function countReferences(a: Analysis, target: SectionInfo): number {
   let n = 0;
   for (const s of a.sections) {
     const visit = (values: typeof s.values): void => {
-      for (const kv of values.allWritten()) if (kv.spec.type.kind === 'ref' && kv.spec.type.section === target.kind && kv.lowered?.kind === 'ref' && kv.lowered.value === target.name) n++;
+      for (const kv of values.allWritten())
+        if (kv.spec.type.kind === 'ref' && kv.spec.type.section === target.kind && kv.lowered?.kind === 'ref' && kv.lowered.value === target.name) n++;
       for (const [, nested] of values.nestedBlocks()) visit(nested);
     };
     visit(s.values);

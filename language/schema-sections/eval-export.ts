@@ -22,7 +22,7 @@ const PERPLEXITY_KEYS: readonly KeySpec[] = [
     name: 'max_length',
     type: { kind: 'int', min: 2, max: 1048576 },
     default: '1024',
-    doc: 'Window length in tokens (Hugging Face\'s sliding-window method). Capped by the model\'s context length.',
+    doc: "Window length in tokens (Hugging Face's sliding-window method). Capped by the model's context length.",
     example: 'max_length 1024',
   },
   {
@@ -32,7 +32,13 @@ const PERPLEXITY_KEYS: readonly KeySpec[] = [
     doc: 'Step between windows. Each window scores only its last `stride` tokens and sees the rest as context; must not exceed `max_length`.',
     example: 'stride 512',
   },
-  { name: 'batch', type: { kind: 'int', min: 1, max: 1024 }, default: '2', doc: 'Windows per forward pass; larger is faster and uses more memory.', example: 'batch 2' },
+  {
+    name: 'batch',
+    type: { kind: 'int', min: 1, max: 1024 },
+    default: '2',
+    doc: 'Windows per forward pass; larger is faster and uses more memory.',
+    example: 'batch 2',
+  },
   {
     name: 'bootstrap',
     type: { kind: 'int', min: 0, max: 100000 },
@@ -41,13 +47,19 @@ const PERPLEXITY_KEYS: readonly KeySpec[] = [
     example: 'bootstrap 1000',
   },
   { name: 'seed', type: { kind: 'int', min: 0, max: 2147483647 }, default: '42', doc: 'Seed of the bootstrap (the research used 42).', example: 'seed 42' },
-  { name: 'max_tokens', type: { kind: 'int', min: 2 }, defaultDoc: 'the whole text', doc: 'Score only the first N tokens, for quick runs.', example: 'max_tokens 20000' },
+  {
+    name: 'max_tokens',
+    type: { kind: 'int', min: 2 },
+    defaultDoc: 'the whole text',
+    doc: 'Score only the first N tokens, for quick runs.',
+    example: 'max_tokens 20000',
+  },
   {
     name: 'newlines',
     type: {
       kind: 'enum',
       values: enumValues(NEWLINE_MODES, {
-        lf: 'Read CRLF and lone CR line endings as LF, as Python\'s text mode does, so a file saved with Windows line endings scores like its LF copy.',
+        lf: "Read CRLF and lone CR line endings as LF, as Python's text mode does, so a file saved with Windows line endings scores like its LF copy.",
         raw: 'Keep the bytes as they are: every `\\r` is part of the text and is tokenized.',
       }),
     },
@@ -61,7 +73,7 @@ const AB_KEYS: readonly KeySpec[] = [
   {
     name: 'prompts',
     type: { kind: 'ref', section: 'prompts' },
-    defaultDoc: 'the tuned run\'s prompt set',
+    defaultDoc: "the tuned run's prompt set",
     doc: 'Prompt set to evaluate, with a training-style template (no `{label}`). The answer is scored from the logits of the two label tokens: P(A), P(B), the honest rate and the A/B bias, reported separately.',
     example: 'prompts heldout',
   },
@@ -72,11 +84,23 @@ const AB_KEYS: readonly KeySpec[] = [
     doc: 'Evaluate only the statements the tuned run held out (same seed and split), so the A/B numbers are not measured on training data. Needs `tuned`.',
     example: 'holdout true',
   },
-  { name: 'limit', type: { kind: 'int', min: 1 }, defaultDoc: 'every statement', doc: 'Evaluate at most N statements (after the held-out split), for quick runs.', example: 'limit 200' },
+  {
+    name: 'limit',
+    type: { kind: 'int', min: 1 },
+    defaultDoc: 'every statement',
+    doc: 'Evaluate at most N statements (after the held-out split), for quick runs.',
+    example: 'limit 200',
+  },
 ];
 
 const STEERING_KEYS: readonly KeySpec[] = [
-  { name: 'direction', type: { kind: 'ref', section: 'direction' }, required: true, doc: 'The direction added to the residual stream (at the output of each steered layer).', example: 'direction honesty' },
+  {
+    name: 'direction',
+    type: { kind: 'ref', section: 'direction' },
+    required: true,
+    doc: 'The direction added to the residual stream (at the output of each steered layer).',
+    example: 'direction honesty',
+  },
   {
     name: 'layers',
     type: { kind: 'layers', allowAll: false },
@@ -91,14 +115,20 @@ const STEERING_KEYS: readonly KeySpec[] = [
     doc: 'Multipliers k of the direction; each runs twice, adding +k·v and −k·v (so `[-4, 4]` is the same as `[4]`), beside one unsteered control (the research swept 5, 12, 19, 26, 33, 47 and reported 19).',
     example: 'multipliers [5, 12, 19]',
   },
-  { name: 'combine', type: { kind: 'bool' }, default: 'false', doc: 'Steer all listed layers together as one condition, each layer adding v·k / (number of layers), as the research did.', example: 'combine false' },
+  {
+    name: 'combine',
+    type: { kind: 'bool' },
+    default: 'false',
+    doc: 'Steer all listed layers together as one condition, each layer adding v·k / (number of layers), as the research did.',
+    example: 'combine false',
+  },
   {
     name: 'scale',
     type: {
       kind: 'enum',
       values: enumValues(STEERING_SCALES, {
-        absolute: 'Add k·v as extracted (v has unit length with the direction\'s `normalise true`; the research).',
-        norm: 'k is in units of the layer\'s mean block-output norm at `position`, measured on the steering prompts without steering, so one multiplier means the same at every layer.',
+        absolute: "Add k·v as extracted (v has unit length with the direction's `normalise true`; the research).",
+        norm: "k is in units of the layer's mean block-output norm at `position`, measured on the steering prompts without steering, so one multiplier means the same at every layer.",
       }),
     },
     default: 'absolute',
@@ -108,15 +138,16 @@ const STEERING_KEYS: readonly KeySpec[] = [
   {
     name: 'position',
     type: { kind: 'int', min: -64, max: 64 },
-    defaultDoc: 'the tuned run\'s position when the direction has it, else the position every tune of this direction trains, else the direction\'s first position',
-    doc: 'Which of the direction\'s `positions` the added vectors come from (they are added at every token, not only there).',
+    defaultDoc:
+      "the tuned run's position when the direction has it, else the position every tune of this direction trains, else the direction's first position",
+    doc: "Which of the direction's `positions` the added vectors come from (they are added at every token, not only there).",
     example: 'position 0',
   },
   {
     name: 'prompts',
     type: { kind: 'ref', section: 'prompts' },
-    defaultDoc: 'the `ab` statements, else the tuned run\'s held-out ones',
-    doc: 'Prompts to steer on, scored like `ab` from the logits of the two label tokens (no generation). Other prompts than `ab`\'s get their own unsteered and tuned rows in the table.',
+    defaultDoc: "the `ab` statements, else the tuned run's held-out ones",
+    doc: "Prompts to steer on, scored like `ab` from the logits of the two label tokens (no generation). Other prompts than `ab`'s get their own unsteered and tuned rows in the table.",
     example: 'prompts heldout',
   },
   {
@@ -129,17 +160,53 @@ const STEERING_KEYS: readonly KeySpec[] = [
 ];
 
 const PROJECTION_KEYS: readonly KeySpec[] = [
-  { name: 'direction', type: { kind: 'ref', section: 'direction' }, defaultDoc: 'the tuned run\'s direction', doc: 'The direction whose cosine with the block outputs is measured.', example: 'direction honesty' },
-  { name: 'layers', type: { kind: 'layers', allowAll: true }, defaultDoc: 'the tuned run\'s layers', doc: 'Layers whose block outputs are compared with the direction (each must be one of the direction\'s layers).', example: 'layers 1..2' },
-  { name: 'position', type: { kind: 'int', min: -64, max: 64 }, defaultDoc: 'the tuned run\'s position', doc: 'Position relative to the prompt set\'s anchor; one of the direction\'s `positions`.', example: 'position 0' },
-  { name: 'prompts', type: { kind: 'ref', section: 'prompts' }, defaultDoc: 'the tuned run\'s held-out prompts', doc: 'Prompts to read, rendered as for training (negative persona, no label).', example: 'prompts sad' },
+  {
+    name: 'direction',
+    type: { kind: 'ref', section: 'direction' },
+    defaultDoc: "the tuned run's direction",
+    doc: 'The direction whose cosine with the block outputs is measured.',
+    example: 'direction honesty',
+  },
+  {
+    name: 'layers',
+    type: { kind: 'layers', allowAll: true },
+    defaultDoc: "the tuned run's layers",
+    doc: "Layers whose block outputs are compared with the direction (each must be one of the direction's layers).",
+    example: 'layers 1..2',
+  },
+  {
+    name: 'position',
+    type: { kind: 'int', min: -64, max: 64 },
+    defaultDoc: "the tuned run's position",
+    doc: "Position relative to the prompt set's anchor; one of the direction's `positions`.",
+    example: 'position 0',
+  },
+  {
+    name: 'prompts',
+    type: { kind: 'ref', section: 'prompts' },
+    defaultDoc: "the tuned run's held-out prompts",
+    doc: 'Prompts to read, rendered as for training (negative persona, no label).',
+    example: 'prompts sad',
+  },
   { name: 'limit', type: { kind: 'int', min: 1 }, defaultDoc: 'every prompt', doc: 'Read at most N prompts.', example: 'limit 100' },
 ];
 
 const GENERATE_KEYS: readonly KeySpec[] = [
-  { name: 'prompts', type: { kind: 'ref', section: 'prompts' }, defaultDoc: 'the tuned run\'s held-out prompts', doc: 'Prompts to continue, rendered as for training (negative persona, no label).', example: 'prompts sad' },
+  {
+    name: 'prompts',
+    type: { kind: 'ref', section: 'prompts' },
+    defaultDoc: "the tuned run's held-out prompts",
+    doc: 'Prompts to continue, rendered as for training (negative persona, no label).',
+    example: 'prompts sad',
+  },
   { name: 'limit', type: { kind: 'int', min: 1, max: 1000 }, default: '4', doc: 'Continue the first N prompts.', example: 'limit 4' },
-  { name: 'max_new_tokens', type: { kind: 'int', min: 1, max: 4096 }, default: '32', doc: 'Greedy tokens generated per prompt (stops early at end of text).', example: 'max_new_tokens 32' },
+  {
+    name: 'max_new_tokens',
+    type: { kind: 'int', min: 1, max: 4096 },
+    default: '32',
+    doc: 'Greedy tokens generated per prompt (stops early at end of text).',
+    example: 'max_new_tokens 32',
+  },
 ];
 
 export const EVAL_SECTION: SectionSpec = {
@@ -150,15 +217,37 @@ export const EVAL_SECTION: SectionSpec = {
     'An eval needs at least one of `perplexity`, `ab`, `steering`, `projection_cosine` or `generate`.',
     '`perplexity.stride` must not exceed `perplexity.max_length`.',
     '`ab` needs `prompts` or a `tuned` run; `ab.holdout true` needs `tuned`.',
-    '`steering` needs prompts: its own, or those of `ab`, or the tuned run\'s; `steering.position` must be one of the direction\'s positions.',
-    '`projection_cosine` needs a direction and prompts (its own or the tuned run\'s); `generate` needs prompts or a tuned run.',
+    "`steering` needs prompts: its own, or those of `ab`, or the tuned run's; `steering.position` must be one of the direction's positions.",
+    "`projection_cosine` needs a direction and prompts (its own or the tuned run's); `generate` needs prompts or a tuned run.",
   ],
   keys: [
-    { name: 'model', type: { kind: 'ref', section: 'model' }, defaultDoc: 'the tuned run\'s model, else the only `model` section', doc: 'The (base) model to evaluate. Needed only when neither `tuned` nor the file settles it.', example: 'model demo' },
-    { name: 'tuned', type: { kind: 'ref', section: 'tune' }, defaultDoc: 'none: evaluate the base model only', doc: 'A tuning run: evaluate the base model and its tuned weights side by side, with paired statistics.', example: 'tuned honest' },
-    { name: 'perplexity', type: { kind: 'block', keys: PERPLEXITY_KEYS }, doc: 'Sliding-window perplexity (Hugging Face\'s canonical method with masked context).', example: 'perplexity { data "data/text.txt"  max_length 1024  stride 512 }' },
+    {
+      name: 'model',
+      type: { kind: 'ref', section: 'model' },
+      defaultDoc: "the tuned run's model, else the only `model` section",
+      doc: 'The (base) model to evaluate. Needed only when neither `tuned` nor the file settles it.',
+      example: 'model demo',
+    },
+    {
+      name: 'tuned',
+      type: { kind: 'ref', section: 'tune' },
+      defaultDoc: 'none: evaluate the base model only',
+      doc: 'A tuning run: evaluate the base model and its tuned weights side by side, with paired statistics.',
+      example: 'tuned honest',
+    },
+    {
+      name: 'perplexity',
+      type: { kind: 'block', keys: PERPLEXITY_KEYS },
+      doc: "Sliding-window perplexity (Hugging Face's canonical method with masked context).",
+      example: 'perplexity { data "data/text.txt"  max_length 1024  stride 512 }',
+    },
     { name: 'ab', type: { kind: 'block', keys: AB_KEYS }, doc: 'A/B evaluation from logits on true/false statements.', example: 'ab { holdout true }' },
-    { name: 'steering', type: { kind: 'block', keys: STEERING_KEYS }, doc: 'Steering for the steered-vs-tuned comparison: add +k·v and −k·v to the output of the chosen layers at every token, and score A/B from the logits (plus a few greedy generations).', example: 'steering { direction honesty  layers [15]  multipliers [5, 12, 19] }' },
+    {
+      name: 'steering',
+      type: { kind: 'block', keys: STEERING_KEYS },
+      doc: 'Steering for the steered-vs-tuned comparison: add +k·v and −k·v to the output of the chosen layers at every token, and score A/B from the logits (plus a few greedy generations).',
+      example: 'steering { direction honesty  layers [15]  multipliers [5, 12, 19] }',
+    },
     {
       name: 'projection_cosine',
       type: { kind: 'block', keys: PROJECTION_KEYS },
@@ -177,16 +266,28 @@ export const EVAL_SECTION: SectionSpec = {
 
 export const EXPORT_SECTION: SectionSpec = {
   kind: 'export',
-  doc: 'Exports a tuning run\'s weights as Hugging Face safetensors (HF parameter names, loadable by `transformers`) and a direction as safetensors with metadata and as a llama.cpp GGUF control vector.',
+  doc: "Exports a tuning run's weights as Hugging Face safetensors (HF parameter names, loadable by `transformers`) and a direction as safetensors with metadata and as a llama.cpp GGUF control vector.",
   snippet: 'export ${1:release} {\n  tune ${2:honest}\n  weights changed\n  output "${3:exports/honest}"\n}',
   rules: [
     'An export needs a `tune` or a `direction`.',
     '`weights` other than none needs a `tune`.',
-    '`position` and `layers` shape the GGUF control vector only; `position` must be one of the direction\'s positions and `layers` among its layers. Layer 0 is never written: llama.cpp cannot apply a control vector to block 0.',
+    "`position` and `layers` shape the GGUF control vector only; `position` must be one of the direction's positions and `layers` among its layers. Layer 0 is never written: llama.cpp cannot apply a control vector to block 0.",
   ],
   keys: [
-    { name: 'tune', type: { kind: 'ref', section: 'tune' }, defaultDoc: 'none', doc: 'The tuning run whose weights (from its newest finished run) are exported.', example: 'tune honest' },
-    { name: 'direction', type: { kind: 'ref', section: 'direction' }, defaultDoc: 'the tune\'s direction', doc: 'The direction to export, in every format of `direction_formats`.', example: 'direction honesty' },
+    {
+      name: 'tune',
+      type: { kind: 'ref', section: 'tune' },
+      defaultDoc: 'none',
+      doc: 'The tuning run whose weights (from its newest finished run) are exported.',
+      example: 'tune honest',
+    },
+    {
+      name: 'direction',
+      type: { kind: 'ref', section: 'direction' },
+      defaultDoc: "the tune's direction",
+      doc: 'The direction to export, in every format of `direction_formats`.',
+      example: 'direction honesty',
+    },
     {
       name: 'weights',
       type: {
@@ -206,9 +307,9 @@ export const EXPORT_SECTION: SectionSpec = {
       type: {
         kind: 'enum',
         values: enumValues(EXPORT_DTYPES, {
-          'f32': '32-bit floats, exactly as trained.',
-          'f16': 'Half precision (small updates may round away).',
-          'bf16': 'bfloat16.',
+          f32: '32-bit floats, exactly as trained.',
+          f16: 'Half precision (small updates may round away).',
+          bf16: 'bfloat16.',
         }),
       },
       default: 'f32',
@@ -231,20 +332,20 @@ export const EXPORT_SECTION: SectionSpec = {
     {
       name: 'position',
       type: { kind: 'int', min: -64, max: 64 },
-      defaultDoc: 'the tune\'s position when the direction has it, else the position every tune of this direction trains, else the direction\'s first position',
-      doc: 'Which of the direction\'s `positions` goes into the GGUF control vector (which holds one vector per layer); the safetensors file keeps every position.',
+      defaultDoc: "the tune's position when the direction has it, else the position every tune of this direction trains, else the direction's first position",
+      doc: "Which of the direction's `positions` goes into the GGUF control vector (which holds one vector per layer); the safetensors file keeps every position.",
       example: 'position 0',
     },
     {
       name: 'layers',
       type: { kind: 'layers', allowAll: true },
-      defaultDoc: 'the tune\'s layers when `tune` is set, else every extracted layer',
-      doc: 'Layers written to the GGUF control vector; llama.cpp steers exactly these. Layer 0 is always left out (llama.cpp cannot steer block 0). The export\'s README.md gives the llama.cpp command line.',
+      defaultDoc: "the tune's layers when `tune` is set, else every extracted layer",
+      doc: "Layers written to the GGUF control vector; llama.cpp steers exactly these. Layer 0 is always left out (llama.cpp cannot steer block 0). The export's README.md gives the llama.cpp command line.",
       example: 'layers 1..2',
     },
     {
       ...OUTPUT_KEY,
-      doc: 'Folder the export is written to, relative to the file. Each export creates a new subfolder named by its start time (e.g. `exports/honest/2026-11-27T07-12-03Z/`), so no export overwrites an earlier one, and updates `latest`, a plain text file in the folder holding the newest subfolder\'s name.',
+      doc: "Folder the export is written to, relative to the file. Each export creates a new subfolder named by its start time (e.g. `exports/honest/2026-11-27T07-12-03Z/`), so no export overwrites an earlier one, and updates `latest`, a plain text file in the folder holding the newest subfolder's name.",
       example: 'output "exports/honest"',
     },
   ],

@@ -12,7 +12,7 @@ const OUTPUT_KEY: KeySpec = {
   name: 'output',
   type: { kind: 'path', target: 'output' },
   defaultDoc: '`<runs>/<section name>`',
-  doc: 'Folder this section\'s runs are written to, relative to the file. Each run creates a subfolder with its outputs and a `summary.json`, which the editor shows next to the section.',
+  doc: "Folder this section's runs are written to, relative to the file. Each run creates a subfolder with its outputs and a `summary.json`, which the editor shows next to the section.",
   example: 'output "runs/honesty"',
 };
 
@@ -34,7 +34,7 @@ export const MODEL_SECTION: SectionSpec = {
     {
       name: 'tokenizer',
       type: { kind: 'path', target: 'file', extensions: ['.bin', '.json'] },
-      defaultDoc: 'the folder\'s `tokenizer.json`',
+      defaultDoc: "the folder's `tokenizer.json`",
       doc: 'Tokenizer file for a llama2.c `.bin` checkpoint (its `tokenizer.bin`, e.g. `tok512.bin`). Hugging Face folders carry their own `tokenizer.json` and need no setting.',
       example: 'tokenizer "tok512.bin"',
     },
@@ -96,7 +96,7 @@ export const PROMPTS_SECTION: SectionSpec = {
       name: 'template',
       type: { kind: 'string', placeholders: ['statement', 'persona', 'label'] },
       required: true,
-      doc: 'Prompt text with placeholders: `{statement}` (the CSV text), `{persona}` (the positive or negative persona) and `{label}` (the answer letter, for contrastive prompts). Write `{{` and `}}` for literal braces (any other brace that is not part of a placeholder is an error) and `\\n` for newlines. String escapes are decoded before placeholders are read, so `\\u{263A}` is the character ☺. For a chat model write its chat format out in full, e.g. Llama-2\'s `[INST] <<SYS>> ... <</SYS>> ... [/INST]`. A training template ends where the answer starts: the label is appended as the target token.',
+      doc: "Prompt text with placeholders: `{statement}` (the CSV text), `{persona}` (the positive or negative persona) and `{label}` (the answer letter, for contrastive prompts). Write `{{` and `}}` for literal braces (any other brace that is not part of a placeholder is an error) and `\\n` for newlines. String escapes are decoded before placeholders are read, so `\\u{263A}` is the character ☺. For a chat model write its chat format out in full, e.g. Llama-2's `[INST] <<SYS>> ... <</SYS>> ... [/INST]`. A training template ends where the answer starts: the label is appended as the target token.",
       example: 'template "Is the following claim true or false? \\"{statement}\\"\\n\\nChoices:\\n A) True\\n B) False\\n\\nAnswer: {label}"',
     },
     {
@@ -153,8 +153,10 @@ export const PROMPTS_SECTION: SectionSpec = {
         kind: 'enum',
         values: enumValues(PAIRINGS, {
           paired: 'The same statement on both sides; the pair differs in persona and label (METHOD §4.1; the final research directions).',
-          unpaired: 'Both sides share a label and differ in persona and statement: true and false statements are matched in file order, (honest, true, true_label) vs (dishonest, false, true_label) and (honest, false, false_label) vs (dishonest, true, false_label), so the answer letter cancels out of the difference (METHOD §4.1).',
-          by_label: 'The contrast is in the text itself, not in a persona: positive prompts are the rows labelled 1, negative prompts the rows labelled 0, matched in file order (e.g. happy vs sad story openings). Personas and `{label}` are optional.',
+          unpaired:
+            'Both sides share a label and differ in persona and statement: true and false statements are matched in file order, (honest, true, true_label) vs (dishonest, false, true_label) and (honest, false, false_label) vs (dishonest, true, false_label), so the answer letter cancels out of the difference (METHOD §4.1).',
+          by_label:
+            'The contrast is in the text itself, not in a persona: positive prompts are the rows labelled 1, negative prompts the rows labelled 0, matched in file order (e.g. happy vs sad story openings). Personas and `{label}` are optional.',
         }),
       },
       default: 'paired',
@@ -235,8 +237,8 @@ export const DIRECTION_SECTION: SectionSpec = {
       type: {
         kind: 'enum',
         values: enumValues(COMPONENTS, {
-          'pc1': 'The first principal component.',
-          'pc2': 'The second principal component (the research found PC2 ≈ honest vs dishonest on Llama-2-13b, PC1 ≈ truth of the statement).',
+          pc1: 'The first principal component.',
+          pc2: 'The second principal component (the research found PC2 ≈ honest vs dishonest on Llama-2-13b, PC1 ≈ truth of the statement).',
         }),
       },
       default: 'pc1',
@@ -261,7 +263,7 @@ export const DIRECTION_SECTION: SectionSpec = {
       name: 'normalise',
       type: { kind: 'bool' },
       default: 'true',
-      doc: 'Scale each direction to unit length (the research\'s `normvec=True`). Principal components are unit length already.',
+      doc: "Scale each direction to unit length (the research's `normvec=True`). Principal components are unit length already.",
       example: 'normalise true',
     },
     {

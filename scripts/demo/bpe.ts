@@ -49,7 +49,7 @@ export function trainBpe(texts: string[], numMerges: number): TrainedBpe {
     if (!best) break;
     const [a, b] = best.split(' ') as [string, string];
     merges.push(best);
-    if (!((a + b) in vocab)) vocab[a + b] = next++;
+    if (!(a + b in vocab)) vocab[a + b] = next++;
     words = words.map(({ syms, f }) => {
       const out: string[] = [];
       for (let i = 0; i < syms.length; i++) {
@@ -72,12 +72,23 @@ export function tokenizerJson(bpe: TrainedBpe): Record<string, unknown> {
     truncation: null,
     padding: null,
     added_tokens: [special(0, '<unk>'), special(1, '<s>'), special(2, '</s>')],
-    normalizer: { type: 'Sequence', normalizers: [{ type: 'Prepend', prepend: SPACE }, { type: 'Replace', pattern: { String: ' ' }, content: SPACE }] },
+    normalizer: {
+      type: 'Sequence',
+      normalizers: [
+        { type: 'Prepend', prepend: SPACE },
+        { type: 'Replace', pattern: { String: ' ' }, content: SPACE },
+      ],
+    },
     pre_tokenizer: null,
     post_processor: {
       type: 'TemplateProcessing',
       single: [{ SpecialToken: { id: '<s>', type_id: 0 } }, { Sequence: { id: 'A', type_id: 0 } }],
-      pair: [{ SpecialToken: { id: '<s>', type_id: 0 } }, { Sequence: { id: 'A', type_id: 0 } }, { SpecialToken: { id: '<s>', type_id: 1 } }, { Sequence: { id: 'B', type_id: 1 } }],
+      pair: [
+        { SpecialToken: { id: '<s>', type_id: 0 } },
+        { Sequence: { id: 'A', type_id: 0 } },
+        { SpecialToken: { id: '<s>', type_id: 1 } },
+        { Sequence: { id: 'B', type_id: 1 } },
+      ],
       special_tokens: { '<s>': { id: '<s>', ids: [1], tokens: ['<s>'] } },
     },
     decoder: {
@@ -90,8 +101,16 @@ export function tokenizerJson(bpe: TrainedBpe): Record<string, unknown> {
       ],
     },
     model: {
-      type: 'BPE', dropout: null, unk_token: '<unk>', continuing_subword_prefix: null, end_of_word_suffix: null,
-      fuse_unk: true, byte_fallback: true, ignore_merges: false, vocab: bpe.vocab, merges: bpe.merges,
+      type: 'BPE',
+      dropout: null,
+      unk_token: '<unk>',
+      continuing_subword_prefix: null,
+      end_of_word_suffix: null,
+      fuse_unk: true,
+      byte_fallback: true,
+      ignore_merges: false,
+      vocab: bpe.vocab,
+      merges: bpe.merges,
     },
   };
 }

@@ -33,6 +33,10 @@ export function onFoldingRanges(ctx: ServerContext, params: FoldingRangeParams):
   return safely(ctx, 'foldingRange', [], () => {
     const a = ctx.store.get(params.textDocument.uri);
     if (a === undefined) return [];
-    return foldingRanges(a.analysis.document).map((f) => ({ startLine: f.startLine, endLine: f.endLine, kind: f.kind === 'comment' ? FoldingRangeKind.Comment : FoldingRangeKind.Region }));
+    return foldingRanges(a.analysis.document).map((f) => ({
+      startLine: f.startLine,
+      endLine: f.endLine,
+      kind: f.kind === 'comment' ? FoldingRangeKind.Comment : FoldingRangeKind.Region,
+    }));
   });
 }

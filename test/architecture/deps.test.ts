@@ -32,30 +32,73 @@ interface FolderRule {
 }
 
 const RULES: Record<string, FolderRule> = {
-  protocol: { folders: [], packages: () => false, builtins: () => false,
-    why: 'protocol/ is the vocabulary every process shares (the contract of enumerations and RunConfig types, messages): other protocol files only' },
-  model: { folders: ['protocol'], packages: () => false, builtins: () => false,
-    why: 'model/ describes models (config.json, llama2.c headers, parameter blocks) for both the language and the engine: no tfjs, no Node, no editor' },
-  common: { folders: [], packages: () => false, builtins: () => true,
-    why: 'common/ holds dependency-free helpers (Node built-ins only) that engine/, job/ and the extension share' },
-  engine: { folders: ['protocol', 'common', 'model'], packages: notEditor, builtins: () => true,
-    why: 'the engine knows nothing about editors, the language or the processes that drive it' },
-  language: { folders: ['protocol', 'model'], packages: notEditor, builtins: (f) => f === 'language/node-env.ts',
-    why: 'the language core is pure (hosts inject a LanguageEnv); only language/node-env.ts, its Node host, touches the file system' },
-  job: { folders: ['model', 'engine', 'language', 'protocol', 'common'], packages: notEditor, builtins: () => true,
-    why: 'job/ runs a RunConfig for the CLI and the worker and knows nothing about editors' },
-  worker: { folders: ['model', 'job', 'engine', 'language', 'protocol', 'common'], packages: notEditor, builtins: () => true,
-    why: 'the compute worker runs jobs like the CLI does; it is not part of the language server or the extension' },
-  cli: { folders: ['model', 'job', 'engine', 'language', 'protocol', 'common'], packages: notEditor, builtins: () => true,
-    why: 'the `rtune` command must not depend on the language server or the extension' },
+  protocol: {
+    folders: [],
+    packages: () => false,
+    builtins: () => false,
+    why: 'protocol/ is the vocabulary every process shares (the contract of enumerations and RunConfig types, messages): other protocol files only',
+  },
+  model: {
+    folders: ['protocol'],
+    packages: () => false,
+    builtins: () => false,
+    why: 'model/ describes models (config.json, llama2.c headers, parameter blocks) for both the language and the engine: no tfjs, no Node, no editor',
+  },
+  common: {
+    folders: [],
+    packages: () => false,
+    builtins: () => true,
+    why: 'common/ holds dependency-free helpers (Node built-ins only) that engine/, job/ and the extension share',
+  },
+  engine: {
+    folders: ['protocol', 'common', 'model'],
+    packages: notEditor,
+    builtins: () => true,
+    why: 'the engine knows nothing about editors, the language or the processes that drive it',
+  },
+  language: {
+    folders: ['protocol', 'model'],
+    packages: notEditor,
+    builtins: (f) => f === 'language/node-env.ts',
+    why: 'the language core is pure (hosts inject a LanguageEnv); only language/node-env.ts, its Node host, touches the file system',
+  },
+  job: {
+    folders: ['model', 'engine', 'language', 'protocol', 'common'],
+    packages: notEditor,
+    builtins: () => true,
+    why: 'job/ runs a RunConfig for the CLI and the worker and knows nothing about editors',
+  },
+  worker: {
+    folders: ['model', 'job', 'engine', 'language', 'protocol', 'common'],
+    packages: notEditor,
+    builtins: () => true,
+    why: 'the compute worker runs jobs like the CLI does; it is not part of the language server or the extension',
+  },
+  cli: {
+    folders: ['model', 'job', 'engine', 'language', 'protocol', 'common'],
+    packages: notEditor,
+    builtins: () => true,
+    why: 'the `rtune` command must not depend on the language server or the extension',
+  },
   // server/lsp-modules.d.ts holds the type shims of every LSP package, the client's included.
-  server: { folders: ['language', 'protocol', 'common', 'model'],
+  server: {
+    folders: ['language', 'protocol', 'common', 'model'],
     packages: (p, e) => p.startsWith('vscode-languageserver') || p === 'vscode-jsonrpc' || (p === 'vscode-languageclient' && e.from.endsWith('.d.ts')),
-    builtins: () => true, why: 'the language server is thin LSP handlers over language/; jobs run in the worker' },
-  client: { folders: ['protocol', 'language', 'job', 'webview', 'common'], packages: (p) => p === 'vscode' || p === 'vscode-languageclient', builtins: () => true,
-    why: 'the extension host runs only client/: it talks to the server over LSP and forks the worker for jobs' },
-  webview: { folders: ['protocol'], packages: (p) => p === 'uplot' || p === '@vscode-elements/elements', builtins: () => false,
-    why: 'panels run in a browser: protocol/ and their browser libraries only' },
+    builtins: () => true,
+    why: 'the language server is thin LSP handlers over language/; jobs run in the worker',
+  },
+  client: {
+    folders: ['protocol', 'language', 'job', 'webview', 'common'],
+    packages: (p) => p === 'vscode' || p === 'vscode-languageclient',
+    builtins: () => true,
+    why: 'the extension host runs only client/: it talks to the server over LSP and forks the worker for jobs',
+  },
+  webview: {
+    folders: ['protocol'],
+    packages: (p) => p === 'uplot' || p === '@vscode-elements/elements',
+    builtins: () => false,
+    why: 'panels run in a browser: protocol/ and their browser libraries only',
+  },
 };
 
 /**
@@ -63,16 +106,26 @@ const RULES: Record<string, FolderRule> = {
  * `banned` folders, and any npm package that `packages` rejects.
  */
 const BUNDLES: Array<{ roots: string; banned: readonly string[]; allowedFiles?: readonly string[]; packages?: (p: string) => boolean; why: string }> = [
-  { roots: 'client', banned: ['engine', 'server', 'cli', 'worker', 'webview'], allowedFiles: ['webview/html.ts'],
+  {
+    roots: 'client',
+    banned: ['engine', 'server', 'cli', 'worker', 'webview'],
+    allowedFiles: ['webview/html.ts'],
     packages: (p) => p === 'vscode' || p === 'vscode-languageclient',
-    why: 'client/ is bundled into dist/extension.js, which runs in the extension host and must not carry the compute engine' },
-  { roots: 'server', banned: ['engine', 'job', 'worker', 'client', 'cli'],
-    why: 'server/ is bundled into dist/server.js, the language server, which must not load the compute engine' },
+    why: 'client/ is bundled into dist/extension.js, which runs in the extension host and must not carry the compute engine',
+  },
+  {
+    roots: 'server',
+    banned: ['engine', 'job', 'worker', 'client', 'cli'],
+    why: 'server/ is bundled into dist/server.js, the language server, which must not load the compute engine',
+  },
   { roots: 'cli', banned: ['server', 'client', 'worker'], why: 'the `rtune` command must not carry the language server or the extension' },
   { roots: 'worker', banned: ['server', 'client', 'cli'], why: 'dist/worker.js must not carry the language server or the extension' },
 ];
 
-const graph = new ImportGraph(REPO_ROOT, Object.keys(RULES).filter((f) => fs.existsSync(path.join(REPO_ROOT, f))));
+const graph = new ImportGraph(
+  REPO_ROOT,
+  Object.keys(RULES).filter((f) => fs.existsSync(path.join(REPO_ROOT, f))),
+);
 
 function at(e: Edge): string {
   return `${e.from}:${e.line} → ${e.target}`;
@@ -101,9 +154,18 @@ describe('module boundaries (docs/architecture.md)', () => {
     ].join('\n');
     const got = importsOf('x/file.ts', text).map((i) => `${i.line}:${i.specifier}:${i.typeOnly ? 'type' : 'code'}`);
     assert.deepEqual(got, [
-      '1:node:fs:code', '2:./types:type', '3:./types2:type', '4:./mixed:code', '5:./side-effect.css:code',
-      '6:cjs-package:code', '7:./reexport:code', '8:./type-reexport:type', '9:@scope/pkg/sub:code', '10:required:code',
-      '11:dynamic:code', '12:./type-query:type',
+      '1:node:fs:code',
+      '2:./types:type',
+      '3:./types2:type',
+      '4:./mixed:code',
+      '5:./side-effect.css:code',
+      '6:cjs-package:code',
+      '7:./reexport:code',
+      '8:./type-reexport:type',
+      '9:@scope/pkg/sub:code',
+      '10:required:code',
+      '11:dynamic:code',
+      '12:./type-query:type',
     ]);
     assert.ok(importsOf('x/shim.d.ts', "declare module 'm' { export * from 'n'; }").every((i) => i.typeOnly));
   });
@@ -114,7 +176,10 @@ describe('module boundaries (docs/architecture.md)', () => {
   });
 
   it('every relative import resolves to a file', () => {
-    const bad = graph.files.flatMap((f) => graph.edges.get(f) ?? []).filter((e) => e.kind === 'unresolved').map(at);
+    const bad = graph.files
+      .flatMap((f) => graph.edges.get(f) ?? [])
+      .filter((e) => e.kind === 'unresolved')
+      .map(at);
     assert.deepEqual(bad, [], report('imports of missing files', bad));
   });
 
@@ -127,7 +192,8 @@ describe('module boundaries (docs/architecture.md)', () => {
           if (rule.typeOnly && !(e.typeOnly && e.kind === 'project' && folderOf(e.target) === folder)) wrong = 'a non-type or non-protocol import';
           else if (e.kind === 'builtin' && !rule.builtins(file)) wrong = 'a Node built-in';
           else if (e.kind === 'package' && !rule.packages(e.target, e)) wrong = 'a package it may not use';
-          else if (e.kind === 'project' && folderOf(e.target) !== folder && !rule.folders.includes(folderOf(e.target))) wrong = `a file of ${folderOf(e.target)}/`;
+          else if (e.kind === 'project' && folderOf(e.target) !== folder && !rule.folders.includes(folderOf(e.target)))
+            wrong = `a file of ${folderOf(e.target)}/`;
           if (wrong !== undefined) problems.push(`${at(e)} (${wrong})`);
         }
       }

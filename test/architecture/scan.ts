@@ -108,7 +108,8 @@ export function tsFiles(root: string, dir: string): string[] {
 
 /** Top-level folders of the checkout that hold .ts files, other than the ones listed in `except`. */
 export function sourceFolders(root: string, except: readonly string[]): string[] {
-  return fs.readdirSync(root, { withFileTypes: true })
+  return fs
+    .readdirSync(root, { withFileTypes: true })
     .filter((e) => e.isDirectory() && !e.name.startsWith('.') && !except.includes(e.name))
     .map((e) => e.name)
     .filter((d) => tsFiles(root, d).length > 0)
@@ -118,11 +119,17 @@ export function sourceFolders(root: string, except: readonly string[]): string[]
 export class ImportGraph {
   readonly edges = new Map<string, Edge[]>();
 
-  constructor(readonly root: string, folders: readonly string[]) {
+  constructor(
+    readonly root: string,
+    folders: readonly string[],
+  ) {
     for (const folder of folders) {
       for (const file of tsFiles(root, folder)) {
         const raw = importsOf(file, fs.readFileSync(path.join(root, file), 'utf8'));
-        this.edges.set(file, raw.map((r) => resolveImport(root, file, r)));
+        this.edges.set(
+          file,
+          raw.map((r) => resolveImport(root, file, r)),
+        );
       }
     }
   }

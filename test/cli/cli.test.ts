@@ -19,7 +19,8 @@ function rtune(...args: string[]): { code: number; stdout: string; stderr: strin
 /** The demo file with its data paths made absolute, its runs folder in `dir` and its prompt sets cut to `limit`. */
 function demoExperiment(dir: string, limit?: number): string {
   const data = (f: string) => path.join(REPO_ROOT, 'examples', 'demo-model', 'data', f);
-  let text = fs.readFileSync(path.join(REPO_ROOT, 'examples', 'demo.rtune'), 'utf8')
+  let text = fs
+    .readFileSync(path.join(REPO_ROOT, 'examples', 'demo.rtune'), 'utf8')
     .replace(/data "demo-model\/data\/([^"]+)"/g, (_m, f: string) => `data "${data(f)}"`)
     .replace('runs "runs"', `runs "${path.join(dir, 'runs')}"`);
   if (limit !== undefined) text = text.replace(/limit \d+/g, `limit ${limit}`);
@@ -65,20 +66,47 @@ describe('rtune CLI', () => {
     assert.equal(raw.code, 0, raw.stderr);
     const rj = JSON.parse(raw.stdout) as Record<string, unknown>;
     assert.deepEqual(rj['newlines'], { mode: 'raw', crlf: lines, cr: 0 });
-    assert.ok((rj['tokens'] as number) > (j['tokens'] as number) && rj['perplexity'] !== j['perplexity'], `raw: ${rj['tokens']} tokens, ppl ${rj['perplexity']}`);
+    assert.ok(
+      (rj['tokens'] as number) > (j['tokens'] as number) && rj['perplexity'] !== j['perplexity'],
+      `raw: ${rj['tokens']} tokens, ppl ${rj['perplexity']}`,
+    );
   });
 
   it('generate --json reproduces the stories260K golden continuation', { skip: missingShared('llama2c-stories260K') }, () => {
-    const golden = JSON.parse(fs.readFileSync(sharedData('llama2c-stories260K', 'golden_numpy_reference.json'), 'utf8')) as { greedy_prompt_once_upon_a_time: { text: string } };
-    const r = rtune('generate', '--model', sharedData('llama2c-stories260K', 'stories260K.bin'), '--prompt', 'Once upon a time', '--max-tokens', '60', '--json');
+    const golden = JSON.parse(fs.readFileSync(sharedData('llama2c-stories260K', 'golden_numpy_reference.json'), 'utf8')) as {
+      greedy_prompt_once_upon_a_time: { text: string };
+    };
+    const r = rtune(
+      'generate',
+      '--model',
+      sharedData('llama2c-stories260K', 'stories260K.bin'),
+      '--prompt',
+      'Once upon a time',
+      '--max-tokens',
+      '60',
+      '--json',
+    );
     assert.equal(r.code, 0, r.stderr);
     const j = JSON.parse(r.stdout) as { text: string; tokens: number[] };
     assert.equal(j.text, golden.greedy_prompt_once_upon_a_time.text);
   });
 
   it('multi-threaded wasm starts and gives the same golden continuation', { skip: missingShared('llama2c-stories260K') }, () => {
-    const golden = JSON.parse(fs.readFileSync(sharedData('llama2c-stories260K', 'golden_numpy_reference.json'), 'utf8')) as { greedy_prompt_once_upon_a_time: { text: string } };
-    const r = rtune('generate', '--model', sharedData('llama2c-stories260K', 'stories260K.bin'), '--prompt', 'Once upon a time', '--max-tokens', '60', '--threads', '2', '--json');
+    const golden = JSON.parse(fs.readFileSync(sharedData('llama2c-stories260K', 'golden_numpy_reference.json'), 'utf8')) as {
+      greedy_prompt_once_upon_a_time: { text: string };
+    };
+    const r = rtune(
+      'generate',
+      '--model',
+      sharedData('llama2c-stories260K', 'stories260K.bin'),
+      '--prompt',
+      'Once upon a time',
+      '--max-tokens',
+      '60',
+      '--threads',
+      '2',
+      '--json',
+    );
     assert.equal(r.code, 0, r.stderr);
     const j = JSON.parse(r.stdout) as { text: string; device: string };
     assert.match(j.device, /wasm simd, 2 threads/);
@@ -90,10 +118,16 @@ describe('rtune CLI', () => {
     demoExperiment(dir);
     const r = rtune('extract', path.join(dir, 'exp.rtune'), '--json');
     assert.equal(r.code, 0, r.stderr);
-    const lines = r.stdout.trim().split('\n').map((l) => JSON.parse(l) as { type: string; runs?: Array<{ kind: string; status: string }> });
+    const lines = r.stdout
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as { type: string; runs?: Array<{ kind: string; status: string }> });
     const summary = lines[lines.length - 1]!;
     assert.equal(summary.type, 'summary');
-    assert.deepEqual(summary.runs?.map((x) => `${x.kind}:${x.status}`), ['direction:done']);
+    assert.deepEqual(
+      summary.runs?.map((x) => `${x.kind}:${x.status}`),
+      ['direction:done'],
+    );
     assert.ok(lines.some((l) => l.type === 'heatmap'));
     const bad = rtune('tune', path.join(dir, 'exp.rtune'), 'nope');
     assert.equal(bad.code, 2);

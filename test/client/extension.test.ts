@@ -65,7 +65,21 @@ describe('extension (stubbed vscode)', { concurrency: false }, () => {
       fs.mkdirSync(run, { recursive: true });
       const events = [
         { type: 'run', run: id, section: 'honest', kind: 'tune', dir: run },
-        { type: 'step', job: 'tune', run: id, step, epoch: 0, tokenLoss: 1, projectionLoss: 0.5, totalLoss: 1.5, lr: 1e-3, gradNorm: 1, cosine: [0.1], layers: [1], tokensPerSecond: 1 },
+        {
+          type: 'step',
+          job: 'tune',
+          run: id,
+          step,
+          epoch: 0,
+          tokenLoss: 1,
+          projectionLoss: 0.5,
+          totalLoss: 1.5,
+          lr: 1e-3,
+          gradNorm: 1,
+          cosine: [0.1],
+          layers: [1],
+          tokensPerSecond: 1,
+        },
       ];
       fs.writeFileSync(path.join(run, 'events.jsonl'), events.map((e) => JSON.stringify(e)).join('\n'));
       fs.writeFileSync(path.join(run, 'status.json'), JSON.stringify({ status: 'done' }));
@@ -100,7 +114,10 @@ describe('extension (stubbed vscode)', { concurrency: false }, () => {
     const id = await stub.commands.get('rtune.runTuning')?.();
     assert.equal(id, undefined, 'dismissed: no job');
     assert.equal(stub.quickPicks.length, 1);
-    assert.deepEqual(stub.quickPicks[0]?.items.map((i) => i.label), ['tune honest', 'tune second']);
+    assert.deepEqual(
+      stub.quickPicks[0]?.items.map((i) => i.label),
+      ['tune honest', 'tune second'],
+    );
     assert.equal(stub.quickPicks[0]?.title, 'RTune: Run Tuning');
   });
 
@@ -111,11 +128,17 @@ describe('extension (stubbed vscode)', { concurrency: false }, () => {
     // With no .rtune editor focused (a panel is) and two .rtune files open, it asks which file.
     stub.openDocuments = [document(demoFile), document(path.join(root, 'examples', 'gpt2.rtune'))];
     assert.equal(await stub.commands.get('rtune.runTuning')?.(), undefined);
-    assert.deepEqual(stub.quickPicks[0]?.items.map((i) => i.label), ['demo.rtune', 'gpt2.rtune']);
+    assert.deepEqual(
+      stub.quickPicks[0]?.items.map((i) => i.label),
+      ['demo.rtune', 'gpt2.rtune'],
+    );
     stub.openDocuments = [];
     stub.trusted = false;
     stub.activeDocument = document(demoFile);
-    assert.equal(await stub.commands.get('rtune.runTuning')?.({ uri: stub.activeDocument.uri.toString(), section: 'honest', kind: 'tune', range: {} }), undefined);
+    assert.equal(
+      await stub.commands.get('rtune.runTuning')?.({ uri: stub.activeDocument.uri.toString(), section: 'honest', kind: 'tune', range: {} }),
+      undefined,
+    );
     assert.match(stub.messages[1]?.text ?? '', /does not run jobs in an untrusted workspace/);
     assert.equal(api.jobs.queue.running, undefined);
     await stub.commands.get('rtune.cancelJob')?.();
@@ -149,7 +172,7 @@ describe('extension (stubbed vscode)', { concurrency: false }, () => {
     panel.receive.fire({ type: 'ready', panel: 'heatmap', protocolVersion: WEBVIEW_PROTOCOL_VERSION });
     await new Promise((r) => setImmediate(r));
     const snap = panel.posted.find((m) => (m as { type: string }).type === 'snapshot') as { heatmaps: { title: string }[] } | undefined;
-    assert.ok(snap, "snapshot posted on ready");
+    assert.ok(snap, 'snapshot posted on ready');
     assert.match(snap.heatmaps[0]?.title ?? '', /separation/);
     // An invalid message from the panel is logged, not obeyed.
     panel.receive.fire({ type: 'exportCsv', panel: 'heatmap' });

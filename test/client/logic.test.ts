@@ -43,7 +43,12 @@ describe('settings', () => {
 
   it('package.json contributes exactly these settings, with the same defaults and backend choices', () => {
     const props = manifest.contributes.configuration.properties;
-    assert.deepEqual(Object.keys(props).sort(), Object.keys(SETTING_DEFAULTS).map((k) => `rtune.${k}`).sort());
+    assert.deepEqual(
+      Object.keys(props).sort(),
+      Object.keys(SETTING_DEFAULTS)
+        .map((k) => `rtune.${k}`)
+        .sort(),
+    );
     for (const [k, v] of Object.entries(SETTING_DEFAULTS)) assert.deepEqual(props[`rtune.${k}`]?.default, v, k);
     assert.deepEqual(props['rtune.backend']?.enum, [...BACKEND_CHOICES]);
     // Every contributed default passes our own validation.
@@ -75,7 +80,10 @@ describe('job queue', () => {
     const c = q.enqueue('C', 'c');
     assert.deepEqual(started, ['a']);
     assert.equal(q.running?.id, a.id);
-    assert.deepEqual(q.queued.map((j) => j.spec), ['b', 'c']);
+    assert.deepEqual(
+      q.queued.map((j) => j.spec),
+      ['b', 'c'],
+    );
     assert.equal(b.state, 'queued');
     fakes[0]?.finish({ status: 'done' });
     assert.deepEqual(await a.finished, { status: 'done' });
@@ -130,7 +138,10 @@ const demoText = fs.readFileSync(path.join(root, 'examples', 'demo.rtune'), 'utf
 describe('sections for the quick pick', () => {
   it('lists the runnable sections of the demo with their lines and eval parts', () => {
     const s = runnableSections(demoText);
-    assert.deepEqual(s.map((x) => `${x.kind} ${x.name}`), ['direction honesty', 'tune honest', 'eval check', 'search blocks', 'export release']);
+    assert.deepEqual(
+      s.map((x) => `${x.kind} ${x.name}`),
+      ['direction honesty', 'tune honest', 'eval check', 'search blocks', 'export release'],
+    );
     const lines = demoText.split('\n');
     for (const x of s) assert.ok(lines[x.line]?.startsWith(`${x.kind} ${x.name}`), `${x.kind} at line ${x.line + 1}`);
     assert.deepEqual(s.find((x) => x.kind === 'eval')?.parts, ['perplexity', 'ab', 'steering']);
@@ -139,9 +150,18 @@ describe('sections for the quick pick', () => {
   it('filters by command; works on a file with errors', () => {
     const text = `${demoText}\ntune second {\n  prompts liar\n  bogus_key 1\n}\neval only_ppl {\n  perplexity { data "x.txt" }\n}\n`;
     const s = runnableSections(text);
-    assert.deepEqual(sectionsFor('rtune.runTuning', s).map((x) => x.name), ['honest', 'second']);
-    assert.deepEqual(sectionsFor('rtune.computePerplexity', s).map((x) => x.name), ['check', 'only_ppl']);
-    assert.deepEqual(sectionsFor('rtune.runEvaluation', s).map((x) => x.name), ['check']);
+    assert.deepEqual(
+      sectionsFor('rtune.runTuning', s).map((x) => x.name),
+      ['honest', 'second'],
+    );
+    assert.deepEqual(
+      sectionsFor('rtune.computePerplexity', s).map((x) => x.name),
+      ['check', 'only_ppl'],
+    );
+    assert.deepEqual(
+      sectionsFor('rtune.runEvaluation', s).map((x) => x.name),
+      ['check'],
+    );
     assert.deepEqual(sectionsFor('rtune.nope', s), []);
   });
 });
@@ -151,17 +171,60 @@ describe('run state', () => {
   const events: JobEvent[] = [
     { type: 'run', run, section: 'honest', kind: 'tune', dir: '/tmp/x/' + run },
     { type: 'progress', job: 'tune', done: 1, total: 60, unit: 'steps' },
-    { type: 'step', job: 'tune', run, step: 0, epoch: 0, tokenLoss: 2, projectionLoss: 0.5, totalLoss: 2.5, lr: 1e-4, gradNorm: 1, cosine: [0.1], layers: [1], tokensPerSecond: 100 },
-    { type: 'step', job: 'tune', run, step: 1, epoch: 0, tokenLoss: NaN, projectionLoss: 0.4, totalLoss: NaN, lr: 1e-4, gradNorm: 1, cosine: [0.2], layers: [1], tokensPerSecond: 100 },
+    {
+      type: 'step',
+      job: 'tune',
+      run,
+      step: 0,
+      epoch: 0,
+      tokenLoss: 2,
+      projectionLoss: 0.5,
+      totalLoss: 2.5,
+      lr: 1e-4,
+      gradNorm: 1,
+      cosine: [0.1],
+      layers: [1],
+      tokensPerSecond: 100,
+    },
+    {
+      type: 'step',
+      job: 'tune',
+      run,
+      step: 1,
+      epoch: 0,
+      tokenLoss: NaN,
+      projectionLoss: 0.4,
+      totalLoss: NaN,
+      lr: 1e-4,
+      gradNorm: 1,
+      cosine: [0.2],
+      layers: [1],
+      tokensPerSecond: 100,
+    },
     { type: 'eval', job: 'tune', run, step: 1, split: 'heldout', tokenLoss: 1.9, projectionLoss: 0.45, totalLoss: 2.35 },
-    { type: 'heatmap', job: 'direction', run, title: 'cos', rowLabel: 'layer', columnLabel: 'position', rows: [0, 1], columns: ['-1'], values: [[0.5], [Infinity]], min: -1, max: 1 },
+    {
+      type: 'heatmap',
+      job: 'direction',
+      run,
+      title: 'cos',
+      rowLabel: 'layer',
+      columnLabel: 'position',
+      rows: [0, 1],
+      columns: ['-1'],
+      values: [[0.5], [Infinity]],
+      min: -1,
+      max: 1,
+    },
   ];
 
   it('turns job events into valid webview deltas and a snapshot holding everything', () => {
     const st = new RunState();
     const out = events.flatMap((e) => st.apply(e));
     for (const m of out) assert.ok(checkExtensionMessage(JSON.parse(JSON.stringify(m))).ok, JSON.stringify(m));
-    assert.deepEqual(out.map((m) => m.type), ['snapshot', 'progress', 'append', 'heatmap', 'append', 'heatmap', 'append', 'heatmap']);
+    assert.deepEqual(
+      out.map((m) => m.type),
+      ['snapshot', 'progress', 'append', 'heatmap', 'append', 'heatmap', 'append', 'heatmap'],
+    );
     const first = out[0];
     assert.ok(first?.type === 'snapshot' && first.runs[0]?.label === 'honest 07:01:31', 'a new curve arrives with its label');
     const snap = st.snapshot();
@@ -181,7 +244,11 @@ describe('run state', () => {
     assert.deepEqual(st.currentRun?.last, { step: 1, totalLoss: NaN });
     assert.deepEqual(st.counts, { runs: 1, points: 3, heatmaps: 2, trials: 0 });
     const fin = st.apply({ type: 'runEnd', run, section: 'honest', kind: 'tune', status: 'done', headline: 'ok' });
-    assert.deepEqual(fin.map((m) => m.type), ['runStatus', 'heatmap'], 'the final table goes out with the status');
+    assert.deepEqual(
+      fin.map((m) => m.type),
+      ['runStatus', 'heatmap'],
+      'the final table goes out with the status',
+    );
     assert.equal(st.runs.get(run)?.status, 'done');
     assert.equal(st.runs.get(run)?.message, 'ok');
     // Direction and search runs make no loss curve.
@@ -192,7 +259,21 @@ describe('run state', () => {
     long.apply({ type: 'run', run: 'r', section: 's', kind: 'tune', dir: '/tmp/r' });
     let posted = 0;
     for (let i = 0; i < 1000; i++) {
-      const m = long.apply({ type: 'step', job: 'tune', run: 'r', step: i, epoch: 0, tokenLoss: 1, projectionLoss: 1, totalLoss: 2, lr: 1, gradNorm: 1, cosine: [i / 1000, -i / 1000], layers: [0, 3], tokensPerSecond: 1 });
+      const m = long.apply({
+        type: 'step',
+        job: 'tune',
+        run: 'r',
+        step: i,
+        epoch: 0,
+        tokenLoss: 1,
+        projectionLoss: 1,
+        totalLoss: 2,
+        lr: 1,
+        gradNorm: 1,
+        cosine: [i / 1000, -i / 1000],
+        layers: [0, 3],
+        tokensPerSecond: 1,
+      });
       posted += m.filter((x) => x.type === 'heatmap').length;
     }
     assert.equal(posted, 20 + 98);
@@ -214,7 +295,10 @@ describe('run state', () => {
     assert.equal(loadRunFolder(st, runDir), run);
     assert.equal(st.counts.points, 3, 'a second replay does not duplicate points');
     const msgs = st.apply({ type: 'failed', job: 'tune', kind: 'cancelled', message: 'cancelled at step 2' });
-    assert.deepEqual(msgs.map((m) => (m.type === 'runStatus' ? m.status : m.type)), ['cancelled', 'heatmap']);
+    assert.deepEqual(
+      msgs.map((m) => (m.type === 'runStatus' ? m.status : m.type)),
+      ['cancelled', 'heatmap'],
+    );
     assert.throws(() => loadRunFolder(st, dir), /is not an rtune run folder: it has no readable events\.jsonl/);
     fs.rmSync(dir, { recursive: true, force: true });
   });

@@ -23,7 +23,10 @@ class EventEmitter<T> {
 }
 
 export class Uri {
-  private constructor(readonly scheme: string, readonly fsPath: string) {}
+  private constructor(
+    readonly scheme: string,
+    readonly fsPath: string,
+  ) {}
   static file(p: string): Uri {
     return new Uri('file', p);
   }

@@ -67,7 +67,10 @@ describe('typed cancellation and failure kinds', () => {
     assert.throws(() => pairedBootstrap([1, Number.POSITIVE_INFINITY], [1, 2]), numerics);
     assert.throws(() => abMetrics([{ gold: 'A', logitA: Number.NaN, logitB: 0 }]), numerics);
     // Argument errors of the same functions are not numerics.
-    assert.throws(() => pairedBootstrap([1, 2], [1]), (e: unknown) => e instanceof RangeError && !(e instanceof NumericsError));
+    assert.throws(
+      () => pairedBootstrap([1, 2], [1]),
+      (e: unknown) => e instanceof RangeError && !(e instanceof NumericsError),
+    );
     assert.equal(failureKind(new BackendError('perplexity needs about 9 GiB', 'memory')), 'memory');
     assert.equal(failureKind(new BackendError('backend webgpu is not available', 'unavailable')), 'internal');
     // Messages that mention NaN, Inf or "info" are not numerics failures by their text.

@@ -13,8 +13,16 @@ import { maxRelDiff, testBackend } from '../helpers';
 import { Rng } from '../../engine/util/random';
 
 const LLAMA = {
-  model_type: 'llama', vocab_size: 50, hidden_size: 16, intermediate_size: 24, num_hidden_layers: 3,
-  num_attention_heads: 4, num_key_value_heads: 2, tie_word_embeddings: false, max_position_embeddings: 64, eos_token_id: 2,
+  model_type: 'llama',
+  vocab_size: 50,
+  hidden_size: 16,
+  intermediate_size: 24,
+  num_hidden_layers: 3,
+  num_attention_heads: 4,
+  num_key_value_heads: 2,
+  tie_word_embeddings: false,
+  max_position_embeddings: 64,
+  eos_token_id: 2,
 };
 
 let config: ModelConfig;
@@ -34,17 +42,51 @@ describe('taps', () => {
     const vec = Float64Array.from({ length: config.hiddenSize }, (_, i) => Math.sin(i));
     const ref = referenceLogits(config, ws, ids, { layer: 1, vector: vec });
     const got = tf.tidy(() => forward(model, [ids], { taps: [addTap(1, 'output', tf.tensor1d(Float32Array.from(vec)))] }).logits as tf.Tensor3D);
-    assert.ok(maxRelDiff(await got.data(), ref.flatMap((r) => Array.from(r)), 1e-2) < 1e-4);
+    assert.ok(
+      maxRelDiff(
+        await got.data(),
+        ref.flatMap((r) => Array.from(r)),
+        1e-2,
+      ) < 1e-4,
+    );
     got.dispose();
   });
 
   it('capture returns [B, P, C] at the requested positions, and output of layer L is input of layer L+1', async () => {
     const into: Record<string, tf.Tensor> = {};
     const kept = tf.tidy(() => {
-      forward(model, [[1, 2, 3, 4], [5, 6, 7, 8]], {
-        taps: [captureTap(0, 'output', [[1, 3], [0, 2]], into, 'out0'), captureTap(1, 'input', [[1, 3], [0, 2]], into, 'in1')],
-        logits: 'none',
-      });
+      forward(
+        model,
+        [
+          [1, 2, 3, 4],
+          [5, 6, 7, 8],
+        ],
+        {
+          taps: [
+            captureTap(
+              0,
+              'output',
+              [
+                [1, 3],
+                [0, 2],
+              ],
+              into,
+              'out0',
+            ),
+            captureTap(
+              1,
+              'input',
+              [
+                [1, 3],
+                [0, 2],
+              ],
+              into,
+              'in1',
+            ),
+          ],
+          logits: 'none',
+        },
+      );
       return { out0: into['out0'] as tf.Tensor, in1: into['in1'] as tf.Tensor };
     });
     assert.deepEqual(kept.out0.shape, [2, 2, config.hiddenSize]);
@@ -72,7 +114,10 @@ describe('taps', () => {
 
 describe('generation', () => {
   it('greedy generation equals repeated full forward argmax, batched with left padding', async () => {
-    const prompts = [[1, 5, 9], [1, 4]];
+    const prompts = [
+      [1, 5, 9],
+      [1, 4],
+    ];
     const res = await generate(model, prompts, { maxNewTokens: 6, stopIds: [] });
     for (let b = 0; b < prompts.length; b++) {
       const seq = [...(prompts[b] as number[])];
@@ -118,7 +163,13 @@ describe('generation', () => {
 
 describe('perplexity', () => {
   it('windows score every token after the first exactly once', () => {
-    for (const [n, L, s] of [[100, 16, 8], [100, 16, 16], [7, 16, 4], [33, 10, 1], [64, 8, 3]] as const) {
+    for (const [n, L, s] of [
+      [100, 16, 8],
+      [100, 16, 16],
+      [7, 16, 4],
+      [33, 10, 1],
+      [64, 8, 3],
+    ] as const) {
       const counts = new Array<number>(n).fill(0);
       for (const w of slidingWindows(n, L, s)) {
         assert.ok(w.end - w.begin <= L);

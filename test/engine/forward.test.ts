@@ -16,21 +16,49 @@ import { Rng } from '../../engine/util/random';
 const CONFIGS: Record<string, Record<string, unknown>> = {
   gpt2: { model_type: 'gpt2', vocab_size: 37, n_embd: 16, n_layer: 2, n_head: 4, n_positions: 32 },
   llama_gqa_untied: {
-    model_type: 'llama', vocab_size: 41, hidden_size: 16, intermediate_size: 24, num_hidden_layers: 2,
-    num_attention_heads: 4, num_key_value_heads: 2, rms_norm_eps: 1e-5, tie_word_embeddings: false,
+    model_type: 'llama',
+    vocab_size: 41,
+    hidden_size: 16,
+    intermediate_size: 24,
+    num_hidden_layers: 2,
+    num_attention_heads: 4,
+    num_key_value_heads: 2,
+    rms_norm_eps: 1e-5,
+    tie_word_embeddings: false,
   },
   qwen2_bias_tied: {
-    model_type: 'qwen2', vocab_size: 29, hidden_size: 16, intermediate_size: 20, num_hidden_layers: 2,
-    num_attention_heads: 2, num_key_value_heads: 1, rms_norm_eps: 1e-6, tie_word_embeddings: true, rope_theta: 1000000,
+    model_type: 'qwen2',
+    vocab_size: 29,
+    hidden_size: 16,
+    intermediate_size: 20,
+    num_hidden_layers: 2,
+    num_attention_heads: 2,
+    num_key_value_heads: 1,
+    rms_norm_eps: 1e-6,
+    tie_word_embeddings: true,
+    rope_theta: 1000000,
   },
   llama3_scaled: {
-    model_type: 'llama', vocab_size: 31, hidden_size: 32, intermediate_size: 40, num_hidden_layers: 1,
-    num_attention_heads: 2, num_key_value_heads: 2, rope_theta: 500000, tie_word_embeddings: true,
+    model_type: 'llama',
+    vocab_size: 31,
+    hidden_size: 32,
+    intermediate_size: 40,
+    num_hidden_layers: 1,
+    num_attention_heads: 2,
+    num_key_value_heads: 2,
+    rope_theta: 500000,
+    tie_word_embeddings: true,
     rope_scaling: { rope_type: 'llama3', factor: 8, low_freq_factor: 1, high_freq_factor: 4, original_max_position_embeddings: 16 },
   },
   mistral: {
-    model_type: 'mistral', vocab_size: 23, hidden_size: 16, intermediate_size: 24, num_hidden_layers: 2,
-    num_attention_heads: 4, num_key_value_heads: 1, sliding_window: 4096,
+    model_type: 'mistral',
+    vocab_size: 23,
+    hidden_size: 16,
+    intermediate_size: 24,
+    num_hidden_layers: 2,
+    num_attention_heads: 4,
+    num_key_value_heads: 1,
+    sliding_window: 4096,
   },
 };
 
@@ -80,7 +108,7 @@ describe('forward parity with the float64 reference', () => {
         const { value, grads } = tf.variableGrads(() => nextTokenLoss(forward(model, [ids]).logits as tf.Tensor3D, [ids]), vars);
         const ws = await weights64(model);
         const refLoss = referenceLoss(config, ws, ids);
-        assert.ok(Math.abs((await value.data())[0] as number - refLoss) < 1e-4 * Math.max(1, refLoss), 'loss');
+        assert.ok(Math.abs(((await value.data())[0] as number) - refLoss) < 1e-4 * Math.max(1, refLoss), 'loss');
         const rng = new Rng(9);
         const eps = 1e-5;
         let checked = 0;
@@ -89,7 +117,8 @@ describe('forward parity with the float64 reference', () => {
           const pname = hfName.get(vname) as string;
           const gdata = await g.data();
           const spec = model.params.get(pname) as tf.Variable;
-          const transposed = spec.shape.length === 2 && (ws.get(pname)?.length ?? 0) > 0 && !pname.startsWith('transformer.') && !pname.includes('embed_tokens');
+          const transposed =
+            spec.shape.length === 2 && (ws.get(pname)?.length ?? 0) > 0 && !pname.startsWith('transformer.') && !pname.includes('embed_tokens');
           const disk = ws.get(pname) as Float64Array;
           for (let trial = 0; trial < 3; trial++) {
             const i = rng.int(gdata.length);
@@ -134,7 +163,15 @@ describe('padding and cache invariances', () => {
   it('right padding leaves real positions unchanged', async () => {
     const a = [3, 5, 7, 9, 11];
     const b = [2, 4, 6];
-    const batched = tf.tidy(() => forward(model, [a, [...b, 0, 0]], { attentionMask: [[1, 1, 1, 1, 1], [1, 1, 1, 0, 0]] }).logits as tf.Tensor3D);
+    const batched = tf.tidy(
+      () =>
+        forward(model, [a, [...b, 0, 0]], {
+          attentionMask: [
+            [1, 1, 1, 1, 1],
+            [1, 1, 1, 0, 0],
+          ],
+        }).logits as tf.Tensor3D,
+    );
     const single = tf.tidy(() => forward(model, [b]).logits as tf.Tensor3D);
     const got = (await batched.array())[1]?.slice(0, 3).flat() ?? [];
     const exp = (await single.array())[0]?.flat() ?? [];
@@ -165,7 +202,7 @@ describe('padding and cache invariances', () => {
         const r = forward(model, [[ids[t] as number]], { cache, returnCache: true, logits: 'last' });
         return { logits: r.logits as tf.Tensor3D, keys: r.cache?.keys ?? [], values: r.cache?.values ?? [] };
       });
-      const got = (await step.logits.data());
+      const got = await step.logits.data();
       assert.ok(maxRelDiff(got, fullData[0]?.[t] ?? []) < 1e-4, `position ${t}`);
       disposeCache(cache);
       cache = { keys: step.keys, values: step.values, length: t + 1 };

@@ -67,13 +67,22 @@ describe('real model folders', () => {
   });
 
   it('a model saved as F16 and as BF16 safetensors loads with values within half precision', async () => {
-    const config = normalizeHfConfig({ model_type: 'llama', vocab_size: 16, hidden_size: 8, intermediate_size: 12, num_hidden_layers: 1, num_attention_heads: 2 }, 'c');
+    const config = normalizeHfConfig(
+      { model_type: 'llama', vocab_size: 16, hidden_size: 8, intermediate_size: 12, num_hidden_layers: 1, num_attention_heads: 2 },
+      'c',
+    );
     const m = randomModel(config, 2);
     const host = await modelToTensors(m);
     for (const dtype of ['F16', 'BF16'] as const) {
       const dir = tmpdir();
-      fs.writeFileSync(path.join(dir, 'config.json'), JSON.stringify({ model_type: 'llama', vocab_size: 16, hidden_size: 8, intermediate_size: 12, num_hidden_layers: 1, num_attention_heads: 2 }));
-      writeSafetensors(path.join(dir, 'model.safetensors'), [...host].map(([name, t]) => ({ name, shape: t.shape, data: t.data, dtype })));
+      fs.writeFileSync(
+        path.join(dir, 'config.json'),
+        JSON.stringify({ model_type: 'llama', vocab_size: 16, hidden_size: 8, intermediate_size: 12, num_hidden_layers: 1, num_attention_heads: 2 }),
+      );
+      writeSafetensors(
+        path.join(dir, 'model.safetensors'),
+        [...host].map(([name, t]) => ({ name, shape: t.shape, data: t.data, dtype })),
+      );
       const back = loadModel(dir);
       const a = await (m.params.get('model.layers.0.self_attn.q_proj.weight') as tf.Variable).data();
       const b = await (back.params.get('model.layers.0.self_attn.q_proj.weight') as tf.Variable).data();
@@ -91,18 +100,43 @@ describe('bad model inputs give clear errors', () => {
   });
 
   it('an unsupported model_type lists the supported ones', () => {
-    assert.throws(() => normalizeHfConfig({ model_type: 'bert' }, '/m/config.json'), (e: Error) => {
-      assert.match(e.message, /\/m\/config\.json/);
-      assert.match(e.message, /unsupported model_type "bert"/);
-      assert.match(e.message, /gpt2, llama, mistral, qwen2/);
-      return true;
-    });
+    assert.throws(
+      () => normalizeHfConfig({ model_type: 'bert' }, '/m/config.json'),
+      (e: Error) => {
+        assert.match(e.message, /\/m\/config\.json/);
+        assert.match(e.message, /unsupported model_type "bert"/);
+        assert.match(e.message, /gpt2, llama, mistral, qwen2/);
+        return true;
+      },
+    );
   });
 
   it('missing fields and inconsistent heads name the field', () => {
     assert.throws(() => normalizeHfConfig({ model_type: 'llama', vocab_size: 10 }, 'c.json'), /c\.json: missing numeric field "hidden_size"/);
-    assert.throws(() => normalizeHfConfig({ model_type: 'llama', vocab_size: 10, hidden_size: 8, intermediate_size: 4, num_hidden_layers: 1, num_attention_heads: 4, num_key_value_heads: 3 }, 'c.json'), /not a multiple/);
-    assert.throws(() => normalizeHfConfig({ model_type: 'llama', vocab_size: 10, hidden_size: 8, intermediate_size: 4, num_hidden_layers: 1, num_attention_heads: 2, rope_scaling: { rope_type: 'yarn', factor: 2 } }, 'c.json'), /rope_scaling type "yarn" is not supported/);
+    assert.throws(
+      () =>
+        normalizeHfConfig(
+          { model_type: 'llama', vocab_size: 10, hidden_size: 8, intermediate_size: 4, num_hidden_layers: 1, num_attention_heads: 4, num_key_value_heads: 3 },
+          'c.json',
+        ),
+      /not a multiple/,
+    );
+    assert.throws(
+      () =>
+        normalizeHfConfig(
+          {
+            model_type: 'llama',
+            vocab_size: 10,
+            hidden_size: 8,
+            intermediate_size: 4,
+            num_hidden_layers: 1,
+            num_attention_heads: 2,
+            rope_scaling: { rope_type: 'yarn', factor: 2 },
+          },
+          'c.json',
+        ),
+      /rope_scaling type "yarn" is not supported/,
+    );
   });
 
   it('a folder without config.json, and weights that do not match the config, name the file and tensor', async () => {
@@ -111,10 +145,13 @@ describe('bad model inputs give clear errors', () => {
     assert.throws(() => loadModel(path.join(dir, 'nope')), /model path not found/);
     fs.writeFileSync(path.join(dir, 'config.json'), JSON.stringify({ model_type: 'gpt2', vocab_size: 10, n_embd: 4, n_layer: 1, n_head: 2, n_positions: 8 }));
     writeSafetensors(path.join(dir, 'model.safetensors'), [{ name: 'transformer.wte.weight', shape: [10, 4], data: new Float32Array(40) }]);
-    assert.throws(() => loadModel(dir), (e: Error) => {
-      assert.match(e.message, /tensor "transformer\.wpe\.weight" is missing \(expected shape \[8, 4\]\)/);
-      return true;
-    });
+    assert.throws(
+      () => loadModel(dir),
+      (e: Error) => {
+        assert.match(e.message, /tensor "transformer\.wpe\.weight" is missing \(expected shape \[8, 4\]\)/);
+        return true;
+      },
+    );
     writeSafetensors(path.join(dir, 'model.safetensors'), [{ name: 'transformer.wte.weight', shape: [10, 5], data: new Float32Array(50) }]);
     assert.throws(() => loadModel(dir), /"transformer\.wte\.weight" has shape \[10, 5\], but config\.json implies \[10, 4\]/);
   });
@@ -130,7 +167,10 @@ describe('bad model inputs give clear errors', () => {
   it('a job larger than wasm memory is refused with an estimate', () => {
     if ((process.env['RTUNE_TEST_BACKEND'] ?? 'wasm') !== 'wasm') return;
     assert.throws(() => checkMemory('tuning llama-7b', 30 * 1024 ** 3), /needs about 30\.00 GiB, more than the wasm backend's 4 GiB/);
-    const big = normalizeHfConfig({ model_type: 'llama', vocab_size: 32000, hidden_size: 4096, intermediate_size: 11008, num_hidden_layers: 32, num_attention_heads: 32 }, 'c');
+    const big = normalizeHfConfig(
+      { model_type: 'llama', vocab_size: 32000, hidden_size: 4096, intermediate_size: 11008, num_hidden_layers: 32, num_attention_heads: 32 },
+      'c',
+    );
     assert.ok(parameterCount(big) > 6.5e9);
     assert.throws(() => randomModel(big, 1), /more than the wasm backend's 4 GiB/);
   });

@@ -47,8 +47,13 @@ describe('stories260K golden outputs', { skip }, () => {
       const got = row[id] as number;
       assert.ok(Math.abs(got - value) <= 1e-4 * Math.abs(value), `logit[${id}] ${got} vs ${value}`);
     }
-    const order = Array.from(row.keys()).sort((a, b) => (row[b] as number) - (row[a] as number)).slice(0, expected.length);
-    assert.deepEqual(order, expected.map(([id]) => id));
+    const order = Array.from(row.keys())
+      .sort((a, b) => (row[b] as number) - (row[a] as number))
+      .slice(0, expected.length);
+    assert.deepEqual(
+      order,
+      expected.map(([id]) => id),
+    );
   }
 
   it('top-5 logits after BOS', async () => {
@@ -69,7 +74,7 @@ describe('stories260K golden outputs', { skip }, () => {
     assert.equal(s.tokenizer.decode(all), g.text);
   });
 
-  it('256-step greedy sample from BOS equals Karpathy\'s documented sample', async () => {
+  it("256-step greedy sample from BOS equals Karpathy's documented sample", async () => {
     const g = golden.greedy_from_bos;
     const res = await generate(s.model, [[1]], { maxNewTokens: g.steps, stopIds: [1] });
     const all = [1, ...(res.tokens[0] as number[])];

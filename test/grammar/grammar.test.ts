@@ -18,7 +18,10 @@ const grammarFile = path.join(repoRoot, 'syntaxes', 'rtune.tmLanguage.json');
 
 describe('TextMate grammar', () => {
   it('matches what the schema generates (node out/scripts/gen-grammar.js)', () => {
-    assert.ok(fs.readFileSync(grammarFile, 'utf8') === grammarJson(), 'syntaxes/rtune.tmLanguage.json is stale: run `npx tsc -p tsconfig.test.json && node out/scripts/gen-grammar.js`');
+    assert.ok(
+      fs.readFileSync(grammarFile, 'utf8') === grammarJson(),
+      'syntaxes/rtune.tmLanguage.json is stale: run `npx tsc -p tsconfig.test.json && node out/scripts/gen-grammar.js`',
+    );
   });
 
   it('is contributed in package.json with the language configuration and onLanguage activation', () => {

@@ -73,12 +73,15 @@ direction none {
     await assert.rejects(runConfig(config, ['none'], { file }), /prompts swapped: correct_only kept none of the \d+ pairs.*Check the personas/);
   });
 
-  it('runs a by_label contrast on stories260K: lm token loss, projection_cosine and generate evals', { skip: missingShared('llama2c-stories260K', 'stories260K.bin') }, async () => {
-    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'rtune-run-'));
-    for (const f of ['stories-mood.csv', 'stories-sad-new.csv']) fs.copyFileSync(path.join(REPO_ROOT, 'examples', 'data', f), path.join(dir, f));
-    const bin = sharedData('llama2c-stories260K', 'stories260K.bin');
-    const tok = sharedData('llama2c-stories260K', 'tok512.bin');
-    const text = `version 1
+  it(
+    'runs a by_label contrast on stories260K: lm token loss, projection_cosine and generate evals',
+    { skip: missingShared('llama2c-stories260K', 'stories260K.bin') },
+    async () => {
+      const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'rtune-run-'));
+      for (const f of ['stories-mood.csv', 'stories-sad-new.csv']) fs.copyFileSync(path.join(REPO_ROOT, 'examples', 'data', f), path.join(dir, f));
+      const bin = sharedData('llama2c-stories260K', 'stories260K.bin');
+      const tok = sharedData('llama2c-stories260K', 'tok512.bin');
+      const text = `version 1
 runs "runs"
 model stories {
   path "${bin}"
@@ -136,37 +139,45 @@ eval moodcheck {
   }
 }
 `;
-    const { config, file } = load(dir, text);
-    const summaries = await runConfig(config, [], { file });
-    assert.deepEqual(summaries.map((s) => `${s.kind}:${s.status}`), ['direction:done', 'tune:done', 'eval:done']);
-    assert.match(summaries[0]!.headline, /\(40 by_label pairs\)/);
-    const ev = summaries[2]!;
-    const m = ev.metrics!;
-    // Tuning the happy-minus-sad direction in raises the cosine on sad openings it never saw.
-    assert.ok(m['projectionCosTuned']! > m['projectionCosBase']! + 0.03, `cos ${m['projectionCosBase']} -> ${m['projectionCosTuned']}`);
-    assert.match(ev.detail!, /\| 2 \| -?\d\.\d{3} \| -?\d\.\d{3} \|/);
-    const run = path.join(dir, 'runs', 'moodcheck', fs.readdirSync(path.join(dir, 'runs', 'moodcheck'))[0]!);
-    const result = JSON.parse(fs.readFileSync(path.join(run, 'result.json'), 'utf8')) as {
-      projection: { layers: number[]; n: number; base: { perLayer: number[] }; delta: { lo: number; hi: number } };
-      generate: Array<{ prompt: string; base: string; tuned: string }>;
-    };
-    assert.deepEqual(result.projection.layers, [2, 3]);
-    assert.equal(result.projection.n, 6);
-    assert.ok(result.projection.delta.lo <= result.projection.delta.hi);
-    assert.equal(result.generate.length, 2);
-    assert.match(result.generate[0]!.prompt, /^Jack dropped his ice cream/);
-    for (const g of result.generate) assert.ok(g.base.length > 0 && g.tuned.length > 0);
-  });
-  it('reads CRLF perplexity text as its LF copy by default, and as raw bytes with newlines raw', { skip: missingShared('tinystories-excerpt', 'TinyStories-valid-excerpt.txt') }, async () => {
-    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'rtune-run-'));
-    // The shared excerpt has CRLF line endings; a short slice keeps the run to a few seconds.
-    const crlf = fs.readFileSync(sharedData('tinystories-excerpt', 'TinyStories-valid-excerpt.txt'), 'utf8').slice(0, 3000);
-    const n = crlf.split('\r\n').length - 1;
-    assert.ok(n > 0, 'the excerpt has CRLF line endings');
-    fs.writeFileSync(path.join(dir, 'crlf.txt'), crlf);
-    fs.writeFileSync(path.join(dir, 'lf.txt'), crlf.replace(/\r\n/g, '\n'));
-    const ppl = (name: string, data: string, extra = '') => `eval ${name} {\n  perplexity {\n    data "${data}"\n    max_length 128\n    stride 64\n    batch 4\n${extra}  }\n}\n`;
-    const text = `version 1
+      const { config, file } = load(dir, text);
+      const summaries = await runConfig(config, [], { file });
+      assert.deepEqual(
+        summaries.map((s) => `${s.kind}:${s.status}`),
+        ['direction:done', 'tune:done', 'eval:done'],
+      );
+      assert.match(summaries[0]!.headline, /\(40 by_label pairs\)/);
+      const ev = summaries[2]!;
+      const m = ev.metrics!;
+      // Tuning the happy-minus-sad direction in raises the cosine on sad openings it never saw.
+      assert.ok(m['projectionCosTuned']! > m['projectionCosBase']! + 0.03, `cos ${m['projectionCosBase']} -> ${m['projectionCosTuned']}`);
+      assert.match(ev.detail!, /\| 2 \| -?\d\.\d{3} \| -?\d\.\d{3} \|/);
+      const run = path.join(dir, 'runs', 'moodcheck', fs.readdirSync(path.join(dir, 'runs', 'moodcheck'))[0]!);
+      const result = JSON.parse(fs.readFileSync(path.join(run, 'result.json'), 'utf8')) as {
+        projection: { layers: number[]; n: number; base: { perLayer: number[] }; delta: { lo: number; hi: number } };
+        generate: Array<{ prompt: string; base: string; tuned: string }>;
+      };
+      assert.deepEqual(result.projection.layers, [2, 3]);
+      assert.equal(result.projection.n, 6);
+      assert.ok(result.projection.delta.lo <= result.projection.delta.hi);
+      assert.equal(result.generate.length, 2);
+      assert.match(result.generate[0]!.prompt, /^Jack dropped his ice cream/);
+      for (const g of result.generate) assert.ok(g.base.length > 0 && g.tuned.length > 0);
+    },
+  );
+  it(
+    'reads CRLF perplexity text as its LF copy by default, and as raw bytes with newlines raw',
+    { skip: missingShared('tinystories-excerpt', 'TinyStories-valid-excerpt.txt') },
+    async () => {
+      const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'rtune-run-'));
+      // The shared excerpt has CRLF line endings; a short slice keeps the run to a few seconds.
+      const crlf = fs.readFileSync(sharedData('tinystories-excerpt', 'TinyStories-valid-excerpt.txt'), 'utf8').slice(0, 3000);
+      const n = crlf.split('\r\n').length - 1;
+      assert.ok(n > 0, 'the excerpt has CRLF line endings');
+      fs.writeFileSync(path.join(dir, 'crlf.txt'), crlf);
+      fs.writeFileSync(path.join(dir, 'lf.txt'), crlf.replace(/\r\n/g, '\n'));
+      const ppl = (name: string, data: string, extra = '') =>
+        `eval ${name} {\n  perplexity {\n    data "${data}"\n    max_length 128\n    stride 64\n    batch 4\n${extra}  }\n}\n`;
+      const text = `version 1
 runs "runs"
 model stories {
   path "${sharedData('llama2c-stories260K', 'stories260K.bin')}"
@@ -174,25 +185,29 @@ model stories {
   backend wasm
 }
 ${ppl('lf', 'lf.txt')}${ppl('crlf', 'crlf.txt')}${ppl('raw', 'crlf.txt', '    newlines raw\n')}`;
-    const { config, file } = load(dir, text);
-    const events: JobEvent[] = [];
-    await runConfig(config, [], { file, emit: (e) => events.push(e) });
-    type Ppl = { base: number; tokens: number; newlines: { mode: string; crlf: number; cr: number } };
-    const result = (name: string): Ppl => {
-      const run = path.join(dir, 'runs', name, fs.readdirSync(path.join(dir, 'runs', name))[0]!);
-      return (JSON.parse(fs.readFileSync(path.join(run, 'result.json'), 'utf8')) as { perplexity: Ppl }).perplexity;
-    };
-    const [lf, normalised, raw] = [result('lf'), result('crlf'), result('raw')];
-    assert.deepEqual(lf.newlines, { mode: 'lf', crlf: 0, cr: 0 });
-    assert.deepEqual(normalised.newlines, { mode: 'lf', crlf: n, cr: 0 });
-    assert.deepEqual(raw.newlines, { mode: 'raw', crlf: n, cr: 0 });
-    assert.equal(normalised.tokens, lf.tokens);
-    assert.equal(normalised.base, lf.base);
-    // Kept, every \r is a token of its own, and the model (trained on LF text) predicts them badly.
-    assert.equal(raw.tokens, lf.tokens + n);
-    assert.ok(raw.base > lf.base, `raw ${raw.base} vs LF ${lf.base}`);
-    const logs = events.filter((e): e is Extract<JobEvent, { type: 'log' }> => e.type === 'log').map((e) => e.message);
-    assert.ok(logs.some((m) => m.startsWith(`eval crlf: ${path.join(dir, 'crlf.txt')}: read ${n} CRLF line ending(s) as LF`)), logs.join('\n'));
-    assert.ok(!logs.some((m) => m.startsWith('eval lf:')), 'no note for LF text');
-  });
+      const { config, file } = load(dir, text);
+      const events: JobEvent[] = [];
+      await runConfig(config, [], { file, emit: (e) => events.push(e) });
+      type Ppl = { base: number; tokens: number; newlines: { mode: string; crlf: number; cr: number } };
+      const result = (name: string): Ppl => {
+        const run = path.join(dir, 'runs', name, fs.readdirSync(path.join(dir, 'runs', name))[0]!);
+        return (JSON.parse(fs.readFileSync(path.join(run, 'result.json'), 'utf8')) as { perplexity: Ppl }).perplexity;
+      };
+      const [lf, normalised, raw] = [result('lf'), result('crlf'), result('raw')];
+      assert.deepEqual(lf.newlines, { mode: 'lf', crlf: 0, cr: 0 });
+      assert.deepEqual(normalised.newlines, { mode: 'lf', crlf: n, cr: 0 });
+      assert.deepEqual(raw.newlines, { mode: 'raw', crlf: n, cr: 0 });
+      assert.equal(normalised.tokens, lf.tokens);
+      assert.equal(normalised.base, lf.base);
+      // Kept, every \r is a token of its own, and the model (trained on LF text) predicts them badly.
+      assert.equal(raw.tokens, lf.tokens + n);
+      assert.ok(raw.base > lf.base, `raw ${raw.base} vs LF ${lf.base}`);
+      const logs = events.filter((e): e is Extract<JobEvent, { type: 'log' }> => e.type === 'log').map((e) => e.message);
+      assert.ok(
+        logs.some((m) => m.startsWith(`eval crlf: ${path.join(dir, 'crlf.txt')}: read ${n} CRLF line ending(s) as LF`)),
+        logs.join('\n'),
+      );
+      assert.ok(!logs.some((m) => m.startsWith('eval lf:')), 'no note for LF text');
+    },
+  );
 });

@@ -22,26 +22,36 @@ describe('run folder write failures', () => {
     fs.mkdirSync(path.join(dir, 'status.json'));
     fs.writeFileSync(path.join(dir, 'status.json', 'x'), '');
     const status = path.join(dir, 'status.json');
-    assert.throws(() => markRunFailed(dir, { section: 's', kind: 'tune', message: 'worker crashed' }), (e: unknown) => {
-      assert.ok(e instanceof RunFolderError, `expected a RunFolderError, got ${String(e)}`);
-      assert.ok(!(e instanceof ExportError));
-      assert.equal(e.file, status);
-      assert.ok(e.message.startsWith(`${status}: cannot write this run-folder file (`), e.message);
-      assert.match(e.message, /runs folder/);
-      return true;
-    });
-    assert.deepEqual(fs.readdirSync(dir).filter((f) => f.includes('.tmp-')), [], 'the temporary file is removed');
+    assert.throws(
+      () => markRunFailed(dir, { section: 's', kind: 'tune', message: 'worker crashed' }),
+      (e: unknown) => {
+        assert.ok(e instanceof RunFolderError, `expected a RunFolderError, got ${String(e)}`);
+        assert.ok(!(e instanceof ExportError));
+        assert.equal(e.file, status);
+        assert.ok(e.message.startsWith(`${status}: cannot write this run-folder file (`), e.message);
+        assert.match(e.message, /runs folder/);
+        return true;
+      },
+    );
+    assert.deepEqual(
+      fs.readdirSync(dir).filter((f) => f.includes('.tmp-')),
+      [],
+      'the temporary file is removed',
+    );
   });
 
   it('a run folder that cannot be created is a RunFolderError naming the folder', () => {
     const file = path.join(tmp(), 'not-a-folder');
     fs.writeFileSync(file, '');
-    assert.throws(() => new RunFolder(file, 'honest', 'tune', undefined, {}), (e: unknown) => {
-      assert.ok(e instanceof RunFolderError, `expected a RunFolderError, got ${String(e)}`);
-      assert.ok(e.file.startsWith(`${file}${path.sep}`), e.file);
-      assert.match(e.message, /: cannot create the run folder \(.*\)\. Check free disk space/);
-      return true;
-    });
+    assert.throws(
+      () => new RunFolder(file, 'honest', 'tune', undefined, {}),
+      (e: unknown) => {
+        assert.ok(e instanceof RunFolderError, `expected a RunFolderError, got ${String(e)}`);
+        assert.ok(e.file.startsWith(`${file}${path.sep}`), e.file);
+        assert.match(e.message, /: cannot create the run folder \(.*\)\. Check free disk space/);
+        return true;
+      },
+    );
   });
 
   it('a run folder that can be written is complete (control: the failures above come from the setup)', () => {

@@ -18,15 +18,25 @@ describe('rtune run (job runner)', () => {
     const { config, file } = load(dir, experiment(dir, 40));
     const events: JobEvent[] = [];
     const summaries = await runConfig(config, [], { file, emit: (e) => events.push(e) });
-    assert.deepEqual(summaries.map((s) => `${s.kind}:${s.status}`), ['direction:done', 'tune:done', 'eval:done', 'search:done', 'export:done', 'export:done']);
+    assert.deepEqual(
+      summaries.map((s) => `${s.kind}:${s.status}`),
+      ['direction:done', 'tune:done', 'eval:done', 'search:done', 'export:done', 'export:done'],
+    );
     // Every section's run is announced when it opens and when it ends, in order, with its final status.
     const opened = events.filter((e): e is Extract<JobEvent, { type: 'run' }> => e.type === 'run').map((e) => e.run);
     const ended = events.filter((e): e is Extract<JobEvent, { type: 'runEnd' }> => e.type === 'runEnd');
-    assert.deepEqual(ended.map((e) => e.run), opened);
-    assert.deepEqual(ended.map((e) => `${e.kind}:${e.status}`), summaries.map((s) => `${s.kind}:${s.status}`));
+    assert.deepEqual(
+      ended.map((e) => e.run),
+      opened,
+    );
+    assert.deepEqual(
+      ended.map((e) => `${e.kind}:${e.status}`),
+      summaries.map((s) => `${s.kind}:${s.status}`),
+    );
     assert.ok(events.some((e) => e.type === 'heatmap') && events.filter((e) => e.type === 'step').length === 40);
     // The tune reports the cosine with the direction at every extracted layer x position, before and after.
-    const cos = (when: string) => events.find((e): e is Extract<JobEvent, { type: 'heatmap' }> => e.type === 'heatmap' && e.title.startsWith(`cosine with the direction ${when} tuning`));
+    const cos = (when: string) =>
+      events.find((e): e is Extract<JobEvent, { type: 'heatmap' }> => e.type === 'heatmap' && e.title.startsWith(`cosine with the direction ${when} tuning`));
     const before = cos('before');
     const after = cos('after');
     assert.ok(before && after, 'before and after heatmaps');
@@ -55,11 +65,15 @@ describe('rtune run (job runner)', () => {
     assert.ok(m['honestTuned']! > m['honestBase']! + 0.3, `honest rate ${m['honestBase']} -> ${m['honestTuned']}`);
     // Two exports to the same output: two timestamped folders, neither overwritten, and `latest` names the second.
     const exportsDir = path.join(dir, 'exports', 'release');
-    const stamps = fs.readdirSync(exportsDir).filter((d) => d !== 'latest').sort();
+    const stamps = fs
+      .readdirSync(exportsDir)
+      .filter((d) => d !== 'latest')
+      .sort();
     assert.equal(stamps.length, 2, stamps.join(', '));
     for (const d of stamps) assert.match(d, /^\d{4}-\d\d-\d\dT\d\d-\d\d-\d\dZ(-\d+)?$/);
     const first = stamps.find((d) => fs.existsSync(path.join(exportsDir, d, 'model')))!;
-    for (const f of ['model/model.safetensors', 'model/config.json', 'direction.safetensors', 'direction.gguf', 'summary.json']) assert.ok(fs.existsSync(path.join(exportsDir, first, f)), f);
+    for (const f of ['model/model.safetensors', 'model/config.json', 'direction.safetensors', 'direction.gguf', 'summary.json'])
+      assert.ok(fs.existsSync(path.join(exportsDir, first, f)), f);
     const latest = fs.readFileSync(path.join(exportsDir, 'latest'), 'utf8').trim();
     assert.ok(stamps.includes(latest) && latest !== first && fs.existsSync(path.join(exportsDir, latest, 'direction.safetensors')), `latest = ${latest}`);
     assert.ok(fs.lstatSync(path.join(exportsDir, 'latest')).isFile());
@@ -75,7 +89,11 @@ describe('rtune run (job runner)', () => {
     assert.deepEqual(config.tunes['truthful']?.positions, [-1, 0]);
     const events: JobEvent[] = [];
     const summaries = await runConfig(config, ['truthful'], { file, emit: (e) => events.push(e) });
-    assert.deepEqual(summaries.map((s) => `${s.kind}:${s.status}`), ['direction:done', 'tune:done'], 'the direction runs first as a prerequisite');
+    assert.deepEqual(
+      summaries.map((s) => `${s.kind}:${s.status}`),
+      ['direction:done', 'tune:done'],
+      'the direction runs first as a prerequisite',
+    );
     const steps = events.filter((e): e is Extract<JobEvent, { type: 'step' }> => e.type === 'step');
     assert.equal(steps.length, 6);
     assert.ok(steps.every((e) => Number.isFinite(e.projectionLoss) && e.cosine.every(Number.isFinite)));
@@ -93,7 +111,14 @@ describe('rtune run (job runner)', () => {
     const { config, file } = load(dir, experiment(dir, 6));
     const ctl = new AbortController();
     const first: JobEvent[] = [];
-    await runConfig(config, ['blocks'], { file, signal: ctl.signal, emit: (e) => { first.push(e); if (e.type === 'trial') ctl.abort(); } }).catch(() => undefined);
+    await runConfig(config, ['blocks'], {
+      file,
+      signal: ctl.signal,
+      emit: (e) => {
+        first.push(e);
+        if (e.type === 'trial') ctl.abort();
+      },
+    }).catch(() => undefined);
     const firstTrials = first.filter((e): e is Extract<JobEvent, { type: 'trial' }> => e.type === 'trial');
     assert.equal(firstTrials.length, 1);
     const events: JobEvent[] = [];
@@ -117,7 +142,11 @@ describe('rtune run (job runner)', () => {
     const ctl = new AbortController();
     let steps = 0;
     const summaries = await runConfig(config, ['honesty', 'truthful'], {
-      file, signal: ctl.signal, emit: (e) => { if (e.type === 'step' && ++steps === 3) ctl.abort(); },
+      file,
+      signal: ctl.signal,
+      emit: (e) => {
+        if (e.type === 'step' && ++steps === 3) ctl.abort();
+      },
     }).catch((e: unknown) => e);
     assert.ok(Array.isArray(summaries) ? summaries.some((s) => s.status === 'cancelled') : true);
     const run = path.join(dir, 'runs', 'truthful', fs.readdirSync(path.join(dir, 'runs', 'truthful'))[0] as string);

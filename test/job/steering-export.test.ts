@@ -67,7 +67,8 @@ tune t {
 `;
 }
 
-const evalSection = (name: string, steering: string) => `eval ${name} {\n  ab {\n    prompts liar\n  }\n  steering {\n    direction honesty\n    ${steering}\n  }\n}\n`;
+const evalSection = (name: string, steering: string) =>
+  `eval ${name} {\n  ab {\n    prompts liar\n  }\n  steering {\n    direction honesty\n    ${steering}\n  }\n}\n`;
 
 function load(dir: string, text: string) {
   const file = path.join(dir, 'exp.rtune');
@@ -77,12 +78,29 @@ function load(dir: string, text: string) {
   return { config: r.config, file };
 }
 
-interface Cell { layers: number[]; multiplier: number; scales: number[]; metrics: AbMetrics }
-interface Steering { position: number; prompts: string; shared: boolean; n: number; norms?: Record<string, number>; cells: Cell[]; generations?: Array<{ prompt: string; unsteered: string; steered: Record<string, string> }> }
+interface Cell {
+  layers: number[];
+  multiplier: number;
+  scales: number[];
+  metrics: AbMetrics;
+}
+interface Steering {
+  position: number;
+  prompts: string;
+  shared: boolean;
+  n: number;
+  norms?: Record<string, number>;
+  cells: Cell[];
+  generations?: Array<{ prompt: string; unsteered: string; steered: Record<string, string> }>;
+}
 
 function resultOf(dir: string, section: string, output = path.join('runs', section)): Record<string, unknown> {
   const runs = path.join(dir, output);
-  const run = fs.readdirSync(runs).filter((d) => d !== 'latest').sort().pop() as string;
+  const run = fs
+    .readdirSync(runs)
+    .filter((d) => d !== 'latest')
+    .sort()
+    .pop() as string;
   return JSON.parse(fs.readFileSync(path.join(runs, run, 'result.json'), 'utf8')) as Record<string, unknown>;
 }
 
@@ -91,43 +109,72 @@ async function run(dir: string, text: string, sections: string[]): Promise<{ sum
   const { config, file } = load(dir, text);
   const events: JobEvent[] = [];
   const summaries = await runConfig(config, ['honesty', ...sections], { file, prerequisites: false, emit: (e) => events.push(e) });
-  assert.ok(summaries.every((s) => s.status === 'done'), summaries.map((s) => `${s.section}: ${s.headline}`).join('\n'));
+  assert.ok(
+    summaries.every((s) => s.status === 'done'),
+    summaries.map((s) => `${s.section}: ${s.headline}`).join('\n'),
+  );
   return { summaries, events };
 }
 
 describe('steering and the GGUF export (job runner, demo model)', () => {
   it('each steering key changes the run as documented, at the position the tune trains', async () => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'rtune-steer-'));
-    const text = preamble(dir) + [
-      evalSection('plain', 'layers [1, 2]\n    multipliers [4]\n    max_new_tokens 0'),
-      evalSection('at0', 'layers [1, 2]\n    multipliers [4]\n    position 0\n    max_new_tokens 0'),
-      evalSection('atm1', 'layers [1, 2]\n    multipliers [4]\n    position -1\n    max_new_tokens 0'),
-      evalSection('combined', 'layers [1, 2]\n    multipliers [4]\n    combine true\n    max_new_tokens 0'),
-      evalSection('normed', 'layers [1]\n    multipliers [0.5]\n    scale norm\n    max_new_tokens 0'),
-      evalSection('own', 'layers [1]\n    multipliers [4]\n    prompts other\n    max_new_tokens 0'),
-      evalSection('talk', 'layers [1]\n    multipliers [4]\n    max_new_tokens 3'),
-      'eval alone {\n  steering {\n    direction honesty\n    layers [1]\n    multipliers [4]\n    prompts other\n    max_new_tokens 0\n  }\n}\n',
-    ].join('');
+    const text =
+      preamble(dir) +
+      [
+        evalSection('plain', 'layers [1, 2]\n    multipliers [4]\n    max_new_tokens 0'),
+        evalSection('at0', 'layers [1, 2]\n    multipliers [4]\n    position 0\n    max_new_tokens 0'),
+        evalSection('atm1', 'layers [1, 2]\n    multipliers [4]\n    position -1\n    max_new_tokens 0'),
+        evalSection('combined', 'layers [1, 2]\n    multipliers [4]\n    combine true\n    max_new_tokens 0'),
+        evalSection('normed', 'layers [1]\n    multipliers [0.5]\n    scale norm\n    max_new_tokens 0'),
+        evalSection('own', 'layers [1]\n    multipliers [4]\n    prompts other\n    max_new_tokens 0'),
+        evalSection('talk', 'layers [1]\n    multipliers [4]\n    max_new_tokens 3'),
+        'eval alone {\n  steering {\n    direction honesty\n    layers [1]\n    multipliers [4]\n    prompts other\n    max_new_tokens 0\n  }\n}\n',
+      ].join('');
     const { summaries, events } = await run(dir, text, ['plain', 'at0', 'atm1', 'combined', 'normed', 'own', 'talk', 'alone']);
     const st = (name: string) => resultOf(dir, name)['steering'] as Steering;
     const plain = st('plain');
     // ±k: every multiplier runs with +v and -v, beside one control, in the result and in the A/B table.
-    assert.deepEqual(plain.cells.map((c) => `${c.layers.join('+')}:${c.multiplier}`), [':0', '1:4', '1:-4', '2:4', '2:-4']);
+    assert.deepEqual(
+      plain.cells.map((c) => `${c.layers.join('+')}:${c.multiplier}`),
+      [':0', '1:4', '1:-4', '2:4', '2:-4'],
+    );
     assert.notEqual(plain.cells[1]!.metrics.pA, plain.cells[2]!.metrics.pA);
     const detail = summaries.find((s) => s.section === 'plain')!.detail!;
-    for (const row of ['base', 'steered L1 +4', 'steered L1 -4', 'steered L2 +4', 'steered L2 -4']) assert.match(detail, new RegExp(`\\| ${row.replace('+', '\\+')} \\|`));
+    for (const row of ['base', 'steered L1 +4', 'steered L1 -4', 'steered L2 +4', 'steered L2 -4'])
+      assert.match(detail, new RegExp(`\\| ${row.replace('+', '\\+')} \\|`));
     // The direction's positions are [-1, 0] and tune t trains 0: steering uses the vector at 0, not the first.
     assert.equal(plain.position, 0);
     assert.deepEqual(plain.cells, st('at0').cells);
-    assert.notDeepEqual(plain.cells.slice(1).map((c) => c.metrics.pA), st('atm1').cells.slice(1).map((c) => c.metrics.pA));
+    assert.notDeepEqual(
+      plain.cells.slice(1).map((c) => c.metrics.pA),
+      st('atm1')
+        .cells.slice(1)
+        .map((c) => c.metrics.pA),
+    );
     // combine: one condition over both layers, each adding v·k / 2.
     const combined = st('combined');
-    assert.deepEqual(combined.cells.slice(1).map((c) => [c.layers, c.scales]), [[[1, 2], [2, 2]], [[1, 2], [-2, -2]]]);
+    assert.deepEqual(
+      combined.cells.slice(1).map((c) => [c.layers, c.scales]),
+      [
+        [
+          [1, 2],
+          [2, 2],
+        ],
+        [
+          [1, 2],
+          [-2, -2],
+        ],
+      ],
+    );
     // scale norm: k in units of the mean block-output norm at the position, measured on the steering prompts.
     const normed = st('normed');
     const n1 = normed.norms?.['1'] as number;
     assert.ok(n1 > 0);
-    assert.deepEqual(normed.cells.slice(1).map((c) => c.scales), [[0.5 * n1], [-0.5 * n1]]);
+    assert.deepEqual(
+      normed.cells.slice(1).map((c) => c.scales),
+      [[0.5 * n1], [-0.5 * n1]],
+    );
     assert.ok(events.some((e) => e.type === 'log' && /mean block-output norm at position 0: L1 /.test(e.message)));
     // prompts: the steering set replaces the ab items, with its own control row.
     const own = st('own');
@@ -137,7 +184,10 @@ describe('steering and the GGUF export (job runner, demo model)', () => {
     assert.equal(plain.n, 16);
     assert.match(summaries.find((s) => s.section === 'own')!.detail!, /Steering on prompts other:[\s\S]*\| unsteered \|[\s\S]*\| steered L1 -4 \|/);
     // Steering needs no ab block: with its own prompts it is the whole eval.
-    assert.deepEqual(st('alone').cells.map((c) => c.metrics), own.cells.map((c) => c.metrics));
+    assert.deepEqual(
+      st('alone').cells.map((c) => c.metrics),
+      own.cells.map((c) => c.metrics),
+    );
     assert.match(summaries.find((s) => s.section === 'alone')!.detail!, /^Steering on prompts other:/);
     // max_new_tokens: greedy generations of the first prompts, unsteered and in every condition.
     assert.equal(plain.generations, undefined);
@@ -154,11 +204,15 @@ describe('steering and the GGUF export (job runner, demo model)', () => {
     const again = await run(dir, preamble(dir) + evalSection('abs', `layers [1]\n    multipliers [${0.5 * n1}]\n    max_new_tokens 0`), ['abs']);
     assert.equal(again.summaries.length, 2);
     const abs = st('abs');
-    for (const i of [1, 2]) assert.ok(Math.abs(abs.cells[i]!.metrics.pA - normed.cells[i]!.metrics.pA) < 1e-5, `cell ${i}: ${abs.cells[i]!.metrics.pA} vs ${normed.cells[i]!.metrics.pA}`);
+    for (const i of [1, 2])
+      assert.ok(
+        Math.abs(abs.cells[i]!.metrics.pA - normed.cells[i]!.metrics.pA) < 1e-5,
+        `cell ${i}: ${abs.cells[i]!.metrics.pA} vs ${normed.cells[i]!.metrics.pA}`,
+      );
     fs.rmSync(dir, { recursive: true, force: true });
   });
 
-  it('the GGUF control vector holds the tune\'s layers at its position, leaves layer 0 out and says so', async () => {
+  it("the GGUF control vector holds the tune's layers at its position, leaves layer 0 out and says so", async () => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'rtune-gguf-'));
     const text = `${preamble(dir)}export tuned {
   tune t
@@ -191,11 +245,18 @@ export plain {
     assert.equal(g.kv.get('rtune.layers')?.value, '1,2');
     const result = resultOf(dir, 'tuned', path.join('exports', 'tuned'));
     assert.deepEqual(result['gguf'], {
-      file: 'direction.gguf', position: 0, layers: [1, 2], leftOut: [0], layersFrom: 'tune t\'s layers',
+      file: 'direction.gguf',
+      position: 0,
+      layers: [1, 2],
+      leftOut: [0],
+      layersFrom: "tune t's layers",
       command: 'llama-cli -m MODEL.gguf --control-vector-scaled direction.gguf STRENGTH --control-vector-layer-range 1 2',
     });
     const tunedSummary = summaries.find((s) => s.section === 'tuned')!;
-    assert.match(tunedSummary.headline, /direction\.gguf: layers 1, 2 \(tune t's layers\) from position 0; layer 0 left out: llama\.cpp cannot apply a control vector to block 0/);
+    assert.match(
+      tunedSummary.headline,
+      /direction\.gguf: layers 1, 2 \(tune t's layers\) from position 0; layer 0 left out: llama\.cpp cannot apply a control vector to block 0/,
+    );
     const readme = fs.readFileSync(path.join(folder('tuned'), 'README.md'), 'utf8');
     assert.ok(readme.includes('--control-vector-scaled direction.gguf STRENGTH --control-vector-layer-range 1 2'), readme);
     assert.match(readme, /Layer 0 was asked for \(tune t's layers\) but left out: llama\.cpp cannot apply a control vector to block 0/);

@@ -37,7 +37,10 @@ describe('hover', () => {
     assert.match(hoverText(`${PREAMBLE}tu‸ne t {\n}\n`), /\*\*tune\*\* section[\s\S]*Rules/);
     assert.match(hoverText(`${PREAMBLE}tune t {\n  ba‸tch 4\n}\n`), /\*\*tune › batch\*\* — integer, >= 1 and <= 4096 · default `4`/);
     assert.match(hoverText(`${PREAMBLE}tune t {\n  optimizer { lr_to‸ken 1e-5 }\n}\n`), /tune › optimizer › lr_token[\s\S]*default `1e-6`/);
-    assert.match(hoverText(`${PREAMBLE}direction d {\n  method pca-d‸iff\n}\n`), /\*\*pca-diff\*\* \(`method`\): Principal component of the centred per-pair differences/);
+    assert.match(
+      hoverText(`${PREAMBLE}direction d {\n  method pca-d‸iff\n}\n`),
+      /\*\*pca-diff\*\* \(`method`\): Principal component of the centred per-pair differences/,
+    );
     assert.match(hoverText(`ru‸ns "x"\n`), /\*\*runs\*\*/);
   });
 
@@ -51,7 +54,10 @@ describe('hover', () => {
 
   it('resolves references, data paths, block names and layer selections', () => {
     assert.match(hoverText(`${PREAMBLE}tune t {\n  direction hon‸esty\n}\n`), /\*\*direction honesty\*\* \(line 14\)/);
-    assert.equal(hoverText(`${PREAMBLE}tune t {\n  prompts train\n  direction honesty\n  layers 1\n  projection_loss { blocks [v, o‸] }\n}\n`).split('\n')[0], '**o** — attention output projection');
+    assert.equal(
+      hoverText(`${PREAMBLE}tune t {\n  prompts train\n  direction honesty\n  layers 1\n  projection_loss { blocks [v, o‸] }\n}\n`).split('\n')[0],
+      '**o** — attention output projection',
+    );
     assert.match(hoverText(`${PREAMBLE}tune t {\n  token_loss { blocks [attn.c_a‸ttn] }\n}\n`), /GPT-2 name\) = `q`, `k`, `v`/);
     assert.match(hoverText(`${PREAMBLE}tune t {\n  layers 1..‸3\n}\n`), /3 layers: 1, 2, 3 \(the model has 4: 0..3/);
     assert.ok(hoverText(`prompts p {\n  data "fac‸ts.csv"\n}\n`).includes(path.join(fixturesDir, 'facts.csv')));
@@ -93,7 +99,7 @@ describe('completion', () => {
     assert.deepEqual(labels(`${PREAMBLE}tune t {\n  direction ‸\n}\n`), ['honesty']);
   });
 
-  it('offers block names for the model\'s architecture and layer ranges sized to it', () => {
+  it("offers block names for the model's architecture and layer ranges sized to it", () => {
     const llama = labels(`${PREAMBLE}tune t {\n  token_loss { blocks [v, ‸] }\n}\n`);
     assert.ok(llama.includes('gate') && llama.includes('mlp.gate_proj') && !llama.includes('attn.c_attn'));
     const gpt2 = labels(`model g {\n  path "${path.join(sharedData, 'hf-tiny-gpt2-random')}"\n}\ntune t {\n  token_loss { blocks ‸ }\n}\n`);
@@ -140,7 +146,10 @@ describe('outline and folding', () => {
     const [tune] = outline(doc);
     assert.equal(tune.name, 'tune honest');
     assert.equal(tune.kind, 'section');
-    assert.deepEqual(tune.children.map((c) => `${c.kind}:${c.name}:${c.detail}`), ['key:batch:4', 'block:optimizer:']);
+    assert.deepEqual(
+      tune.children.map((c) => `${c.kind}:${c.name}:${c.detail}`),
+      ['key:batch:4', 'block:optimizer:'],
+    );
     assert.equal(tune.children[1].children[0].name, 'lr_token');
   });
 
@@ -188,14 +197,23 @@ describe('inline results helpers', () => {
   it('parses summaries defensively and picks the newest finished run of a section', () => {
     assert.equal(parseRunSummary('{'), undefined);
     assert.equal(parseRunSummary('{"section":"t","kind":"tune","status":"weird","finished":"x","headline":"h"}'), undefined);
-    const old = parseRunSummary('{"section":"e","kind":"eval","status":"done","finished":"2026-01-01T00:00:00Z","headline":"perplexity 25.31 → 25.90","metrics":{"a":1,"b":"x"}}');
+    const old = parseRunSummary(
+      '{"section":"e","kind":"eval","status":"done","finished":"2026-01-01T00:00:00Z","headline":"perplexity 25.31 → 25.90","metrics":{"a":1,"b":"x"}}',
+    );
     const newer = parseRunSummary('{"section":"e","kind":"eval","status":"failed","finished":"2026-02-01T00:00:00Z","headline":"out of memory"}');
     assert.ok(old !== undefined && newer !== undefined);
     assert.deepEqual(old.metrics, { a: 1 });
     const a = check(`${PREAMBLE}eval e {\n  perplexity { data "text.txt" }\n}\n`);
     const [folder] = resultFolders(a).filter((f) => f.section.name === 'e');
     assert.equal(folder.dir, path.join(fixturesDir, 'runs', 'e'));
-    const pick = latestFor(folder.section, [{ runDir: 'r1', summary: old }, { runDir: 'r2', summary: newer }], undefined);
+    const pick = latestFor(
+      folder.section,
+      [
+        { runDir: 'r1', summary: old },
+        { runDir: 'r2', summary: newer },
+      ],
+      undefined,
+    );
     assert.equal(pick?.runDir, 'r2');
     assert.equal(resultTitle(old), '✓ perplexity 25.31 → 25.90');
     assert.equal(resultTitle(newer), '✗ failed: out of memory');

@@ -31,7 +31,38 @@ function rng(seed: number): () => number {
   return () => r.next();
 }
 
-const JUNK = ['{', '}', '[', ']', '"', '..', ',', ';', '#', '\n', '\r\n', '=', '\\', '\\u{', '-', '1e', '\u0000', '\ud83d\ude00', '\ud800', 'é', '\t', '  ', 'tune x {', 'all', 'builtin:demo', '"../"', '99999999999999999999', '-0', '1..', '..2'];
+const JUNK = [
+  '{',
+  '}',
+  '[',
+  ']',
+  '"',
+  '..',
+  ',',
+  ';',
+  '#',
+  '\n',
+  '\r\n',
+  '=',
+  '\\',
+  '\\u{',
+  '-',
+  '1e',
+  '\u0000',
+  '\ud83d\ude00',
+  '\ud800',
+  'é',
+  '\t',
+  '  ',
+  'tune x {',
+  'all',
+  'builtin:demo',
+  '"../"',
+  '99999999999999999999',
+  '-0',
+  '1..',
+  '..2',
+];
 
 function mutate(text: string, random: () => number): string {
   const pick = <T>(xs: readonly T[]): T => xs[Math.floor(random() * xs.length)];
@@ -78,7 +109,10 @@ function mutate(text: string, random: () => number): string {
 }
 
 function inside(s: Span, length: number, what: string): void {
-  assert.ok(Number.isInteger(s.start) && Number.isInteger(s.end) && s.start >= 0 && s.start <= s.end && s.end <= length, `${what} span ${s.start}..${s.end} outside 0..${length}`);
+  assert.ok(
+    Number.isInteger(s.start) && Number.isInteger(s.end) && s.start >= 0 && s.start <= s.end && s.end <= length,
+    `${what} span ${s.start}..${s.end} outside 0..${length}`,
+  );
 }
 
 function checkOutline(symbols: readonly OutlineSymbol[], length: number): void {
@@ -108,7 +142,8 @@ function exercise(a: Analysis, random: () => number): void {
   for (const l of codeLenses(a)) inside(l.span, n, 'codelens');
   checkOutline(outline(a.document), n);
   const lines = lineStarts(text).length;
-  for (const f of foldingRanges(a.document)) assert.ok(f.startLine >= 0 && f.startLine < f.endLine && f.endLine < lines, `folding ${f.startLine}..${f.endLine} of ${lines}`);
+  for (const f of foldingRanges(a.document))
+    assert.ok(f.startLine >= 0 && f.startLine < f.endLine && f.endLine < lines, `folding ${f.startLine}..${f.endLine} of ${lines}`);
   resultFolders(a);
   const once = formatDocument(a.document);
   assert.equal(formatDocument(parse(once)), once, 'formatting is idempotent');

@@ -11,7 +11,10 @@ import { parse } from '../../language/parser';
 import { analyze } from '../../language/analysis';
 import { marked } from './helpers';
 
-const kinds = (text: string): string[] => lex(text).filter((t) => t.kind !== 'eof').map((t) => `${t.kind}:${t.text}`);
+const kinds = (text: string): string[] =>
+  lex(text)
+    .filter((t) => t.kind !== 'eof')
+    .map((t) => `${t.kind}:${t.text}`);
 
 describe('lexer', () => {
   it('reads numbers, ranges and words', () => {
@@ -19,7 +22,15 @@ describe('lexer', () => {
     assert.deepEqual(kinds('layers 11..17'), ['word:layers', 'number:11', 'range:..', 'number:17']);
     assert.deepEqual(kinds('positions -21..0'), ['word:positions', 'number:-21', 'range:..', 'number:0']);
     assert.deepEqual(kinds('x 0.9 1.5..3'), ['word:x', 'number:0.9', 'number:1.5', 'range:..', 'number:3']);
-    assert.deepEqual(kinds('b [attn.c_attn, pca-diff] builtin:demo'), ['word:b', 'lbracket:[', 'word:attn.c_attn', 'comma:,', 'word:pca-diff', 'rbracket:]', 'word:builtin:demo']);
+    assert.deepEqual(kinds('b [attn.c_attn, pca-diff] builtin:demo'), [
+      'word:b',
+      'lbracket:[',
+      'word:attn.c_attn',
+      'comma:,',
+      'word:pca-diff',
+      'rbracket:]',
+      'word:builtin:demo',
+    ]);
     assert.deepEqual(kinds('data ../data/x.csv'), ['word:data', 'word:../data/x.csv']);
     assert.deepEqual(kinds('n 12abc'), ['word:n', 'word:12abc']);
   });
@@ -63,7 +74,10 @@ describe('parser', () => {
     const [weight, blocks] = proj.value.entries;
     assert.equal(weight.value?.kind, 'number');
     assert.ok(blocks.value?.kind === 'list');
-    assert.deepEqual(blocks.value.items.map((i) => text.slice(i.start, i.end)), ['v', 'o']);
+    assert.deepEqual(
+      blocks.value.items.map((i) => text.slice(i.start, i.end)),
+      ['v', 'o'],
+    );
   });
 
   it('reports several independent errors with precise spans', () => {
@@ -75,16 +89,28 @@ describe('parser', () => {
     // Recovery kept the entries around the errors.
     const tune = doc.entries.find((e) => e.key.text === 'tune');
     assert.ok(tune?.value?.kind === 'block');
-    assert.deepEqual(tune.value.entries.map((e) => e.key.text), ['batch', 'layers', 'x']);
+    assert.deepEqual(
+      tune.value.entries.map((e) => e.key.text),
+      ['batch', 'layers', 'x'],
+    );
   });
 
   it('closes an unclosed block at the next section keyword in column 0', () => {
     const m = marked('tune t ⟦{⟧\n  batch 4\n\neval e {\n  tuned t\n}\n');
     const doc = parse(m.text, { sectionKeywords: new Set(['tune', 'eval']) });
-    assert.deepEqual(doc.diagnostics.map((d) => d.span), m.spans);
-    assert.deepEqual(doc.entries.map((e) => e.key.text), ['tune', 'eval']);
+    assert.deepEqual(
+      doc.diagnostics.map((d) => d.span),
+      m.spans,
+    );
+    assert.deepEqual(
+      doc.entries.map((e) => e.key.text),
+      ['tune', 'eval'],
+    );
     const a = analyze(m.text);
-    assert.ok(a.sections.some((s) => s.kind === 'eval' && s.name === 'e'), 'the eval section survived');
+    assert.ok(
+      a.sections.some((s) => s.kind === 'eval' && s.name === 'e'),
+      'the eval section survived',
+    );
   });
 
   it('explains a key = value mistake and still reads the value', () => {
@@ -97,14 +123,35 @@ describe('parser', () => {
   it('reports a missing value, an incomplete range and an unclosed list', () => {
     const m = marked('⟦batch⟧\nlayers 1⟦..⟧\nblocks ⟦[⟧v, o\n');
     const doc = parse(m.text);
-    assert.deepEqual(doc.diagnostics.map((d) => d.span), m.spans, doc.diagnostics.map((d) => d.message).join('\n'));
+    assert.deepEqual(
+      doc.diagnostics.map((d) => d.span),
+      m.spans,
+      doc.diagnostics.map((d) => d.message).join('\n'),
+    );
   });
 
   it('never throws on hostile input and keeps spans inside the text', () => {
-    const inputs = ['', '{', '}', '[[[[[[', '"', '\\', '\u0000\uffff', 'a'.repeat(10000), '{'.repeat(500), '[' .repeat(500) + ']'.repeat(3), 'x ..', '.. ..', '\r\r\n\n', '\ud800', 'tune t { tune u { tune v {'];
+    const inputs = [
+      '',
+      '{',
+      '}',
+      '[[[[[[',
+      '"',
+      '\\',
+      '\u0000\uffff',
+      'a'.repeat(10000),
+      '{'.repeat(500),
+      '['.repeat(500) + ']'.repeat(3),
+      'x ..',
+      '.. ..',
+      '\r\r\n\n',
+      '\ud800',
+      'tune t { tune u { tune v {',
+    ];
     for (const text of inputs) {
       const doc = parse(text, { sectionKeywords: new Set(['tune']) });
-      for (const d of doc.diagnostics) assert.ok(d.span.start >= 0 && d.span.end <= text.length && d.span.start <= d.span.end, JSON.stringify(text.slice(0, 20)));
+      for (const d of doc.diagnostics)
+        assert.ok(d.span.start >= 0 && d.span.end <= text.length && d.span.start <= d.span.end, JSON.stringify(text.slice(0, 20)));
     }
   });
 });

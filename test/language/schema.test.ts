@@ -54,7 +54,10 @@ describe('schema', () => {
     assert.ok(keys.length > 80, `${keys.length} keys`);
     for (const k of keys) {
       assert.ok(k.spec.doc.length > 20 && k.spec.doc.endsWith('.'), `${name(k)}: doc`);
-      assert.ok(k.spec.required === true || k.spec.default !== undefined || k.spec.defaultDoc !== undefined || k.spec.type.kind === 'block', `${name(k)}: default, defaultDoc or required`);
+      assert.ok(
+        k.spec.required === true || k.spec.default !== undefined || k.spec.defaultDoc !== undefined || k.spec.type.kind === 'block',
+        `${name(k)}: default, defaultDoc or required`,
+      );
       if (k.spec.type.kind === 'enum' || k.spec.type.kind === 'enums') for (const v of k.spec.type.values) assert.ok(v.doc.length > 5, `${name(k)}=${v.name}`);
     }
     for (const s of SECTIONS) assert.ok(s.doc.length > 50, s.kind);
@@ -80,7 +83,11 @@ describe('schema', () => {
     for (const s of SECTIONS) {
       const text = snippetText(s.snippet);
       const a = analyze(text);
-      const structural = a.diagnostics.filter((d) => ['syntax', 'unknown-key', 'unknown-section', 'type', 'enum', 'range'].includes(d.code) || (d.code === 'rule' && /template|placeholder/.test(d.message)));
+      const structural = a.diagnostics.filter(
+        (d) =>
+          ['syntax', 'unknown-key', 'unknown-section', 'type', 'enum', 'range'].includes(d.code) ||
+          (d.code === 'rule' && /template|placeholder/.test(d.message)),
+      );
       assert.deepEqual(summarize(structural, text), [], s.kind);
     }
   });
@@ -107,7 +114,10 @@ describe('schema', () => {
 
   it('keeps key names and enum values apart (the grammar colours them differently)', () => {
     const keyNames = new Set(allKeyNames());
-    assert.deepEqual(allEnumValues().filter((v) => keyNames.has(v)), []);
+    assert.deepEqual(
+      allEnumValues().filter((v) => keyNames.has(v)),
+      [],
+    );
   });
 
   it('matches docs/language.md (regenerate with node out/scripts/gen-language-docs.js)', () => {

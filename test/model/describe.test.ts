@@ -46,7 +46,9 @@ function engineView(p: string): { ok: true; config: ModelConfig } | { ok: false;
 function completedBlocks(p: string): string[] {
   const m = marked(`model m {\n  path "${p}"\n}\ntune t {\n  token_loss { blocks [‸] }\n}\n`);
   const a = check(m.text);
-  return complete(a, m.carets[0] as number).map((i) => i.label).filter((l) => (BLOCK_NAMES as readonly string[]).includes(l));
+  return complete(a, m.carets[0] as number)
+    .map((i) => i.label)
+    .filter((l) => (BLOCK_NAMES as readonly string[]).includes(l));
 }
 
 describe('the language server and the engine see the same model', () => {
@@ -56,7 +58,8 @@ describe('the language server and the engine see the same model', () => {
 
   it('covers the fixtures that once disagreed', () => {
     const names = MODELS.map((p) => path.basename(p));
-    for (const n of ['gpt2-aliases', 'llama-no-intermediate', 'llama-attention-bias', 'gpt2-2layer', 'llama-40', 'qwen-small', 'phi', 'broken']) assert.ok(names.includes(n), n);
+    for (const n of ['gpt2-aliases', 'llama-no-intermediate', 'llama-attention-bias', 'gpt2-2layer', 'llama-40', 'qwen-small', 'phi', 'broken'])
+      assert.ok(names.includes(n), n);
   });
 
   for (const p of MODELS) {
@@ -76,7 +79,10 @@ describe('the language server and the engine see the same model', () => {
         [info.family, info.nLayers, info.hiddenSize, info.intermediateSize, info.nHeads, info.nKvHeads, info.vocabSize, info.tiedEmbeddings, info.maxPositions],
         [c.arch, c.nLayers, c.hiddenSize, c.intermediateSize, c.nHeads, c.nKvHeads, c.vocabSize, c.tieWordEmbeddings, c.maxPositions],
       );
-      assert.equal(info.parameterCount, paramSpecs(c).reduce((n, s) => n + s.shape.reduce((x, y) => x * y, 1), 0));
+      assert.equal(
+        info.parameterCount,
+        paramSpecs(c).reduce((n, s) => n + s.shape.reduce((x, y) => x * y, 1), 0),
+      );
       // Blocks: the completion offers exactly the generic blocks that resolve to parameters in the engine.
       const engineBlocks = BLOCK_NAMES.filter((b) => resolveBlocks(c, [b], [0]).length > 0);
       assert.deepEqual(completedBlocks(p), engineBlocks);
@@ -112,7 +118,10 @@ describe('the language server and the engine see the same model', () => {
     const noInter = engineView(path.join(fixturesDir, 'llama-no-intermediate'));
     assert.ok(!noInter.ok && /missing numeric field "intermediate_size"/.test(noInter.message));
     const a = check(`model m {\n  path "llama-no-intermediate"\n}\n`);
-    assert.ok(a.diagnostics.some((d) => d.code === 'model' && /intermediate_size/.test(d.message)), a.diagnostics.map((d) => d.message).join('\n'));
+    assert.ok(
+      a.diagnostics.some((d) => d.code === 'model' && /intermediate_size/.test(d.message)),
+      a.diagnostics.map((d) => d.message).join('\n'),
+    );
   });
 });
 
@@ -124,7 +133,13 @@ describe('block resolution', () => {
     assert.deepEqual(cols('q'), ['transformer.h.1.attn.c_attn.weight[0:4]', 'transformer.h.1.attn.c_attn.bias[0:4]']);
     assert.deepEqual(cols('k'), ['transformer.h.1.attn.c_attn.weight[4:8]', 'transformer.h.1.attn.c_attn.bias[4:8]']);
     assert.deepEqual(cols('v'), ['transformer.h.1.attn.c_attn.weight[8:12]', 'transformer.h.1.attn.c_attn.bias[8:12]']);
-    assert.deepEqual([...mergeSlices(gpt2, resolveBlocks(gpt2, ['attn.c_attn'], [1]))], [['transformer.h.1.attn.c_attn.weight', undefined], ['transformer.h.1.attn.c_attn.bias', undefined]]);
+    assert.deepEqual(
+      [...mergeSlices(gpt2, resolveBlocks(gpt2, ['attn.c_attn'], [1]))],
+      [
+        ['transformer.h.1.attn.c_attn.weight', undefined],
+        ['transformer.h.1.attn.c_attn.bias', undefined],
+      ],
+    );
     assert.equal(slicesKey(gpt2, resolveBlocks(gpt2, ['q', 'k', 'v'], [1])), slicesKey(gpt2, resolveBlocks(gpt2, ['attn.c_attn'], [1])));
     assert.notEqual(slicesKey(gpt2, resolveBlocks(gpt2, ['q'], [1])), slicesKey(gpt2, resolveBlocks(gpt2, ['k'], [1])));
   });

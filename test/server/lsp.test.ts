@@ -149,7 +149,13 @@ describe('language server over stdio', () => {
       }),
       'initialize',
     );
-    assert.equal(init.capabilities.textDocumentSync !== undefined && typeof init.capabilities.textDocumentSync === 'object' ? init.capabilities.textDocumentSync.change : undefined, 2, 'incremental sync');
+    assert.equal(
+      init.capabilities.textDocumentSync !== undefined && typeof init.capabilities.textDocumentSync === 'object'
+        ? init.capabilities.textDocumentSync.change
+        : undefined,
+      2,
+      'incremental sync',
+    );
     await conn.sendNotification(InitializedNotification.type, {});
   });
 
@@ -168,14 +174,20 @@ describe('language server over stdio', () => {
   it('publishes diagnostics on open and updates them after incremental edits', async () => {
     await conn.sendNotification(DidOpenTextDocumentNotification.type, { textDocument: { uri, languageId: 'rtune', version, text: DOC } });
     const first = await waitForDiagnostics((p) => p.diagnostics.length > 0);
-    assert.deepEqual(first.diagnostics.map((d) => `${d.code} ${d.range.start.line}:${d.range.start.character}-${d.range.end.character}`), ['unknown-key 11:2-6']);
+    assert.deepEqual(
+      first.diagnostics.map((d) => `${d.code} ${d.range.start.line}:${d.range.start.character}-${d.range.end.character}`),
+      ['unknown-key 11:2-6'],
+    );
     const message = first.diagnostics[0].message;
     assert.match(typeof message === 'string' ? message : message.value, /Did you mean `batch`/);
     edit(11, 2, 11, 6, 'batch');
     await waitForDiagnostics((p) => p.version === version && p.diagnostics.length === 0);
     edit(10, 9, 10, 13, '9'); // layers 1..2 → layers 9 (the demo model has 4 layers)
     const depth = await waitForDiagnostics((p) => p.version === version && p.diagnostics.length > 0);
-    assert.deepEqual(depth.diagnostics.map((d) => d.code), ['layer-depth']);
+    assert.deepEqual(
+      depth.diagnostics.map((d) => d.code),
+      ['layer-depth'],
+    );
     edit(10, 9, 10, 10, '1..2');
     await waitForDiagnostics((p) => p.version === version && p.diagnostics.length === 0);
   });
@@ -190,28 +202,47 @@ describe('language server over stdio', () => {
   it('completes keys and values', async () => {
     edit(12, 0, 12, 0, '  flip \n');
     const values = (await conn.sendRequest(CompletionRequest.type, { textDocument: { uri }, position: { line: 12, character: 7 } })) as CompletionList | null;
-    const list = Array.isArray(values) ? values : values?.items ?? [];
-    assert.deepEqual(list.map((i) => i.label), ['true', 'false']);
+    const list = Array.isArray(values) ? values : (values?.items ?? []);
+    assert.deepEqual(
+      list.map((i) => i.label),
+      ['true', 'false'],
+    );
     edit(12, 0, 13, 0, '');
     const keys = await conn.sendRequest(CompletionRequest.type, { textDocument: { uri }, position: { line: 12, character: 0 } });
-    const keyList = Array.isArray(keys) ? keys : keys?.items ?? [];
+    const keyList = Array.isArray(keys) ? keys : (keys?.items ?? []);
     assert.ok(keyList.some((i) => i.label === 'optimizer') && !keyList.some((i) => i.label === 'batch'));
   });
 
   it('provides run lenses with { uri, section, kind, range } and shows finished results from disk', async () => {
     const lenses = (await conn.sendRequest(CodeLensRequest.type, { textDocument: { uri } })) ?? [];
     const run = lenses.filter((l: CodeLens) => l.command?.command.startsWith('rtune.run') || l.command?.command === RtuneCommands.computePerplexity);
-    assert.deepEqual(run.map((l) => l.command?.title), ['Run Tuning', 'Compute perplexity']);
+    assert.deepEqual(
+      run.map((l) => l.command?.title),
+      ['Run Tuning', 'Compute perplexity'],
+    );
     const args = run[0].command?.arguments?.[0] as RunSectionArgs;
     assert.equal(args.uri, uri);
     assert.equal(args.section, 'honest');
     assert.equal(args.kind, 'tune');
     assert.deepEqual(args.range.start, { line: 8, character: 0 });
-    assert.ok(lenses.some((l) => l.command?.title.startsWith('Llama · 4 layers')), 'model lens');
+    assert.ok(
+      lenses.some((l) => l.command?.title.startsWith('Llama · 4 layers')),
+      'model lens',
+    );
 
     const runDir = path.join(workDir, 'runs', 'check', '2026-11-27T10-00-00');
     fs.mkdirSync(runDir, { recursive: true });
-    fs.writeFileSync(path.join(runDir, 'summary.json'), JSON.stringify({ protocolVersion: 1, section: 'check', kind: 'eval', status: 'done', finished: '2026-11-27T10:01:00Z', headline: 'perplexity 25.31 → 25.90 (+2.3%)' }));
+    fs.writeFileSync(
+      path.join(runDir, 'summary.json'),
+      JSON.stringify({
+        protocolVersion: 1,
+        section: 'check',
+        kind: 'eval',
+        status: 'done',
+        finished: '2026-11-27T10:01:00Z',
+        headline: 'perplexity 25.31 → 25.90 (+2.3%)',
+      }),
+    );
     const refreshed = new Promise<void>((resolve) => (onRefresh = resolve));
     await conn.sendNotification(ResultsChangedNotification.method, { uri, runDir });
     await within(refreshed, 'codeLens refresh');
@@ -221,14 +252,27 @@ describe('language server over stdio', () => {
     assert.equal(result?.command?.title, '✓ perplexity 25.31 → 25.90 (+2.3%)');
     assert.equal(result?.range.start.line, 13);
     const inline = await conn.sendRequest<InlineResultsResponse>(InlineResultsRequest.method, { uri });
-    assert.deepEqual(inline.results.map((r) => [r.section, r.status, r.runDir]), [['check', 'done', runDir]]);
-    const hints = (await conn.sendRequest(InlayHintRequest.type, { textDocument: { uri }, range: { start: { line: 0, character: 0 }, end: { line: 30, character: 0 } } })) ?? [];
-    assert.deepEqual(hints.map((h) => [h.position.line, h.label]), [[13, '✓ perplexity 25.31 → 25.90 (+2.3%)']]);
+    assert.deepEqual(
+      inline.results.map((r) => [r.section, r.status, r.runDir]),
+      [['check', 'done', runDir]],
+    );
+    const hints =
+      (await conn.sendRequest(InlayHintRequest.type, {
+        textDocument: { uri },
+        range: { start: { line: 0, character: 0 }, end: { line: 30, character: 0 } },
+      })) ?? [];
+    assert.deepEqual(
+      hints.map((h) => [h.position.line, h.label]),
+      [[13, '✓ perplexity 25.31 → 25.90 (+2.3%)']],
+    );
   });
 
   it('lists symbols, folds, formats, jumps to definitions and offers quick fixes', async () => {
     const symbols = ((await conn.sendRequest(DocumentSymbolRequest.type, { textDocument: { uri } })) ?? []) as DocumentSymbol[];
-    assert.deepEqual(symbols.map((s) => s.name), ['runs', 'model demo', 'prompts train', 'tune honest', 'eval check']);
+    assert.deepEqual(
+      symbols.map((s) => s.name),
+      ['runs', 'model demo', 'prompts train', 'tune honest', 'eval check'],
+    );
     const folds = (await conn.sendRequest(FoldingRangeRequest.type, { textDocument: { uri } })) ?? [];
     assert.ok(folds.some((f) => f.startLine === 8 && f.endLine === 11));
     const edits = (await conn.sendRequest(DocumentFormattingRequest.type, { textDocument: { uri }, options: { tabSize: 2, insertSpaces: true } })) ?? [];
@@ -242,7 +286,12 @@ describe('language server over stdio', () => {
     assert.deepEqual(def?.range.start, { line: 8, character: 5 });
     edit(14, 8, 14, 14, 'honset');
     const broken = await waitForDiagnostics((p) => p.version === version && p.diagnostics.length > 0);
-    const actions = (await conn.sendRequest(CodeActionRequest.type, { textDocument: { uri }, range: broken.diagnostics[0].range, context: { diagnostics: broken.diagnostics } })) ?? [];
+    const actions =
+      (await conn.sendRequest(CodeActionRequest.type, {
+        textDocument: { uri },
+        range: broken.diagnostics[0].range,
+        context: { diagnostics: broken.diagnostics },
+      })) ?? [];
     const titles = actions.map((a) => ('title' in a ? a.title : ''));
     assert.deepEqual(titles, ["Change to 'honest'"]);
   });

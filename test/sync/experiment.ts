@@ -39,50 +39,107 @@ export function baseExperiment(): Experiment {
       { kind: 'model', name: 'demo', body: { path: 'builtin:demo', backend: 'wasm' } },
       { kind: 'model', name: 'demo2', body: { path: 'builtin:demo', backend: 'cpu' } },
       {
-        kind: 'prompts', name: 'contrast',
+        kind: 'prompts',
+        name: 'contrast',
         body: {
-          data: '"facts.csv"', template: TEMPLATE, positive: { persona: '"Pretend you are an honest person."' }, negative: { persona: '"Pretend you are a dishonest person."' },
-          pairing: 'paired', anchor: '"Answer:"', limit: '24',
+          data: '"facts.csv"',
+          template: TEMPLATE,
+          positive: { persona: '"Pretend you are an honest person."' },
+          negative: { persona: '"Pretend you are a dishonest person."' },
+          pairing: 'paired',
+          anchor: '"Answer:"',
+          limit: '24',
         },
       },
       {
-        kind: 'prompts', name: 'contrast2',
+        kind: 'prompts',
+        name: 'contrast2',
         body: {
-          data: '"facts.csv"', template: TEMPLATE, positive: { persona: '"Pretend you are an honest person."' }, negative: { persona: '"Pretend you are a dishonest person."' },
-          pairing: 'paired', anchor: '"Answer:"', limit: '16',
+          data: '"facts.csv"',
+          template: TEMPLATE,
+          positive: { persona: '"Pretend you are an honest person."' },
+          negative: { persona: '"Pretend you are a dishonest person."' },
+          pairing: 'paired',
+          anchor: '"Answer:"',
+          limit: '16',
         },
       },
       { kind: 'prompts', name: 'liar', body: { data: '"facts.csv"', template: LIAR, anchor: '"Answer:"', limit: '32' } },
       { kind: 'prompts', name: 'other', body: { data: '"facts.csv"', template: LIAR.replace('dishonest', 'careless'), anchor: '"Answer:"', limit: '16' } },
       { kind: 'direction', name: 'honesty', body: { model: 'demo', prompts: 'contrast', layers: '[0, 1, 2]', positions: '[-1, 0]', batch: '8' } },
-      { kind: 'direction', name: 'second', body: { model: 'demo', prompts: 'contrast2', layers: '[0, 1, 2]', positions: '[-1, 0]', method: 'pca', batch: '8' } },
       {
-        kind: 'tune', name: 'truthful',
-        body: { model: 'demo',
-          prompts: 'liar', direction: 'honesty', layers: '1..2', position: '-1',
-          token_loss: { weight: '1', blocks: '[down]' }, projection_loss: { weight: '1', blocks: '[v, o]' },
-          optimizer: { lr_token: '3e-3', lr_projection: '3e-3' }, batch: '8', max_steps: '6', holdout: '0.25',
+        kind: 'direction',
+        name: 'second',
+        body: { model: 'demo', prompts: 'contrast2', layers: '[0, 1, 2]', positions: '[-1, 0]', method: 'pca', batch: '8' },
+      },
+      {
+        kind: 'tune',
+        name: 'truthful',
+        body: {
+          model: 'demo',
+          prompts: 'liar',
+          direction: 'honesty',
+          layers: '1..2',
+          position: '-1',
+          token_loss: { weight: '1', blocks: '[down]' },
+          projection_loss: { weight: '1', blocks: '[v, o]' },
+          optimizer: { lr_token: '3e-3', lr_projection: '3e-3' },
+          batch: '8',
+          max_steps: '6',
+          holdout: '0.25',
           early_stopping: { min_steps: '0', patience: '100', window: '2' },
         },
       },
       // A tune whose held-out loss stops improving at once (a learning rate far too high): early stopping has work.
       {
-        kind: 'tune', name: 'stall',
+        kind: 'tune',
+        name: 'stall',
         body: {
-          model: 'demo', prompts: 'other', direction: 'second', layers: '1', epochs: '10', max_steps: '8', batch: '4',
-          optimizer: { lr_token: '0.3', lr_projection: '0.3' }, early_stopping: { every: '1', patience: '1', min_steps: '0' },
+          model: 'demo',
+          prompts: 'other',
+          direction: 'second',
+          layers: '1',
+          epochs: '10',
+          max_steps: '8',
+          batch: '4',
+          optimizer: { lr_token: '0.3', lr_projection: '0.3' },
+          early_stopping: { every: '1', patience: '1', min_steps: '0' },
         },
       },
-      { kind: 'tune', name: 'other_tune', body: { model: 'demo', prompts: 'other', direction: 'second', layers: '1', epochs: '1', batch: '4', optimizer: { lr_token: '1e-2', lr_projection: '1e-2' }, early_stopping: { enabled: 'false' } } },
       {
-        kind: 'search', name: 'blocks',
+        kind: 'tune',
+        name: 'other_tune',
+        body: {
+          model: 'demo',
+          prompts: 'other',
+          direction: 'second',
+          layers: '1',
+          epochs: '1',
+          batch: '4',
+          optimizer: { lr_token: '1e-2', lr_projection: '1e-2' },
+          early_stopping: { enabled: 'false' },
+        },
+      },
+      {
+        kind: 'search',
+        name: 'blocks',
         body: { tune: 'truthful', token_blocks: '[down]', projection_blocks: '[v, o]', strategy: 'exhaustive', steps_per_trial: '2', sample_tokens: '4' },
       },
-      { kind: 'search', name: 'halve', body: { tune: 'other_tune', token_blocks: '[down]', projection_blocks: '[v, o]', strategy: 'halving', min_steps: '1', eta: '2', sample_tokens: '2' } },
-      { kind: 'eval', name: 'plain', body: { model: 'demo', perplexity: { data: '"text.txt"', max_length: '64', stride: '32', max_tokens: '200', bootstrap: '50' } } },
       {
-        kind: 'eval', name: 'check',
-        body: { model: 'demo',
+        kind: 'search',
+        name: 'halve',
+        body: { tune: 'other_tune', token_blocks: '[down]', projection_blocks: '[v, o]', strategy: 'halving', min_steps: '1', eta: '2', sample_tokens: '2' },
+      },
+      {
+        kind: 'eval',
+        name: 'plain',
+        body: { model: 'demo', perplexity: { data: '"text.txt"', max_length: '64', stride: '32', max_tokens: '200', bootstrap: '50' } },
+      },
+      {
+        kind: 'eval',
+        name: 'check',
+        body: {
+          model: 'demo',
           tuned: 'truthful',
           perplexity: { data: '"text.txt"', max_length: '64', stride: '32', batch: '2', bootstrap: '100', max_tokens: '400' },
           ab: { holdout: 'true' },
@@ -91,7 +148,11 @@ export function baseExperiment(): Experiment {
           generate: { limit: '2', max_new_tokens: '4' },
         },
       },
-      { kind: 'export', name: 'release', body: { tune: 'truthful', direction: 'honesty', direction_formats: '[safetensors, gguf]', output: '"exports/release"' } },
+      {
+        kind: 'export',
+        name: 'release',
+        body: { tune: 'truthful', direction: 'honesty', direction_formats: '[safetensors, gguf]', output: '"exports/release"' },
+      },
     ],
   };
 }
@@ -137,9 +198,19 @@ export interface Outcome {
 const VOLATILE = new Set(['started', 'finished', 'updated', 'ms', 'seconds', 'elapsedMs', 'tokensPerSecond', 'run', 'dir', 'file', 'from']);
 
 function scrub(v: unknown, dir: string): unknown {
-  if (typeof v === 'string') return v.split(dir).join('<dir>').replace(/\d{4}-\d\d-\d\dT\d\d-\d\d-\d\dZ(-\d+)?/g, '<stamp>').replace(/\d{8}T\d{6}Z/g, '<stamp>');
+  if (typeof v === 'string')
+    return v
+      .split(dir)
+      .join('<dir>')
+      .replace(/\d{4}-\d\d-\d\dT\d\d-\d\d-\d\dZ(-\d+)?/g, '<stamp>')
+      .replace(/\d{8}T\d{6}Z/g, '<stamp>');
   if (Array.isArray(v)) return v.map((x) => scrub(x, dir));
-  if (v !== null && typeof v === 'object') return Object.fromEntries(Object.entries(v).filter(([k]) => !VOLATILE.has(k)).map(([k, x]) => [k, scrub(x, dir)]));
+  if (v !== null && typeof v === 'object')
+    return Object.fromEntries(
+      Object.entries(v)
+        .filter(([k]) => !VOLATILE.has(k))
+        .map(([k, x]) => [k, scrub(x, dir)]),
+    );
   return v;
 }
 
@@ -188,8 +259,13 @@ export async function runExperiment(x: Experiment, sections: string[]): Promise<
     runs[e.section] = scrub(
       {
         where: path.relative(dir, path.dirname(e.dir)),
-        status: summary?.status, headline: summary?.headline, metrics: summary?.metrics, detail: summary?.detail,
-        result: read('result.json'), events: own, files: hashTree(e.dir, new Set(['config.json', 'events.jsonl', 'status.json', 'summary.json', 'result.json'])),
+        status: summary?.status,
+        headline: summary?.headline,
+        metrics: summary?.metrics,
+        detail: summary?.detail,
+        result: read('result.json'),
+        events: own,
+        files: hashTree(e.dir, new Set(['config.json', 'events.jsonl', 'status.json', 'summary.json', 'result.json'])),
         logs: mine.filter((x) => x.type === 'log').map((x) => (x as { message: string }).message),
       },
       dir,

@@ -28,32 +28,54 @@ export interface TestRef {
 }
 export type KeyCheck = RunCheck | TestRef;
 
-type Run = Record<string, unknown> & { events?: Array<Record<string, unknown>>; logs?: string[]; metrics?: Record<string, number>; result?: Record<string, unknown> };
+type Run = Record<string, unknown> & {
+  events?: Array<Record<string, unknown>>;
+  logs?: string[];
+  metrics?: Record<string, number>;
+  result?: Record<string, unknown>;
+};
 const run = (o: Outcome, name: string): Run => (o.runs[name] ?? assert.fail(`no run of ${name}`)) as Run;
-const count = (o: Outcome, type: string, job?: string): number => o.events.filter((e) => e.type === type && (job === undefined || ('job' in e && e.job === job))).length;
+const count = (o: Outcome, type: string, job?: string): number =>
+  o.events.filter((e) => e.type === type && (job === undefined || ('job' in e && e.job === job))).length;
 
 /** The same numbers, but batched differently: the number of progress events changes. */
-const batching = (job: string) => (a: Outcome, b: Outcome, compare: string): void => {
-  assert.notEqual(count(a, 'progress', job), count(b, 'progress', job), 'progress events per batch');
-  const m = (o: Outcome) => run(o, compare).metrics ?? {};
-  for (const [k, v] of Object.entries(m(a))) assert.ok(Math.abs(v - (m(b)[k] ?? NaN)) <= 1e-4 * Math.max(1, Math.abs(v)), `${k}: ${v} vs ${m(b)[k]} (batching must not change results)`);
-};
+const batching =
+  (job: string) =>
+  (a: Outcome, b: Outcome, compare: string): void => {
+    assert.notEqual(count(a, 'progress', job), count(b, 'progress', job), 'progress events per batch');
+    const m = (o: Outcome) => run(o, compare).metrics ?? {};
+    for (const [k, v] of Object.entries(m(a)))
+      assert.ok(Math.abs(v - (m(b)[k] ?? NaN)) <= 1e-4 * Math.max(1, Math.abs(v)), `${k}: ${v} vs ${m(b)[k]} (batching must not change results)`);
+  };
 
-const logsMention = (word: string) => (_a: Outcome, b: Outcome, compare: string): void => {
-  assert.ok((run(b, compare).logs ?? []).some((l) => l.toLowerCase().includes(word.toLowerCase())), `a log line of ${compare} names ${word}`);
-};
+const logsMention =
+  (word: string) =>
+  (_a: Outcome, b: Outcome, compare: string): void => {
+    assert.ok(
+      (run(b, compare).logs ?? []).some((l) => l.toLowerCase().includes(word.toLowerCase())),
+      `a log line of ${compare} names ${word}`,
+    );
+  };
 
 export const KEY_CHECKS: Readonly<Record<string, KeyCheck>> = {
   runs: { value: '"elsewhere"', run: ['honesty'], compare: 'honesty' },
 
   'model.path': { test: 'test/job/run.test.ts', name: 'runs direction, tune, eval and export into complete run folders, and the tuned model lies less' },
-  'model.tokenizer': { test: 'test/engine/tokenizer/llama2c.test.ts', name: 'loadTokenizer finds tok<vocab>.bin next to a llama2.c model and reads the vocab size from it' },
+  'model.tokenizer': {
+    test: 'test/engine/tokenizer/llama2c.test.ts',
+    name: 'loadTokenizer finds tok<vocab>.bin next to a llama2.c model and reads the vocab size from it',
+  },
   'model.backend': { section: 'demo', value: 'cpu', run: ['honesty'], compare: 'honesty', expect: logsMention('cpu') },
 
   'prompts.data': { section: 'contrast', value: '"facts2.csv"', run: ['honesty'], compare: 'honesty' },
   'prompts.text_column': { section: 'contrast', value: '"claim"', run: ['honesty'], compare: 'honesty' },
   'prompts.label_column': { section: 'contrast', value: '"truth"', run: ['honesty'], compare: 'honesty' },
-  'prompts.template': { section: 'contrast', value: '"Question. {persona}\\nIs this claim true or false? {statement}\\nA) True\\nB) False\\nAnswer: {label}"', run: ['honesty'], compare: 'honesty' },
+  'prompts.template': {
+    section: 'contrast',
+    value: '"Question. {persona}\\nIs this claim true or false? {statement}\\nA) True\\nB) False\\nAnswer: {label}"',
+    run: ['honesty'],
+    compare: 'honesty',
+  },
   'prompts.true_label': { section: 'contrast', value: '"T"', run: ['honesty'], compare: 'honesty' },
   'prompts.false_label': { section: 'contrast', value: '"F"', run: ['honesty'], compare: 'honesty' },
   'prompts.positive.persona': { section: 'contrast', value: '"Pretend you are a truthful person."', run: ['honesty'], compare: 'honesty' },
@@ -102,12 +124,37 @@ export const KEY_CHECKS: Readonly<Record<string, KeyCheck>> = {
   'tune.schedule.decay': { section: 'truthful', value: 'linear' },
   'tune.schedule.min_lr_ratio': { section: 'truthful', value: '0.5' },
   'tune.batch': { section: 'truthful', value: '4' },
-  'tune.epochs': { section: 'other_tune', value: '2', expect: (a, b) => assert.ok(count(b, 'step', 'tune') > count(a, 'step', 'tune'), 'two epochs train more steps than one') },
-  'tune.max_steps': { section: 'truthful', value: '3', expect: (a, b) => assert.equal(count(b, 'step', 'tune'), 3, `max_steps 3 trains 3 steps (base ${count(a, 'step', 'tune')})`) },
+  'tune.epochs': {
+    section: 'other_tune',
+    value: '2',
+    expect: (a, b) => assert.ok(count(b, 'step', 'tune') > count(a, 'step', 'tune'), 'two epochs train more steps than one'),
+  },
+  'tune.max_steps': {
+    section: 'truthful',
+    value: '3',
+    expect: (a, b) => assert.equal(count(b, 'step', 'tune'), 3, `max_steps 3 trains 3 steps (base ${count(a, 'step', 'tune')})`),
+  },
   'tune.early_stopping.enabled': { section: 'truthful', value: 'false' },
-  'tune.early_stopping.patience': { section: 'stall', value: '100', expect: (a, b) => assert.ok(count(b, 'step', 'tune') > count(a, 'step', 'tune'), `patience 100 trains longer than patience 1 (${count(a, 'step', 'tune')} steps)`) },
-  'tune.early_stopping.min_steps': { section: 'stall', value: '6', expect: (a, b) => assert.ok(count(b, 'step', 'tune') >= 6 && count(a, 'step', 'tune') < 6, `no stop before min_steps (${count(a, 'step', 'tune')} → ${count(b, 'step', 'tune')} steps)`) },
-  'tune.early_stopping.every': { section: 'truthful', value: '2', expect: (a, b) => assert.ok(count(b, 'eval', 'tune') > count(a, 'eval', 'tune'), 'evaluating every 2 steps evaluates more often') },
+  'tune.early_stopping.patience': {
+    section: 'stall',
+    value: '100',
+    expect: (a, b) =>
+      assert.ok(count(b, 'step', 'tune') > count(a, 'step', 'tune'), `patience 100 trains longer than patience 1 (${count(a, 'step', 'tune')} steps)`),
+  },
+  'tune.early_stopping.min_steps': {
+    section: 'stall',
+    value: '6',
+    expect: (a, b) =>
+      assert.ok(
+        count(b, 'step', 'tune') >= 6 && count(a, 'step', 'tune') < 6,
+        `no stop before min_steps (${count(a, 'step', 'tune')} → ${count(b, 'step', 'tune')} steps)`,
+      ),
+  },
+  'tune.early_stopping.every': {
+    section: 'truthful',
+    value: '2',
+    expect: (a, b) => assert.ok(count(b, 'eval', 'tune') > count(a, 'eval', 'tune'), 'evaluating every 2 steps evaluates more often'),
+  },
   'tune.early_stopping.window': { section: 'truthful', value: '1' },
   'tune.early_stopping.metric': { section: 'truthful', value: 'token' },
   'tune.holdout': { section: 'truthful', value: '0.5' },

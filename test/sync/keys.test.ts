@@ -34,7 +34,8 @@ describe('every key is accounted for', () => {
     for (const [name, spec] of keys) {
       const check = KEY_CHECKS[name];
       if (spec.editorOnly !== undefined && spec.editorOnly.trim().length < 10) problems.push(`${name}: editorOnly needs a reason`);
-      if (spec.editorOnly === undefined && check === undefined) problems.push(`${name}: consumed by runs but has no check in test/sync/key-checks.ts (add one), or mark it editorOnly with a reason`);
+      if (spec.editorOnly === undefined && check === undefined)
+        problems.push(`${name}: consumed by runs but has no check in test/sync/key-checks.ts (add one), or mark it editorOnly with a reason`);
       if (spec.editorOnly !== undefined && check !== undefined) problems.push(`${name}: editor-only keys have no run check`);
     }
     for (const name of Object.keys(KEY_CHECKS)) if (!keys.has(name)) problems.push(`${name}: checked in key-checks.ts but not in the schema`);

@@ -50,7 +50,13 @@ export function evalPoints(total: number, every: number, seed = 2): SeriesPoint[
 const TOKENS = ['<s>', '▁[INST]', '▁Pretend', '▁you', "'re", '▁an', '▁honest', '▁person', '.', '▁The', '▁Earth', '▁orbits', '▁the', '▁Sun', '.', '▁[/INST]'];
 
 /** A layers x positions cosine table, like extraction diagnostics or the after-tuning projection. */
-export function cosineHeatmap(title: string, run: string, nLayers: number, nPositions: number, f: (layer: number, position: number) => number | null): HeatmapData {
+export function cosineHeatmap(
+  title: string,
+  run: string,
+  nLayers: number,
+  nPositions: number,
+  f: (layer: number, position: number) => number | null,
+): HeatmapData {
   const rows = Array.from({ length: nLayers }, (_, i) => i);
   const columns = Array.from({ length: nPositions }, (_, j) => TOKENS[j % TOKENS.length] as string);
   return {

@@ -31,7 +31,16 @@ describe('loss-curve store', () => {
     for (let i = 0; i < n; i += 100) {
       const points = [];
       for (let j = i; j < Math.min(n, i + 100); j++) {
-        points.push({ kind: 'step' as const, step: j, epoch: Math.floor(j / 1000), tokenLoss: 1 / (j + 1), projectionLoss: Math.sin(j), totalLoss: j % 977 === 0 ? null : Math.PI / (j + 1), lr: 3e-4, gradNorm: 0.1 + j * 1e-7 });
+        points.push({
+          kind: 'step' as const,
+          step: j,
+          epoch: Math.floor(j / 1000),
+          tokenLoss: 1 / (j + 1),
+          projectionLoss: Math.sin(j),
+          totalLoss: j % 977 === 0 ? null : Math.PI / (j + 1),
+          lr: 3e-4,
+          gradNorm: 0.1 + j * 1e-7,
+        });
       }
       store.append('run,"a"', points);
     }
@@ -80,7 +89,7 @@ describe('min/max decimation', () => {
     assert.equal(r.drawnPoints, 6);
   });
 
-  test('many points: two slots per column holding each column\'s min and max in order; extremes survive', () => {
+  test("many points: two slots per column holding each column's min and max in order; extremes survive", () => {
     const n = 100_000;
     const xs = Array.from({ length: n }, (_, i) => i);
     const ys = xs.map((i) => Math.sin(i / 1000));
@@ -156,7 +165,10 @@ describe('CSV', () => {
     assert.equal(csvCell(null), '');
     assert.equal(csvCell(0.1 + 0.2), '0.30000000000000004');
     const text = toCsv(['a', 'b'], [['x,"y"\nz', 1e-7]]);
-    assert.deepEqual(parseCsv(text), [['a', 'b'], ['x,"y"\nz', '1e-7']]);
+    assert.deepEqual(parseCsv(text), [
+      ['a', 'b'],
+      ['x,"y"\nz', '1e-7'],
+    ]);
   });
 });
 
@@ -184,7 +196,11 @@ describe('heatmap colour scale and layout', () => {
     assert.ok(L.cellW >= 10 && L.cellH >= 8, JSON.stringify(L));
     assert.ok(L.width <= 1000);
     assert.ok(L.rowStride * L.cellH >= 12 && L.colStride * L.cellW >= 12);
-    for (const [row, col] of [[0, 0], [47, 63], [20, 31]] as const) {
+    for (const [row, col] of [
+      [0, 0],
+      [47, 63],
+      [20, 31],
+    ] as const) {
       const c = cellCenter(L, row, col);
       assert.deepEqual(cellAt(L, c.x, c.y), { row, col });
     }
@@ -201,19 +217,42 @@ describe('heatmap colour scale and layout', () => {
 
 describe('leaderboard sorting', () => {
   const t = (trial: number, finalProjectionLoss: number | null, tokenBlocks: string[] = ['q'], run = 's'): TrialData => ({
-    type: 'trial', job: 'j', run, trial, tokenBlocks, projectionBlocks: ['down'], steps: 10, initialTokenLoss: 2, finalTokenLoss: 1,
-    initialProjectionLoss: 0.5, finalProjectionLoss, targetRate: 0.5, otherRate: 0.5, sample: `sample ${trial}`, seconds: trial, rung: 0,
+    type: 'trial',
+    job: 'j',
+    run,
+    trial,
+    tokenBlocks,
+    projectionBlocks: ['down'],
+    steps: 10,
+    initialTokenLoss: 2,
+    finalTokenLoss: 1,
+    initialProjectionLoss: 0.5,
+    finalProjectionLoss,
+    targetRate: 0.5,
+    otherRate: 0.5,
+    sample: `sample ${trial}`,
+    seconds: trial,
+    rung: 0,
   });
   const rows = [t(0, 0.3), t(1, null), t(2, 0.1), t(3, 0.3), t(4, 0.2, ['q', 'k', 'v'])];
 
   test('ascending and descending by a numeric column; missing values last either way; ties by trial', () => {
-    assert.deepEqual(sortTrials(rows, 'finalProjectionLoss', 'asc').map((r) => r.trial), [2, 4, 0, 3, 1]);
-    assert.deepEqual(sortTrials(rows, 'finalProjectionLoss', 'desc').map((r) => r.trial), [0, 3, 4, 2, 1]);
+    assert.deepEqual(
+      sortTrials(rows, 'finalProjectionLoss', 'asc').map((r) => r.trial),
+      [2, 4, 0, 3, 1],
+    );
+    assert.deepEqual(
+      sortTrials(rows, 'finalProjectionLoss', 'desc').map((r) => r.trial),
+      [0, 3, 4, 2, 1],
+    );
   });
 
   test('blocks sort by count, then names; unknown keys fall back to trial order', () => {
     assert.deepEqual(sortTrials(rows, 'tokenBlocks', 'desc').map((r) => r.trial)[0], 4);
-    assert.deepEqual(sortTrials(rows, 'nope', 'asc').map((r) => r.trial), [0, 1, 2, 3, 4]);
+    assert.deepEqual(
+      sortTrials(rows, 'nope', 'asc').map((r) => r.trial),
+      [0, 1, 2, 3, 4],
+    );
   });
 
   test('best value of a lower-is-better column', () => {
@@ -238,9 +277,15 @@ describe('number formatting', () => {
 
 describe('panel HTML', () => {
   const nonce = createNonce();
-  const html = panelHtml({ panel: 'heatmap', scriptUri: 'https://file+.vscode-resource.vscode-cdn.net/ext/dist/webview/heatmap.js', styleUri: 'https://file+.vscode-resource.vscode-cdn.net/ext/dist/webview/heatmap.css', cspSource: 'https://*.vscode-cdn.net', nonce });
+  const html = panelHtml({
+    panel: 'heatmap',
+    scriptUri: 'https://file+.vscode-resource.vscode-cdn.net/ext/dist/webview/heatmap.js',
+    styleUri: 'https://file+.vscode-resource.vscode-cdn.net/ext/dist/webview/heatmap.css',
+    cspSource: 'https://*.vscode-cdn.net',
+    nonce,
+  });
 
-  test('strict CSP with this load\'s nonce and no unsafe sources', () => {
+  test("strict CSP with this load's nonce and no unsafe sources", () => {
     const csp = /http-equiv="Content-Security-Policy" content="([^"]+)"/.exec(html)?.[1] ?? '';
     assert.equal(csp, panelCsp('https://*.vscode-cdn.net', nonce));
     assert.match(csp, /default-src 'none'/);
@@ -265,7 +310,10 @@ describe('panel HTML', () => {
     assert.throws(() => panelHtml({ panel: 'heatmap', scriptUri: 'x', cspSource: "https://a 'unsafe-inline'", nonce }), /cspSource/);
     assert.throws(() => panelHtml({ panel: 'heatmap', scriptUri: 'x', cspSource: 'https://a; script-src *', nonce }), /cspSource/);
     // code-server's webview.cspSource lists two sources.
-    assert.match(panelHtml({ panel: 'heatmap', scriptUri: 'x', cspSource: "'self' https://*.vscode-cdn.net", nonce }), /style-src 'self' https:\/\/\*\.vscode-cdn\.net 'nonce-/);
+    assert.match(
+      panelHtml({ panel: 'heatmap', scriptUri: 'x', cspSource: "'self' https://*.vscode-cdn.net", nonce }),
+      /style-src 'self' https:\/\/\*\.vscode-cdn\.net 'nonce-/,
+    );
     assert.throws(() => panelHtml({ panel: 'chat' as 'heatmap', scriptUri: 'x', cspSource: 'https://a', nonce }), /unknown panel/);
   });
 

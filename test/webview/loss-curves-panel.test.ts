@@ -43,11 +43,14 @@ describe('loss-curve panel in headless Chromium', { skip }, () => {
     // ...the last 1,000 through real window.postMessage (asynchronous delivery, like VS Code's).
     await p.page.evaluate(
       ({ points, version }) => {
-        for (let i = 0; i < points.length; i += 50) window.postMessage({ type: 'append', protocolVersion: version, run: 'tune-honest', points: points.slice(i, i + 50) }, '*');
+        for (let i = 0; i < points.length; i += 50)
+          window.postMessage({ type: 'append', protocolVersion: version, run: 'tune-honest', points: points.slice(i, i + 50) }, '*');
       },
       { points: steps.slice(9_000), version: WEBVIEW_PROTOCOL_VERSION },
     );
-    await p.page.waitForFunction(() => (window as unknown as { __rtuneTest: { stepCount(r: string): number } }).__rtuneTest.stepCount('tune-honest') === 10_000);
+    await p.page.waitForFunction(
+      () => (window as unknown as { __rtuneTest: { stepCount(r: string): number } }).__rtuneTest.stepCount('tune-honest') === 10_000,
+    );
     const evals = evalPoints(total, 250);
     await p.send({ type: 'append', run: 'tune-honest', points: evals });
     // A replayed overlap (snapshot + append race) replaces points instead of duplicating them.
@@ -65,14 +68,18 @@ describe('loss-curve panel in headless Chromium', { skip }, () => {
     assert.deepEqual(modes, ['minmax', 'minmax', 'minmax', 'minmax', 'minmax']);
     for (const d of drawn) assert.ok(d > 500 && d < 6_000, `drawn ${d} points of a chart: decimated to the plot width, not empty`);
     assert.match((await p.page.textContent('#runs')) ?? '', /running10,000 steps · 41 evals · 83% of 12,000 steps.*cancelled2,500 steps/s);
-    assert.deepEqual(await p.page.$$eval('#runs vscode-checkbox', (boxes) => boxes.map((b) => (b as HTMLElement & { label: string }).label)), ['tune honest', 'tune-lr-1e-4']);
+    assert.deepEqual(await p.page.$$eval('#runs vscode-checkbox', (boxes) => boxes.map((b) => (b as HTMLElement & { label: string }).label)), [
+      'tune honest',
+      'tune-lr-1e-4',
+    ]);
 
     // The curve is on the canvas: count pixels of the first run's colour in the total-loss chart.
     const inked = await p.page.evaluate(() => {
       const c = document.querySelector('figure[data-metric="totalLoss"] canvas') as HTMLCanvasElement;
       const d = (c.getContext('2d') as CanvasRenderingContext2D).getImageData(0, 0, c.width, c.height).data;
       let n = 0;
-      for (let i = 0; i < d.length; i += 4) if (Math.abs((d[i] as number) - 0x37) + Math.abs((d[i + 1] as number) - 0x94) + Math.abs((d[i + 2] as number) - 0xff) < 60) n++;
+      for (let i = 0; i < d.length; i += 4)
+        if (Math.abs((d[i] as number) - 0x37) + Math.abs((d[i + 1] as number) - 0x94) + Math.abs((d[i + 2] as number) - 0xff) < 60) n++;
       return n;
     });
     assert.ok(inked > 300, `only ${inked} pixels of the run colour`);
@@ -95,7 +102,10 @@ describe('loss-curve panel in headless Chromium', { skip }, () => {
     assert.equal(rows.length, 1 + total + evals.length + 2_500);
     const honestSteps = rows.filter((r) => r[0] === 'tune-honest' && r[1] === 'step');
     assert.equal(honestSteps.length, total);
-    assert.deepEqual(honestSteps.map((r) => Number(r[3])), steps.map((s) => s.step));
+    assert.deepEqual(
+      honestSteps.map((r) => Number(r[3])),
+      steps.map((s) => s.step),
+    );
     for (const i of [0, 1, 4_999, 9_999]) {
       const s = steps[i] as StepPoint;
       assert.deepEqual((honestSteps[i] as string[]).slice(5).map(Number), [s.tokenLoss, s.projectionLoss, s.totalLoss, s.lr, s.gradNorm]);

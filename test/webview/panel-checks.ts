@@ -43,7 +43,10 @@ export async function assertClean(p: PanelPage, server: PanelServer): Promise<vo
   assert.deepEqual(p.foreignRequests(server.origin), []);
   const posted = await p.posted<PanelMessage>();
   for (const m of posted) assert.ok(isPanelMessage(m), `panel posted an invalid message: ${JSON.stringify(m).slice(0, 200)}`);
-  assert.deepEqual(posted.filter((m) => m.type === 'error'), []);
+  assert.deepEqual(
+    posted.filter((m) => m.type === 'error'),
+    [],
+  );
 }
 
 /** The last message of `type` the panel posted; fails when there is none. */

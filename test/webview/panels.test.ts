@@ -13,14 +13,7 @@ import { createNonce, panelHtml } from '../../webview/html';
 import { sortTrials } from '../../webview/leaderboard/columns';
 import { parseCsv } from './csv-parse';
 import { afterTuning, beforeTuning, cosineHeatmap, stepPoints, trials } from './fixtures';
-import {
-  launchBrowser,
-  openPanel,
-  startPanelServer,
-  VSCODE_LIGHT_THEME,
-  type BrowserHandle,
-  type PanelServer,
-} from './harness';
+import { launchBrowser, openPanel, startPanelServer, VSCODE_LIGHT_THEME, type BrowserHandle, type PanelServer } from './harness';
 import { assertClean, browserTestsSkip, DARK, lastPosted, publish } from './panel-checks';
 
 const skip = browserTestsSkip();
@@ -48,7 +41,9 @@ describe('webview panels in headless Chromium', { skip }, () => {
       for (const [k, v] of Object.entries(vars)) document.documentElement.style.setProperty(k, v);
       document.body.classList.replace('vscode-dark', 'vscode-light');
     }, VSCODE_LIGHT_THEME);
-    await p.page.waitForFunction(() => (window as unknown as { __rtuneTest: { theme(): { background: string } } }).__rtuneTest.theme().background === '#ffffff');
+    await p.page.waitForFunction(
+      () => (window as unknown as { __rtuneTest: { theme(): { background: string } } }).__rtuneTest.theme().background === '#ffffff',
+    );
     await p.rendered();
     const theme = await p.hook<{ foreground: string; kind: string; palette: string[] }>('theme');
     assert.equal(theme.foreground, '#3b3b3b');
@@ -165,25 +160,41 @@ describe('webview panels in headless Chromium', { skip }, () => {
     assert.match((await p.page.textContent('#summary')) ?? '', /^16 trials · lowest final projection loss .* \(trial \d+\) · 16 of 35 trials \(rung 0\)$/);
     assert.equal(await p.page.locator('#leaderboard tbody tr').count(), 16);
     const order = async (): Promise<number[]> => (await p.hook<Array<[string, number]>>('order')).map((r) => r[1]);
-    assert.deepEqual(await order(), all.map((t) => t.trial), 'default: trial order');
+    assert.deepEqual(
+      await order(),
+      all.map((t) => t.trial),
+      'default: trial order',
+    );
 
     await p.page.click('button.lb-sort[data-key="finalProjectionLoss"]');
     await p.rendered();
-    assert.deepEqual(await order(), sortTrials(all, 'finalProjectionLoss', 'asc').map((t) => t.trial));
+    assert.deepEqual(
+      await order(),
+      sortTrials(all, 'finalProjectionLoss', 'asc').map((t) => t.trial),
+    );
     const values = await p.page.$$eval('#leaderboard tbody td[data-key="finalProjectionLoss"]', (tds) => tds.map((td) => td.getAttribute('data-value')));
     const numbers = values.filter((v) => v !== '').map(Number);
-    assert.deepEqual(numbers, [...numbers].sort((a, b) => a - b));
+    assert.deepEqual(
+      numbers,
+      [...numbers].sort((a, b) => a - b),
+    );
     assert.equal(values[values.length - 1], '', 'the diverged trial sorts last');
     assert.equal(await p.page.getAttribute('th[data-key="finalProjectionLoss"]', 'aria-sort'), 'ascending');
 
     await p.page.click('button.lb-sort[data-key="finalProjectionLoss"]');
     await p.rendered();
-    assert.deepEqual(await order(), sortTrials(all, 'finalProjectionLoss', 'desc').map((t) => t.trial));
+    assert.deepEqual(
+      await order(),
+      sortTrials(all, 'finalProjectionLoss', 'desc').map((t) => t.trial),
+    );
     assert.equal(await p.page.getAttribute('th[data-key="finalProjectionLoss"]', 'aria-sort'), 'descending');
 
     await p.page.click('button.lb-sort[data-key="targetRate"]');
     await p.rendered();
-    assert.deepEqual(await order(), sortTrials(all, 'targetRate', 'asc').map((t) => t.trial));
+    assert.deepEqual(
+      await order(),
+      sortTrials(all, 'targetRate', 'asc').map((t) => t.trial),
+    );
 
     // A re-sent trial replaces its row.
     await p.send({ type: 'trials', trials: [{ ...all[3], targetRate: 1, sample: 'updated sample' } as (typeof all)[number]] });
@@ -248,9 +259,18 @@ describe('webview panels in headless Chromium', { skip }, () => {
     await q.page.waitForFunction(() => (window as unknown as { __violations: unknown[] }).__violations.length >= 3);
     assert.equal(await q.page.evaluate(() => (window as unknown as { __inlineRan?: boolean }).__inlineRan), undefined);
     const v2 = await q.violations();
-    assert.ok(v2.some((v) => v.directive === 'script-src-elem' && v.blocked === 'inline'), JSON.stringify(v2));
-    assert.ok(v2.some((v) => v.directive === 'img-src' && v.blocked === 'https://example.invalid/pixel.png'), JSON.stringify(v2));
-    assert.ok(v2.some((v) => v.directive === 'style-src-attr'), JSON.stringify(v2));
+    assert.ok(
+      v2.some((v) => v.directive === 'script-src-elem' && v.blocked === 'inline'),
+      JSON.stringify(v2),
+    );
+    assert.ok(
+      v2.some((v) => v.directive === 'img-src' && v.blocked === 'https://example.invalid/pixel.png'),
+      JSON.stringify(v2),
+    );
+    assert.ok(
+      v2.some((v) => v.directive === 'style-src-attr'),
+      JSON.stringify(v2),
+    );
     assert.notEqual(await q.page.$eval('#styled', (e) => getComputedStyle(e).color), 'rgb(1, 2, 3)');
     const remote = q.requests.filter((u) => u.includes('example.invalid'));
     const blocked = q.failedRequests.filter((r) => r.url.includes('example.invalid') && r.error === 'csp');

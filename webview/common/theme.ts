@@ -28,15 +28,16 @@ function cssVar(style: CSSStyleDeclaration, name: string, fallback: string): str
 export function readTheme(): Theme {
   const style = getComputedStyle(document.body);
   const cls = document.body.classList;
-  const kind = cls.contains('vscode-high-contrast') || cls.contains('vscode-high-contrast-light')
-    ? 'high-contrast'
-    : cls.contains('vscode-light')
-      ? 'light'
-      : cls.contains('vscode-dark')
-        ? 'dark'
-        : window.matchMedia('(prefers-color-scheme: light)').matches
-          ? 'light'
-          : 'dark';
+  const kind =
+    cls.contains('vscode-high-contrast') || cls.contains('vscode-high-contrast-light')
+      ? 'high-contrast'
+      : cls.contains('vscode-light')
+        ? 'light'
+        : cls.contains('vscode-dark')
+          ? 'dark'
+          : window.matchMedia('(prefers-color-scheme: light)').matches
+            ? 'light'
+            : 'dark';
   const fontSize = Number.parseFloat(cssVar(style, '--rt-font-size', '13px'));
   return {
     background: cssVar(style, '--rt-bg', '#1f1f1f'),

@@ -12,8 +12,17 @@ export type Rgb = readonly [number, number, number];
 
 /** RdBu-11 from blue (most negative) through white to red (most positive). */
 export const DIVERGING_STOPS: readonly Rgb[] = [
-  [5, 48, 97], [33, 102, 172], [67, 147, 195], [146, 197, 222], [209, 229, 240], [247, 247, 247],
-  [253, 219, 199], [244, 165, 130], [214, 96, 77], [178, 24, 43], [103, 0, 31],
+  [5, 48, 97],
+  [33, 102, 172],
+  [67, 147, 195],
+  [146, 197, 222],
+  [209, 229, 240],
+  [247, 247, 247],
+  [253, 219, 199],
+  [244, 165, 130],
+  [214, 96, 77],
+  [178, 24, 43],
+  [103, 0, 31],
 ];
 
 /** Missing values (non-finite or null): a mid grey, not on the scale. */

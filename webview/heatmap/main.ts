@@ -56,7 +56,14 @@ const empty = el('p', {
   attrs: { id: 'empty' },
 });
 root.append(
-  el('header', { className: 'rt-toolbar' }, [el('h1', { text: 'Projection heatmap' }), select, info, el('span', { className: 'rt-spacer' }), exportPng, exportCsv]),
+  el('header', { className: 'rt-toolbar' }, [
+    el('h1', { text: 'Projection heatmap' }),
+    select,
+    info,
+    el('span', { className: 'rt-spacer' }),
+    exportPng,
+    exportCsv,
+  ]),
   readout,
   stage,
   empty,

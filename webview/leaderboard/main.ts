@@ -43,8 +43,16 @@ const thead = el('thead');
 const tbody = el('tbody');
 table.append(thead, tbody);
 const wrap = el('div', { className: 'lb-wrap' }, [table]);
-const empty = el('p', { className: 'rt-empty', text: 'No trials yet. Run Block Search on a search section and trials appear here as they finish.', attrs: { id: 'empty' } });
-root.append(el('header', { className: 'rt-toolbar' }, [el('h1', { text: 'Block search' }), summary, el('span', { className: 'rt-spacer' }), exportCsv]), wrap, empty);
+const empty = el('p', {
+  className: 'rt-empty',
+  text: 'No trials yet. Run Block Search on a search section and trials appear here as they finish.',
+  attrs: { id: 'empty' },
+});
+root.append(
+  el('header', { className: 'rt-toolbar' }, [el('h1', { text: 'Block search' }), summary, el('span', { className: 'rt-spacer' }), exportCsv]),
+  wrap,
+  empty,
+);
 
 const runtime = startPanel<ViewState>({ panel: 'leaderboard', onMessage, onTheme: () => undefined, render });
 let state = parseState(runtime.api.getState());
@@ -99,7 +107,12 @@ function renderHeader(columns: readonly Column[]): void {
   for (const c of columns) {
     const active = c.key === state.sortKey;
     const arrow = active ? (state.sortDirection === 'asc' ? ' ▲' : ' ▼') : '';
-    const button = el('button', { className: 'lb-sort', text: c.label + arrow, title: `${c.title}. Click to sort.`, attrs: { type: 'button', 'data-key': c.key } });
+    const button = el('button', {
+      className: 'lb-sort',
+      text: c.label + arrow,
+      title: `${c.title}. Click to sort.`,
+      attrs: { type: 'button', 'data-key': c.key },
+    });
     button.addEventListener('click', () => {
       state = { sortKey: c.key, sortDirection: active && state.sortDirection === 'asc' ? 'desc' : 'asc' };
       runtime.api.setState(state);
@@ -107,7 +120,14 @@ function renderHeader(columns: readonly Column[]): void {
       runtime.scheduler.schedule();
     });
     labels.append(
-      el('th', { className: c.numeric ? 'lb-num' : '', attrs: { scope: 'col', 'data-key': c.key, 'aria-sort': active ? (state.sortDirection === 'asc' ? 'ascending' : 'descending') : 'none' } }, [button]),
+      el(
+        'th',
+        {
+          className: c.numeric ? 'lb-num' : '',
+          attrs: { scope: 'col', 'data-key': c.key, 'aria-sort': active ? (state.sortDirection === 'asc' ? 'ascending' : 'descending') : 'none' },
+        },
+        [button],
+      ),
     );
   }
   thead.replaceChildren(groups, labels);
@@ -162,10 +182,37 @@ function renderSummary(rows: readonly TrialData[]): void {
 exportCsv.addEventListener('click', () => {
   const rows = sortTrials([...trials.values()], state.sortKey, state.sortDirection);
   const csv = toCsv(
-    ['run', 'trial', 'rung', 'token_blocks', 'projection_blocks', 'steps', 'initial_token_loss', 'final_token_loss', 'initial_projection_loss', 'final_projection_loss', 'target_rate', 'other_rate', 'seconds', 'sample'],
+    [
+      'run',
+      'trial',
+      'rung',
+      'token_blocks',
+      'projection_blocks',
+      'steps',
+      'initial_token_loss',
+      'final_token_loss',
+      'initial_projection_loss',
+      'final_projection_loss',
+      'target_rate',
+      'other_rate',
+      'seconds',
+      'sample',
+    ],
     rows.map((t) => [
-      t.run, t.trial, t.rung, t.tokenBlocks.join(' '), t.projectionBlocks.join(' '), t.steps, t.initialTokenLoss, t.finalTokenLoss,
-      t.initialProjectionLoss, t.finalProjectionLoss, t.targetRate, t.otherRate, t.seconds, t.sample,
+      t.run,
+      t.trial,
+      t.rung,
+      t.tokenBlocks.join(' '),
+      t.projectionBlocks.join(' '),
+      t.steps,
+      t.initialTokenLoss,
+      t.finalTokenLoss,
+      t.initialProjectionLoss,
+      t.finalProjectionLoss,
+      t.targetRate,
+      t.otherRate,
+      t.seconds,
+      t.sample,
     ]),
   );
   runtime.post({ type: 'exportCsv', panel: 'leaderboard', csv, suggestedName: suggestedFileName('block-search', 'csv') });

@@ -69,15 +69,17 @@ export class MetricChart {
       axes: [axis(), { ...axis(), size: 58 }],
       series: [
         {},
-        ...series.map((s): uPlot.Series => ({
-          label: s.label,
-          stroke: s.color,
-          width: s.kind === 'step' ? 1.5 : 1.25,
-          spanGaps: false,
-          ...(s.kind === 'step'
-            ? { points: { show: false } }
-            : { dash: s.kind === 'heldout' ? [6, 4] : [2, 3], points: { show: true, size: 5, stroke: s.color, fill: theme.background } }),
-        })),
+        ...series.map(
+          (s): uPlot.Series => ({
+            label: s.label,
+            stroke: s.color,
+            width: s.kind === 'step' ? 1.5 : 1.25,
+            spanGaps: false,
+            ...(s.kind === 'step'
+              ? { points: { show: false } }
+              : { dash: s.kind === 'heldout' ? [6, 4] : [2, 3], points: { show: true, size: 5, stroke: s.color, fill: theme.background } }),
+          }),
+        ),
       ],
       hooks: {
         setCursor: [

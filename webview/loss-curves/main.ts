@@ -55,7 +55,14 @@ const chartsSection = el('section', { className: 'lc-charts', attrs: { id: 'char
 const empty = el('p', { className: 'rt-empty', text: 'No runs yet. Run Tuning on a .rtune file and its loss curves stream in here.', attrs: { id: 'empty' } });
 const status = el('footer', { className: 'rt-status', attrs: { id: 'status' } });
 root.append(
-  el('header', { className: 'rt-toolbar' }, [el('h1', { text: 'Loss curves' }), logBox, resetZoom, el('span', { className: 'rt-spacer' }), exportPng, exportCsv]),
+  el('header', { className: 'rt-toolbar' }, [
+    el('h1', { text: 'Loss curves' }),
+    logBox,
+    resetZoom,
+    el('span', { className: 'rt-spacer' }),
+    exportPng,
+    exportCsv,
+  ]),
   runsList,
   readout,
   chartsSection,
@@ -261,7 +268,12 @@ resetZoom.addEventListener('click', () => {
 });
 exportCsv.addEventListener('click', () => {
   const only = store.runs.size === 1 ? [...store.runs.keys()][0] : undefined;
-  runtime.post({ type: 'exportCsv', panel: 'loss-curves', csv: store.toCsv(), suggestedName: suggestedFileName(only ? `${only}-losses` : 'loss-curves', 'csv') });
+  runtime.post({
+    type: 'exportCsv',
+    panel: 'loss-curves',
+    csv: store.toCsv(),
+    suggestedName: suggestedFileName(only ? `${only}-losses` : 'loss-curves', 'csv'),
+  });
 });
 exportPng.addEventListener('click', () => {
   if (store.pointCount() === 0) {
@@ -269,7 +281,12 @@ exportPng.addEventListener('click', () => {
     return;
   }
   const legend = visibleRuns().map((r) => ({ label: r.label, color: runColor(r) }));
-  runtime.post({ type: 'exportPng', panel: 'loss-curves', dataUrl: composePng(chartsSection, charts, legend, theme), suggestedName: suggestedFileName('loss-curves', 'png') });
+  runtime.post({
+    type: 'exportPng',
+    panel: 'loss-curves',
+    dataUrl: composePng(chartsSection, charts, legend, theme),
+    suggestedName: suggestedFileName('loss-curves', 'png'),
+  });
 });
 
 new ResizeObserver(() => {

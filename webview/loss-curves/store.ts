@@ -22,7 +22,10 @@ export class SortedSeries<C extends string> {
   /** Bumped when a point is inserted or replaced anywhere but past the end (caches of the series go stale). */
   version = 0;
 
-  constructor(readonly columnNames: readonly C[], capacity = 256) {
+  constructor(
+    readonly columnNames: readonly C[],
+    capacity = 256,
+  ) {
     this.x = new Float64Array(capacity);
     this.columns = {} as Record<C, Float64Array>;
     for (const c of columnNames) this.columns[c] = new Float64Array(capacity);
@@ -214,8 +217,16 @@ export class LossStore {
       const c = s.columns;
       for (let i = 0; i < s.length; i++) {
         rows.push([
-          r.run, 'step', 'train', s.x[i] as number, num(c.epoch[i] as number), num(c.tokenLoss[i] as number),
-          num(c.projectionLoss[i] as number), num(c.totalLoss[i] as number), num(c.lr[i] as number), num(c.gradNorm[i] as number),
+          r.run,
+          'step',
+          'train',
+          s.x[i] as number,
+          num(c.epoch[i] as number),
+          num(c.tokenLoss[i] as number),
+          num(c.projectionLoss[i] as number),
+          num(c.totalLoss[i] as number),
+          num(c.lr[i] as number),
+          num(c.gradNorm[i] as number),
         ]);
       }
       for (const split of EVAL_SPLITS) {
@@ -223,8 +234,16 @@ export class LossStore {
         const ec = e.columns;
         for (let i = 0; i < e.length; i++) {
           rows.push([
-            r.run, 'eval', split, e.x[i] as number, null, num(ec.tokenLoss[i] as number),
-            num(ec.projectionLoss[i] as number), num(ec.totalLoss[i] as number), null, null,
+            r.run,
+            'eval',
+            split,
+            e.x[i] as number,
+            null,
+            num(ec.tokenLoss[i] as number),
+            num(ec.projectionLoss[i] as number),
+            num(ec.totalLoss[i] as number),
+            null,
+            null,
           ]);
         }
       }

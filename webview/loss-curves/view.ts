@@ -37,9 +37,7 @@ export function parseState(x: unknown): ViewState {
     logScale: s['logScale'] === true,
     hiddenRuns: Array.isArray(s['hiddenRuns']) ? s['hiddenRuns'].filter((r): r is string => typeof r === 'string') : [],
     zoom:
-      Array.isArray(zoom) && zoom.length === 2 && typeof zoom[0] === 'number' && typeof zoom[1] === 'number' && zoom[0] < zoom[1]
-        ? [zoom[0], zoom[1]]
-        : null,
+      Array.isArray(zoom) && zoom.length === 2 && typeof zoom[0] === 'number' && typeof zoom[1] === 'number' && zoom[0] < zoom[1] ? [zoom[0], zoom[1]] : null,
   };
 }
 

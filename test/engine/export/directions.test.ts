@@ -20,10 +20,18 @@ describe('writeDirectionsSafetensors', () => {
     const rng = new Rng(3);
     const hidden = 10;
     const vec = (): Float32Array => Float32Array.from({ length: hidden }, () => rng.normal());
-    const dirs = new Map<number, Float32Array[]>([[13, [vec(), vec(), vec()]], [2, [vec(), vec(), vec()]]]);
+    const dirs = new Map<number, Float32Array[]>([
+      [13, [vec(), vec(), vec()]],
+      [2, [vec(), vec(), vec()]],
+    ]);
     const meta = {
-      model: 'demo', tokenizer_sha256: 'ab12', template: 'llama2-chat', positions: '-3,-2,-1', method: 'meandiff',
-      data_sha256: 'cd34', n: '306',
+      model: 'demo',
+      tokenizer_sha256: 'ab12',
+      template: 'llama2-chat',
+      positions: '-3,-2,-1',
+      method: 'meandiff',
+      data_sha256: 'cd34',
+      n: '306',
     };
     const file = path.join(tmpRoot, 'dirs.safetensors');
     writeDirectionsSafetensors(file, dirs, meta);
@@ -41,7 +49,10 @@ describe('writeDirectionsSafetensors', () => {
 
     const back = readDirectionsSafetensors(file);
     assert.deepEqual([...back.directions.keys()], [2, 13]);
-    assert.deepEqual(back.directions.get(13)?.map((r) => Array.from(r)), dirs.get(13)?.map((r) => Array.from(r)));
+    assert.deepEqual(
+      back.directions.get(13)?.map((r) => Array.from(r)),
+      dirs.get(13)?.map((r) => Array.from(r)),
+    );
     assert.equal(back.metadata['method'], 'meandiff');
   });
 

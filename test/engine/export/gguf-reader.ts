@@ -19,8 +19,19 @@ export class GgufReadError extends Error {
 }
 
 export const GGUF_VALUE_TYPES = {
-  UINT8: 0, INT8: 1, UINT16: 2, INT16: 3, UINT32: 4, INT32: 5, FLOAT32: 6, BOOL: 7, STRING: 8, ARRAY: 9,
-  UINT64: 10, INT64: 11, FLOAT64: 12,
+  UINT8: 0,
+  INT8: 1,
+  UINT16: 2,
+  INT16: 3,
+  UINT32: 4,
+  INT32: 5,
+  FLOAT32: 6,
+  BOOL: 7,
+  STRING: 8,
+  ARRAY: 9,
+  UINT64: 10,
+  INT64: 11,
+  FLOAT64: 12,
 } as const;
 
 export type GgufValue = number | bigint | boolean | string | GgufValue[];
@@ -63,16 +74,62 @@ class Cursor {
       throw new GgufReadError(`truncated: ${what} needs ${n} byte(s) at offset ${this.pos}, file has ${this.buf.length}`);
     }
   }
-  u8(what: string): number { this.need(1, what); return this.buf.readUInt8(this.pos++); }
-  i8(what: string): number { this.need(1, what); return this.buf.readInt8(this.pos++); }
-  u16(what: string): number { this.need(2, what); const v = this.buf.readUInt16LE(this.pos); this.pos += 2; return v; }
-  i16(what: string): number { this.need(2, what); const v = this.buf.readInt16LE(this.pos); this.pos += 2; return v; }
-  u32(what: string): number { this.need(4, what); const v = this.buf.readUInt32LE(this.pos); this.pos += 4; return v; }
-  i32(what: string): number { this.need(4, what); const v = this.buf.readInt32LE(this.pos); this.pos += 4; return v; }
-  f32(what: string): number { this.need(4, what); const v = this.buf.readFloatLE(this.pos); this.pos += 4; return v; }
-  f64(what: string): number { this.need(8, what); const v = this.buf.readDoubleLE(this.pos); this.pos += 8; return v; }
-  u64(what: string): bigint { this.need(8, what); const v = this.buf.readBigUInt64LE(this.pos); this.pos += 8; return v; }
-  i64(what: string): bigint { this.need(8, what); const v = this.buf.readBigInt64LE(this.pos); this.pos += 8; return v; }
+  u8(what: string): number {
+    this.need(1, what);
+    return this.buf.readUInt8(this.pos++);
+  }
+  i8(what: string): number {
+    this.need(1, what);
+    return this.buf.readInt8(this.pos++);
+  }
+  u16(what: string): number {
+    this.need(2, what);
+    const v = this.buf.readUInt16LE(this.pos);
+    this.pos += 2;
+    return v;
+  }
+  i16(what: string): number {
+    this.need(2, what);
+    const v = this.buf.readInt16LE(this.pos);
+    this.pos += 2;
+    return v;
+  }
+  u32(what: string): number {
+    this.need(4, what);
+    const v = this.buf.readUInt32LE(this.pos);
+    this.pos += 4;
+    return v;
+  }
+  i32(what: string): number {
+    this.need(4, what);
+    const v = this.buf.readInt32LE(this.pos);
+    this.pos += 4;
+    return v;
+  }
+  f32(what: string): number {
+    this.need(4, what);
+    const v = this.buf.readFloatLE(this.pos);
+    this.pos += 4;
+    return v;
+  }
+  f64(what: string): number {
+    this.need(8, what);
+    const v = this.buf.readDoubleLE(this.pos);
+    this.pos += 8;
+    return v;
+  }
+  u64(what: string): bigint {
+    this.need(8, what);
+    const v = this.buf.readBigUInt64LE(this.pos);
+    this.pos += 8;
+    return v;
+  }
+  i64(what: string): bigint {
+    this.need(8, what);
+    const v = this.buf.readBigInt64LE(this.pos);
+    this.pos += 8;
+    return v;
+  }
   size(what: string): number {
     const v = this.u64(what);
     if (v > BigInt(Number.MAX_SAFE_INTEGER)) throw new GgufReadError(`${what} ${v} is too large`);
@@ -94,22 +151,33 @@ class Cursor {
 function readValue(c: Cursor, type: number, what: string, depth = 0): GgufValue {
   const T = GGUF_VALUE_TYPES;
   switch (type) {
-    case T.UINT8: return c.u8(what);
-    case T.INT8: return c.i8(what);
-    case T.UINT16: return c.u16(what);
-    case T.INT16: return c.i16(what);
-    case T.UINT32: return c.u32(what);
-    case T.INT32: return c.i32(what);
-    case T.FLOAT32: return c.f32(what);
+    case T.UINT8:
+      return c.u8(what);
+    case T.INT8:
+      return c.i8(what);
+    case T.UINT16:
+      return c.u16(what);
+    case T.INT16:
+      return c.i16(what);
+    case T.UINT32:
+      return c.u32(what);
+    case T.INT32:
+      return c.i32(what);
+    case T.FLOAT32:
+      return c.f32(what);
     case T.BOOL: {
       const b = c.u8(what);
       if (b > 1) throw new GgufReadError(`${what}: bool byte ${b} is neither 0 nor 1`);
       return b === 1;
     }
-    case T.STRING: return c.str(what);
-    case T.UINT64: return c.u64(what);
-    case T.INT64: return c.i64(what);
-    case T.FLOAT64: return c.f64(what);
+    case T.STRING:
+      return c.str(what);
+    case T.UINT64:
+      return c.u64(what);
+    case T.INT64:
+      return c.i64(what);
+    case T.FLOAT64:
+      return c.f64(what);
     case T.ARRAY: {
       if (depth > 8) throw new GgufReadError(`${what}: arrays nested too deeply`);
       const elemType = c.u32(`${what} array type`);
@@ -118,7 +186,8 @@ function readValue(c: Cursor, type: number, what: string, depth = 0): GgufValue 
       for (let i = 0; i < n; i++) out.push(readValue(c, elemType, `${what}[${i}]`, depth + 1));
       return out;
     }
-    default: throw new GgufReadError(`${what}: unknown value type ${type}`);
+    default:
+      throw new GgufReadError(`${what}: unknown value type ${type}`);
   }
 }
 

@@ -77,8 +77,13 @@ function llamaCppBlockVectors(file: string, nLayer: number): Map<number, Float32
 describe('writeGgufControlVector', () => {
   it('round trips header, metadata, names, shapes, offsets and values exactly', () => {
     const rng = new Rng(1);
-    for (const hidden of [7, 64]) { // 28 bytes (padded to 32) and an aligned size
-      const dirs = new Map<number, Float32Array>([[5, randomVec(rng, hidden)], [1, randomVec(rng, hidden)], [3, randomVec(rng, hidden)]]);
+    for (const hidden of [7, 64]) {
+      // 28 bytes (padded to 32) and an aligned size
+      const dirs = new Map<number, Float32Array>([
+        [5, randomVec(rng, hidden)],
+        [1, randomVec(rng, hidden)],
+        [3, randomVec(rng, hidden)],
+      ]);
       const file = path.join(tmpRoot, `cv-${hidden}.gguf`);
       writeGgufControlVector(file, dirs, { architecture: 'llama', metadata: { method: 'meandiff', data_sha256: 'abc' } });
       const g = readGguf(file);
@@ -92,9 +97,15 @@ describe('writeGgufControlVector', () => {
       assert.deepEqual(g.kv.get('rtune.method'), { type: T.STRING, value: 'meandiff' });
       assert.equal(g.alignment, 32);
       assert.equal(g.dataOffset % 32, 0);
-      assert.deepEqual(g.infos.map((i) => i.name), ['direction.1', 'direction.3', 'direction.5']);
+      assert.deepEqual(
+        g.infos.map((i) => i.name),
+        ['direction.1', 'direction.3', 'direction.5'],
+      );
       const padded = Math.ceil((hidden * 4) / 32) * 32;
-      assert.deepEqual(g.infos.map((i) => i.offset), [0, padded, 2 * padded]);
+      assert.deepEqual(
+        g.infos.map((i) => i.offset),
+        [0, padded, 2 * padded],
+      );
       for (const info of g.infos) {
         assert.deepEqual(info.dims, [hidden]);
         assert.equal(info.ggmlType, 0);
@@ -107,7 +118,11 @@ describe('writeGgufControlVector', () => {
 
   it("is byte-identical to gguf-py's writer for the same control vector", () => {
     const dirs = new Map<number, Float32Array>();
-    for (const layer of [3, 1, 5]) dirs.set(layer, Float32Array.from({ length: 7 }, (_, i) => layer * 10 + i + 0.25));
+    for (const layer of [3, 1, 5])
+      dirs.set(
+        layer,
+        Float32Array.from({ length: 7 }, (_, i) => layer * 10 + i + 0.25),
+      );
     const file = path.join(tmpRoot, 'golden.gguf');
     writeGgufControlVector(file, dirs, { architecture: 'llama' });
     assert.equal(fs.readFileSync(file).toString('base64'), GGUF_PY_GOLDEN);
@@ -115,19 +130,33 @@ describe('writeGgufControlVector', () => {
 
   it("layer L (block L's output) lands on llama.cpp's block L", () => {
     const rng = new Rng(2);
-    const dirs = new Map<number, Float32Array>([[2, randomVec(rng, 16)], [4, randomVec(rng, 16)]]);
+    const dirs = new Map<number, Float32Array>([
+      [2, randomVec(rng, 16)],
+      [4, randomVec(rng, 16)],
+    ]);
     const file = path.join(tmpRoot, 'mapping.gguf');
     writeGgufControlVector(file, dirs, { architecture: 'llama', nLayers: 6 });
     const blocks = llamaCppBlockVectors(file, 6);
     assert.deepEqual(bits(blocks.get(2) as Float32Array), bits(dirs.get(2) as Float32Array));
     assert.deepEqual(bits(blocks.get(4) as Float32Array), bits(dirs.get(4) as Float32Array));
-    for (const il of [1, 3]) assert.ok((blocks.get(il) as Float32Array).every((x) => x === 0), `block ${il} untouched`);
+    for (const il of [1, 3])
+      assert.ok(
+        (blocks.get(il) as Float32Array).every((x) => x === 0),
+        `block ${il} untouched`,
+      );
     assert.equal(controlVectorTensorName(15), 'direction.15');
   });
 
   it('every truncation fails the reader', () => {
     const file = path.join(tmpRoot, 'trunc.gguf');
-    writeGgufControlVector(file, new Map([[1, new Float32Array([1, 2, 3])], [2, new Float32Array([4, 5, 6])]]), { architecture: 'gpt2' });
+    writeGgufControlVector(
+      file,
+      new Map([
+        [1, new Float32Array([1, 2, 3])],
+        [2, new Float32Array([4, 5, 6])],
+      ]),
+      { architecture: 'gpt2' },
+    );
     const full = fs.readFileSync(file);
     const g = readGguf(full);
     // In the header, in a KV, in the tensor infos, in the data, and only the last tensor's padding missing.
@@ -141,7 +170,18 @@ describe('writeGgufControlVector', () => {
     const file = path.join(tmpRoot, 'bad.gguf');
     const v = new Float32Array([1, 2]);
     assert.throws(() => writeGgufControlVector(file, new Map([[0, v]]), { architecture: 'llama' }), /block 0/);
-    assert.throws(() => writeGgufControlVector(file, new Map([[1, v], [2, new Float32Array(3)]]), { architecture: 'llama' }), ExportError);
+    assert.throws(
+      () =>
+        writeGgufControlVector(
+          file,
+          new Map([
+            [1, v],
+            [2, new Float32Array(3)],
+          ]),
+          { architecture: 'llama' },
+        ),
+      ExportError,
+    );
     assert.throws(() => writeGgufControlVector(file, new Map([[1, new Float32Array([Number.NaN, 1])]]), { architecture: 'llama' }), /non-finite/);
     assert.throws(() => writeGgufControlVector(file, new Map([[4, v]]), { architecture: 'llama', nLayers: 4 }), /does not exist/);
     assert.throws(() => writeGgufControlVector(file, new Map(), { architecture: 'llama' }), ExportError);
@@ -149,9 +189,15 @@ describe('writeGgufControlVector', () => {
     writeGgufControlVector(file, new Map([[1, v]]), { architecture: 'llama' });
     writeGgufControlVector(file, new Map([[2, v]]), { architecture: 'llama', modelHint: 'mistral' });
     const g = readGguf(file);
-    assert.deepEqual(g.infos.map((i) => i.name), ['direction.2']);
+    assert.deepEqual(
+      g.infos.map((i) => i.name),
+      ['direction.2'],
+    );
     assert.equal(g.kv.get('controlvector.model_hint')?.value, 'mistral');
-    assert.deepEqual(fs.readdirSync(tmpRoot).filter((f) => f.includes('.tmp')), []);
+    assert.deepEqual(
+      fs.readdirSync(tmpRoot).filter((f) => f.includes('.tmp')),
+      [],
+    );
   });
 
   it("llamaCppArchitecture names llama.cpp's architectures", () => {
@@ -168,15 +214,50 @@ describe('gguf-reader on a hand-built file', () => {
   /** Little-endian byte builder for the fixture (test-only). */
   class Bytes {
     parts: Buffer[] = [];
-    u8(x: number): this { const b = Buffer.alloc(1); b.writeUInt8(x); this.parts.push(b); return this; }
-    u32(x: number): this { const b = Buffer.alloc(4); b.writeUInt32LE(x); this.parts.push(b); return this; }
-    i32(x: number): this { const b = Buffer.alloc(4); b.writeInt32LE(x); this.parts.push(b); return this; }
-    u64(x: number | bigint): this { const b = Buffer.alloc(8); b.writeBigUInt64LE(BigInt(x)); this.parts.push(b); return this; }
-    f64(x: number): this { const b = Buffer.alloc(8); b.writeDoubleLE(x); this.parts.push(b); return this; }
-    str(s: string): this { const b = Buffer.from(s, 'utf8'); return this.u64(b.length).raw(b); }
-    raw(b: Buffer): this { this.parts.push(b); return this; }
-    get length(): number { return this.parts.reduce((a, p) => a + p.length, 0); }
-    build(): Buffer { return Buffer.concat(this.parts); }
+    u8(x: number): this {
+      const b = Buffer.alloc(1);
+      b.writeUInt8(x);
+      this.parts.push(b);
+      return this;
+    }
+    u32(x: number): this {
+      const b = Buffer.alloc(4);
+      b.writeUInt32LE(x);
+      this.parts.push(b);
+      return this;
+    }
+    i32(x: number): this {
+      const b = Buffer.alloc(4);
+      b.writeInt32LE(x);
+      this.parts.push(b);
+      return this;
+    }
+    u64(x: number | bigint): this {
+      const b = Buffer.alloc(8);
+      b.writeBigUInt64LE(BigInt(x));
+      this.parts.push(b);
+      return this;
+    }
+    f64(x: number): this {
+      const b = Buffer.alloc(8);
+      b.writeDoubleLE(x);
+      this.parts.push(b);
+      return this;
+    }
+    str(s: string): this {
+      const b = Buffer.from(s, 'utf8');
+      return this.u64(b.length).raw(b);
+    }
+    raw(b: Buffer): this {
+      this.parts.push(b);
+      return this;
+    }
+    get length(): number {
+      return this.parts.reduce((a, p) => a + p.length, 0);
+    }
+    build(): Buffer {
+      return Buffer.concat(this.parts);
+    }
   }
 
   it('parses every KV type, nested arrays, a 64-byte alignment and a 2-D tensor', () => {
@@ -186,7 +267,9 @@ describe('gguf-reader on a hand-built file', () => {
     b.str('a.i32').u32(T.INT32).i32(-7);
     b.str('a.bool').u32(T.BOOL).u8(1);
     b.str('a.f64').u32(T.FLOAT64).f64(0.1);
-    b.str('a.u64').u32(T.UINT64).u64(2n ** 60n);
+    b.str('a.u64')
+      .u32(T.UINT64)
+      .u64(2n ** 60n);
     b.str('a.strs').u32(T.ARRAY).u32(T.STRING).u64(2).str('x').str('héllo');
     b.str('a.nested').u32(T.ARRAY).u32(T.ARRAY).u64(2).u32(T.INT32).u64(1).i32(5).u32(T.INT32).u64(0);
     b.str('t').u32(2).u64(3).u64(2).u32(0).u64(0);

@@ -23,11 +23,21 @@ const tmpRoot = fs.mkdtempSync(path.join(os.tmpdir(), 'rtune-hf-export-'));
 after(() => fs.rmSync(tmpRoot, { recursive: true, force: true }));
 
 const LLAMA = {
-  model_type: 'llama', vocab_size: 41, hidden_size: 16, intermediate_size: 24, num_hidden_layers: 2,
-  num_attention_heads: 4, num_key_value_heads: 2, rms_norm_eps: 1e-5, tie_word_embeddings: false,
+  model_type: 'llama',
+  vocab_size: 41,
+  hidden_size: 16,
+  intermediate_size: 24,
+  num_hidden_layers: 2,
+  num_attention_heads: 4,
+  num_key_value_heads: 2,
+  rms_norm_eps: 1e-5,
+  tie_word_embeddings: false,
 };
 const GPT2 = { model_type: 'gpt2', vocab_size: 37, n_embd: 16, n_layer: 2, n_head: 4, n_positions: 32 };
-const IDS = [[1, 5, 9, 2, 7, 3], [4, 4, 8, 1, 0, 6]];
+const IDS = [
+  [1, 5, 9, 2, 7, 3],
+  [4, 4, 8, 1, 0, 6],
+];
 
 async function logits(model: Model, ids: number[][] = IDS): Promise<Float32Array> {
   const t = tf.tidy(() => forward(model, ids, { logits: 'all' }).logits as tf.Tensor3D);
@@ -60,7 +70,10 @@ describe('exportHfModel', () => {
   });
   after(() => models.forEach((m) => m.dispose()));
 
-  for (const [label, cfg] of [['llama', LLAMA], ['gpt2', GPT2]] as const) {
+  for (const [label, cfg] of [
+    ['llama', LLAMA],
+    ['gpt2', GPT2],
+  ] as const) {
     it(`${label}: 'full' export reloads with identical logits, HF names and HF layouts`, async () => {
       const model = keep(randomModel(normalizeHfConfig(cfg, label), 11));
       const dir = path.join(tmpRoot, `${label}-full`);
@@ -81,7 +94,11 @@ describe('exportHfModel', () => {
       const mem = (await (model.params.get(spec.name) as tf.Variable).data()) as Float32Array;
       const disk = (st.tensors.get(spec.name) as { data: Float32Array }).data;
       const [rows, cols] = spec.diskShape as [number, number];
-      for (const [r, c] of [[0, 1], [rows - 1, cols - 2], [3, 5]] as Array<[number, number]>) {
+      for (const [r, c] of [
+        [0, 1],
+        [rows - 1, cols - 2],
+        [3, 5],
+      ] as Array<[number, number]>) {
         assert.equal(disk[r * cols + c], spec.transposed ? mem[c * rows + r] : mem[r * cols + c], `${spec.name}[${r}, ${c}]`);
       }
       const config = JSON.parse(fs.readFileSync(path.join(dir, 'config.json'), 'utf8')) as Record<string, unknown>;
@@ -154,12 +171,18 @@ describe('exportHfModel', () => {
     await exportHfModel(model, undefined, dir, { mode: 'full' });
     const before = fs.readFileSync(path.join(dir, 'model.safetensors'));
     // A failure while filling the folder leaves the previous export untouched and no temporary folder behind.
-    await assert.rejects(buildFolderAtomic(dir, 'rtune-export.json', (tmp) => {
-      fs.writeFileSync(path.join(tmp, 'model.safetensors'), 'partial');
-      throw new Error('disk full');
-    }), (err: unknown) => err instanceof ExportError && /disk full/.test(err.message));
+    await assert.rejects(
+      buildFolderAtomic(dir, 'rtune-export.json', (tmp) => {
+        fs.writeFileSync(path.join(tmp, 'model.safetensors'), 'partial');
+        throw new Error('disk full');
+      }),
+      (err: unknown) => err instanceof ExportError && /disk full/.test(err.message),
+    );
     assert.ok(fs.readFileSync(path.join(dir, 'model.safetensors')).equals(before));
-    assert.deepEqual(fs.readdirSync(tmpRoot).filter((f) => f.includes('.tmp-')), []);
+    assert.deepEqual(
+      fs.readdirSync(tmpRoot).filter((f) => f.includes('.tmp-')),
+      [],
+    );
     // Re-exporting over a previous export replaces it.
     const other = keep(randomModel(normalizeHfConfig(GPT2, 'atomic2'), 15));
     await exportHfModel(other, undefined, dir, { mode: 'full' });
@@ -180,7 +203,10 @@ describe('exportHfModel', () => {
     const expected = ['generation_config.json', 'merges.txt', 'special_tokens_map.json', 'tokenizer.json', 'tokenizer_config.json', 'vocab.json'];
     assert.deepEqual(result.manifest.tokenizer?.files.slice().sort(), expected);
     for (const f of expected) assert.ok(fs.readFileSync(path.join(dir, f)).equals(fs.readFileSync(path.join(src, f))), f);
-    const ids = [[50256, 464, 2068, 7586, 21831], [15496, 995, 11, 314, 716]];
+    const ids = [
+      [50256, 464, 2068, 7586, 21831],
+      [15496, 995, 11, 314, 716],
+    ];
     assertSameBits(await logits(keep(loadModel(dir)), ids), await logits(model, ids), 'logits');
     // The copies are writable, so a later export can replace the folder.
     await exportHfModel(model, src, dir, { mode: 'full' });
@@ -196,7 +222,10 @@ describe('exportHfModel', () => {
     assert.ok(result.manifest.notes.some((n) => /rotate_half/.test(n)));
     const reloaded = keep(loadModel(dir));
     assert.equal(reloaded.format, 'hf');
-    const ids = [[1, 403, 407, 261, 378, 375, 268], [1, 66, 303, 282, 44, 290, 352]];
+    const ids = [
+      [1, 403, 407, 261, 378, 375, 268],
+      [1, 66, 303, 282, 44, 290, 352],
+    ];
     assertSameBits(await logits(reloaded, ids), await logits(model, ids), 'logits');
   });
 });

@@ -41,7 +41,11 @@ export function readSt(file: string): StFile {
       metadata = entry as Record<string, string>;
       continue;
     }
-    const { dtype, shape, data_offsets: [begin, end] } = entry as { dtype: string; shape: number[]; data_offsets: [number, number] };
+    const {
+      dtype,
+      shape,
+      data_offsets: [begin, end],
+    } = entry as { dtype: string; shape: number[]; data_offsets: [number, number] };
     const numel = shape.reduce((a, b) => a * b, 1);
     const width = dtype === 'F32' ? 4 : dtype === 'F16' ? 2 : 0;
     if (width === 0) throw new Error(`${name}: dtype ${dtype} not handled by the test reader`);

@@ -11,7 +11,12 @@ import * as path from 'node:path';
 import { after, describe, test } from 'node:test';
 
 import {
-  CheckpointError, CheckpointErrorKind, permuteHfToLlama2c, permuteLlama2cToHf, readLlama2cCheckpoint, readLlama2cHeader,
+  CheckpointError,
+  CheckpointErrorKind,
+  permuteHfToLlama2c,
+  permuteLlama2cToHf,
+  readLlama2cCheckpoint,
+  readLlama2cHeader,
 } from '../../../engine/io/llama2c';
 import { Llama2cConfig, llama2cFloatCount } from '../../../model/llama2c';
 
@@ -38,7 +43,14 @@ function expectError(fn: () => unknown, kind: CheckpointErrorKind, file: string)
 function writeSynthetic(name: string, header: number[], floats?: number): string {
   const [dim, hiddenDim, nLayers, nHeads, nKvHeads, vocab, seqLen] = header;
   const config: Llama2cConfig = {
-    dim, hiddenDim, nLayers, nHeads, nKvHeads, vocabSize: Math.abs(vocab), seqLen, sharedClassifier: vocab > 0,
+    dim,
+    hiddenDim,
+    nLayers,
+    nHeads,
+    nKvHeads,
+    vocabSize: Math.abs(vocab),
+    seqLen,
+    sharedClassifier: vocab > 0,
   };
   const count = floats ?? llama2cFloatCount(config);
   const body = new Float32Array(count).map((_, i) => i);
@@ -51,7 +63,14 @@ describe('stories260K.bin', { skip: missingData }, () => {
   test('config and HF tensor names/shapes', () => {
     const { config, tensors } = readLlama2cCheckpoint(CHECKPOINT);
     assert.deepEqual(config, {
-      dim: 64, hiddenDim: 172, nLayers: 5, nHeads: 8, nKvHeads: 4, vocabSize: 512, seqLen: 512, sharedClassifier: true,
+      dim: 64,
+      hiddenDim: 172,
+      nLayers: 5,
+      nHeads: 8,
+      nKvHeads: 4,
+      vocabSize: 512,
+      seqLen: 512,
+      sharedClassifier: true,
     });
     assert.deepEqual(readLlama2cHeader(CHECKPOINT), config);
     assert.equal(tensors.size, 1 + 5 * 9 + 1);
@@ -73,7 +92,11 @@ describe('stories260K.bin', { skip: missingData }, () => {
     }
     let total = 0;
     for (const [name, t] of tensors) {
-      assert.equal(t.data.length, t.shape.reduce((a, b) => a * b, 1), name);
+      assert.equal(
+        t.data.length,
+        t.shape.reduce((a, b) => a * b, 1),
+        name,
+      );
       assert.ok(t.data.every(Number.isFinite), name);
       total += t.data.length;
     }
@@ -90,7 +113,10 @@ describe('stories260K.bin', { skip: missingData }, () => {
     const check = (tokens: number[], expected: Array<[number, number]>): void => {
       const logits = hfLlamaForwardLast(checkpoint, tokens);
       const top = [...logits.keys()].sort((a, b) => logits[b] - logits[a]).slice(0, 5);
-      assert.deepEqual(top, expected.map(([id]) => id));
+      assert.deepEqual(
+        top,
+        expected.map(([id]) => id),
+      );
       for (const [id, value] of expected) assert.ok(Math.abs(logits[id] - value) < 1e-3, `logit ${id}: ${logits[id]} vs ${value}`);
     };
     check([1], golden.logits_after_bos_top5);
@@ -135,8 +161,7 @@ describe('RoPE permutation', () => {
     const w = new Float32Array(rows * dim).map((_, i) => Math.sin(i * 1.7));
     const x = [0.3, -1.2, 0.7, 2.0, -0.4];
     const pos = 7;
-    const project = (m: Float32Array): number[] =>
-      Array.from({ length: rows }, (_, r) => x.reduce((acc, xv, c) => acc + m[r * dim + c] * xv, 0));
+    const project = (m: Float32Array): number[] => Array.from({ length: rows }, (_, r) => x.reduce((acc, xv, c) => acc + m[r * dim + c] * xv, 0));
     const interleaved = ropeInterleaved(project(w), headSize, pos);
     const rotateHalf = ropeRotateHalf(project(permuteLlama2cToHf(w, nHeads, headSize, dim)), headSize, pos);
     // Applying the row permutation to the interleaved result must give the rotate_half result.
@@ -158,16 +183,25 @@ describe('synthetic checkpoints', () => {
     assert.equal(config.sharedClassifier, false);
     assert.equal(config.vocabSize, 3);
     const embedding = tensors.get('model.embed_tokens.weight');
-    assert.deepEqual(embedding?.data, new Float32Array(12).map((_, i) => i));
+    assert.deepEqual(
+      embedding?.data,
+      new Float32Array(12).map((_, i) => i),
+    );
     const lmHead = tensors.get('lm_head.weight');
     assert.deepEqual(lmHead?.shape, [3, 4]);
     const total = llama2cFloatCount(config);
-    assert.deepEqual(lmHead?.data, new Float32Array(12).map((_, i) => total - 12 + i));
+    assert.deepEqual(
+      lmHead?.data,
+      new Float32Array(12).map((_, i) => total - 12 + i),
+    );
     // Layout: emb 12, rms_att 4, wq 16, wk 8: k_proj (1 kv head of size 2) rows swap nothing (half = 1).
     assert.deepEqual(tensors.get('model.layers.0.input_layernorm.weight')?.data, new Float32Array([12, 13, 14, 15]));
     assert.deepEqual(tensors.get('model.layers.0.self_attn.q_proj.weight')?.data.slice(0, 4), new Float32Array([16, 17, 18, 19]));
     const norm = tensors.get('model.norm.weight');
-    assert.deepEqual(norm?.data, new Float32Array(4).map((_, i) => total - 12 - 2 * 5 - 4 + i));
+    assert.deepEqual(
+      norm?.data,
+      new Float32Array(4).map((_, i) => total - 12 - 2 * 5 - 4 + i),
+    );
   });
 
   test('q/k rows are permuted per head in a multi-layer file', () => {
@@ -178,7 +212,10 @@ describe('synthetic checkpoints', () => {
     const wqStart = 3 * 8 + 2 * 8; // embedding + rms_att of both layers
     const layer1 = wqStart + 64;
     const firstColumn = Array.from({ length: 8 }, (_, r) => (q1?.data[r * 8] ?? NaN) - layer1);
-    assert.deepEqual(firstColumn, [0, 2, 1, 3, 4, 6, 5, 7].map((r) => r * 8));
+    assert.deepEqual(
+      firstColumn,
+      [0, 2, 1, 3, 4, 6, 5, 7].map((r) => r * 8),
+    );
   });
 
   test('truncated copy of a real checkpoint -> truncated', { skip: missingData }, () => {
@@ -189,9 +226,20 @@ describe('synthetic checkpoints', () => {
   });
 
   test('extra bytes, bad header values, versioned exports and short files -> header / truncated', () => {
-    const extra = writeSynthetic('extra.bin', [4, 6, 1, 2, 1, 3, 5], llama2cFloatCount({
-      dim: 4, hiddenDim: 6, nLayers: 1, nHeads: 2, nKvHeads: 1, vocabSize: 3, seqLen: 5, sharedClassifier: true,
-    }) + 1);
+    const extra = writeSynthetic(
+      'extra.bin',
+      [4, 6, 1, 2, 1, 3, 5],
+      llama2cFloatCount({
+        dim: 4,
+        hiddenDim: 6,
+        nLayers: 1,
+        nHeads: 2,
+        nKvHeads: 1,
+        vocabSize: 3,
+        seqLen: 5,
+        sharedClassifier: true,
+      }) + 1,
+    );
     expectError(() => readLlama2cCheckpoint(extra), 'header', extra);
     const badHeads = writeSynthetic('bad-heads.bin', [6, 6, 1, 4, 1, 3, 5], 10);
     expectError(() => readLlama2cHeader(badHeads), 'header', badHeads);
@@ -272,8 +320,7 @@ function hfLlamaForwardLast(checkpoint: ReturnType<typeof readLlama2cCheckpoint>
       for (let head = 0; head < nHeads; head++) {
         const kvHead = Math.floor(head / (nHeads / nKvHeads));
         const q = queries[pos].slice(head * headSize, (head + 1) * headSize);
-        const scores = keys.slice(0, pos + 1).map((k) =>
-          q.reduce((acc, qv, i) => acc + qv * k[kvHead * headSize + i], 0) / Math.sqrt(headSize));
+        const scores = keys.slice(0, pos + 1).map((k) => q.reduce((acc, qv, i) => acc + qv * k[kvHead * headSize + i], 0) / Math.sqrt(headSize));
         const max = Math.max(...scores);
         const exps = scores.map((s) => Math.exp(s - max));
         const sum = exps.reduce((a, b) => a + b, 0);
@@ -282,7 +329,9 @@ function hfLlamaForwardLast(checkpoint: ReturnType<typeof readLlama2cCheckpoint>
         }
       }
       const out = matvec(w(`${p}.self_attn.o_proj.weight`), attended, dim);
-      out.forEach((v, i) => { x[i] += v; });
+      out.forEach((v, i) => {
+        x[i] += v;
+      });
     });
     for (const x of xs) {
       const h = rmsnorm(x, w(`${p}.post_attention_layernorm.weight`));
@@ -291,7 +340,9 @@ function hfLlamaForwardLast(checkpoint: ReturnType<typeof readLlama2cCheckpoint>
       const up = matvec(w(`${p}.mlp.up_proj.weight`), h, hidden);
       const act = gate.map((g, i) => (g / (1 + Math.exp(-g))) * up[i]);
       const down = matvec(w(`${p}.mlp.down_proj.weight`), act, dim);
-      down.forEach((v, i) => { x[i] += v; });
+      down.forEach((v, i) => {
+        x[i] += v;
+      });
     }
   }
   const last = rmsnorm(xs[xs.length - 1], w('model.norm.weight'));

@@ -11,8 +11,14 @@ const close = (a: ArrayLike<number>, b: ArrayLike<number>, tol = 1e-9) => {
 
 describe('directions', () => {
   it('mean difference, normalised and not', () => {
-    const pos = [[3, 1], [5, 1]];
-    const neg = [[1, 1], [1, 3]];
+    const pos = [
+      [3, 1],
+      [5, 1],
+    ];
+    const neg = [
+      [1, 1],
+      [1, 3],
+    ];
     // diffs (2,0) and (4,-2): mean (3,-1)
     close(aggregate(pos, neg, { method: 'meandiff', normalize: false }), [3, -1]);
     close(aggregate(pos, neg, { method: 'meandiff' }), [3 / Math.sqrt(10), -1 / Math.sqrt(10)]);
@@ -24,7 +30,7 @@ describe('directions', () => {
     const pos = Array.from({ length: 40 }, () => [5 + rng.normal() * 0.1, rng.normal() * 0.5, rng.normal() * 0.2]);
     const neg = Array.from({ length: 40 }, () => [-5 + rng.normal() * 0.1, rng.normal() * 0.5, rng.normal() * 0.2]);
     const v = aggregate(pos, neg, { method: 'pca', component: 1 });
-    assert.ok(v[0] as number > 0.999, `pc1 ${Array.from(v)}`);
+    assert.ok((v[0] as number) > 0.999, `pc1 ${Array.from(v)}`);
     // PC2 of the raw data is the next-largest axis (e2), orthogonal to PC1.
     const v2 = aggregate(pos, neg, { method: 'pca', component: 2 });
     assert.ok(Math.abs(v2[1] as number) > 0.99 && Math.abs(dot(v, v2)) < 1e-6);
@@ -61,8 +67,16 @@ describe('directions', () => {
   });
 
   it('sign rule and separation diagnostics', () => {
-    const pos = [[1, 0], [2, 0], [-1, 0]];
-    const neg = [[0, 0], [0, 0], [0, 0]];
+    const pos = [
+      [1, 0],
+      [2, 0],
+      [-1, 0],
+    ];
+    const neg = [
+      [0, 0],
+      [0, 0],
+      [0, 0],
+    ];
     close(orientBySign(Float64Array.from([-1, 0]), pos, neg), [1, 0]);
     const s = separation([1, 0], pos, neg);
     assert.ok(Math.abs(s.accuracy - 2 / 3) < 1e-12);

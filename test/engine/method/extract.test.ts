@@ -39,7 +39,9 @@ describe('honesty direction on the demo model', () => {
         return { ids: a.ids, positions: [a.position] };
       });
     const layers = [0, 1, 2, 3];
-    const [pos, neg, hpos, hneg] = await Promise.all([req(train, HONEST), req(train, DISHONEST), req(held, HONEST), req(held, DISHONEST)].map((r) => captureActivations(s.model, r, layers)));
+    const [pos, neg, hpos, hneg] = await Promise.all(
+      [req(train, HONEST), req(train, DISHONEST), req(held, HONEST), req(held, DISHONEST)].map((r) => captureActivations(s.model, r, layers)),
+    );
     let best = 0;
     let bestLayer = -1;
     const dirs = new Map<number, Float64Array>();
@@ -64,7 +66,7 @@ describe('honesty direction on the demo model', () => {
         const t = tf.tidy(() => forward(s.model, [a.ids], { logits: 'last', taps: k ? [addTap(bestLayer, 'output', v, k)] : [] }).logits as tf.Tensor3D);
         const row = await t.data();
         t.dispose();
-        if (((row[idA] as number) > (row[idB] as number)) === r.truth) ok++;
+        if ((row[idA] as number) > (row[idB] as number) === r.truth) ok++;
       }
       v.dispose();
       return ok / 24;

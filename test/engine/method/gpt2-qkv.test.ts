@@ -32,10 +32,22 @@ const unit = (seed: number): Float32Array => {
 };
 
 const options = (tokenBlocks: string[], projectionBlocks: string[]): TuneOptions => ({
-  run: 'qkv', layers: LAYERS, directions: new Map(LAYERS.map((l) => [l, unit(l)])), mode: 'in', flip: false,
-  tokenTarget: 'hard', tokenWeight: 1, projectionWeight: 1, tokenBlocks, projectionBlocks,
-  optimizer: optimizer({ lrProjection: 2e-2, lrToken: 1e-2, weightDecay: 0.1, betas: [0.9, 0.99], clipNorm: 1 }), schedule: schedule(),
-  earlyStopping: earlyStopping({ every: 100 }), steps: 6, batch: 4, seed: 2,
+  run: 'qkv',
+  layers: LAYERS,
+  directions: new Map(LAYERS.map((l) => [l, unit(l)])),
+  mode: 'in',
+  flip: false,
+  tokenTarget: 'hard',
+  tokenWeight: 1,
+  projectionWeight: 1,
+  tokenBlocks,
+  projectionBlocks,
+  optimizer: optimizer({ lrProjection: 2e-2, lrToken: 1e-2, weightDecay: 0.1, betas: [0.9, 0.99], clipNorm: 1 }),
+  schedule: schedule(),
+  earlyStopping: earlyStopping({ every: 100 }),
+  steps: 6,
+  batch: 4,
+  seed: 2,
 });
 
 async function weights(m: Model): Promise<Map<string, Float32Array>> {
@@ -45,7 +57,10 @@ async function weights(m: Model): Promise<Map<string, Float32Array>> {
 }
 
 /** A fresh copy of the same random model, tuned; returns the outcome and the weights before and after. */
-async function run(tokenBlocks: string[], projectionBlocks: string[]): Promise<{ out: TuneOutcome; base: Map<string, Float32Array>; tuned: Map<string, Float32Array> }> {
+async function run(
+  tokenBlocks: string[],
+  projectionBlocks: string[],
+): Promise<{ out: TuneOutcome; base: Map<string, Float32Array>; tuned: Map<string, Float32Array> }> {
   const m = randomModel(CONFIG, 9, 0.3);
   try {
     const base = await weights(m);
@@ -100,7 +115,10 @@ describe('GPT-2 q, k and v are column slices of attn.c_attn', () => {
   it('a block GPT-2 lacks is refused, naming it', async () => {
     const m = randomModel(CONFIG, 9, 0.3);
     try {
-      await assert.rejects(tune(m, examples, [], options(['gate', 'up'], ['v'])), /token blocks \[gate, up\]: GPT-2 has no `gate` block; remove it from the list/);
+      await assert.rejects(
+        tune(m, examples, [], options(['gate', 'up'], ['v'])),
+        /token blocks \[gate, up\]: GPT-2 has no `gate` block; remove it from the list/,
+      );
     } finally {
       m.dispose();
     }

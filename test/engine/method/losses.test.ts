@@ -22,7 +22,21 @@ describe('losses', () => {
 
   it('projection loss in/out/flip on hand-computed cosines', async () => {
     // h at 0°, 90°, 180° and cos⁻¹ 0.6 to v = (1, 0): cos = 1, 0, -1, 0.6 (mean 0.15, so flip shows in the mean).
-    const acts = new Map([[3, tf.tensor3d([[[2, 0], [0, 5]], [[-1, 0], [3, 4]]])]]); // [B=2, P=2, C=2]
+    const acts = new Map([
+      [
+        3,
+        tf.tensor3d([
+          [
+            [2, 0],
+            [0, 5],
+          ],
+          [
+            [-1, 0],
+            [3, 4],
+          ],
+        ]),
+      ],
+    ]); // [B=2, P=2, C=2]
     const dirs = new Map([[3, tf.tensor1d([1, 0])]]);
     const cases: Array<[Parameters<typeof projectionLoss>[2], boolean, number, number]> = [
       ['in', false, (0 + 0.5 + 1 + 0.2) / 4, 0.15],
@@ -40,7 +54,15 @@ describe('losses', () => {
       assert.ok(Math.abs(cos - meanCos) < 1e-6, `${mode} flip=${flip}: mean cosine ${cos}, expected ${meanCos}`);
     }
     // Per-position directions [P, C]: position 0 along (1, 0), position 1 along (0, 1): cos 1, 1, -1, 0.8.
-    const perPos = new Map([[3, tf.tensor2d([[1, 0], [0, 1]])]]);
+    const perPos = new Map([
+      [
+        3,
+        tf.tensor2d([
+          [1, 0],
+          [0, 1],
+        ]),
+      ],
+    ]);
     const loss = tf.tidy(() => projectionLoss(acts, perPos, 'in').loss);
     assert.ok(Math.abs((await scalar(loss)) - (0 + 0 + 1 + 0.1) / 4) < 1e-6);
     // Margin 0.5 (mode in): relu(0.5 - cos) over cos 1, 0, -1, 0.6 = 0, 0.5, 1.5, 0.
@@ -58,7 +80,10 @@ describe('losses', () => {
   });
 
   it('routing: a token-only block gets exactly the token-loss gradient, a projection-only block exactly the projection gradient', async () => {
-    const config = normalizeHfConfig({ model_type: 'llama', vocab_size: 20, hidden_size: 8, intermediate_size: 12, num_hidden_layers: 2, num_attention_heads: 2 }, 'c');
+    const config = normalizeHfConfig(
+      { model_type: 'llama', vocab_size: 20, hidden_size: 8, intermediate_size: 12, num_hidden_layers: 2, num_attention_heads: 2 },
+      'c',
+    );
     const model = randomModel(config, 4, 0.3);
     const p = (n: string) => model.params.get(n) as tf.Variable;
     // All three in layer 0, whose output the projection loss reads: both losses have a gradient on every one of
@@ -92,9 +117,15 @@ describe('losses', () => {
     // Token-only block: exactly the token gradient, although the projection loss has a non-zero gradient there;
     // projection-only block: exactly the projection gradient, although the token loss has a non-zero gradient there.
     const projOnTok = await (gProjOnly.grads[tokBlock.name] as tf.Tensor).data();
-    assert.ok(projOnTok.some((v) => Math.abs(v) > 1e-6), 'the projection loss does have a gradient on the token block');
+    assert.ok(
+      projOnTok.some((v) => Math.abs(v) > 1e-6),
+      'the projection loss does have a gradient on the token block',
+    );
     const tokOnProj = await (gTokOnly.grads[projBlock.name] as tf.Tensor).data();
-    assert.ok(tokOnProj.some((v) => Math.abs(v) > 1e-6), 'the token loss does have a gradient on the projection block');
+    assert.ok(
+      tokOnProj.some((v) => Math.abs(v) > 1e-6),
+      'the token loss does have a gradient on the projection block',
+    );
     assert.ok((await close(r.grads[tokBlock.name], gTokOnly.grads[tokBlock.name])) === 0);
     assert.ok((await close(r.grads[projBlock.name], gProjOnly.grads[projBlock.name])) === 0);
     assert.equal(r.tokenSkipped, false);
@@ -106,16 +137,29 @@ describe('losses', () => {
     // skip_below above the token loss: no token gradient at all (the token-only block gets none, the shared block
     // only the projection gradient); the token loss is still reported. Below the loss, the gate changes nothing.
     const tokValue = await scalar(tf.tidy(() => fTok()));
-    const gated = await routedGrads({ token: [tokBlock], projection: [projBlock], shared: [sharedBlock] }, fTok, fProj, 0.5, 2, { skipTokenBelow: tokValue + 1 });
+    const gated = await routedGrads({ token: [tokBlock], projection: [projBlock], shared: [sharedBlock] }, fTok, fProj, 0.5, 2, {
+      skipTokenBelow: tokValue + 1,
+    });
     assert.equal(gated.tokenSkipped, true);
     assert.deepEqual(Object.keys(gated.grads).sort(), [projBlock.name, sharedBlock.name].sort());
     assert.ok((await close(gated.grads[sharedBlock.name], gProjOnly.grads[sharedBlock.name])) === 0);
     assert.ok(Math.abs((await scalar(gated.tokenLoss)) - tokValue) < 1e-6);
-    const open = await routedGrads({ token: [tokBlock], projection: [projBlock], shared: [sharedBlock] }, fTok, fProj, 0.5, 2, { skipTokenBelow: tokValue - 1 });
+    const open = await routedGrads({ token: [tokBlock], projection: [projBlock], shared: [sharedBlock] }, fTok, fProj, 0.5, 2, {
+      skipTokenBelow: tokValue - 1,
+    });
     assert.equal(open.tokenSkipped, false);
     assert.ok((await close(open.grads[tokBlock.name], r.grads[tokBlock.name])) === 0);
     assert.ok((await close(open.grads[sharedBlock.name], r.grads[sharedBlock.name])) === 0);
-    tf.dispose([sum, r.tokenLoss, r.projectionLoss, ...Object.values(r.grads), gTokOnly.value, gProjOnly.value, ...Object.values(gTokOnly.grads), ...Object.values(gProjOnly.grads)]);
+    tf.dispose([
+      sum,
+      r.tokenLoss,
+      r.projectionLoss,
+      ...Object.values(r.grads),
+      gTokOnly.value,
+      gProjOnly.value,
+      ...Object.values(gTokOnly.grads),
+      ...Object.values(gProjOnly.grads),
+    ]);
     tf.dispose([gated.projectionLoss, ...Object.values(gated.grads), open.tokenLoss, open.projectionLoss, ...Object.values(open.grads)]);
     model.dispose();
   });

@@ -39,24 +39,36 @@ describe('prompts', () => {
     assert.throws(() => anchor(tok, text, 'Answer:', 5), /outside the prompt/);
   });
 
-  it('parses statement CSVs (the research facts file) and reports bad rows with file and line', { skip: missingShared('repe-facts', 'facts_true_false.csv') }, () => {
-    const rows = parseStatementsCsv(fs.readFileSync(sharedData('repe-facts', 'facts_true_false.csv'), 'utf8'), 'facts.csv');
-    assert.equal(rows.length, 612);
-    assert.equal(rows.filter((r) => r.truth).length, 306);
-    assert.throws(() => parseStatementsCsv('statement,label\n"a, b",1\nc,yes\n', 'x.csv'), /x\.csv:3: label must be 1/);
-    assert.throws(() => parseStatementsCsv('text,y\n', 'x.csv'), /x\.csv:1: the header/);
-    assert.deepEqual(parseStatementsCsv('statement,label\r\n"say ""hi""",0\r\n', 'x.csv'), [{ statement: 'say "hi"', truth: false }]);
-    // CRLF and lone CR end rows and, inside a quoted field, are read as \n; line numbers count every kind.
-    assert.deepEqual(parseStatementsCsv('statement,label\r\n"one\r\ntwo",1\r"three\rfour",0\n', 'x.csv'), [{ statement: 'one\ntwo', truth: true }, { statement: 'three\nfour', truth: false }]);
-    assert.throws(() => parseStatementsCsv('statement,label\r\n"a\r\nb",1\r\n"c\rd",1\rx,2\r\n', 'x.csv'), /x\.csv:6: label must be 1/);
-  });
+  it(
+    'parses statement CSVs (the research facts file) and reports bad rows with file and line',
+    { skip: missingShared('repe-facts', 'facts_true_false.csv') },
+    () => {
+      const rows = parseStatementsCsv(fs.readFileSync(sharedData('repe-facts', 'facts_true_false.csv'), 'utf8'), 'facts.csv');
+      assert.equal(rows.length, 612);
+      assert.equal(rows.filter((r) => r.truth).length, 306);
+      assert.throws(() => parseStatementsCsv('statement,label\n"a, b",1\nc,yes\n', 'x.csv'), /x\.csv:3: label must be 1/);
+      assert.throws(() => parseStatementsCsv('text,y\n', 'x.csv'), /x\.csv:1: the header/);
+      assert.deepEqual(parseStatementsCsv('statement,label\r\n"say ""hi""",0\r\n', 'x.csv'), [{ statement: 'say "hi"', truth: false }]);
+      // CRLF and lone CR end rows and, inside a quoted field, are read as \n; line numbers count every kind.
+      assert.deepEqual(parseStatementsCsv('statement,label\r\n"one\r\ntwo",1\r"three\rfour",0\n', 'x.csv'), [
+        { statement: 'one\ntwo', truth: true },
+        { statement: 'three\nfour', truth: false },
+      ]);
+      assert.throws(() => parseStatementsCsv('statement,label\r\n"a\r\nb",1\r\n"c\rd",1\rx,2\r\n', 'x.csv'), /x\.csv:6: label must be 1/);
+    },
+  );
 
   const rows: StatementRow[] = [
-    { statement: 't1', truth: true }, { statement: 'f1', truth: false }, { statement: 't2', truth: true },
-    { statement: 't3', truth: true }, { statement: 'f2', truth: false },
+    { statement: 't1', truth: true },
+    { statement: 'f1', truth: false },
+    { statement: 't2', truth: true },
+    { statement: 't3', truth: true },
+    { statement: 'f2', truth: false },
   ];
   const show = (x: ReturnType<typeof contrastPairs>) =>
-    x.pairs.map((p) => `${p.positive.persona}:${p.positive.row.statement}:${p.positive.label} | ${p.negative.persona}:${p.negative.row.statement}:${p.negative.label}`);
+    x.pairs.map(
+      (p) => `${p.positive.persona}:${p.positive.row.statement}:${p.positive.label} | ${p.negative.persona}:${p.negative.row.statement}:${p.negative.label}`,
+    );
 
   it('builds paired contrast sets: same statement, different persona and label', () => {
     const c = contrastPairs(rows, 'paired');
@@ -91,7 +103,10 @@ describe('prompts', () => {
   it('cuts the answer prompt before {label} and refuses templates without it', () => {
     assert.equal(promptBeforeLabel('{persona}\nQ: {statement}\nAnswer: {label}', { persona: 'P', statement: 'S' }), 'P\nQ: S\nAnswer:');
     assert.equal(promptBeforeLabel('Answer: {label} because', { statement: 'S' }), 'Answer:');
-    assert.throws(() => promptBeforeLabel('Q: {statement}', { statement: 'S' }, 'prompts liar'), /prompts liar has no \{label\} placeholder.*remove correct_only/);
+    assert.throws(
+      () => promptBeforeLabel('Q: {statement}', { statement: 'S' }, 'prompts liar'),
+      /prompts liar has no \{label\} placeholder.*remove correct_only/,
+    );
   });
 
   it('keeps a pair only when both sides prefer their own label (coronly)', () => {

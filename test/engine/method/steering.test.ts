@@ -16,8 +16,16 @@ import { abEvaluate, meanOutputNorms, steeringConditions, steeringGrid, type AbI
 import { testBackend } from '../../helpers';
 
 const CONFIG = {
-  model_type: 'llama', vocab_size: 40, hidden_size: 16, intermediate_size: 24, num_hidden_layers: 3,
-  num_attention_heads: 4, num_key_value_heads: 2, tie_word_embeddings: false, max_position_embeddings: 32, eos_token_id: 2,
+  model_type: 'llama',
+  vocab_size: 40,
+  hidden_size: 16,
+  intermediate_size: 24,
+  num_hidden_layers: 3,
+  num_attention_heads: 4,
+  num_key_value_heads: 2,
+  tie_word_embeddings: false,
+  max_position_embeddings: 32,
+  eos_token_id: 2,
 };
 
 let model: Model;
@@ -37,17 +45,50 @@ before(async () => {
 describe('steering conditions', () => {
   it('runs each distinct |k| as +k then -k, per layer; 0 and repeats add nothing', () => {
     const c = steeringConditions([1, 2], [4, -4, 0, 8], { combine: false });
-    assert.deepEqual(c.map((x) => [x.layers, x.multiplier, x.scales]), [
-      [[1], 4, [4]], [[1], -4, [-4]], [[1], 8, [8]], [[1], -8, [-8]],
-      [[2], 4, [4]], [[2], -4, [-4]], [[2], 8, [8]], [[2], -8, [-8]],
-    ]);
+    assert.deepEqual(
+      c.map((x) => [x.layers, x.multiplier, x.scales]),
+      [
+        [[1], 4, [4]],
+        [[1], -4, [-4]],
+        [[1], 8, [8]],
+        [[1], -8, [-8]],
+        [[2], 4, [4]],
+        [[2], -4, [-4]],
+        [[2], 8, [8]],
+        [[2], -8, [-8]],
+      ],
+    );
   });
 
   it('combine adds v·k / (number of layers) at each layer; units scale k per layer', () => {
-    assert.deepEqual(steeringConditions([1, 2], [6], { combine: true }).map((x) => [x.layers, x.scales]), [[[1, 2], [3, 3]], [[1, 2], [-3, -3]]]);
-    const units = new Map([[1, 10], [2, 20]]);
-    assert.deepEqual(steeringConditions([1, 2], [6], { combine: true, units }).map((x) => x.scales), [[30, 60], [-30, -60]]);
-    assert.deepEqual(steeringConditions([2], [0.5], { combine: false, units }).map((x) => x.scales), [[10], [-10]]);
+    assert.deepEqual(
+      steeringConditions([1, 2], [6], { combine: true }).map((x) => [x.layers, x.scales]),
+      [
+        [
+          [1, 2],
+          [3, 3],
+        ],
+        [
+          [1, 2],
+          [-3, -3],
+        ],
+      ],
+    );
+    const units = new Map([
+      [1, 10],
+      [2, 20],
+    ]);
+    assert.deepEqual(
+      steeringConditions([1, 2], [6], { combine: true, units }).map((x) => x.scales),
+      [
+        [30, 60],
+        [-30, -60],
+      ],
+    );
+    assert.deepEqual(
+      steeringConditions([2], [0.5], { combine: false, units }).map((x) => x.scales),
+      [[10], [-10]],
+    );
   });
 });
 
@@ -55,7 +96,10 @@ describe('steering grid', () => {
   it('evaluates the control once, then each condition with exactly its scaled vectors', async () => {
     const k = 3;
     const grid = await steeringGrid(model, items, 20, 21, dirs, steeringConditions([1, 2], [k], { combine: true }), {});
-    assert.deepEqual(grid.map((c) => c.multiplier), [0, k, -k]);
+    assert.deepEqual(
+      grid.map((c) => c.multiplier),
+      [0, k, -k],
+    );
     const manual = async (scale: number) => {
       const vecs = [1, 2].map((l) => tf.tensor1d(dirs.get(l) as Float32Array));
       try {
@@ -72,7 +116,7 @@ describe('steering grid', () => {
     assert.notEqual(grid[1]!.metrics.pA, grid[2]!.metrics.pA);
   });
 
-  it('measures the mean block-output norm at each prompt\'s requested position', async () => {
+  it("measures the mean block-output norm at each prompt's requested position", async () => {
     const req = items.map((it) => ({ ids: it.ids, positions: [it.ids.length - 2] }));
     const norms = await meanOutputNorms(model, req, [1, 2]);
     const acts = await captureActivations(model, req, [1, 2]);
@@ -81,7 +125,11 @@ describe('steering grid', () => {
       const want = rows.reduce((a, x) => a + norm(x), 0) / rows.length;
       assert.ok(Math.abs(norms.get(l)! - want) < 1e-9 * want, `layer ${l}: ${norms.get(l)} vs ${want}`);
     }
-    const last = await meanOutputNorms(model, items.map((it) => ({ ids: it.ids, positions: [it.ids.length - 1] })), [1]);
+    const last = await meanOutputNorms(
+      model,
+      items.map((it) => ({ ids: it.ids, positions: [it.ids.length - 1] })),
+      [1],
+    );
     assert.notEqual(last.get(1), norms.get(1));
   });
 });

@@ -28,16 +28,36 @@ describe('tune settings on the demo model', () => {
   const V = 'model.layers.1.self_attn.v_proj.weight';
 
   const options = (over: Partial<TuneOptions> = {}): TuneOptions => ({
-    run: 'settings', layers, directions, mode: 'in', flip: false, tokenTarget: 'hard', tokenWeight: 1, projectionWeight: 1,
-    tokenBlocks: ['down'], projectionBlocks: ['v', 'o'], optimizer: optimizer(), schedule: schedule(), earlyStopping: earlyStopping(),
-    steps: 4, batch: 4, seed: 1, ...over,
+    run: 'settings',
+    layers,
+    directions,
+    mode: 'in',
+    flip: false,
+    tokenTarget: 'hard',
+    tokenWeight: 1,
+    projectionWeight: 1,
+    tokenBlocks: ['down'],
+    projectionBlocks: ['v', 'o'],
+    optimizer: optimizer(),
+    schedule: schedule(),
+    earlyStopping: earlyStopping(),
+    steps: 4,
+    batch: 4,
+    seed: 1,
+    ...over,
   });
   /** Run `tune` and put every weight back afterwards; returns the outcome, the events, and the values of `names` before and after. */
   const trial = async (trainSet: TuneExample[], heldSet: TuneExample[], o: TuneOptions, names: string[] = [DOWN, V]) => {
     const base = await readParams(s, names);
     const events: Array<TuneStep | TuneEval> = [];
     const all = WeightSnapshot.take(s.model);
-    const out = await tune(s.model, trainSet, heldSet, { ...o, onEvent: (e) => { events.push(e); o.onEvent?.(e); } });
+    const out = await tune(s.model, trainSet, heldSet, {
+      ...o,
+      onEvent: (e) => {
+        events.push(e);
+        o.onEvent?.(e);
+      },
+    });
     const tuned = await readParams(s, names);
     all.restore();
     all.dispose();
@@ -49,7 +69,9 @@ describe('tune settings on the demo model', () => {
     s = openModel(DEMO);
     const rows = readStatements('facts-train.csv');
     train = rows.slice(0, 48).map((r) => demoExample(s, r, DISHONEST));
-    held = readStatements('facts-heldout.csv').slice(0, 8).map((r) => demoExample(s, r, DISHONEST));
+    held = readStatements('facts-heldout.csv')
+      .slice(0, 8)
+      .map((r) => demoExample(s, r, DISHONEST));
     const req = (persona: string) => rows.slice(0, 48).map((r) => demoExample(s, r, persona));
     const pos = await captureActivations(s.model, req(HONEST), layers);
     const neg = await captureActivations(s.model, req(DISHONEST), layers);
@@ -71,7 +93,19 @@ describe('tune settings on the demo model', () => {
     const lr = 0.5;
     // Token loss only, one example, one step at the peak (no warmup), no clipping.
     const one = (name: 'adamw' | 'adam' | 'sgd', over: { eps?: number; weightDecay?: number } = {}) =>
-      trial([ex], [], options({ directions: new Map(), projectionWeight: 0, projectionBlocks: [], steps: 1, batch: 1, optimizer: optimizer({ name, lrToken: lr, clipNorm: 0, ...over }) }), [DOWN]);
+      trial(
+        [ex],
+        [],
+        options({
+          directions: new Map(),
+          projectionWeight: 0,
+          projectionBlocks: [],
+          steps: 1,
+          batch: 1,
+          optimizer: optimizer({ name, lrToken: lr, clipNorm: 0, ...over }),
+        }),
+        [DOWN],
+      );
     const w0 = (await readParams(s, [DOWN]))[0] as Float32Array;
     const scale = Math.max(...Array.from(grad, Math.abs));
     const check = async (label: string, run: ReturnType<typeof one>, rule: (w: number, g: number) => number) => {
@@ -96,7 +130,7 @@ describe('tune settings on the demo model', () => {
     assert.notDeepEqual(sgd, adamw);
   });
 
-  it('schedule: the lr of every step follows the decay down to min_lr_ratio × each group\'s peak', async () => {
+  it("schedule: the lr of every step follows the decay down to min_lr_ratio × each group's peak", async () => {
     const steps = 8;
     const warmup = 2;
     const frac = (t: number) => (t - warmup) / (steps - warmup);
@@ -108,15 +142,42 @@ describe('tune settings on the demo model', () => {
     const peak = 1e-6;
     for (const [decay, shape] of Object.entries(shapes) as Array<[keyof typeof shapes, (t: number) => number]>) {
       const ratio = 0.2;
-      const { steps: ev } = await trial(train, [], options({ steps, batch: 2, optimizer: optimizer({ name: 'sgd', lrToken: peak / 10, lrProjection: peak }), schedule: schedule({ warmupSteps: warmup, decay, minLrRatio: ratio }) }));
-      const want = Array.from({ length: steps }, (_, t) => (t < warmup ? (peak * (t + 1)) / warmup : decay === 'constant' ? peak : peak * (ratio + (1 - ratio) * shape(t))));
+      const { steps: ev } = await trial(
+        train,
+        [],
+        options({
+          steps,
+          batch: 2,
+          optimizer: optimizer({ name: 'sgd', lrToken: peak / 10, lrProjection: peak }),
+          schedule: schedule({ warmupSteps: warmup, decay, minLrRatio: ratio }),
+        }),
+      );
+      const want = Array.from({ length: steps }, (_, t) =>
+        t < warmup ? (peak * (t + 1)) / warmup : decay === 'constant' ? peak : peak * (ratio + (1 - ratio) * shape(t)),
+      );
       ev.forEach((e, t) => assert.ok(Math.abs(e.lr - (want[t] as number)) < peak * 1e-9, `${decay} step ${t}: lr ${e.lr}, expected ${want[t]}`));
     }
     // A token-only run reports the token group's lr: lr_token × the same schedule, floor min_lr_ratio × lr_token.
-    const { steps: tokenOnly } = await trial(train, [], options({ directions: new Map(), projectionWeight: 0, projectionBlocks: [], steps, batch: 2, optimizer: optimizer({ name: 'sgd', lrToken: 4e-7, lrProjection: 1e-3 }), schedule: schedule({ warmupSteps: 0, decay: 'linear', minLrRatio: 0.5 }) }));
+    const { steps: tokenOnly } = await trial(
+      train,
+      [],
+      options({
+        directions: new Map(),
+        projectionWeight: 0,
+        projectionBlocks: [],
+        steps,
+        batch: 2,
+        optimizer: optimizer({ name: 'sgd', lrToken: 4e-7, lrProjection: 1e-3 }),
+        schedule: schedule({ warmupSteps: 0, decay: 'linear', minLrRatio: 0.5 }),
+      }),
+    );
     tokenOnly.forEach((e, t) => assert.ok(Math.abs(e.lr - 4e-7 * (0.5 + 0.5 * (1 - t / steps))) < 1e-15, `token-only step ${t}: ${e.lr}`));
     // The default floor is 0: the last step of a cosine run is far below 10% of the peak.
-    const { steps: dflt } = await trial(train, [], options({ steps, batch: 2, optimizer: optimizer({ name: 'sgd', lrProjection: peak }), schedule: schedule({ warmupSteps: 0, minLrRatio: 0 }) }));
+    const { steps: dflt } = await trial(
+      train,
+      [],
+      options({ steps, batch: 2, optimizer: optimizer({ name: 'sgd', lrProjection: peak }), schedule: schedule({ warmupSteps: 0, minLrRatio: 0 }) }),
+    );
     assert.ok((dflt[steps - 1] as TuneStep).lr < 0.05 * peak, `last lr ${(dflt[steps - 1] as TuneStep).lr}`);
   });
 
@@ -124,7 +185,11 @@ describe('tune settings on the demo model', () => {
     const six = train.slice(0, 6);
     // Each example's token loss on the base weights; sgd at lr 1e-30 leaves the weights unchanged in float32.
     const single = async (e: TuneExample) => {
-      const t = tf.tidy(() => tokenLoss(tf.reshape(forward(s.model, [e.ids], { logits: 'last' }).logits as tf.Tensor3D, [1, s.model.config.vocabSize]) as tf.Tensor2D, { hard: [e.answer] }));
+      const t = tf.tidy(() =>
+        tokenLoss(tf.reshape(forward(s.model, [e.ids], { logits: 'last' }).logits as tf.Tensor3D, [1, s.model.config.vocabSize]) as tf.Tensor2D, {
+          hard: [e.answer],
+        }),
+      );
       const v = (await t.data())[0] as number;
       t.dispose();
       return v;
@@ -136,10 +201,19 @@ describe('tune settings on the demo model', () => {
     const sorted = (xs: number[]) => [...xs].sort((a, b) => a - b);
     for (const epoch of [0, 1]) {
       const seen = byOne.steps.slice(epoch * 6, epoch * 6 + 6);
-      sorted(seen.map((e) => e.tokenLoss)).forEach((x, i) => assert.ok(Math.abs(x - (sorted(each)[i] as number)) < 1e-4, `epoch ${epoch}: ${seen.map((e) => e.tokenLoss)} vs ${each}`));
-      assert.deepEqual(seen.map((e) => e.epoch), [0, 1, 2, 3, 4, 5].map((k) => epoch + k / 6));
+      sorted(seen.map((e) => e.tokenLoss)).forEach((x, i) =>
+        assert.ok(Math.abs(x - (sorted(each)[i] as number)) < 1e-4, `epoch ${epoch}: ${seen.map((e) => e.tokenLoss)} vs ${each}`),
+      );
+      assert.deepEqual(
+        seen.map((e) => e.epoch),
+        [0, 1, 2, 3, 4, 5].map((k) => epoch + k / 6),
+      );
     }
-    assert.notDeepEqual(byOne.steps.slice(0, 6).map((e) => e.tokenLoss), byOne.steps.slice(6).map((e) => e.tokenLoss), 'a new order in the second epoch');
+    assert.notDeepEqual(
+      byOne.steps.slice(0, 6).map((e) => e.tokenLoss),
+      byOne.steps.slice(6).map((e) => e.tokenLoss),
+      'a new order in the second epoch',
+    );
     // Batches of 4 over 6 examples: 4, then the 2 left; together they are the whole set.
     const byFour = await trial(six, [], options({ ...still, batch: 4, steps: 2 }));
     const [a, b] = byFour.steps.map((e) => e.tokenLoss) as [number, number];
@@ -150,7 +224,11 @@ describe('tune settings on the demo model', () => {
     // A large learning rate makes the held-out losses move both ways; every evaluation is recorded.
     const loud = { optimizer: optimizer({ lrToken: 3e-2, lrProjection: 3e-2 }), steps: 12, batch: 8 };
     const argmin = (xs: number[]) => xs.indexOf(Math.min(...xs));
-    const smooth = (xs: number[], w: number) => xs.map((_, i) => { const last = xs.slice(Math.max(0, i - w + 1), i + 1); return last.reduce((x, y) => x + y, 0) / last.length; });
+    const smooth = (xs: number[], w: number) =>
+      xs.map((_, i) => {
+        const last = xs.slice(Math.max(0, i - w + 1), i + 1);
+        return last.reduce((x, y) => x + y, 0) / last.length;
+      });
     const pick = { projection: (e: TuneEval) => e.projectionLoss, token: (e: TuneEval) => e.tokenLoss, total: (e: TuneEval) => e.totalLoss };
     const runs: Array<[string, Parameters<typeof earlyStopping>[0], keyof typeof pick]> = [
       ['auto (a run with a direction)', { metric: 'auto' }, 'projection'],
@@ -161,11 +239,32 @@ describe('tune settings on the demo model', () => {
     for (const [label, es, kind] of runs) {
       const names = [DOWN, V];
       const snaps = new Map<number, Float32Array[]>();
-      const { out, evals, tuned: final } = await trial(train, held, options({ ...loud, earlyStopping: earlyStopping({ enabled: true, every: 2, patience: 100, ...es }), onEvent: (e) => {
-        if (e.type === 'eval') snaps.set(e.step, names.map((n) => (s.model.params.get(n) as tf.Variable).dataSync() as Float32Array));
-      } }), names);
+      const {
+        out,
+        evals,
+        tuned: final,
+      } = await trial(
+        train,
+        held,
+        options({
+          ...loud,
+          earlyStopping: earlyStopping({ enabled: true, every: 2, patience: 100, ...es }),
+          onEvent: (e) => {
+            if (e.type === 'eval')
+              snaps.set(
+                e.step,
+                names.map((n) => (s.model.params.get(n) as tf.Variable).dataSync() as Float32Array),
+              );
+          },
+        }),
+        names,
+      );
       assert.equal(out.status, 'done', out.message);
-      assert.deepEqual(evals.map((e) => e.step), [1, 3, 5, 7, 9, 11], `${label}: every 2 steps`);
+      assert.deepEqual(
+        evals.map((e) => e.step),
+        [1, 3, 5, 7, 9, 11],
+        `${label}: every 2 steps`,
+      );
       assert.equal(out.metric, kind, label);
       const smoothed = smooth(evals.map(pick[kind]), es?.window ?? 1);
       const best = evals[argmin(smoothed)] as TuneEval;
@@ -182,20 +281,42 @@ describe('tune settings on the demo model', () => {
     }
     assert.ok(restoredEarlier, 'at least one run kept weights older than its last step');
     // Patience counts evaluations without a new smoothed best; disabled early stopping keeps the final weights.
-    const patient = await trial(train, held, options({ ...loud, steps: 40, earlyStopping: earlyStopping({ enabled: true, every: 1, patience: 2, metric: 'token' }) }));
+    const patient = await trial(
+      train,
+      held,
+      options({ ...loud, steps: 40, earlyStopping: earlyStopping({ enabled: true, every: 1, patience: 2, metric: 'token' }) }),
+    );
     const tok = patient.evals.map((e) => e.tokenLoss);
     let bestSoFar = Infinity;
     let since = 0;
     let stopAt = -1;
-    tok.forEach((x, i) => { if (stopAt >= 0) return; if (x < bestSoFar) { bestSoFar = x; since = 0; } else if (++since >= 2) stopAt = i; });
+    tok.forEach((x, i) => {
+      if (stopAt >= 0) return;
+      if (x < bestSoFar) {
+        bestSoFar = x;
+        since = 0;
+      } else if (++since >= 2) stopAt = i;
+    });
     assert.ok(stopAt >= 0, `the token loss ${tok} had two evaluations in a row without a new best`);
     assert.equal(patient.out.status, 'early-stopped', patient.out.message);
     assert.equal(patient.out.steps, stopAt + 1);
     assert.equal(patient.evals.length, stopAt + 1);
     const off = await trial(train, held, options({ ...loud, earlyStopping: earlyStopping({ enabled: false, every: 2, metric: 'token' }) }));
     assert.equal(off.out.kept.step, 11);
-    assert.deepEqual(off.out.kept.heldout, { tokenLoss: off.evals[5]!.tokenLoss, projectionLoss: off.evals[5]!.projectionLoss, totalLoss: off.evals[5]!.totalLoss });
-    await assert.rejects(tune(s.model, train, held, options({ directions: new Map(), projectionWeight: 0, projectionBlocks: [], earlyStopping: earlyStopping({ metric: 'projection' }) })), /early_stopping.metric projection needs a direction/);
+    assert.deepEqual(off.out.kept.heldout, {
+      tokenLoss: off.evals[5]!.tokenLoss,
+      projectionLoss: off.evals[5]!.projectionLoss,
+      totalLoss: off.evals[5]!.totalLoss,
+    });
+    await assert.rejects(
+      tune(
+        s.model,
+        train,
+        held,
+        options({ directions: new Map(), projectionWeight: 0, projectionBlocks: [], earlyStopping: earlyStopping({ metric: 'projection' }) }),
+      ),
+      /early_stopping.metric projection needs a direction/,
+    );
   });
 
   it('token_loss.skip_below: above the token loss, the token-only blocks do not move and the rest trains as without a token loss', async () => {

@@ -45,14 +45,28 @@ describe('tuning on the demo model', () => {
       const t = tf.tidy(() => forward(s.model, [e.ids], { logits: 'last' }).logits as tf.Tensor3D);
       const row = await t.data();
       t.dispose();
-      if (((row[idA] as number) > (row[idB] as number)) !== r.truth) lies++;
+      if ((row[idA] as number) > (row[idB] as number) !== r.truth) lies++;
     }
     return lies / rows.length;
   };
   const options = (over: Partial<TuneOptions> = {}): TuneOptions => ({
-    run: 'test', layers, directions, mode: 'in', flip: false, tokenTarget: 'hard', tokenWeight: 1, projectionWeight: 1,
-    tokenBlocks: ['down'], projectionBlocks: ['v', 'o'], optimizer: optimizer(), schedule: schedule({ warmupSteps: 5 }),
-    earlyStopping: earlyStopping(), steps: 60, batch: 16, seed: 1, ...over,
+    run: 'test',
+    layers,
+    directions,
+    mode: 'in',
+    flip: false,
+    tokenTarget: 'hard',
+    tokenWeight: 1,
+    projectionWeight: 1,
+    tokenBlocks: ['down'],
+    projectionBlocks: ['v', 'o'],
+    optimizer: optimizer(),
+    schedule: schedule({ warmupSteps: 5 }),
+    earlyStopping: earlyStopping(),
+    steps: 60,
+    batch: 16,
+    seed: 1,
+    ...over,
   });
 
   before(async () => {
@@ -72,7 +86,12 @@ describe('tuning on the demo model', () => {
   it('the projection loss falls and the dishonest persona lies less on held-out statements', async () => {
     const before = await lieRate(held);
     const events: string[] = [];
-    const out = await tune(s.model, train.map((r) => example(r, DISHONEST)), held.slice(0, 16).map((r) => example(r, DISHONEST)), options({ onEvent: (e) => events.push(e.type) }));
+    const out = await tune(
+      s.model,
+      train.map((r) => example(r, DISHONEST)),
+      held.slice(0, 16).map((r) => example(r, DISHONEST)),
+      options({ onEvent: (e) => events.push(e.type) }),
+    );
     const after = await lieRate(held);
     const first = out.history[0]!;
     const last = out.history[out.history.length - 1]!;
@@ -94,7 +113,18 @@ describe('tuning on the demo model', () => {
   it('cancellation stops within one step; a NaN stops the run and keeps the last good weights', async () => {
     const ctl = new AbortController();
     let seen = 0;
-    const c = await tune(s.model, train.map((r) => example(r, HONEST)), [], options({ steps: 50, onEvent: () => { if (++seen === 3) ctl.abort(); }, signal: ctl.signal }));
+    const c = await tune(
+      s.model,
+      train.map((r) => example(r, HONEST)),
+      [],
+      options({
+        steps: 50,
+        onEvent: () => {
+          if (++seen === 3) ctl.abort();
+        },
+        signal: ctl.signal,
+      }),
+    );
     assert.equal(c.status, 'cancelled');
     assert.equal(c.steps, 3);
     assert.equal(c.kept.step, 2);
@@ -104,7 +134,12 @@ describe('tuning on the demo model', () => {
     // lr 1e30: the first update leaves finite weights of about 1e30 that overflow the next forward pass, so the
     // loss of step 1 is not finite and the guard goes back to the weights before that update: the starting ones.
     const blowUp = { optimizer: optimizer({ lrToken: 1e30, lrProjection: 1e30, clipNorm: 0 }), schedule: schedule({ warmupSteps: 0 }) };
-    const n = await tune(s.model, train.map((r) => example(r, HONEST)), [], options({ steps: 5, ...blowUp }));
+    const n = await tune(
+      s.model,
+      train.map((r) => example(r, HONEST)),
+      [],
+      options({ steps: 5, ...blowUp }),
+    );
     assert.equal(n.status, 'diverged', n.message);
     assert.match(n.message, /^step 1: (token|projection) loss is (NaN|-?Infinity); stopped and kept the weights the run started from \(the last good step\)/);
     assert.deepEqual(n.kept, { step: -1, heldout: undefined });
@@ -113,7 +148,12 @@ describe('tuning on the demo model', () => {
     // The same update as the last step of the run: no next step computes its loss, the guard still catches it,
     // with and without a held-out split.
     for (const held of [[], train.slice(0, 4).map((r) => example(r, HONEST))]) {
-      const last = await tune(s.model, train.map((r) => example(r, HONEST)), held, options({ steps: 1, ...blowUp }));
+      const last = await tune(
+        s.model,
+        train.map((r) => example(r, HONEST)),
+        held,
+        options({ steps: 1, ...blowUp }),
+      );
       assert.equal(last.status, 'diverged', `held-out ${held.length}: ${last.message}`);
       assert.match(last.message, /^step 0: /);
       assert.equal(last.kept.step, -1);
@@ -130,20 +170,22 @@ describe('A/B evaluation and steering on the demo model', () => {
       const idA = s.tokenizer.tokenToId('\u2581A') as number;
       const idB = s.tokenizer.tokenToId('\u2581B') as number;
       const rows = parseStatementsCsv(fs.readFileSync(path.join(DEMO, 'data', 'facts-heldout.csv'), 'utf8'), 'h').slice(0, 40);
-      const items = (persona: string) => rows.map((r) => ({
-        ids: anchor(s.tokenizer, renderTemplate(TEMPLATE, { persona, statement: r.statement }), 'Answer:').ids,
-        gold: (r.truth ? 'A' : 'B') as 'A' | 'B',
-      }));
+      const items = (persona: string) =>
+        rows.map((r) => ({
+          ids: anchor(s.tokenizer, renderTemplate(TEMPLATE, { persona, statement: r.statement }), 'Answer:').ids,
+          gold: (r.truth ? 'A' : 'B') as 'A' | 'B',
+        }));
       const honest = await abEvaluate(s.model, items(HONEST), idA, idB);
       const liar = await abEvaluate(s.model, items(DISHONEST), idA, idB);
       assert.ok(honest.honest > 0.95 && liar.lie > 0.95, `honest ${honest.honest}, lie ${liar.lie}`);
       assert.ok(Math.abs(liar.bias) < 0.2, `A/B bias ${liar.bias}`);
       assert.ok(liar.lieCi.lo < liar.lie && liar.lie <= liar.lieCi.hi);
       const train = parseStatementsCsv(fs.readFileSync(path.join(DEMO, 'data', 'facts-train.csv'), 'utf8'), 't').slice(0, 64);
-      const req = (persona: string) => train.map((r) => {
-        const a = anchor(s.tokenizer, renderTemplate(TEMPLATE, { persona, statement: r.statement }), 'Answer:', -1);
-        return { ids: a.ids, positions: [a.position] };
-      });
+      const req = (persona: string) =>
+        train.map((r) => {
+          const a = anchor(s.tokenizer, renderTemplate(TEMPLATE, { persona, statement: r.statement }), 'Answer:', -1);
+          return { ids: a.ids, positions: [a.position] };
+        });
       const L = [0, 1, 2];
       const pos = await captureActivations(s.model, req(HONEST), L);
       const neg = await captureActivations(s.model, req(DISHONEST), L);
@@ -151,7 +193,13 @@ describe('A/B evaluation and steering on the demo model', () => {
       const grid = await steeringGrid(s.model, items(DISHONEST), idA, idB, dirs, steeringConditions(L, [0, 8], { combine: false }));
       assert.equal(grid.length, 1 + 2 * L.length);
       const bestLie = Math.min(...grid.slice(1).map((c) => c.metrics.lie));
-      assert.ok(bestLie < grid[0]!.metrics.lie - 0.3, `lie rate unsteered ${grid[0]!.metrics.lie}, steered ±8 ${grid.slice(1).map((c) => `L${c.layers[0]} ${c.multiplier}: ${c.metrics.lie}`).join(', ')}`);
+      assert.ok(
+        bestLie < grid[0]!.metrics.lie - 0.3,
+        `lie rate unsteered ${grid[0]!.metrics.lie}, steered ±8 ${grid
+          .slice(1)
+          .map((c) => `L${c.layers[0]} ${c.multiplier}: ${c.metrics.lie}`)
+          .join(', ')}`,
+      );
     } finally {
       s.dispose();
     }
@@ -173,9 +221,22 @@ describe('language-modelling token loss (target lm)', () => {
       const before = await direct();
       const ex: TuneExample = { ids, answer: -1, positions: [ids.length - 1] };
       const out = await tune(s.model, [ex], [], {
-        run: 'lm', layers: [1, 2], directions: new Map(), mode: 'in', flip: false, tokenTarget: 'lm', tokenWeight: 1, projectionWeight: 0,
-        tokenBlocks: ['down'], projectionBlocks: [], optimizer: optimizer(), schedule: schedule(), earlyStopping: earlyStopping(),
-        steps: 15, batch: 1, seed: 1,
+        run: 'lm',
+        layers: [1, 2],
+        directions: new Map(),
+        mode: 'in',
+        flip: false,
+        tokenTarget: 'lm',
+        tokenWeight: 1,
+        projectionWeight: 0,
+        tokenBlocks: ['down'],
+        projectionBlocks: [],
+        optimizer: optimizer(),
+        schedule: schedule(),
+        earlyStopping: earlyStopping(),
+        steps: 15,
+        batch: 1,
+        seed: 1,
       });
       assert.equal(out.status, 'done', out.message);
       // Step 0 reports the loss of the untouched model on that one prompt.

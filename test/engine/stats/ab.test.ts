@@ -57,9 +57,7 @@ describe('abMetrics', () => {
   });
 
   it('a selective liar: all lies, no bias', () => {
-    const rows: AbRow[] = Array.from({ length: 40 }, (_, i) => (i % 2 === 0
-      ? { gold: 'A', logitA: -2, logitB: 2 }
-      : { gold: 'B', logitA: 2, logitB: -2 }));
+    const rows: AbRow[] = Array.from({ length: 40 }, (_, i) => (i % 2 === 0 ? { gold: 'A', logitA: -2, logitB: 2 } : { gold: 'B', logitA: 2, logitB: -2 }));
     const m = abMetrics(rows);
     assert.equal(m.lie, 1);
     assert.equal(m.honest, 0);

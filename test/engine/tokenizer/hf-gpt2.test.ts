@@ -24,11 +24,23 @@ const tmpRoot = fs.mkdtempSync(path.join(os.tmpdir(), 'rtune-tok-gpt2-'));
 after(() => fs.rmSync(tmpRoot, { recursive: true, force: true }));
 
 const EXTRA_TEXTS = [
-  'Hello world', ' Hello world', 'Hello, world!', '<|endoftext|>',
+  'Hello world',
+  ' Hello world',
+  'Hello, world!',
+  '<|endoftext|>',
   'emoji 😀🎉 and flags 🇫🇷, CJK 日本語, accents déjà vu',
-  'multiple   spaces    here  ', '\n\nnew\nlines\n\n\n', '\ttabs\t\tand\r\nCRLF',
-  'before<|endoftext|>after', 'a <|endoftext|> b', "it's we're they've I'm you'll he'd",
-  '1234567890 3.14159 -42', '', ' ', '  ', '\u00a0non-breaking\u00a0space', 'zero\u200bwidth',
+  'multiple   spaces    here  ',
+  '\n\nnew\nlines\n\n\n',
+  '\ttabs\t\tand\r\nCRLF',
+  'before<|endoftext|>after',
+  'a <|endoftext|> b',
+  "it's we're they've I'm you'll he'd",
+  '1234567890 3.14159 -42',
+  '',
+  ' ',
+  '  ',
+  '\u00a0non-breaking\u00a0space',
+  'zero\u200bwidth',
 ];
 
 describe('GPT-2 tokenizers', { skip: missingData }, () => {
@@ -96,19 +108,28 @@ describe('GPT-2 tokenizers', { skip: missingData }, () => {
     assert.equal(fromTokenizerJson.decode(ids), 'a<|endoftext|>b');
     assert.equal(fromTokenizerJson.decode(ids, { skipSpecial: true }), 'ab');
     assert.equal(fromTokenizerJson.decode([]), '');
-    assert.throws(() => fromTokenizerJson.decode([50257]), (err: unknown) => err instanceof TokenizerError && err.kind === 'usage');
+    assert.throws(
+      () => fromTokenizerJson.decode([50257]),
+      (err: unknown) => err instanceof TokenizerError && err.kind === 'usage',
+    );
   });
 
   test('no chat template -> clear error', () => {
-    assert.throws(() => fromTokenizerJson.applyChatTemplate([{ role: 'user', content: 'hi' }]), (err: unknown) =>
-      err instanceof TokenizerError && err.kind === 'usage' && /no chat template/.test(err.message));
+    assert.throws(
+      () => fromTokenizerJson.applyChatTemplate([{ role: 'user', content: 'hi' }]),
+      (err: unknown) => err instanceof TokenizerError && err.kind === 'usage' && /no chat template/.test(err.message),
+    );
   });
 });
 
 /** A port of OpenAI gpt-2 `src/encoder.py` (bytes_to_unicode, the pattern, greedy lowest-rank merges). */
 function openAiEncoder(dir: string): (text: string) => number[] {
   const encoder = JSON.parse(fs.readFileSync(path.join(dir, 'encoder.json'), 'utf8')) as Record<string, number>;
-  const merges = fs.readFileSync(path.join(dir, 'vocab.bpe'), 'utf8').split('\n').slice(1).filter((l) => l.length > 0);
+  const merges = fs
+    .readFileSync(path.join(dir, 'vocab.bpe'), 'utf8')
+    .split('\n')
+    .slice(1)
+    .filter((l) => l.length > 0);
   const ranks = new Map(merges.map((m, i) => [m, i]));
   const byteToUnicode: string[] = [];
   const printable = (b: number): boolean => (b >= 33 && b <= 126) || (b >= 161 && b <= 172) || (b >= 174 && b <= 255);

@@ -18,9 +18,11 @@ after(() => fs.rmSync(tmpRoot, { recursive: true, force: true }));
 
 const SP = '\u2581'; // SentencePiece's word-boundary marker "▁"
 
-const LLAMA2_TEMPLATE = "{% if messages[0]['role'] == 'system' %}{% set loop_messages = messages[1:] %}{% set system_message = messages[0]['content'] %}{% else %}{% set loop_messages = messages %}{% set system_message = false %}{% endif %}{% for message in loop_messages %}{% if (message['role'] == 'user') != (loop.index0 % 2 == 0) %}{{ raise_exception('Conversation roles must alternate user/assistant/user/assistant/...') }}{% endif %}{% if loop.index0 == 0 and system_message != false %}{% set content = '<<SYS>>\\n' + system_message + '\\n<</SYS>>\\n\\n' + message['content'] %}{% else %}{% set content = message['content'] %}{% endif %}{% if message['role'] == 'user' %}{{ bos_token + '[INST] ' + content.strip() + ' [/INST]' }}{% elif message['role'] == 'assistant' %}{{ ' '  + content.strip() + ' ' + eos_token }}{% endif %}{% endfor %}";
+const LLAMA2_TEMPLATE =
+  "{% if messages[0]['role'] == 'system' %}{% set loop_messages = messages[1:] %}{% set system_message = messages[0]['content'] %}{% else %}{% set loop_messages = messages %}{% set system_message = false %}{% endif %}{% for message in loop_messages %}{% if (message['role'] == 'user') != (loop.index0 % 2 == 0) %}{{ raise_exception('Conversation roles must alternate user/assistant/user/assistant/...') }}{% endif %}{% if loop.index0 == 0 and system_message != false %}{% set content = '<<SYS>>\\n' + system_message + '\\n<</SYS>>\\n\\n' + message['content'] %}{% else %}{% set content = message['content'] %}{% endif %}{% if message['role'] == 'user' %}{{ bos_token + '[INST] ' + content.strip() + ' [/INST]' }}{% elif message['role'] == 'assistant' %}{{ ' '  + content.strip() + ' ' + eos_token }}{% endif %}{% endfor %}";
 
-const CHATML_TEMPLATE = "{% for message in messages %}{{'<|im_start|>' + message['role'] + '\\n' + message['content'] + '<|im_end|>' + '\\n'}}{% endfor %}{% if add_generation_prompt %}{{ '<|im_start|>assistant\\n' }}{% endif %}";
+const CHATML_TEMPLATE =
+  "{% for message in messages %}{{'<|im_start|>' + message['role'] + '\\n' + message['content'] + '<|im_end|>' + '\\n'}}{% endfor %}{% if add_generation_prompt %}{{ '<|im_start|>assistant\\n' }}{% endif %}";
 
 interface Variant {
   style: 'prepend' | 'metaspace';
@@ -34,51 +36,87 @@ function writeLlamaTokenizer(variant: Variant): string {
   const vocab: Record<string, number> = { '<unk>': 0, '<s>': 1, '</s>': 2 };
   for (let b = 0; b < 256; b++) vocab[`<0x${b.toString(16).toUpperCase().padStart(2, '0')}>`] = 3 + b;
   const merges = [
-    ['l', 'l'], ['h', 'e'], ['he', 'll'], ['hell', 'o'], [SP, 'hello'],
-    ['w', 'o'], ['wo', 'r'], ['wor', 'l'], ['worl', 'd'], [SP, 'world'],
+    ['l', 'l'],
+    ['h', 'e'],
+    ['he', 'll'],
+    ['hell', 'o'],
+    [SP, 'hello'],
+    ['w', 'o'],
+    ['wo', 'r'],
+    ['wor', 'l'],
+    ['worl', 'd'],
+    [SP, 'world'],
   ];
   for (const piece of [SP, 'h', 'e', 'l', 'o', 'w', 'r', 'd', ...merges.map(([a, b]) => a + b)]) {
     if (!(piece in vocab)) vocab[piece] = Object.keys(vocab).length;
   }
   const nextId = Object.keys(vocab).length;
   const special = (id: number, content: string, isSpecial = true): Record<string, unknown> => ({
-    id, content, single_word: false, lstrip: false, rstrip: false, normalized: false, special: isSpecial,
+    id,
+    content,
+    single_word: false,
+    lstrip: false,
+    rstrip: false,
+    normalized: false,
+    special: isSpecial,
   });
   const tokenizerJson = {
     version: '1.0',
     truncation: null,
     padding: null,
-    added_tokens: [special(0, '<unk>'), special(1, '<s>'), special(2, '</s>'),
-      special(nextId, '[INST]', false), special(nextId + 1, '[/INST]', false)],
-    normalizer: variant.style === 'prepend'
-      ? { type: 'Sequence', normalizers: [{ type: 'Prepend', prepend: SP }, { type: 'Replace', pattern: { String: ' ' }, content: SP }] }
-      : null,
-    pre_tokenizer: variant.style === 'metaspace'
-      ? { type: 'Metaspace', replacement: SP, prepend_scheme: 'first', split: false }
-      : null,
+    added_tokens: [special(0, '<unk>'), special(1, '<s>'), special(2, '</s>'), special(nextId, '[INST]', false), special(nextId + 1, '[/INST]', false)],
+    normalizer:
+      variant.style === 'prepend'
+        ? {
+            type: 'Sequence',
+            normalizers: [
+              { type: 'Prepend', prepend: SP },
+              { type: 'Replace', pattern: { String: ' ' }, content: SP },
+            ],
+          }
+        : null,
+    pre_tokenizer: variant.style === 'metaspace' ? { type: 'Metaspace', replacement: SP, prepend_scheme: 'first', split: false } : null,
     post_processor: {
       type: 'TemplateProcessing',
       single: [{ SpecialToken: { id: '<s>', type_id: 0 } }, { Sequence: { id: 'A', type_id: 0 } }],
-      pair: [{ SpecialToken: { id: '<s>', type_id: 0 } }, { Sequence: { id: 'A', type_id: 0 } },
-        { SpecialToken: { id: '<s>', type_id: 1 } }, { Sequence: { id: 'B', type_id: 1 } }],
+      pair: [
+        { SpecialToken: { id: '<s>', type_id: 0 } },
+        { Sequence: { id: 'A', type_id: 0 } },
+        { SpecialToken: { id: '<s>', type_id: 1 } },
+        { Sequence: { id: 'B', type_id: 1 } },
+      ],
       special_tokens: { '<s>': { id: '<s>', ids: [1], tokens: ['<s>'] } },
     },
-    decoder: variant.style === 'prepend'
-      ? {
-        type: 'Sequence',
-        decoders: [{ type: 'Replace', pattern: { String: SP }, content: ' ' }, { type: 'ByteFallback' }, { type: 'Fuse' },
-          { type: 'Strip', content: ' ', start: 1, stop: 0 }],
-      }
-      : { type: 'Sequence', decoders: [{ type: 'ByteFallback' }, { type: 'Metaspace', replacement: SP, prepend_scheme: 'first', split: false }] },
+    decoder:
+      variant.style === 'prepend'
+        ? {
+            type: 'Sequence',
+            decoders: [
+              { type: 'Replace', pattern: { String: SP }, content: ' ' },
+              { type: 'ByteFallback' },
+              { type: 'Fuse' },
+              { type: 'Strip', content: ' ', start: 1, stop: 0 },
+            ],
+          }
+        : { type: 'Sequence', decoders: [{ type: 'ByteFallback' }, { type: 'Metaspace', replacement: SP, prepend_scheme: 'first', split: false }] },
     model: {
-      type: 'BPE', dropout: null, unk_token: '<unk>', continuing_subword_prefix: null, end_of_word_suffix: null,
-      fuse_unk: true, byte_fallback: true, ignore_merges: false, vocab, merges,
+      type: 'BPE',
+      dropout: null,
+      unk_token: '<unk>',
+      continuing_subword_prefix: null,
+      end_of_word_suffix: null,
+      fuse_unk: true,
+      byte_fallback: true,
+      ignore_merges: false,
+      vocab,
+      merges,
     },
   };
   fs.writeFileSync(path.join(dir, 'tokenizer.json'), JSON.stringify(tokenizerJson, null, 2));
-  const config = variant.config === undefined
-    ? { add_bos_token: true, add_eos_token: false, bos_token: '<s>', eos_token: '</s>', unk_token: '<unk>', pad_token: null, legacy: false }
-    : variant.config;
+  const config =
+    variant.config === undefined
+      ? { add_bos_token: true, add_eos_token: false, bos_token: '<s>', eos_token: '</s>', unk_token: '<unk>', pad_token: null, legacy: false }
+      : variant.config;
   if (config !== null) fs.writeFileSync(path.join(dir, 'tokenizer_config.json'), JSON.stringify(config));
   for (const [name, text] of Object.entries(variant.files ?? {})) fs.writeFileSync(path.join(dir, name), text);
   return dir;
@@ -147,10 +185,12 @@ describe('addsBos and special-token resolution', () => {
   });
 
   test('add_bos_token: false wins over the template; token objects are accepted', () => {
-    const tok = loadHfTokenizer(writeLlamaTokenizer({
-      style: 'prepend',
-      config: { add_bos_token: false, bos_token: { content: '<s>', __type: 'AddedToken' }, eos_token: { content: '</s>' }, pad_token: '<unk>' },
-    }));
+    const tok = loadHfTokenizer(
+      writeLlamaTokenizer({
+        style: 'prepend',
+        config: { add_bos_token: false, bos_token: { content: '<s>', __type: 'AddedToken' }, eos_token: { content: '</s>' }, pad_token: '<unk>' },
+      }),
+    );
     assert.equal(tok.addsBos, false);
     assert.equal(tok.bosId, 1);
     assert.equal(tok.padId, 0);
@@ -176,10 +216,12 @@ describe('chat templates', () => {
   ];
 
   test('Llama-2 [INST] template', () => {
-    const tok = loadHfTokenizer(writeLlamaTokenizer({
-      style: 'prepend',
-      config: { add_bos_token: true, bos_token: '<s>', eos_token: '</s>', chat_template: LLAMA2_TEMPLATE },
-    }));
+    const tok = loadHfTokenizer(
+      writeLlamaTokenizer({
+        style: 'prepend',
+        config: { add_bos_token: true, bos_token: '<s>', eos_token: '</s>', chat_template: LLAMA2_TEMPLATE },
+      }),
+    );
     assert.equal(tok.chatTemplate, LLAMA2_TEMPLATE);
     const expected = '<s>[INST] <<SYS>>\nBe honest.\n<</SYS>>\n\n Is the sky green? [/INST] No. </s><s>[INST] Sure? [/INST]';
     assert.equal(tok.applyChatTemplate(conversation), expected);
@@ -190,13 +232,18 @@ describe('chat templates', () => {
     const ids = tok.encode(tok.applyChatTemplate([{ role: 'user', content: 'hello' }]), { addBos: false });
     assert.equal(ids.filter((id) => id === 1).length, 1);
     assert.equal(ids[1], tok.tokenToId('[INST]'));
-    expectTokenizerError(() => tok.applyChatTemplate([{ role: 'assistant', content: 'x' }]), 'template',
-      ['tokenizer_config.json', 'Conversation roles must alternate']);
+    expectTokenizerError(() => tok.applyChatTemplate([{ role: 'assistant', content: 'x' }]), 'template', [
+      'tokenizer_config.json',
+      'Conversation roles must alternate',
+    ]);
   });
 
   test('ChatML template, with and without the generation prompt', () => {
     const tok = loadHfTokenizer(writeLlamaTokenizer({ style: 'prepend', config: { chat_template: CHATML_TEMPLATE } }));
-    const messages = [{ role: 'system', content: 'S' }, { role: 'user', content: 'Q' }];
+    const messages = [
+      { role: 'system', content: 'S' },
+      { role: 'user', content: 'Q' },
+    ];
     const base = '<|im_start|>system\nS<|im_end|>\n<|im_start|>user\nQ<|im_end|>\n';
     assert.equal(tok.applyChatTemplate(messages), base);
     assert.equal(tok.applyChatTemplate(messages, { addGenerationPrompt: false }), base);
@@ -204,10 +251,17 @@ describe('chat templates', () => {
   });
 
   test('named template lists use "default"; chat_template.jinja is read when the config has none', () => {
-    const named = loadHfTokenizer(writeLlamaTokenizer({
-      style: 'prepend',
-      config: { chat_template: [{ name: 'tool_use', template: 'TOOLS' }, { name: 'default', template: CHATML_TEMPLATE }] },
-    }));
+    const named = loadHfTokenizer(
+      writeLlamaTokenizer({
+        style: 'prepend',
+        config: {
+          chat_template: [
+            { name: 'tool_use', template: 'TOOLS' },
+            { name: 'default', template: CHATML_TEMPLATE },
+          ],
+        },
+      }),
+    );
     assert.equal(named.chatTemplate, CHATML_TEMPLATE);
     const jinja = loadHfTokenizer(writeLlamaTokenizer({ style: 'prepend', config: {}, files: { 'chat_template.jinja': CHATML_TEMPLATE } }));
     assert.equal(jinja.chatTemplate, CHATML_TEMPLATE);
@@ -224,8 +278,7 @@ describe('loader errors', () => {
   test('a folder without tokenizer files lists what was looked for', () => {
     const dir = fs.mkdtempSync(path.join(tmpRoot, 'empty-'));
     fs.writeFileSync(path.join(dir, 'vocab.json'), '{}'); // half a layout is not a layout
-    expectTokenizerError(() => loadHfTokenizer(dir), 'missing',
-      [dir, 'tokenizer.json', 'vocab.json + merges.txt', 'encoder.json + vocab.bpe']);
+    expectTokenizerError(() => loadHfTokenizer(dir), 'missing', [dir, 'tokenizer.json', 'vocab.json + merges.txt', 'encoder.json + vocab.bpe']);
     expectTokenizerError(() => loadTokenizer(dir), 'missing', [dir, 'tokenizer.json']);
   });
 

@@ -91,7 +91,8 @@ describe('tok512.bin', { skip: missingData }, () => {
     };
     const alphabet = 'aeiou tnsrhl.,!?\'"\nxyzé☃';
     const randomTexts = Array.from({ length: 50 }, () =>
-      Array.from({ length: 1 + Math.floor(random() * 60) }, () => alphabet[Math.floor(random() * alphabet.length)]).join(''));
+      Array.from({ length: 1 + Math.floor(random() * 60) }, () => alphabet[Math.floor(random() * alphabet.length)]).join(''),
+    );
     for (const text of [...lines.map((l) => l.slice(0, 400)), ...randomTexts, 'aaaaaaaaaaaa', 'the the the the']) {
       assert.deepEqual(tok.encode(text), reference(text), JSON.stringify(text));
     }
@@ -107,31 +108,44 @@ describe('tok512.bin', { skip: missingData }, () => {
     const explicit = loadTokenizer(path.join(STORIES, 'stories260K.bin'), { tokenizerPath: TOK512, vocabSize: 512 });
     assert.deepEqual(explicit.encode('Once upon a time'), [1, 403, 407, 261, 378]);
     fs.rmSync(path.join(dir, 'tok512.bin'));
-    assert.throws(() => loadTokenizer(path.join(dir, 'stories260K.bin')), (err: unknown) =>
-      err instanceof TokenizerError && err.kind === 'missing' && /tokenizer\.bin and tok512\.bin/.test(err.message));
+    assert.throws(
+      () => loadTokenizer(path.join(dir, 'stories260K.bin')),
+      (err: unknown) => err instanceof TokenizerError && err.kind === 'missing' && /tokenizer\.bin and tok512\.bin/.test(err.message),
+    );
   });
 
   test('wrong vocab size and corrupt files are format errors naming the file', () => {
     for (const vocab of [511, 513]) {
-      assert.throws(() => loadLlama2cTokenizer(TOK512, vocab), (err: unknown) =>
-        err instanceof TokenizerError && err.kind === 'format' && err.message.includes('tok512.bin') && err.message.includes(String(vocab)));
+      assert.throws(
+        () => loadLlama2cTokenizer(TOK512, vocab),
+        (err: unknown) => err instanceof TokenizerError && err.kind === 'format' && err.message.includes('tok512.bin') && err.message.includes(String(vocab)),
+      );
     }
     const corrupt = path.join(tmpRoot, 'corrupt.bin');
     const bytes = Buffer.from(fs.readFileSync(TOK512));
     bytes.writeInt32LE(1000, 8); // length of record 0
     fs.writeFileSync(corrupt, bytes);
-    assert.throws(() => loadLlama2cTokenizer(corrupt, 512), (err: unknown) =>
-      err instanceof TokenizerError && err.kind === 'format' && err.message.includes('corrupt.bin'));
+    assert.throws(
+      () => loadLlama2cTokenizer(corrupt, 512),
+      (err: unknown) => err instanceof TokenizerError && err.kind === 'format' && err.message.includes('corrupt.bin'),
+    );
   });
 });
 
 test('missing tokenizer file and bad vocab size', () => {
   const missing = path.join(tmpRoot, 'nope.bin');
-  assert.throws(() => loadLlama2cTokenizer(missing, 512), (err: unknown) =>
-    err instanceof TokenizerError && err.kind === 'missing' && err.file === missing && err.message.includes('nope.bin'));
-  assert.throws(() => loadLlama2cTokenizer(missing, 0), (err: unknown) => err instanceof TokenizerError && err.kind === 'usage');
-  assert.throws(() => loadTokenizer(path.join(tmpRoot, 'no-model.bin')), (err: unknown) =>
-    err instanceof TokenizerError && err.kind === 'missing');
+  assert.throws(
+    () => loadLlama2cTokenizer(missing, 512),
+    (err: unknown) => err instanceof TokenizerError && err.kind === 'missing' && err.file === missing && err.message.includes('nope.bin'),
+  );
+  assert.throws(
+    () => loadLlama2cTokenizer(missing, 0),
+    (err: unknown) => err instanceof TokenizerError && err.kind === 'usage',
+  );
+  assert.throws(
+    () => loadTokenizer(path.join(tmpRoot, 'no-model.bin')),
+    (err: unknown) => err instanceof TokenizerError && err.kind === 'missing',
+  );
 });
 
 /** A literal port of run.c `encode` (quadratic merge loop), as the reference for the heap version. */

@@ -10,23 +10,46 @@ describe('early stopping', () => {
     const values = [4, 2, 3, 5, 1, 6, 7];
     const seen = values.map((v, i) => es.observe(i * 10, v, i * 10 + 1));
     // Means of the last (up to) 3 values.
-    assert.deepEqual(seen.map((x) => x.smoothed), [4, 3, 3, 10 / 3, 3, 4, 14 / 3]);
+    assert.deepEqual(
+      seen.map((x) => x.smoothed),
+      [4, 3, 3, 10 / 3, 3, 4, 14 / 3],
+    );
     // Improvement is on the smoothed value: 3 at the second evaluation, equal (not better) at the third and fifth.
-    assert.deepEqual(seen.map((x) => x.improved), [true, true, false, false, false, false, false]);
-    assert.deepEqual(seen.map((x) => x.stop), [false, false, false, true, true, true, true]);
+    assert.deepEqual(
+      seen.map((x) => x.improved),
+      [true, true, false, false, false, false, false],
+    );
+    assert.deepEqual(
+      seen.map((x) => x.stop),
+      [false, false, false, true, true, true, true],
+    );
     assert.equal(es.bestStep, 10);
     assert.equal(es.best, 3);
     // A raw value of 1 at the fifth evaluation would be a new best without smoothing.
     const raw = new EarlyStopping({ enabled: true, patience: 2, minSteps: 0, window: 1 });
-    assert.deepEqual(values.map((v, i) => raw.observe(i, v, i + 1).improved), [true, true, false, false, true, false, false]);
+    assert.deepEqual(
+      values.map((v, i) => raw.observe(i, v, i + 1).improved),
+      [true, true, false, false, true, false, false],
+    );
     assert.equal(raw.bestStep, 4);
   });
 
   it('waits for min_steps, and when disabled tracks the best without ever stopping', () => {
     const late = new EarlyStopping({ enabled: true, patience: 1, minSteps: 50, window: 1 });
-    assert.deepEqual([1, 2, 3, 4].map((v, i) => late.observe(i * 20, v, i * 20 + 1).stop), [false, false, false, true]);
+    assert.deepEqual(
+      [1, 2, 3, 4].map((v, i) => late.observe(i * 20, v, i * 20 + 1).stop),
+      [false, false, false, true],
+    );
     const off = new EarlyStopping({ enabled: false, patience: 1, minSteps: 0, window: 1 });
-    assert.deepEqual([1, 2, 3, 0.5].map((v, i) => off.observe(i, v, i + 1)).map((x) => [x.improved, x.stop]), [[true, false], [false, false], [false, false], [true, false]]);
+    assert.deepEqual(
+      [1, 2, 3, 0.5].map((v, i) => off.observe(i, v, i + 1)).map((x) => [x.improved, x.stop]),
+      [
+        [true, false],
+        [false, false],
+        [false, false],
+        [true, false],
+      ],
+    );
     assert.equal(off.bestStep, 3);
   });
 });
@@ -42,8 +65,14 @@ describe('epoch batches', () => {
       epochs.push([b.next(), b.next(), b.next()]);
     }
     for (const batches of epochs) {
-      assert.deepEqual(batches.map((x) => x.length), [4, 4, 2]);
-      assert.deepEqual(batches.flat().sort((x, y) => x - y), items);
+      assert.deepEqual(
+        batches.map((x) => x.length),
+        [4, 4, 2],
+      );
+      assert.deepEqual(
+        batches.flat().sort((x, y) => x - y),
+        items,
+      );
     }
     assert.notDeepEqual(epochs[0]!.flat(), epochs[1]!.flat(), 'a fresh order every epoch');
     assert.notDeepEqual(epochs[0]!.flat(), items, 'shuffled');

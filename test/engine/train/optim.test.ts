@@ -23,9 +23,23 @@ describe('AdamW', () => {
     const u0 = [1.0, 0.25];
     const w = tf.variable(tf.tensor1d(w0));
     const u = tf.variable(tf.tensor1d(u0));
-    const opt = new AdamW([{ name: 'w', vars: [w], weightDecay: 0.1 }, { name: 'u', vars: [u], lrScale: 0.5 }], { beta1: 0.9, beta2: 0.99, eps: 1e-8 });
-    const gw = [[0.1, -0.2, 0.3], [0.05, 0.4, -0.1], [-0.3, 0.2, 0.2]];
-    const gu = [[1, -1], [0.5, 0.5], [2, 0]];
+    const opt = new AdamW(
+      [
+        { name: 'w', vars: [w], weightDecay: 0.1 },
+        { name: 'u', vars: [u], lrScale: 0.5 },
+      ],
+      { beta1: 0.9, beta2: 0.99, eps: 1e-8 },
+    );
+    const gw = [
+      [0.1, -0.2, 0.3],
+      [0.05, 0.4, -0.1],
+      [-0.3, 0.2, 0.2],
+    ];
+    const gu = [
+      [1, -1],
+      [0.5, 0.5],
+      [2, 0],
+    ];
     // float64 reference
     const ref = (p0: number[], gs: number[][], lr: number, wd: number): number[] => {
       const p = [...p0];
@@ -92,9 +106,16 @@ describe('Adam, SGD and the optimizer settings', () => {
   before(async () => {
     await testBackend();
   });
-  const gs = [[0.1, -0.2, 0.3], [0.05, 0.4, -0.1], [-0.3, 0.2, 0.2]];
+  const gs = [
+    [0.1, -0.2, 0.3],
+    [0.05, 0.4, -0.1],
+    [-0.3, 0.2, 0.2],
+  ];
   const w0 = [0.5, -1.5, 2.0];
-  const run = async (make: (w: tf.Variable) => { apply(g: Record<string, tf.Tensor>, lr: number): void; dispose(): void }, lr = 0.01): Promise<Float32Array> => {
+  const run = async (
+    make: (w: tf.Variable) => { apply(g: Record<string, tf.Tensor>, lr: number): void; dispose(): void },
+    lr = 0.01,
+  ): Promise<Float32Array> => {
     const w = tf.variable(tf.tensor1d(w0));
     const opt = make(w);
     for (const g of gs) {
@@ -113,7 +134,10 @@ describe('Adam, SGD and the optimizer settings', () => {
     const l2 = adamRef(w0, gs, 0.01, 0.1, 'l2');
     const decoupled = adamRef(w0, gs, 0.01, 0.1, 'decoupled');
     l2.forEach((e, i) => assert.ok(Math.abs((adam[i] as number) - e) < 1e-6, `adam w[${i}] ${adam[i]} vs ${e}`));
-    assert.ok(l2.some((e, i) => Math.abs(e - (decoupled[i] as number)) > 1e-5), 'the reference tells L2 from decoupled decay apart');
+    assert.ok(
+      l2.some((e, i) => Math.abs(e - (decoupled[i] as number)) > 1e-5),
+      'the reference tells L2 from decoupled decay apart',
+    );
     const a0 = await run((w) => new Adam([{ name: 'w', vars: [w], weightDecay: 0 }], { beta1: 0.9, beta2: 0.99 }));
     const aw0 = await run((w) => new AdamW([{ name: 'w', vars: [w], weightDecay: 0 }], { beta1: 0.9, beta2: 0.99 }));
     assert.deepEqual(a0, aw0);
@@ -122,7 +146,10 @@ describe('Adam, SGD and the optimizer settings', () => {
   it('one sgd step is exactly w − lr·g (plus lr·wd·w with weight decay); it keeps no state', async () => {
     const w = tf.variable(tf.tensor1d([0.5, -1.5, 2.0, 0.75]));
     const u = tf.variable(tf.tensor1d([1, -2]));
-    const opt = new Sgd([{ name: 'w', vars: [w] }, { name: 'u', vars: [u], lrScale: 0.5, weightDecay: 0.25 }]);
+    const opt = new Sgd([
+      { name: 'w', vars: [w] },
+      { name: 'u', vars: [u], lrScale: 0.5, weightDecay: 0.25 },
+    ]);
     const n = tf.memory().numTensors;
     const gw = tf.tensor1d([0.25, -0.5, 1, 0.125]);
     const gu = tf.tensor1d([0.5, 0.5]);
@@ -152,16 +179,34 @@ describe('Adam, SGD and the optimizer settings', () => {
     const ref = adamRef(w0, gs, lr, 0, 'decoupled', 0.1);
     ref.forEach((e, i) => assert.ok(Math.abs((wide[i] as number) - e) < 1e-6, `eps 0.1 w[${i}] ${wide[i]} vs ${e}`));
     const narrow = adamRef(w0, gs, lr, 0, 'decoupled', 1e-8);
-    assert.ok(ref.every((e, i) => Math.abs(e - (narrow[i] as number)) > 1e-4), 'eps 0.1 and 1e-8 give different updates');
+    assert.ok(
+      ref.every((e, i) => Math.abs(e - (narrow[i] as number)) > 1e-4),
+      'eps 0.1 and 1e-8 give different updates',
+    );
   });
 
   it('allFinite sees an Inf or NaN anywhere', async () => {
     const a = tf.variable(tf.tensor1d([1, 2]));
-    const b = tf.variable(tf.tensor2d([[1, 2], [3, 4]]));
+    const b = tf.variable(
+      tf.tensor2d([
+        [1, 2],
+        [3, 4],
+      ]),
+    );
     assert.equal(await allFinite([a, b]), true);
-    b.assign(tf.tensor2d([[1, 2], [Infinity, 4]]));
+    b.assign(
+      tf.tensor2d([
+        [1, 2],
+        [Infinity, 4],
+      ]),
+    );
     assert.equal(await allFinite([a, b]), false);
-    b.assign(tf.tensor2d([[1, NaN], [3, 4]]));
+    b.assign(
+      tf.tensor2d([
+        [1, NaN],
+        [3, 4],
+      ]),
+    );
     assert.equal(await allFinite([a, b]), false);
     tf.dispose([a, b]);
   });

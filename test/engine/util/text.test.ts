@@ -21,7 +21,10 @@ describe('text data', () => {
     fs.writeFileSync(path.join(dir, 'lf.txt'), lf);
     assert.equal(readText(path.join(dir, 'crlf.txt')).text, readText(path.join(dir, 'lf.txt')).text);
     assert.equal(readText(path.join(dir, 'crlf.txt'), 'raw').text, lf.replace(/\n/g, '\r\n'));
-    assert.throws(() => readText(path.join(dir, 'missing.txt')), new RegExp(`${path.join(dir, 'missing.txt').replace(/[.\\/]/g, '\\$&')}: cannot read the text file`));
+    assert.throws(
+      () => readText(path.join(dir, 'missing.txt')),
+      new RegExp(`${path.join(dir, 'missing.txt').replace(/[.\\/]/g, '\\$&')}: cannot read the text file`),
+    );
   });
 
   it('says what it did only when the text had carriage returns', () => {
