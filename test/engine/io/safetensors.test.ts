@@ -5,9 +5,8 @@
 
 import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
-import * as os from 'node:os';
 import * as path from 'node:path';
-import { after, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 
 import {
   f16BitsToF32Bits,
@@ -17,22 +16,14 @@ import {
   readSafetensorsHeader,
   readSafetensorsModel,
   requireTensor,
-  SafetensorsError,
-  SafetensorsErrorKind,
   writeSafetensors,
 } from '../../../engine/io/safetensors';
+import { expectError, rawFile, tmpFile, tmpRoot } from './safetensors-fixtures';
 
 const REPO_ROOT = path.resolve(__dirname, '../../../..');
 const DATA = process.env.RTUNE_SHARED_DATA ?? path.resolve(REPO_ROOT, '../shared/data');
 const TINY_GPT2 = path.join(DATA, 'hf-tiny-gpt2-random');
 const missingData = fs.existsSync(path.join(TINY_GPT2, 'model.safetensors')) ? false : `missing ${TINY_GPT2}/model.safetensors`;
-
-const tmpRoot = fs.mkdtempSync(path.join(os.tmpdir(), 'rtune-safetensors-'));
-after(() => fs.rmSync(tmpRoot, { recursive: true, force: true }));
-let tmpCounter = 0;
-function tmpFile(name: string): string {
-  return path.join(tmpRoot, `${tmpCounter++}-${name}`);
-}
 
 function f32Bits(value: number): number {
   return new Uint32Array(new Float32Array([value]).buffer)[0];
@@ -47,29 +38,6 @@ function rawU16(file: string, name: string): number[] {
   const words: number[] = [];
   for (let i = 0; i < bytes.length; i += 2) words.push(bytes.readUInt16LE(i));
   return words;
-}
-
-/** Writes a file with an arbitrary header (object or raw text) and `dataBytes` zero bytes of data. */
-function rawFile(name: string, header: object | string, dataBytes: number, headerLength?: bigint): string {
-  const file = tmpFile(name);
-  const json = Buffer.from(typeof header === 'string' ? header : JSON.stringify(header), 'utf8');
-  const prefix = Buffer.alloc(8);
-  prefix.writeBigUInt64LE(headerLength ?? BigInt(json.length));
-  fs.writeFileSync(file, Buffer.concat([prefix, json, Buffer.alloc(dataBytes)]));
-  return file;
-}
-
-function expectError(fn: () => unknown, kind: SafetensorsErrorKind, file: string, tensor?: string): void {
-  assert.throws(fn, (err: unknown) => {
-    assert.ok(err instanceof SafetensorsError, `expected SafetensorsError, got ${String(err)}`);
-    assert.equal(err.kind, kind, err.message);
-    assert.ok(err.message.includes(path.basename(file)), `message names the file: ${err.message}`);
-    if (tensor !== undefined) {
-      assert.ok(err.message.includes(tensor), `message names the tensor "${tensor}": ${err.message}`);
-      assert.equal(err.tensor, tensor);
-    }
-    return true;
-  });
 }
 
 // Known values and their exact bit patterns (checked against numpy's float16 cast and bfloat16 RNE truncation).
