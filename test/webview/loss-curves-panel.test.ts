@@ -4,31 +4,21 @@
  * invalid messages. Needs /usr/bin/chromium and a build like panels.test.ts (the other panels, theme, CSP).
  */
 import { strict as assert } from 'node:assert';
-import { after, before, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import { WEBVIEW_PROTOCOL_VERSION, type PanelMessage, type StepPoint } from '../../protocol/webview';
 import { formatNumber } from '../../webview/common/format';
 import { parseCsv } from './csv-parse';
 import { evalPoints, stepPoints } from './fixtures';
-import { launchBrowser, openPanel, startPanelServer, type BrowserHandle, type PanelServer } from './harness';
-import { assertClean, browserTestsSkip, DARK, lastPosted, publish } from './panel-checks';
+import { openPanel } from './harness';
+import { assertClean, browserTestsSkip, usePanelBrowser, DARK, lastPosted, publish } from './panel-checks';
 
 const skip = browserTestsSkip();
 
 describe('loss-curve panel in headless Chromium', { skip }, () => {
-  let server: PanelServer;
-  let browser: BrowserHandle;
-
-  before(async () => {
-    server = await startPanelServer();
-    browser = await launchBrowser();
-  });
-  after(async () => {
-    await browser?.close();
-    await server?.close();
-  });
+  const env = usePanelBrowser();
 
   test('loss curves: 10,000 streamed points are all stored, drawn decimated, hovered exactly and exported in full', async () => {
-    const p = await openPanel(browser.browser, server, 'loss-curves', { theme: DARK });
+    const p = await openPanel(env.browser, env.server, 'loss-curves', { theme: DARK });
     const ready = await lastPosted(p, 'ready');
     assert.equal(ready.panel, 'loss-curves');
     assert.equal(ready.protocolVersion, WEBVIEW_PROTOCOL_VERSION);
@@ -121,12 +111,12 @@ describe('loss-curve panel in headless Chromium', { skip }, () => {
 
     await p.page.mouse.move(at.x, at.y);
     publish(await p.screenshot('loss-curves'), 'loss-curves.png');
-    await assertClean(p, server);
+    await assertClean(p, env.server);
     await p.page.close();
   });
 
   test('loss curves: view settings survive hiding (reload) and the snapshot restores the data', async () => {
-    const p = await openPanel(browser.browser, server, 'loss-curves', { theme: DARK });
+    const p = await openPanel(env.browser, env.server, 'loss-curves', { theme: DARK });
     const snapshot = {
       type: 'snapshot',
       runs: [
@@ -161,12 +151,12 @@ describe('loss-curve panel in headless Chromium', { skip }, () => {
     assert.equal(await p.page.$eval('vscode-checkbox[data-run="b"]', (e) => (e as HTMLElement & { checked: boolean }).checked), false);
     assert.equal(await p.page.$eval('vscode-checkbox[data-run="a"]', (e) => (e as HTMLElement & { checked: boolean }).checked), true);
     await p.screenshot('loss-curves-log-scale');
-    await assertClean(p, server);
+    await assertClean(p, env.server);
     await p.page.close();
   });
 
   test('loss curves: invalid messages are reported to the extension and ignored; the panel keeps working', async () => {
-    const p = await openPanel(browser.browser, server, 'loss-curves');
+    const p = await openPanel(env.browser, env.server, 'loss-curves');
     await p.send({ type: 'append', run: 'r', points: [{ kind: 'step', step: 'three' }] });
     await p.send({ type: 'append', protocolVersion: 99, run: 'r', points: [] });
     await p.page.evaluate(() => window.dispatchEvent(new MessageEvent('message', { data: 'not an object' })));

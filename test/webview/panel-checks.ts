@@ -5,10 +5,20 @@
 import { strict as assert } from 'node:assert';
 import { copyFileSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { test } from 'node:test';
+import { after, before, test } from 'node:test';
 import { type PanelMessage } from '../../protocol/webview';
 import { isPanelMessage } from '../../protocol/webview-check';
-import { browserSkipReason, REPO_ROOT, VSCODE_DARK_THEME, type PanelPage, type PanelServer } from './harness';
+import type { Browser } from 'playwright-core';
+import {
+  browserSkipReason,
+  launchBrowser,
+  REPO_ROOT,
+  startPanelServer,
+  VSCODE_DARK_THEME,
+  type BrowserHandle,
+  type PanelPage,
+  type PanelServer,
+} from './harness';
 
 /** Why this file's browser tests skip, or false when they run; logged as a `#` line when they skip. */
 export function browserTestsSkip(): string | false {
@@ -55,4 +65,26 @@ export async function lastPosted<T extends PanelMessage['type']>(p: PanelPage, t
   const found = posted.filter((m) => m.type === type).pop();
   assert.ok(found, `no '${type}' message was posted`);
   return found as Extract<PanelMessage, { type: T }>;
+}
+
+/** One panel server and one headless Chromium for the enclosing describe: started before its tests, closed after. */
+export function usePanelBrowser(): { readonly server: PanelServer; readonly browser: Browser } {
+  let server: PanelServer | undefined;
+  let handle: BrowserHandle | undefined;
+  before(async () => {
+    server = await startPanelServer();
+    handle = await launchBrowser();
+  });
+  after(async () => {
+    await handle?.close();
+    await server?.close();
+  });
+  return {
+    get server() {
+      return server ?? assert.fail('the panel server is not started');
+    },
+    get browser() {
+      return handle?.browser ?? assert.fail('the browser is not started');
+    },
+  };
 }

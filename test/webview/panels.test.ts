@@ -6,33 +6,23 @@
  * RTUNE_UPDATE_SCREENSHOTS=1).
  */
 import { strict as assert } from 'node:assert';
-import { after, before, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import { heatmapKey, type HeatmapData } from '../../protocol/webview';
 import { colorFor } from '../../webview/heatmap/color-scale';
 import { createNonce, panelHtml } from '../../webview/html';
 import { sortTrials } from '../../webview/leaderboard/columns';
 import { parseCsv } from './csv-parse';
 import { afterTuning, beforeTuning, cosineHeatmap, stepPoints, trials } from './fixtures';
-import { launchBrowser, openPanel, startPanelServer, VSCODE_LIGHT_THEME, type BrowserHandle, type PanelServer } from './harness';
-import { assertClean, browserTestsSkip, DARK, lastPosted, publish } from './panel-checks';
+import { openPanel, VSCODE_LIGHT_THEME } from './harness';
+import { assertClean, browserTestsSkip, usePanelBrowser, DARK, lastPosted, publish } from './panel-checks';
 
 const skip = browserTestsSkip();
 
 describe('webview panels in headless Chromium', { skip }, () => {
-  let server: PanelServer;
-  let browser: BrowserHandle;
-
-  before(async () => {
-    server = await startPanelServer();
-    browser = await launchBrowser();
-  });
-  after(async () => {
-    await browser?.close();
-    await server?.close();
-  });
+  const env = usePanelBrowser();
 
   test('theme: panels follow VS Code theme variables and fall back to the browser scheme without them', async () => {
-    const p = await openPanel(browser.browser, server, 'loss-curves', { theme: DARK });
+    const p = await openPanel(env.browser, env.server, 'loss-curves', { theme: DARK });
     await p.send({ type: 'append', run: 'r', points: stepPoints(50) });
     await p.rendered();
     assert.equal((await p.hook<{ background: string }>('theme')).background, '#1f1f1f');
@@ -53,7 +43,7 @@ describe('webview panels in headless Chromium', { skip }, () => {
     await p.page.close();
 
     // A plain browser without VS Code's variables: the prefers-color-scheme fallbacks.
-    const plain = await openPanel(browser.browser, server, 'loss-curves');
+    const plain = await openPanel(env.browser, env.server, 'loss-curves');
     await plain.page.emulateMedia({ colorScheme: 'dark' });
     await plain.page.waitForFunction(() => getComputedStyle(document.body).backgroundColor === 'rgb(31, 31, 31)');
     await plain.page.emulateMedia({ colorScheme: 'light' });
@@ -62,7 +52,7 @@ describe('webview panels in headless Chromium', { skip }, () => {
   });
 
   test('heatmap: every cell centre has the colour of its value; dropdown switches before/after; hover shows the exact value', async () => {
-    const p = await openPanel(browser.browser, server, 'heatmap', { theme: DARK, viewport: { width: 1100, height: 860 } });
+    const p = await openPanel(env.browser, env.server, 'heatmap', { theme: DARK, viewport: { width: 1100, height: 860 } });
     const nLayers = 48;
     const nPositions = 64;
     const before = cosineHeatmap('cosine before tuning', 'tune-honest', nLayers, nPositions, (i, j) =>
@@ -143,12 +133,12 @@ describe('webview panels in headless Chromium', { skip }, () => {
 
     await p.page.mouse.move(centre.x, centre.y);
     publish(await p.screenshot('heatmap'), 'heatmap.png');
-    await assertClean(p, server);
+    await assertClean(p, env.server);
     await p.page.close();
   });
 
   test('leaderboard: rows arrive, sort both ways by any column, update in place, keep model text inert', async () => {
-    const p = await openPanel(browser.browser, server, 'leaderboard', { theme: DARK, viewport: { width: 1200, height: 700 } });
+    const p = await openPanel(env.browser, env.server, 'leaderboard', { theme: DARK, viewport: { width: 1200, height: 700 } });
     const all = trials(16, { seed: 11 });
     (all[5] as { finalProjectionLoss: number | null }).finalProjectionLoss = null; // a diverged trial
     (all[7] as { sample: string }).sample = '<img src=x onerror="window.__pwned=1">';
@@ -220,13 +210,13 @@ describe('webview panels in headless Chromium', { skip }, () => {
     const csv = parseCsv((await lastPosted(p, 'exportCsv')).csv);
     assert.equal(csv.length, 17);
     publish(await p.screenshot('leaderboard'), 'leaderboard.png');
-    await assertClean(p, server);
+    await assertClean(p, env.server);
     await p.page.close();
   });
 
   test('CSP: an inline script without the nonce and a remote image are blocked; the nonced bundle runs', async () => {
     // 1. Injected into a running panel.
-    const p = await openPanel(browser.browser, server, 'leaderboard');
+    const p = await openPanel(env.browser, env.server, 'leaderboard');
     await p.page.evaluate(() => {
       const s = document.createElement('script');
       s.textContent = 'window.__inlineRan = true;';
@@ -244,17 +234,17 @@ describe('webview panels in headless Chromium', { skip }, () => {
     const nonce = createNonce();
     const html = panelHtml({
       panel: 'heatmap',
-      scriptUri: `${server.origin}/dist/webview/heatmap.js`,
-      styleUri: `${server.origin}/dist/webview/heatmap.css`,
-      cspSource: server.origin,
+      scriptUri: `${env.server.origin}/dist/webview/heatmap.js`,
+      styleUri: `${env.server.origin}/dist/webview/heatmap.css`,
+      cspSource: env.server.origin,
       nonce,
     }).replace(
       '</body>',
       '<script>window.__inlineRan = true;</script><img id="remote" src="https://example.invalid/pixel.png"><div id="styled" style="color: rgb(1, 2, 3)">x</div></body>',
     );
-    const q = await openPanel(browser.browser, server, 'heatmap');
-    await q.page.route(`${server.origin}/injected.html`, (route) => route.fulfill({ contentType: 'text/html', body: html }));
-    await q.page.goto(`${server.origin}/injected.html`);
+    const q = await openPanel(env.browser, env.server, 'heatmap');
+    await q.page.route(`${env.server.origin}/injected.html`, (route) => route.fulfill({ contentType: 'text/html', body: html }));
+    await q.page.goto(`${env.server.origin}/injected.html`);
     await q.page.waitForFunction(() => (window as unknown as { __posted: Array<{ type: string }> }).__posted.some((m) => m.type === 'ready'));
     await q.page.waitForFunction(() => (window as unknown as { __violations: unknown[] }).__violations.length >= 3);
     assert.equal(await q.page.evaluate(() => (window as unknown as { __inlineRan?: boolean }).__inlineRan), undefined);

@@ -3,7 +3,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { anchor, parseStatementsCsv, renderTemplate, type StatementRow } from '../../../engine/method/prompts';
-import type { TuneExample } from '../../../engine/method/tune';
+import type { TuneExample, TuneOptions } from '../../../engine/method/tune';
 import type { Session } from '../../../engine/session';
 import type { EarlyStoppingConfig, OptimizerConfig, ScheduleConfig } from '../../../protocol/contract';
 
@@ -41,4 +41,27 @@ export function demoExample(s: Session, r: StatementRow, persona: string): TuneE
 /** Host copies of the named parameters. */
 export async function readParams(s: Session, names: string[]): Promise<Float32Array[]> {
   return Promise.all(names.map(async (n) => (await (s.model.params.get(n) as tf.Variable).data()) as Float32Array));
+}
+
+/** The tuning tests' options: the demo's blocks (token loss on `down`, projection on `v`, `o`), both losses at weight 1, with overrides. */
+export function tuneOptions(layers: number[], directions: TuneOptions['directions'], over: Partial<TuneOptions> = {}): TuneOptions {
+  return {
+    run: 'test',
+    layers,
+    directions,
+    mode: 'in',
+    flip: false,
+    tokenTarget: 'hard',
+    tokenWeight: 1,
+    projectionWeight: 1,
+    tokenBlocks: ['down'],
+    projectionBlocks: ['v', 'o'],
+    optimizer: optimizer(),
+    schedule: schedule(),
+    earlyStopping: earlyStopping(),
+    steps: 4,
+    batch: 4,
+    seed: 1,
+    ...over,
+  };
 }

@@ -16,7 +16,7 @@ import { forward } from '../../../engine/model/forward';
 import { WeightSnapshot } from '../../../engine/model/weights';
 import type { TuneEval, TuneStep } from '../../../protocol/job';
 import { testBackend } from '../../helpers';
-import { DEMO, demoExample, DISHONEST, earlyStopping, HONEST, optimizer, readParams, readStatements, schedule } from './tune-fixtures';
+import { DEMO, demoExample, DISHONEST, earlyStopping, HONEST, optimizer, readParams, readStatements, schedule, tuneOptions } from './tune-fixtures';
 
 describe('tune settings on the demo model', () => {
   let s: Session;
@@ -27,25 +27,7 @@ describe('tune settings on the demo model', () => {
   const DOWN = 'model.layers.1.mlp.down_proj.weight';
   const V = 'model.layers.1.self_attn.v_proj.weight';
 
-  const options = (over: Partial<TuneOptions> = {}): TuneOptions => ({
-    run: 'settings',
-    layers,
-    directions,
-    mode: 'in',
-    flip: false,
-    tokenTarget: 'hard',
-    tokenWeight: 1,
-    projectionWeight: 1,
-    tokenBlocks: ['down'],
-    projectionBlocks: ['v', 'o'],
-    optimizer: optimizer(),
-    schedule: schedule(),
-    earlyStopping: earlyStopping(),
-    steps: 4,
-    batch: 4,
-    seed: 1,
-    ...over,
-  });
+  const options = (over: Partial<TuneOptions> = {}): TuneOptions => tuneOptions(layers, directions, { run: 'settings', ...over });
   /** Run `tune` and put every weight back afterwards; returns the outcome, the events, and the values of `names` before and after. */
   const trial = async (trainSet: TuneExample[], heldSet: TuneExample[], o: TuneOptions, names: string[] = [DOWN, V]) => {
     const base = await readParams(s, names);

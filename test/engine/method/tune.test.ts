@@ -18,7 +18,7 @@ import { forward } from '../../../engine/model/forward';
 import { nextTokenLoss } from '../../../engine/model/loss';
 import { abEvaluate, steeringConditions, steeringGrid } from '../../../engine/method/evaluate';
 import { testBackend } from '../../helpers';
-import { earlyStopping, optimizer, schedule } from './tune-fixtures';
+import { earlyStopping, optimizer, schedule, tuneOptions } from './tune-fixtures';
 
 const DEMO = path.resolve(__dirname, '..', '..', '..', '..', 'examples', 'demo-model');
 const TEMPLATE = '{persona}\nIs this claim true or false? {statement}\nA) True\nB) False\nAnswer:';
@@ -49,25 +49,8 @@ describe('tuning on the demo model', () => {
     }
     return lies / rows.length;
   };
-  const options = (over: Partial<TuneOptions> = {}): TuneOptions => ({
-    run: 'test',
-    layers,
-    directions,
-    mode: 'in',
-    flip: false,
-    tokenTarget: 'hard',
-    tokenWeight: 1,
-    projectionWeight: 1,
-    tokenBlocks: ['down'],
-    projectionBlocks: ['v', 'o'],
-    optimizer: optimizer(),
-    schedule: schedule({ warmupSteps: 5 }),
-    earlyStopping: earlyStopping(),
-    steps: 60,
-    batch: 16,
-    seed: 1,
-    ...over,
-  });
+  const options = (over: Partial<TuneOptions> = {}): TuneOptions =>
+    tuneOptions(layers, directions, { schedule: schedule({ warmupSteps: 5 }), steps: 60, batch: 16, ...over });
 
   before(async () => {
     await testBackend();
