@@ -25,7 +25,13 @@ export function hfExportReadme(m: HfExportManifest): string {
       ? `- \`model.safetensors\`: every tensor of the model (${m.tensors.length}), Hugging Face names and layouts.`
       : `- \`model.safetensors\`: only the ${m.tensors.length} tensor(s) that differ from the base (${m.unchanged} unchanged left out), Hugging Face names and layouts.`,
     m.config.from !== null
-      ? `- \`config.json\`: the source's own config.json, carried unchanged${Object.keys(m.config.changed).length > 0 ? ` except ${Object.entries(m.config.changed).map(([k, v]) => `\`${k}\` = "${v}" (the export's dtype)`).join(', ')}` : ''}.`
+      ? `- \`config.json\`: the source's own config.json, carried unchanged${
+          Object.keys(m.config.changed).length > 0
+            ? ` except ${Object.entries(m.config.changed)
+                .map(([k, v]) => `\`${k}\` = "${v}" (the export's dtype)`)
+                .join(', ')}`
+            : ''
+        }.`
       : llama2c
         ? '- `config.json`: a `LlamaConfig` built from the llama2.c header (dimensions, heads, vocabulary, sequence length, tied embeddings).'
         : '- `config.json`: built from the model description.',
@@ -39,7 +45,7 @@ export function hfExportReadme(m: HfExportManifest): string {
   if (m.mode === 'full') {
     lines.push(
       llama2c
-        ? 'This folder is a complete Hugging Face Llama model converted from the llama2.c checkpoint (q_proj/k_proj rows permuted into transformers\' rotate_half layout, as `convert_llama_weights_to_hf.py` does):'
+        ? "This folder is a complete Hugging Face Llama model converted from the llama2.c checkpoint (q_proj/k_proj rows permuted into transformers' rotate_half layout, as `convert_llama_weights_to_hf.py` does):"
         : 'This folder is a complete Hugging Face model:',
       '',
       '```python',

@@ -95,10 +95,19 @@ export function exportedTokenizer(source: string, model: Model): ExportedTokeniz
   const stat = fs.statSync(source, { throwIfNoEntry: false });
   if (stat === undefined) throw new ExportError(source, `${source}: tokenizer not found (a tokenizer folder or a llama2.c tokenizer.bin).`);
   const read = (dir: string, names: readonly string[]) =>
-    names.filter((n) => fs.statSync(path.join(dir, n), { throwIfNoEntry: false })?.isFile()).map((name) => ({ name, data: fs.readFileSync(path.join(dir, name)) }));
+    names
+      .filter((n) => fs.statSync(path.join(dir, n), { throwIfNoEntry: false })?.isFile())
+      .map((name) => ({ name, data: fs.readFileSync(path.join(dir, name)) }));
   if (stat.isDirectory()) {
     const names = fs.readdirSync(source);
-    return { from: path.resolve(source), kind: 'hf', files: read(source, TOKENIZER_FILES.filter((n) => names.includes(n))) };
+    return {
+      from: path.resolve(source),
+      kind: 'hf',
+      files: read(
+        source,
+        TOKENIZER_FILES.filter((n) => names.includes(n)),
+      ),
+    };
   }
   const bytes = fs.readFileSync(source);
   const files = [{ name: 'tokenizer.bin', data: bytes }];

@@ -133,7 +133,10 @@ describe('export sections write what they claim (job runner)', () => {
     for (const f of ['config.json', 'tokenizer.json', 'tokenizer_config.json']) {
       assert.ok(fs.readFileSync(path.join(model, f)).equals(fs.readFileSync(path.join(DEMO, f))), f);
     }
-    assert.deepEqual(JSON.parse(fs.readFileSync(path.join(delta, 'model', 'config.json'), 'utf8')), JSON.parse(fs.readFileSync(path.join(DEMO, 'config.json'), 'utf8')));
+    assert.deepEqual(
+      JSON.parse(fs.readFileSync(path.join(delta, 'model', 'config.json'), 'utf8')),
+      JSON.parse(fs.readFileSync(path.join(DEMO, 'config.json'), 'utf8')),
+    );
 
     // Reloaded in rtune: the tensors that differ from the base are exactly the delta's, with the delta's values,
     // and they are the blocks the tune trains (down for the token loss, v for the projection loss, layers 1-2).
@@ -146,10 +149,12 @@ describe('export sections write what they claim (job runner)', () => {
       const changed = [...t].filter(([name, x]) => !Buffer.from(x.data.buffer).equals(Buffer.from((b.get(name) as { data: Float32Array }).data.buffer)));
       const d = readSt(path.join(delta, 'model', 'model.safetensors')).tensors;
       assert.deepEqual(changed.map(([n]) => n).sort(), [...d.keys()].sort());
-      assert.deepEqual(
-        [...d.keys()].sort(),
-        ['model.layers.1.mlp.down_proj.weight', 'model.layers.1.self_attn.v_proj.weight', 'model.layers.2.mlp.down_proj.weight', 'model.layers.2.self_attn.v_proj.weight'],
-      );
+      assert.deepEqual([...d.keys()].sort(), [
+        'model.layers.1.mlp.down_proj.weight',
+        'model.layers.1.self_attn.v_proj.weight',
+        'model.layers.2.mlp.down_proj.weight',
+        'model.layers.2.self_attn.v_proj.weight',
+      ]);
       for (const [name, x] of changed) assert.deepEqual(x.data, d.get(name)?.data, name);
     } finally {
       base.dispose();
@@ -159,10 +164,13 @@ describe('export sections write what they claim (job runner)', () => {
     fs.rmSync(dir, { recursive: true, force: true });
   });
 
-  it('stories260K (llama2.c): the export holds the tokenizer and a README with no transformers load of the .bin', { skip: missingShared('llama2c-stories260K', 'stories260K.bin') }, async () => {
-    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'rtune-export-l2c-'));
-    fs.copyFileSync(path.join(REPO_ROOT, 'examples', 'data', 'stories-mood.csv'), path.join(dir, 'mood.csv'));
-    const text = `version 1
+  it(
+    'stories260K (llama2.c): the export holds the tokenizer and a README with no transformers load of the .bin',
+    { skip: missingShared('llama2c-stories260K', 'stories260K.bin') },
+    async () => {
+      const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'rtune-export-l2c-'));
+      fs.copyFileSync(path.join(REPO_ROOT, 'examples', 'data', 'stories-mood.csv'), path.join(dir, 'mood.csv'));
+      const text = `version 1
 runs "runs"
 model stories {
   path "${sharedData('llama2c-stories260K', 'stories260K.bin')}"
@@ -196,13 +204,14 @@ export release {
   output "exports/release"
 }
 `;
-    await run(dir, text, ['release']);
-    const model = path.join(newest(dir, path.join('exports', 'release')), 'model');
-    assert.ok(fs.readFileSync(path.join(model, 'tokenizer.bin')).equals(fs.readFileSync(sharedData('llama2c-stories260K', 'tok512.bin'))));
-    assert.ok(fs.existsSync(path.join(model, 'tokenizer.json')));
-    const readme = fs.readFileSync(path.join(model, 'README.md'), 'utf8');
-    assert.doesNotMatch(readme, /from_pretrained\("[^"]*\.bin"\)/, readme);
-    assert.match(readme, /transformers cannot load/);
-    fs.rmSync(dir, { recursive: true, force: true });
-  });
+      await run(dir, text, ['release']);
+      const model = path.join(newest(dir, path.join('exports', 'release')), 'model');
+      assert.ok(fs.readFileSync(path.join(model, 'tokenizer.bin')).equals(fs.readFileSync(sharedData('llama2c-stories260K', 'tok512.bin'))));
+      assert.ok(fs.existsSync(path.join(model, 'tokenizer.json')));
+      const readme = fs.readFileSync(path.join(model, 'README.md'), 'utf8');
+      assert.doesNotMatch(readme, /from_pretrained\("[^"]*\.bin"\)/, readme);
+      assert.match(readme, /transformers cannot load/);
+      fs.rmSync(dir, { recursive: true, force: true });
+    },
+  );
 });

@@ -35,137 +35,156 @@ describe('HF export: what the source carries', () => {
   });
   after(() => models.forEach((m) => m.dispose()));
 
-  it('tiny GPT-2: config.json is the source file (nulls kept), a tuned full export reloads with its weights', { skip: missingShared('hf-tiny-gpt2-random') }, async () => {
-    const source = readJson(path.join(GPT2, 'config.json'));
-    assert.equal(source['n_inner'], null, 'the fixture has a null field, which a rebuilt config would lose');
-    const model = keep(loadModel(GPT2));
-    const target = 'transformer.h.1.mlp.c_fc.weight';
-    const v = model.params.get(target) as tf.Variable;
-    tf.tidy(() => v.assign(v.add(tf.randomNormal(v.shape, 0, 0.05, 'float32', 3))));
-    const dir = path.join(tmpRoot, 'gpt2-full');
-    const result = await exportHfModel(model, GPT2, dir, { mode: 'full' });
-    // Same dtype as the source: the file itself, byte for byte.
-    assert.deepEqual(readJson(path.join(dir, 'config.json')), source);
-    assert.ok(fs.readFileSync(path.join(dir, 'config.json')).equals(fs.readFileSync(path.join(GPT2, 'config.json'))));
-    assert.deepEqual(result.manifest.config, { from: path.join(GPT2, 'config.json'), changed: {} });
-    for (const f of ['generation_config.json', 'tokenizer.json', 'tokenizer_config.json', 'special_tokens_map.json', 'vocab.json', 'merges.txt']) {
-      assert.ok(fs.readFileSync(path.join(dir, f)).equals(fs.readFileSync(path.join(GPT2, f))), f);
-    }
-    // Reloaded in rtune: the same config and exactly the tuned weights (the changed tensor included).
-    const reloaded = keep(loadModel(dir));
-    assert.deepEqual(reloaded.config, model.config);
-    const a = await modelToTensors(reloaded);
-    const b = await modelToTensors(model);
-    assert.deepEqual([...a.keys()].sort(), [...b.keys()].sort());
-    for (const [name, t] of b) assert.deepEqual(a.get(name)?.data, t.data, name);
-    const untouched = await modelToTensors(keep(loadModel(GPT2)));
-    assert.notDeepEqual(a.get(target)?.data, untouched.get(target)?.data, 'the export holds the tuned tensor, not the base one');
-    const readme = fs.readFileSync(path.join(dir, 'README.md'), 'utf8');
-    assert.match(readme, /AutoModelForCausalLM\.from_pretrained\("path\/to\/this\/folder"\)/);
-    assert.match(readme, /AutoTokenizer/);
-    assert.match(readme, /`config\.json`: the source's own config\.json, carried unchanged\./);
-  });
+  it(
+    'tiny GPT-2: config.json is the source file (nulls kept), a tuned full export reloads with its weights',
+    { skip: missingShared('hf-tiny-gpt2-random') },
+    async () => {
+      const source = readJson(path.join(GPT2, 'config.json'));
+      assert.equal(source['n_inner'], null, 'the fixture has a null field, which a rebuilt config would lose');
+      const model = keep(loadModel(GPT2));
+      const target = 'transformer.h.1.mlp.c_fc.weight';
+      const v = model.params.get(target) as tf.Variable;
+      tf.tidy(() => v.assign(v.add(tf.randomNormal(v.shape, 0, 0.05, 'float32', 3))));
+      const dir = path.join(tmpRoot, 'gpt2-full');
+      const result = await exportHfModel(model, GPT2, dir, { mode: 'full' });
+      // Same dtype as the source: the file itself, byte for byte.
+      assert.deepEqual(readJson(path.join(dir, 'config.json')), source);
+      assert.ok(fs.readFileSync(path.join(dir, 'config.json')).equals(fs.readFileSync(path.join(GPT2, 'config.json'))));
+      assert.deepEqual(result.manifest.config, { from: path.join(GPT2, 'config.json'), changed: {} });
+      for (const f of ['generation_config.json', 'tokenizer.json', 'tokenizer_config.json', 'special_tokens_map.json', 'vocab.json', 'merges.txt']) {
+        assert.ok(fs.readFileSync(path.join(dir, f)).equals(fs.readFileSync(path.join(GPT2, f))), f);
+      }
+      // Reloaded in rtune: the same config and exactly the tuned weights (the changed tensor included).
+      const reloaded = keep(loadModel(dir));
+      assert.deepEqual(reloaded.config, model.config);
+      const a = await modelToTensors(reloaded);
+      const b = await modelToTensors(model);
+      assert.deepEqual([...a.keys()].sort(), [...b.keys()].sort());
+      for (const [name, t] of b) assert.deepEqual(a.get(name)?.data, t.data, name);
+      const untouched = await modelToTensors(keep(loadModel(GPT2)));
+      assert.notDeepEqual(a.get(target)?.data, untouched.get(target)?.data, 'the export holds the tuned tensor, not the base one');
+      const readme = fs.readFileSync(path.join(dir, 'README.md'), 'utf8');
+      assert.match(readme, /AutoModelForCausalLM\.from_pretrained\("path\/to\/this\/folder"\)/);
+      assert.match(readme, /AutoTokenizer/);
+      assert.match(readme, /`config\.json`: the source's own config\.json, carried unchanged\./);
+    },
+  );
 
-  it('only the dtype field changes, and only when the dtype differs (torch_dtype, or the newer `dtype`)', { skip: missingShared('hf-tiny-gpt2-random') }, async () => {
-    const source = readJson(path.join(GPT2, 'config.json'));
-    const model = keep(loadModel(GPT2));
-    const f16 = path.join(tmpRoot, 'gpt2-f16');
-    const result = await exportHfModel(model, GPT2, f16, { mode: 'changed', dtype: 'F16', base: { model, path: GPT2 } });
-    assert.deepEqual(readJson(path.join(f16, 'config.json')), { ...source, torch_dtype: 'float16' });
-    assert.deepEqual(result.manifest.config.changed, { torch_dtype: 'float16' });
-    assert.match(fs.readFileSync(path.join(f16, 'README.md'), 'utf8'), /except `torch_dtype` = "float16" \(the export's dtype\)/);
+  it(
+    'only the dtype field changes, and only when the dtype differs (torch_dtype, or the newer `dtype`)',
+    { skip: missingShared('hf-tiny-gpt2-random') },
+    async () => {
+      const source = readJson(path.join(GPT2, 'config.json'));
+      const model = keep(loadModel(GPT2));
+      const f16 = path.join(tmpRoot, 'gpt2-f16');
+      const result = await exportHfModel(model, GPT2, f16, { mode: 'changed', dtype: 'F16', base: { model, path: GPT2 } });
+      assert.deepEqual(readJson(path.join(f16, 'config.json')), { ...source, torch_dtype: 'float16' });
+      assert.deepEqual(result.manifest.config.changed, { torch_dtype: 'float16' });
+      assert.match(fs.readFileSync(path.join(f16, 'README.md'), 'utf8'), /except `torch_dtype` = "float16" \(the export's dtype\)/);
 
-    // A source with fields rtune does not know, the newer `dtype` key and no torch_dtype.
-    const src = path.join(tmpRoot, 'gpt2-newer');
-    fs.mkdirSync(src);
-    fs.copyFileSync(path.join(GPT2, 'model.safetensors'), path.join(src, 'model.safetensors'));
-    const { torch_dtype: _dropped, ...rest } = source;
-    const newer = { ...rest, dtype: 'bfloat16', some_future_field: { nested: [1, null, 'x'] }, label2id: { a: 0 } };
-    fs.writeFileSync(path.join(src, 'config.json'), JSON.stringify(newer, null, 4));
-    const m2 = keep(loadModel(src));
-    const out = path.join(tmpRoot, 'gpt2-newer-export');
-    const r2 = await exportHfModel(m2, undefined, out, { mode: 'full' });
-    assert.deepEqual(readJson(path.join(out, 'config.json')), { ...newer, dtype: 'float32' });
-    assert.deepEqual(r2.manifest.config.changed, { dtype: 'float32' });
-    assert.equal(r2.manifest.tokenizer, null);
+      // A source with fields rtune does not know, the newer `dtype` key and no torch_dtype.
+      const src = path.join(tmpRoot, 'gpt2-newer');
+      fs.mkdirSync(src);
+      fs.copyFileSync(path.join(GPT2, 'model.safetensors'), path.join(src, 'model.safetensors'));
+      const { torch_dtype: _dropped, ...rest } = source;
+      const newer = { ...rest, dtype: 'bfloat16', some_future_field: { nested: [1, null, 'x'] }, label2id: { a: 0 } };
+      fs.writeFileSync(path.join(src, 'config.json'), JSON.stringify(newer, null, 4));
+      const m2 = keep(loadModel(src));
+      const out = path.join(tmpRoot, 'gpt2-newer-export');
+      const r2 = await exportHfModel(m2, undefined, out, { mode: 'full' });
+      assert.deepEqual(readJson(path.join(out, 'config.json')), { ...newer, dtype: 'float32' });
+      assert.deepEqual(r2.manifest.config.changed, { dtype: 'float32' });
+      assert.equal(r2.manifest.tokenizer, null);
 
-    // A config.json that no longer describes the loaded model is refused, and nothing is written.
-    fs.writeFileSync(path.join(src, 'config.json'), JSON.stringify({ ...newer, n_layer: 3 }));
-    const stale = path.join(tmpRoot, 'gpt2-stale');
-    await assert.rejects(exportHfModel(m2, undefined, stale, { mode: 'full' }), /config\.json: no longer describes the loaded model/);
-    assert.equal(fs.existsSync(stale), false);
-  });
+      // A config.json that no longer describes the loaded model is refused, and nothing is written.
+      fs.writeFileSync(path.join(src, 'config.json'), JSON.stringify({ ...newer, n_layer: 3 }));
+      const stale = path.join(tmpRoot, 'gpt2-stale');
+      await assert.rejects(exportHfModel(m2, undefined, stale, { mode: 'full' }), /config\.json: no longer describes the loaded model/);
+      assert.equal(fs.existsSync(stale), false);
+    },
+  );
 
-  it('stories260K full: tokenizer.bin copied, tokenizer.json converted and encoding as llama2.c does, README true', { skip: missingShared('llama2c-stories260K', 'stories260K.bin') }, async () => {
-    const bin = path.join(STORIES, 'stories260K.bin');
-    const tok512 = path.join(STORIES, 'tok512.bin');
-    const model = keep(loadModel(bin));
-    const dir = path.join(tmpRoot, 'stories-full');
-    const result = await exportHfModel(model, tok512, dir, { mode: 'full' });
-    assert.ok(['tokenizer.bin', 'tokenizer.json', 'tokenizer_config.json', 'LICENSE-llama2.c-MIT.txt'].every((f) => result.files.includes(f)), result.files.join(', '));
-    assert.ok(fs.readFileSync(path.join(dir, 'tokenizer.bin')).equals(fs.readFileSync(tok512)));
-    assert.deepEqual(result.manifest.licences, ['LICENSE-llama2.c-MIT.txt']);
-    assert.equal(result.manifest.config.from, null);
-    assert.equal(readJson(path.join(dir, 'config.json'))['model_type'], 'llama');
-    // The converted tokenizer (read by @huggingface/tokenizers, not by the llama2.c code) encodes as tok512.bin does.
-    const original = loadLlama2cTokenizer(tok512, 512);
-    const converted = loadHfTokenizer(dir);
-    assert.equal(converted.addsBos, true);
-    const texts = [
-      ...fs.readFileSync(sharedData('tinystories-excerpt', 'TinyStories-valid-excerpt.txt'), 'utf8').split('\n'),
-      'Once upon a time, there was a little girl named Lily.',
-      '  two  spaces, tab\there, new\nline',
-      'héllo wörld ☃ 日本語 🙂',
-      '',
-    ];
-    let tokens = 0;
-    for (const t of texts) {
-      const ids = original.encode(t);
-      tokens += ids.length;
-      assert.deepEqual(converted.encode(t), ids, JSON.stringify(t.slice(0, 60)));
-      assert.equal(converted.decode(ids, { skipSpecial: true }), original.decode(ids), JSON.stringify(t.slice(0, 60)));
-    }
-    assert.ok(tokens > 5000, `${tokens} tokens compared`);
-    // rtune opens the folder as an HF model with that tokenizer.
-    const session = openModel(dir);
-    try {
-      assert.equal(session.tokenizer.kind, 'hf');
-      assert.deepEqual(session.tokenizer.encode(texts[0] as string), original.encode(texts[0] as string));
-    } finally {
-      session.dispose();
-    }
-    const readme = fs.readFileSync(path.join(dir, 'README.md'), 'utf8');
-    assert.match(readme, /complete Hugging Face Llama model converted from the llama2\.c checkpoint/);
-    assert.match(readme, /AutoTokenizer\.from_pretrained\("path\/to\/this\/folder"\)/);
-    assert.match(readme, /`tokenizer\.bin`: the source's llama2\.c tokenizer, unchanged/);
-    assert.doesNotMatch(readme, /\.bin"\)/);
-  });
+  it(
+    'stories260K full: tokenizer.bin copied, tokenizer.json converted and encoding as llama2.c does, README true',
+    { skip: missingShared('llama2c-stories260K', 'stories260K.bin') },
+    async () => {
+      const bin = path.join(STORIES, 'stories260K.bin');
+      const tok512 = path.join(STORIES, 'tok512.bin');
+      const model = keep(loadModel(bin));
+      const dir = path.join(tmpRoot, 'stories-full');
+      const result = await exportHfModel(model, tok512, dir, { mode: 'full' });
+      assert.ok(
+        ['tokenizer.bin', 'tokenizer.json', 'tokenizer_config.json', 'LICENSE-llama2.c-MIT.txt'].every((f) => result.files.includes(f)),
+        result.files.join(', '),
+      );
+      assert.ok(fs.readFileSync(path.join(dir, 'tokenizer.bin')).equals(fs.readFileSync(tok512)));
+      assert.deepEqual(result.manifest.licences, ['LICENSE-llama2.c-MIT.txt']);
+      assert.equal(result.manifest.config.from, null);
+      assert.equal(readJson(path.join(dir, 'config.json'))['model_type'], 'llama');
+      // The converted tokenizer (read by @huggingface/tokenizers, not by the llama2.c code) encodes as tok512.bin does.
+      const original = loadLlama2cTokenizer(tok512, 512);
+      const converted = loadHfTokenizer(dir);
+      assert.equal(converted.addsBos, true);
+      const texts = [
+        ...fs.readFileSync(sharedData('tinystories-excerpt', 'TinyStories-valid-excerpt.txt'), 'utf8').split('\n'),
+        'Once upon a time, there was a little girl named Lily.',
+        '  two  spaces, tab\there, new\nline',
+        'héllo wörld ☃ 日本語 🙂',
+        '',
+      ];
+      let tokens = 0;
+      for (const t of texts) {
+        const ids = original.encode(t);
+        tokens += ids.length;
+        assert.deepEqual(converted.encode(t), ids, JSON.stringify(t.slice(0, 60)));
+        assert.equal(converted.decode(ids, { skipSpecial: true }), original.decode(ids), JSON.stringify(t.slice(0, 60)));
+      }
+      assert.ok(tokens > 5000, `${tokens} tokens compared`);
+      // rtune opens the folder as an HF model with that tokenizer.
+      const session = openModel(dir);
+      try {
+        assert.equal(session.tokenizer.kind, 'hf');
+        assert.deepEqual(session.tokenizer.encode(texts[0] as string), original.encode(texts[0] as string));
+      } finally {
+        session.dispose();
+      }
+      const readme = fs.readFileSync(path.join(dir, 'README.md'), 'utf8');
+      assert.match(readme, /complete Hugging Face Llama model converted from the llama2\.c checkpoint/);
+      assert.match(readme, /AutoTokenizer\.from_pretrained\("path\/to\/this\/folder"\)/);
+      assert.match(readme, /`tokenizer\.bin`: the source's llama2\.c tokenizer, unchanged/);
+      assert.doesNotMatch(readme, /\.bin"\)/);
+    },
+  );
 
-  it("stories260K changed: the README never loads the .bin with transformers; the tokenizer is there; base + delta rebuilds", { skip: missingShared('llama2c-stories260K', 'stories260K.bin') }, async () => {
-    const bin = path.join(STORIES, 'stories260K.bin');
-    const base = keep(loadModel(bin));
-    const tuned = keep(loadModel(bin));
-    const v = tuned.params.get('model.layers.2.self_attn.o_proj.weight') as tf.Variable;
-    tf.tidy(() => v.assign(v.mul(1.5)));
-    const dir = path.join(tmpRoot, 'stories-changed');
-    const result = await exportHfModel(tuned, path.join(STORIES, 'tok512.bin'), dir, { mode: 'changed', base: { model: base, path: bin } });
-    assert.deepEqual(
-      result.manifest.tensors.map((t) => t.name),
-      ['model.layers.2.self_attn.o_proj.weight'],
-    );
-    const readme = fs.readFileSync(path.join(dir, 'README.md'), 'utf8');
-    assert.doesNotMatch(readme, /from_pretrained\("[^"]*\.bin"\)/, readme);
-    assert.doesNotMatch(readme, /load_state_dict/);
-    assert.match(readme, /is a llama2\.c checkpoint, which transformers cannot load/);
-    assert.match(readme, /export with `weights full`/);
-    assert.match(readme, /loadChangedExport/);
-    assert.ok(result.files.includes('tokenizer.bin') && result.files.includes('tokenizer.json'));
-    const st = readSt(path.join(dir, 'model.safetensors'));
-    assert.equal(st.metadata?.['base_model'], bin);
-    const rebuilt = keep(loadChangedExport(dir));
-    const a = await modelToTensors(rebuilt);
-    for (const [name, t] of await modelToTensors(tuned)) assert.deepEqual(a.get(name)?.data, t.data, name);
-  });
+  it(
+    'stories260K changed: the README never loads the .bin with transformers; the tokenizer is there; base + delta rebuilds',
+    { skip: missingShared('llama2c-stories260K', 'stories260K.bin') },
+    async () => {
+      const bin = path.join(STORIES, 'stories260K.bin');
+      const base = keep(loadModel(bin));
+      const tuned = keep(loadModel(bin));
+      const v = tuned.params.get('model.layers.2.self_attn.o_proj.weight') as tf.Variable;
+      tf.tidy(() => v.assign(v.mul(1.5)));
+      const dir = path.join(tmpRoot, 'stories-changed');
+      const result = await exportHfModel(tuned, path.join(STORIES, 'tok512.bin'), dir, { mode: 'changed', base: { model: base, path: bin } });
+      assert.deepEqual(
+        result.manifest.tensors.map((t) => t.name),
+        ['model.layers.2.self_attn.o_proj.weight'],
+      );
+      const readme = fs.readFileSync(path.join(dir, 'README.md'), 'utf8');
+      assert.doesNotMatch(readme, /from_pretrained\("[^"]*\.bin"\)/, readme);
+      assert.doesNotMatch(readme, /load_state_dict/);
+      assert.match(readme, /is a llama2\.c checkpoint, which transformers cannot load/);
+      assert.match(readme, /export with `weights full`/);
+      assert.match(readme, /loadChangedExport/);
+      assert.ok(result.files.includes('tokenizer.bin') && result.files.includes('tokenizer.json'));
+      const st = readSt(path.join(dir, 'model.safetensors'));
+      assert.equal(st.metadata?.['base_model'], bin);
+      const rebuilt = keep(loadChangedExport(dir));
+      const a = await modelToTensors(rebuilt);
+      for (const [name, t] of await modelToTensors(tuned)) assert.deepEqual(a.get(name)?.data, t.data, name);
+    },
+  );
 
   it('a tokenizer.bin with duplicate pieces is not converted, and the export says why', () => {
     // max_token_length, then (score, length, bytes) per record: <unk>, <s>, </s>, "a", "a".
