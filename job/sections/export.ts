@@ -55,7 +55,10 @@ export async function runExport(ctx: SectionContext, x: ExportConfig): Promise<R
       }
       written.push('model/');
     }
-    const readme: ExportReadme = { name: x.name, ...(written.includes('model/') ? { model: 'model' } : {}) };
+    const readme: ExportReadme = {
+      name: x.name,
+      ...(written.includes('model/') ? { model: 'model', weights: x.weights === 'changed' ? ('changed' as const) : ('full' as const) } : {}),
+    };
     let gguf: ControlVectorInfo | undefined;
     if (x.direction !== undefined) {
       const d = ctx.directions.get(x.direction);

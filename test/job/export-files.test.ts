@@ -161,6 +161,9 @@ describe('export sections write what they claim (job runner)', () => {
       tuned.dispose();
     }
     assert.match(fs.readFileSync(path.join(model, 'README.md'), 'utf8'), /AutoTokenizer\.from_pretrained/);
+    // The export folder's README says which weights model/ holds.
+    assert.match(fs.readFileSync(path.join(full, 'README.md'), 'utf8'), /`model\/`: the tuned model as a complete Hugging Face folder/);
+    assert.match(fs.readFileSync(path.join(delta, 'README.md'), 'utf8'), /`model\/`: the tensors the tune changed/);
     fs.rmSync(dir, { recursive: true, force: true });
   });
 
