@@ -19,6 +19,7 @@ import {
   writeGgufControlVector,
   type ControlVectorInfo,
   type ExportReadme,
+  type HfExportResult,
 } from '../../engine/export';
 import { vectorsAt } from '../../engine/method/direction-set';
 import { loadModel } from '../../engine/model/load';
@@ -32,6 +33,7 @@ export async function runExport(ctx: SectionContext, x: ExportConfig): Promise<R
   const folder = ctx.openFolder(x.output, x.name, 'export', x, { stamp: true });
   return ctx.guarded(folder, 'export', async () => {
     const written: string[] = [];
+    let model: HfExportResult | undefined;
     const tuned = x.tune !== undefined ? ctx.tuned.get(x.tune) : undefined;
     if (x.tune !== undefined && x.weights !== 'none') {
       if (!tuned) throw new Error(`export ${x.name}: run tune ${x.tune} first`);
@@ -43,7 +45,7 @@ export async function runExport(ctx: SectionContext, x: ExportConfig): Promise<R
       const tokSource = tok.kind === 'hf' ? tok.dir : tok.file;
       const base = x.weights === 'changed' ? loadModel(srcPath) : undefined;
       try {
-        await withWeights(s.model, tuned.weights, () =>
+        model = await withWeights(s.model, tuned.weights, () =>
           exportHfModel(s.model, tokSource, folder.path('model'), {
             mode: x.weights === 'changed' ? 'changed' : 'full',
             dtype: x.dtype.toUpperCase() as Uppercase<typeof x.dtype>,
@@ -54,6 +56,17 @@ export async function runExport(ctx: SectionContext, x: ExportConfig): Promise<R
         base?.dispose();
       }
       written.push('model/');
+      const t = model.manifest.tokenizer;
+      if (t?.converted !== undefined && 'reason' in t.converted) {
+        ctx.emit(
+          {
+            type: 'log',
+            level: 'warn',
+            message: `export ${x.name}: ${t.from} is not converted to tokenizer.json (${t.converted.reason}); model/ holds tokenizer.bin only`,
+          },
+          folder,
+        );
+      }
     }
     const readme: ExportReadme = {
       name: x.name,
@@ -108,7 +121,11 @@ export async function runExport(ctx: SectionContext, x: ExportConfig): Promise<R
     const ggufResult = gguf ? { ...gguf, command: llamaCppCommand(gguf) } : undefined;
     const headline = `exported ${written.join(', ') || 'nothing'} to ${folder.dir}${gguf ? `; direction.gguf: ${controlVectorLayersNote(gguf)}` : ''}`;
     const summary = folder.finish('done', headline, {
-      result: { written, ...(ggufResult ? { gguf: ggufResult } : {}) },
+      result: {
+        written,
+        ...(model ? { model: { mode: model.manifest.mode, files: model.files, config: model.manifest.config, tokenizer: model.manifest.tokenizer } } : {}),
+        ...(ggufResult ? { gguf: ggufResult } : {}),
+      },
       ...(ggufResult ? { detail: `llama.cpp: \`${ggufResult.command}\` (README.md says more)` } : {}),
     });
     writeFileAtomic(path.join(x.output, 'latest'), `${folder.id}\n`);

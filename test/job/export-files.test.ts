@@ -161,6 +161,11 @@ describe('export sections write what they claim (job runner)', () => {
       tuned.dispose();
     }
     assert.match(fs.readFileSync(path.join(model, 'README.md'), 'utf8'), /AutoTokenizer\.from_pretrained/);
+    // result.json says what model/ holds and where config.json came from.
+    const result = JSON.parse(fs.readFileSync(path.join(full, 'result.json'), 'utf8')) as { model: { mode: string; config: unknown; files: string[] } };
+    assert.equal(result.model.mode, 'full');
+    assert.deepEqual(result.model.config, { from: path.join(DEMO, 'config.json'), changed: {} });
+    assert.ok(result.model.files.includes('tokenizer.json'));
     // The export folder's README says which weights model/ holds.
     assert.match(fs.readFileSync(path.join(full, 'README.md'), 'utf8'), /`model\/`: the tuned model as a complete Hugging Face folder/);
     assert.match(fs.readFileSync(path.join(delta, 'README.md'), 'utf8'), /`model\/`: the tensors the tune changed/);
