@@ -2,7 +2,7 @@
  * README.md of an HF model export (hf.ts): what the folder holds and how to load it, true for the source's format.
  * An HF source's export (full) loads with `from_pretrained`; its 'changed' delta goes on top of the base folder. A
  * llama2.c source's full export is a converted Llama folder that `from_pretrained` loads (with the tokenizer.json
- * converted from tokenizer.bin, when that was possible); its 'changed' delta has HF Llama names and layouts, and its
+ * converted from tokenizer.bin, when that was possible) plus a model.bin that llama2.c's `run` reads; its 'changed' delta has HF Llama names and layouts, and its
  * base is a `.bin` that transformers cannot read, so the README says so and names the ways that work.
  *
  * Non-goals: model cards (metrics, intended use), Hub metadata.
@@ -39,6 +39,9 @@ export function hfExportReadme(m: HfExportManifest): string {
   if (tok !== null) {
     for (const f of tok.files) lines.push(`- \`${f}\`: ${fileNote(f, tok.kind)}`);
   }
+  if (llama2c && m.mode === 'full') {
+    lines.push("- `model.bin`: the same weights as a llama2.c checkpoint (float32, version 0), for llama2.c's `run`: `./run model.bin -z tokenizer.bin`.");
+  }
   for (const f of m.licences) lines.push(`- \`${f}\`: the licence file beside the source model.`);
   lines.push(`- \`rtune-export.json\`: what was written, from what (the manifest rtune reads back).`, '');
 
@@ -54,7 +57,9 @@ export function hfExportReadme(m: HfExportManifest): string {
       ...(hasHfTokenizer ? ['tokenizer = AutoTokenizer.from_pretrained("path/to/this/folder")'] : []),
       '```',
       '',
-      'In rtune: `path "path/to/this/folder"` in a `model` section.',
+      llama2c
+        ? 'In rtune: `path "path/to/this/folder"` (the HF form) or `path "path/to/this/folder/model.bin"` (the llama2.c form, tokenizer.bin beside it) in a `model` section.'
+        : 'In rtune: `path "path/to/this/folder"` in a `model` section.',
       '',
     );
   } else if (llama2c) {

@@ -8,12 +8,13 @@
  *  - the tokenizer: the files of an HF tokenizer folder (tokenizer.json, tokenizer_config.json,
  *    special_tokens_map.json, generation_config.json, the slow-tokenizer files ... when present), or a llama2.c
  *    tokenizer.bin, copied and converted to tokenizer.json (llama2c-tokenizer.ts); licence files beside the model;
+ *  - for a llama2.c source in mode 'full', `model.bin`: the same weights as a llama2.c checkpoint (llama2c.ts);
  *  - `rtune-export.json` (what was written, from what) and `README.md` (hf-readme.ts), true for the source format.
  * Mode 'changed' writes only the tensors whose values differ bit for bit from `base`, and names the base in the
  * safetensors metadata (`base_model`) and in rtune-export.json; README.md says how to merge. The whole folder is
  * built in a temporary sibling and renamed into place (engine/export/atomic.ts).
  *
- * Non-goals: sharding large models, LoRA/adapter formats, writing llama2.c .bin checkpoints, pushing to the Hub.
+ * Non-goals: sharding large models, LoRA/adapter formats, pushing to the Hub.
  */
 
 import * as tf from '@tensorflow/tfjs';
@@ -26,12 +27,15 @@ import { paramSpecs } from '../../model/params';
 import { transpose2d } from '../util/random';
 import { buildFolderAtomic, checkReplaceable, ExportError, writeFileAtomic } from './atomic';
 import { hfExportReadme } from './hf-readme';
+import { writeLlama2cCheckpoint } from './llama2c';
 import { exportedConfig, exportedTokenizer, licenceFiles, type ExportedTokenizer } from './hf-source';
 
 export { TOKENIZER_FILES } from './hf-source';
 
 export const EXPORT_MANIFEST = 'rtune-export.json';
 export const HF_EXPORT_FORMAT = 'rtune-hf-export/1';
+/** The llama2.c checkpoint a llama2.c source's full export holds beside the HF files. */
+export const LLAMA2C_MODEL = 'model.bin';
 
 export interface HfExportOptions {
   mode: 'full' | 'changed';
@@ -135,6 +139,8 @@ export async function exportHfModel(model: Model, tokenizer: string | undefined,
     const tensors: TensorToWrite[] = selected.map(([name, t]) => ({ name, shape: t.shape, data: t.data, dtype }));
     writeSafetensors(path.join(tmp, 'model.safetensors'), tensors, safetensorsMeta);
     writeFileAtomic(path.join(tmp, 'config.json'), config.text);
+    // A llama2.c source's full export also runs where it came from: the same weights as a llama2.c .bin (f32).
+    if (model.format === 'llama2c' && opts.mode === 'full') writeLlama2cCheckpoint(path.join(tmp, LLAMA2C_MODEL), model.config, all);
     for (const f of [...(tok?.files ?? []), ...licences]) writeFileAtomic(path.join(tmp, f.name), f.data);
     const manifest: HfExportManifest = {
       format: HF_EXPORT_FORMAT,

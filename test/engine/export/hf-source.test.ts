@@ -2,8 +2,9 @@
  * What an HF export carries from its source: the tiny GPT-2's own config.json (deep equal, nulls kept; only the
  * dtype field changes, and only when the export's dtype differs), its tokenizer files byte for byte, and a tuned
  * full export that reloads with the tuned weights and the same config; a llama2.c source (stories260K) exports its
- * tokenizer.bin and an HF tokenizer.json converted from it that encodes exactly as the llama2.c tokenizer does, and
- * READMEs that say only what is true (no `from_pretrained` of a .bin).
+ * tokenizer.bin, an HF tokenizer.json converted from it that encodes exactly as the llama2.c tokenizer does, a
+ * model.bin that is the source's bytes when untuned and reads back with the tuned weights, and READMEs that say
+ * only what is true (no `from_pretrained` of a .bin).
  */
 import { after, before, describe, it } from 'node:test';
 import * as assert from 'node:assert/strict';
@@ -12,7 +13,9 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { exportHfModel, loadChangedExport } from '../../../engine/export/hf';
+import { writeLlama2cCheckpoint } from '../../../engine/export/llama2c';
 import { convertLlama2cTokenizer } from '../../../engine/export/llama2c-tokenizer';
+import { readLlama2cCheckpoint } from '../../../engine/io/llama2c';
 import type { Model } from '../../../engine/model/forward';
 import { loadModel, modelToTensors } from '../../../engine/model/load';
 import { openModel } from '../../../engine/session';
@@ -148,8 +151,25 @@ describe('HF export: what the source carries', () => {
       } finally {
         session.dispose();
       }
+      // model.bin: the llama2.c form. The untouched model writes the source's weights bit for bit; only the legacy
+      // freq_cis tables (which run.c skips) may differ in the last bit of float32 rounding.
+      const written = fs.readFileSync(path.join(dir, 'model.bin'));
+      const source = fs.readFileSync(bin);
+      assert.equal(written.length, source.length);
+      const freqStart = source.length - 2 * 512 * 4 * 4; // seq_len 512, head_size 8: two tables of 512·4 floats, shared classifier
+      assert.ok(written.subarray(0, freqStart).equals(source.subarray(0, freqStart)), 'header and weights are the source bytes');
+      for (let i = freqStart; i < source.length; i += 4) assert.ok(Math.abs(written.readFloatLE(i) - source.readFloatLE(i)) < 1e-6, `freq_cis at byte ${i}`);
+      // rtune opens model.bin with the tokenizer.bin beside it.
+      const l2c = openModel(path.join(dir, 'model.bin'));
+      try {
+        assert.equal(l2c.model.format, 'llama2c');
+        assert.equal(l2c.tokenizer.kind, 'llama2c');
+      } finally {
+        l2c.dispose();
+      }
       const readme = fs.readFileSync(path.join(dir, 'README.md'), 'utf8');
       assert.match(readme, /complete Hugging Face Llama model converted from the llama2\.c checkpoint/);
+      assert.match(readme, /`\.\/run model\.bin -z tokenizer\.bin`/);
       assert.match(readme, /AutoTokenizer\.from_pretrained\("path\/to\/this\/folder"\)/);
       assert.match(readme, /`tokenizer\.bin`: the source's llama2\.c tokenizer, unchanged/);
       assert.doesNotMatch(readme, /\.bin"\)/);
@@ -183,6 +203,27 @@ describe('HF export: what the source carries', () => {
       const rebuilt = keep(loadChangedExport(dir));
       const a = await modelToTensors(rebuilt);
       for (const [name, t] of await modelToTensors(tuned)) assert.deepEqual(a.get(name)?.data, t.data, name);
+    },
+  );
+
+  it(
+    'a tuned llama2.c model written as model.bin reads back with the tuned weights (q/k permuted back)',
+    { skip: missingShared('llama2c-stories260K', 'stories260K.bin') },
+    async () => {
+      const model = keep(loadModel(path.join(STORIES, 'stories260K.bin')));
+      for (const name of ['model.layers.1.self_attn.q_proj.weight', 'model.layers.3.self_attn.k_proj.weight', 'model.layers.0.mlp.up_proj.weight']) {
+        const v = model.params.get(name) as tf.Variable;
+        tf.tidy(() => v.assign(v.add(tf.randomNormal(v.shape, 0, 0.1, 'float32', 9))));
+      }
+      const file = path.join(tmpRoot, 'tuned.bin');
+      const tensors = await modelToTensors(model);
+      writeLlama2cCheckpoint(file, model.config, tensors);
+      const back = readLlama2cCheckpoint(file);
+      assert.deepEqual([...back.tensors.keys()].sort(), [...tensors.keys()].sort());
+      for (const [name, t] of tensors) assert.deepEqual(back.tensors.get(name)?.data, t.data, name);
+      // Not every model has a llama2.c form.
+      const gpt2 = keep(loadModel(GPT2));
+      assert.throws(() => writeLlama2cCheckpoint(path.join(tmpRoot, 'gpt2.bin'), gpt2.config, new Map()), /has no llama2\.c form/);
     },
   );
 
