@@ -293,7 +293,7 @@ export const EXPORT_SECTION: SectionSpec = {
       type: {
         kind: 'enum',
         values: enumValues(EXPORT_WEIGHTS, {
-          full: "Every tensor of the tuned model, with the source's own config.json (only its dtype field follows `dtype`) and tokenizer files: a complete Hugging Face folder. A llama2.c source becomes a Llama folder (config.json from its header, its tokenizer.bin copied and converted to tokenizer.json) that transformers loads.",
+          full: "Every tensor of the tuned model, with the source's own config.json (only its dtype field follows `dtype`) and tokenizer files: a complete Hugging Face folder. A llama2.c source becomes a Llama folder (config.json from its header, its tokenizer.bin copied and converted to tokenizer.json) that transformers loads, plus `model.bin`, the same weights as a llama2.c checkpoint.",
           changed:
             'Only the tensors the run changed (a few MB instead of the whole model), with config.json and the tokenizer; its README.md says how to apply them to the base (for a llama2.c base, which transformers cannot read: in rtune, or export `full`).',
           none: 'No weights; export the direction only.',
