@@ -2,9 +2,9 @@
  * `export` sections: the tuned model as Hugging Face safetensors (full or only what changed) with the source's
  * config.json, its tokenizer (an HF folder's files, or a llama2.c tokenizer.bin copied and converted) and a README
  * true for the source format (engine/export/hf.ts), the direction as safetensors with its full metadata (what the
- * direction section wrote, plus layers, offsets, its name and the tune) and as a llama.cpp control vector (the vectors at the export's `position`, for its
- * `layers` — by default the tune's — never layer 0, which llama.cpp cannot steer), and a README.md that says what
- * was written and gives the llama.cpp command line. Every export goes to a new timestamped folder under the named
+ * direction section wrote, plus layers, offsets, its name and the tune) and as a llama.cpp control vector (the
+ * vectors at the export's `position`, for its `layers` — by default the tune's — never layer 0, which llama.cpp
+ * cannot steer), and a README.md that says what was written and gives the llama.cpp command line. Every export goes to a new timestamped folder under the named
  * output (never over an earlier export), and `<output>/latest` names the newest finished one.
  */
 import * as path from 'node:path';
