@@ -2,45 +2,40 @@
  * Export of a (tuned) model as a Hugging Face folder that `transformers` and this engine load:
  *  - `model.safetensors`: HF parameter names and HF layouts (modelToTensors undoes the engine's in-memory
  *    transposes), metadata `format: pt` (transformers refuses safetensors metadata without it);
- *  - `config.json` from toHfConfig. A llama2.c model exports as a plain Llama model: its loader already permuted the
- *    q/k rows into HF's rotate_half RoPE layout (as convert_llama_weights_to_hf.py does), so no conversion remains;
- *  - copies of the tokenizer files of an HF source folder (tokenizer.json, tokenizer_config.json,
- *    special_tokens_map.json, generation_config.json, and the slow-tokenizer files when present);
- *  - `rtune-export.json` (what was written, from what) and `README.md`.
+ *  - `config.json`: an HF source's own file, carried as it is but for the dtype field (hf-source.ts). A llama2.c
+ *    model exports as a plain Llama model, config.json built from its header: its loader already permuted the q/k
+ *    rows into HF's rotate_half RoPE layout (as convert_llama_weights_to_hf.py does), so no conversion remains;
+ *  - the tokenizer: the files of an HF tokenizer folder (tokenizer.json, tokenizer_config.json,
+ *    special_tokens_map.json, generation_config.json, the slow-tokenizer files ... when present), or a llama2.c
+ *    tokenizer.bin, copied and converted to tokenizer.json (llama2c-tokenizer.ts); licence files beside the model;
+ *  - for a llama2.c source in mode 'full', `model.bin`: the same weights as a llama2.c checkpoint (llama2c.ts);
+ *  - `rtune-export.json` (what was written, from what) and `README.md` (hf-readme.ts), true for the source format.
  * Mode 'changed' writes only the tensors whose values differ bit for bit from `base`, and names the base in the
  * safetensors metadata (`base_model`) and in rtune-export.json; README.md says how to merge. The whole folder is
  * built in a temporary sibling and renamed into place (engine/export/atomic.ts).
  *
- * Non-goals: sharding large models, LoRA/adapter formats, converting a llama2.c tokenizer.bin to HF form,
- * pushing to the Hub.
+ * Non-goals: sharding large models, LoRA/adapter formats, pushing to the Hub.
  */
 
 import * as tf from '@tensorflow/tfjs';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { readSafetensors, writeSafetensors, type TensorToWrite, type WritableDtype } from '../io/safetensors';
-import { toHfConfig } from '../../model/config';
 import type { Model } from '../model/forward';
 import { loadModel, modelToTensors, type HostTensor } from '../model/load';
 import { paramSpecs } from '../../model/params';
 import { transpose2d } from '../util/random';
 import { buildFolderAtomic, checkReplaceable, ExportError, writeFileAtomic } from './atomic';
+import { hfExportReadme } from './hf-readme';
+import { writeLlama2cCheckpoint } from './llama2c';
+import { exportedConfig, exportedTokenizer, licenceFiles, type ExportedTokenizer } from './hf-source';
+
+export { TOKENIZER_FILES } from './hf-source';
 
 export const EXPORT_MANIFEST = 'rtune-export.json';
 export const HF_EXPORT_FORMAT = 'rtune-hf-export/1';
-
-/** Tokenizer and generation files copied from an HF source folder when present. */
-export const TOKENIZER_FILES = [
-  'tokenizer.json',
-  'tokenizer_config.json',
-  'special_tokens_map.json',
-  'generation_config.json',
-  'tokenizer.model',
-  'vocab.json',
-  'merges.txt',
-  'added_tokens.json',
-  'chat_template.jinja',
-] as const;
+/** The llama2.c checkpoint a llama2.c source's full export holds beside the HF files. */
+export const LLAMA2C_MODEL = 'model.bin';
 
 export interface HfExportOptions {
   mode: 'full' | 'changed';
@@ -59,13 +54,18 @@ export interface HfExportManifest {
   created: string;
   source: { path: string; format: 'hf' | 'llama2c'; modelType: string };
   architecture: string;
+  /** config.json: the source file it was carried from (null: built from the model) and the fields changed in it. */
+  config: { from: string | null; changed: Record<string, string> };
   /** Present in mode 'changed'. */
   base_model?: string;
   /** Tensors in model.safetensors (HF names and shapes). */
   tensors: Array<{ name: string; shape: number[] }>;
   /** Tensors of the model left out because they equal the base's (mode 'changed'). */
   unchanged: number;
-  tokenizer: { from: string; files: string[] } | null;
+  /** The tokenizer files written (an HF folder's copies, or a llama2.c tokenizer.bin and its conversion). */
+  tokenizer: { from: string; kind: 'hf' | 'llama2c'; files: string[]; converted?: ExportedTokenizer['converted'] } | null;
+  /** Licence files copied from beside the source model. */
+  licences: string[];
   metadata: Record<string, string>;
   notes: string[];
 }
@@ -77,8 +77,11 @@ export interface HfExportResult {
   files: string[];
 }
 
-/** Writes `model` as an HF folder at `outDir` (see the file header). */
-export async function exportHfModel(model: Model, tokenizerDir: string | undefined, outDir: string, opts: HfExportOptions): Promise<HfExportResult> {
+/**
+ * Writes `model` as an HF folder at `outDir` (see the file header). `tokenizer` is the model's tokenizer: an HF
+ * folder (its files are copied) or a llama2.c tokenizer.bin (copied and converted); undefined writes none.
+ */
+export async function exportHfModel(model: Model, tokenizer: string | undefined, outDir: string, opts: HfExportOptions): Promise<HfExportResult> {
   const dtype = opts.dtype ?? 'F32';
   if (opts.mode !== 'full' && opts.mode !== 'changed') throw new ExportError(outDir, `unknown export mode "${String(opts.mode)}" (full, changed)`);
   if (dtype !== 'F32' && dtype !== 'F16' && dtype !== 'BF16') throw new ExportError(outDir, `unknown dtype "${String(dtype)}" (F32, F16, BF16)`);
@@ -90,8 +93,8 @@ export async function exportHfModel(model: Model, tokenizerDir: string | undefin
   if (opts.mode === 'changed' && base === undefined) {
     throw new ExportError(outDir, "mode 'changed' needs `base` (the untuned model and the path it is loaded from).");
   }
-  if (tokenizerDir !== undefined && !fs.statSync(tokenizerDir, { throwIfNoEntry: false })?.isDirectory()) {
-    throw new ExportError(tokenizerDir, `${tokenizerDir}: tokenizer folder not found.`);
+  if (tokenizer !== undefined && fs.statSync(tokenizer, { throwIfNoEntry: false }) === undefined) {
+    throw new ExportError(tokenizer, `${tokenizer}: tokenizer not found (expected a tokenizer folder or a llama2.c tokenizer.bin).`);
   }
 
   checkReplaceable(path.resolve(outDir), EXPORT_MANIFEST); // fail before the (slow) tensor download
@@ -104,8 +107,10 @@ export async function exportHfModel(model: Model, tokenizerDir: string | undefin
     selected = selected.filter(([name, t]) => !sameBits(t.data, (baseTensors.get(name) as HostTensor).data));
   }
 
-  const hfConfig: Record<string, unknown> = { ...toHfConfig(model.config), torch_dtype: { F32: 'float32', F16: 'float16', BF16: 'bfloat16' }[dtype] };
-  const architecture = String((hfConfig['architectures'] as string[] | undefined)?.[0] ?? 'unknown');
+  const config = exportedConfig(model, dtype);
+  const architecture = String((JSON.parse(config.text) as { architectures?: string[] }).architectures?.[0] ?? 'unknown');
+  const tok = tokenizer !== undefined ? exportedTokenizer(tokenizer, model) : undefined;
+  const licences = licenceFiles(model).filter((f) => !tok?.files.some((t) => t.name === f.name));
   const notes: string[] = [];
   if (model.config.modelType === 'llama2c') {
     notes.push(
@@ -113,11 +118,17 @@ export async function exportHfModel(model: Model, tokenizerDir: string | undefin
         "HF's rotate_half RoPE layout (permuted at load, as transformers' convert_llama_weights_to_hf.py does).",
     );
   }
-  if (tokenizerDir === undefined) {
+  if (tok === undefined) notes.push('No tokenizer files were written (no tokenizer was given).');
+  else if (tok.kind === 'hf' && !tok.files.some((f) => ['tokenizer.json', 'tokenizer.model', 'vocab.json'].includes(f.name))) {
+    notes.push(`The tokenizer folder ${tokenizer} held no tokenizer.json, tokenizer.model or vocab.json.`);
+  } else if (tok.converted !== undefined && 'reason' in tok.converted) {
     notes.push(
-      model.format === 'llama2c'
-        ? 'No tokenizer: a llama2.c tokenizer.bin has no Hugging Face equivalent here; supply one when loading.'
-        : 'No tokenizer files were copied (no tokenizer folder was given).',
+      `tokenizer.bin could not be converted to tokenizer.json (${tok.converted.reason}); transformers' AutoTokenizer needs one, so supply an HF tokenizer of the same vocabulary.`,
+    );
+  } else if (tok.converted !== undefined) {
+    notes.push(
+      `tokenizer.json was converted from tokenizer.bin (${tok.converted.merges} merges, every pair of pieces whose concatenation is a piece, ranked by its score): ` +
+        "it encodes as llama2.c's run.c does except where two different candidate merges tie on score (run.c takes the leftmost).",
     );
   }
   const safetensorsMeta: Record<string, string> = { ...userMeta, format: 'pt', rtune_export: HF_EXPORT_FORMAT, mode: opts.mode };
@@ -127,19 +138,10 @@ export async function exportHfModel(model: Model, tokenizerDir: string | undefin
   return buildFolderAtomic(target, EXPORT_MANIFEST, (tmp) => {
     const tensors: TensorToWrite[] = selected.map(([name, t]) => ({ name, shape: t.shape, data: t.data, dtype }));
     writeSafetensors(path.join(tmp, 'model.safetensors'), tensors, safetensorsMeta);
-    writeFileAtomic(path.join(tmp, 'config.json'), `${JSON.stringify(hfConfig, null, 2)}\n`);
-    const copied: string[] = [];
-    if (tokenizerDir !== undefined) {
-      for (const name of TOKENIZER_FILES) {
-        const src = path.join(tokenizerDir, name);
-        if (!fs.existsSync(src)) continue;
-        writeFileAtomic(path.join(tmp, name), fs.readFileSync(src));
-        copied.push(name);
-      }
-      if (!copied.includes('tokenizer.json') && !copied.includes('tokenizer.model') && !copied.includes('vocab.json')) {
-        notes.push(`The tokenizer folder ${tokenizerDir} held no tokenizer.json, tokenizer.model or vocab.json.`);
-      }
-    }
+    writeFileAtomic(path.join(tmp, 'config.json'), config.text);
+    // A llama2.c source's full export also runs where it came from: the same weights as a llama2.c .bin (f32).
+    if (model.format === 'llama2c' && opts.mode === 'full') writeLlama2cCheckpoint(path.join(tmp, LLAMA2C_MODEL), model.config, all);
+    for (const f of [...(tok?.files ?? []), ...licences]) writeFileAtomic(path.join(tmp, f.name), f.data);
     const manifest: HfExportManifest = {
       format: HF_EXPORT_FORMAT,
       mode: opts.mode,
@@ -147,14 +149,19 @@ export async function exportHfModel(model: Model, tokenizerDir: string | undefin
       created: new Date().toISOString(),
       source: { path: model.path, format: model.format, modelType: model.config.modelType },
       architecture,
+      config: { from: config.from, changed: config.changed },
       ...(opts.mode === 'changed' && base !== undefined ? { base_model: base.path } : {}),
       tensors: selected.map(([name, t]) => ({ name, shape: t.shape })),
       unchanged: all.size - selected.length,
-      tokenizer: tokenizerDir === undefined ? null : { from: path.resolve(tokenizerDir), files: copied },
+      tokenizer:
+        tok === undefined
+          ? null
+          : { from: tok.from, kind: tok.kind, files: tok.files.map((f) => f.name), ...(tok.converted !== undefined ? { converted: tok.converted } : {}) },
+      licences: licences.map((f) => f.name),
       metadata: userMeta,
       notes,
     };
-    writeFileAtomic(path.join(tmp, 'README.md'), readme(manifest));
+    writeFileAtomic(path.join(tmp, 'README.md'), hfExportReadme(manifest));
     writeFileAtomic(path.join(tmp, EXPORT_MANIFEST), `${compactJson(manifest)}\n`);
     return { dir: target, manifest, files: fs.readdirSync(tmp).sort() };
   });
@@ -243,48 +250,4 @@ function sameBits(a: Float32Array, b: Float32Array): boolean {
 /** Pretty JSON with arrays of numbers (shapes) kept on one line. */
 function compactJson(value: unknown): string {
   return JSON.stringify(value, null, 2).replace(/\[\s+(-?[\d.e+-]+(?:,\s+-?[\d.e+-]+)*)\s+\]/g, (_, nums: string) => `[${nums.split(/,\s+/).join(', ')}]`);
-}
-
-function readme(m: HfExportManifest): string {
-  const lines = [
-    `# rtune export (${m.mode})`,
-    '',
-    `Source model: \`${m.source.path}\` (${m.source.modelType}), exported as \`${m.architecture}\`, dtype ${m.dtype}.`,
-    '',
-  ];
-  if (m.mode === 'full') {
-    lines.push(
-      'This folder is a complete Hugging Face model:',
-      '',
-      '```python',
-      'from transformers import AutoModelForCausalLM',
-      'model = AutoModelForCausalLM.from_pretrained("path/to/this/folder")',
-      '```',
-      '',
-    );
-  } else {
-    lines.push(
-      `This folder holds only the ${m.tensors.length} tensor(s) that differ from the base model \`${m.base_model ?? ''}\` ` +
-        `(${m.unchanged} unchanged tensor(s) left out). **Do not load it on its own**: transformers would initialise the ` +
-        'missing weights randomly. Load the base, then overwrite these tensors:',
-      '',
-      '```python',
-      'from safetensors.torch import load_file',
-      'from transformers import AutoModelForCausalLM',
-      `model = AutoModelForCausalLM.from_pretrained("${m.base_model ?? 'BASE'}")`,
-      'delta = load_file("path/to/this/folder/model.safetensors")',
-      'result = model.load_state_dict(delta, strict=False)',
-      'assert not result.unexpected_keys, result.unexpected_keys',
-      '```',
-      '',
-      'In rtune: `loadChangedExport(folder)` (engine/export/hf.ts) does the same.',
-      '',
-      'Changed tensors:',
-      '',
-      ...m.tensors.map((t) => `- \`${t.name}\` [${t.shape.join(', ')}]`),
-      '',
-    );
-  }
-  if (m.notes.length > 0) lines.push('Notes:', '', ...m.notes.map((n) => `- ${n}`), '');
-  return lines.join('\n');
 }

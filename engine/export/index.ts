@@ -12,6 +12,7 @@ export {
   loadChangedExport,
   readHfExportManifest,
   EXPORT_MANIFEST,
+  LLAMA2C_MODEL,
   HF_EXPORT_FORMAT,
   TOKENIZER_FILES,
   type HfExportManifest,
@@ -20,4 +21,6 @@ export {
 } from './hf';
 export { controlVectorTensorName, llamaCppArchitecture, writeGgufControlVector, GGUF_ALIGNMENT, type ControlVectorMeta } from './gguf';
 export { controlVectorLayersNote, exportReadme, llamaCppCommand, type ControlVectorInfo, type ExportReadme } from './readme';
+export { writeLlama2cCheckpoint } from './llama2c';
+export { convertLlama2cTokenizer, type ConvertedTokenizer } from './llama2c-tokenizer';
 export { directionTensorName, readDirectionsSafetensors, writeDirectionsSafetensors, DIRECTIONS_FORMAT, type DirectionsFile } from './directions';

@@ -21,8 +21,9 @@ export interface ControlVectorInfo {
 export interface ExportReadme {
   /** Export section name. */
   name: string;
-  /** Folder of the HF weights, when written. */
+  /** Folder of the HF weights, when written, and which weights it holds. */
   model?: string;
+  weights?: 'full' | 'changed';
   direction?: {
     name: string;
     /** direction.safetensors, when written, with every extracted layer and position. */
@@ -47,7 +48,13 @@ export function controlVectorLayersNote(g: ControlVectorInfo): string {
 
 export function exportReadme(r: ExportReadme): string {
   const lines = [`# rtune export \`${r.name}\``, ''];
-  if (r.model !== undefined) lines.push(`- \`${r.model}/\`: the tuned weights as a Hugging Face folder (see ${r.model}/README.md).`);
+  if (r.model !== undefined) {
+    lines.push(
+      r.weights === 'changed'
+        ? `- \`${r.model}/\`: the tensors the tune changed (Hugging Face names), with config.json and the tokenizer; ${r.model}/README.md says how to apply them to the base.`
+        : `- \`${r.model}/\`: the tuned model as a complete Hugging Face folder (weights, config.json, tokenizer; see ${r.model}/README.md).`,
+    );
+  }
   const d = r.direction;
   if (d?.safetensors) {
     lines.push(

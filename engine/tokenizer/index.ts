@@ -15,7 +15,7 @@ import { loadLlama2cTokenizer } from './llama2c';
 import { Tokenizer, TokenizerError } from './types';
 
 export { loadHfTokenizer } from './hf';
-export { loadLlama2cTokenizer } from './llama2c';
+export { loadLlama2cTokenizer, readLlama2cVocab } from './llama2c';
 export { TokenizerError } from './types';
 export type { ChatMessage, Tokenizer, TokenizerErrorKind } from './types';
 export { ChatTemplate, selectChatTemplate } from './chat-template';
@@ -28,18 +28,22 @@ export interface LoadTokenizerOptions {
   vocabSize?: number;
 }
 
-export function loadTokenizer(modelPath: string, opts: LoadTokenizerOptions = {}): Tokenizer {
+/** Where a model's tokenizer comes from: an HF folder, or a llama2.c tokenizer.bin with the vocab size it holds. */
+export type TokenizerSource = { kind: 'hf'; dir: string } | { kind: 'llama2c'; file: string; vocabSize: number };
+
+/** The tokenizer loadTokenizer would load for `modelPath` (the same rules and errors), without loading it. */
+export function findTokenizer(modelPath: string, opts: LoadTokenizerOptions = {}): TokenizerSource {
   const modelKind = pathKind(modelPath);
   if (modelKind === 'none') {
     throw new TokenizerError('missing', modelPath, `${modelPath}: no such file or folder; expected a model folder or a llama2.c .bin file.`);
   }
   if (opts.tokenizerPath !== undefined) {
     const tokenizerKind = pathKind(opts.tokenizerPath);
-    if (tokenizerKind === 'dir') return loadHfTokenizer(opts.tokenizerPath);
-    if (tokenizerKind === 'file') return loadLlama2cTokenizer(opts.tokenizerPath, llama2cVocabSize(modelPath, modelKind, opts));
+    if (tokenizerKind === 'dir') return { kind: 'hf', dir: opts.tokenizerPath };
+    if (tokenizerKind === 'file') return { kind: 'llama2c', file: opts.tokenizerPath, vocabSize: llama2cVocabSize(modelPath, modelKind, opts) };
     throw new TokenizerError('missing', opts.tokenizerPath, `${opts.tokenizerPath}: tokenizer path does not exist.`);
   }
-  if (modelKind === 'dir') return loadHfTokenizer(modelPath);
+  if (modelKind === 'dir') return { kind: 'hf', dir: modelPath };
   if (path.extname(modelPath) !== '.bin') {
     throw new TokenizerError('usage', modelPath, `${modelPath}: a model path must be a Hugging Face model folder or a llama2.c .bin checkpoint.`);
   }
@@ -55,7 +59,12 @@ export function loadTokenizer(modelPath: string, opts: LoadTokenizerOptions = {}
         'Copy the tokenizer there or set the tokenizer path explicitly.',
     );
   }
-  return loadLlama2cTokenizer(found, vocabSize);
+  return { kind: 'llama2c', file: found, vocabSize };
+}
+
+export function loadTokenizer(modelPath: string, opts: LoadTokenizerOptions = {}): Tokenizer {
+  const source = findTokenizer(modelPath, opts);
+  return source.kind === 'hf' ? loadHfTokenizer(source.dir) : loadLlama2cTokenizer(source.file, source.vocabSize);
 }
 
 function llama2cVocabSize(modelPath: string, modelKind: 'file' | 'dir', opts: LoadTokenizerOptions): number {

@@ -42,6 +42,11 @@ export function loadLlama2cTokenizer(file: string, vocabSize: number): Tokenizer
   return new Llama2cTokenizer(file, pieces, scores, createHash('sha256').update(bytes).digest('hex'));
 }
 
+/** The pieces (raw bytes, as latin1 strings) and scores of a llama2.c tokenizer.bin, for converting it. */
+export function readLlama2cVocab(bytes: Buffer, file: string, vocabSize: number): { pieces: string[]; scores: Float32Array } {
+  return parseTokenizerBin(bytes, file, vocabSize);
+}
+
 /** Pieces are kept as binary (latin1) strings so lookups compare raw bytes, as run.c's strcmp does. */
 function parseTokenizerBin(bytes: Buffer, file: string, vocabSize: number): { pieces: string[]; scores: Float32Array } {
   const bad = (what: string): TokenizerError =>

@@ -293,8 +293,9 @@ export const EXPORT_SECTION: SectionSpec = {
       type: {
         kind: 'enum',
         values: enumValues(EXPORT_WEIGHTS, {
-          full: 'Every tensor of the tuned model, with its config and tokenizer files: a complete model folder.',
-          changed: 'Only the tensors the run changed (a few MB instead of the whole model).',
+          full: "Every tensor of the tuned model, with the source's own config.json (only its dtype field follows `dtype`) and tokenizer files: a complete Hugging Face folder. A llama2.c source becomes a Llama folder (config.json from its header, its tokenizer.bin copied and converted to tokenizer.json) that transformers loads, plus `model.bin`, the same weights as a llama2.c checkpoint.",
+          changed:
+            'Only the tensors the run changed (a few MB instead of the whole model), with config.json and the tokenizer; its README.md says how to apply them to the base (for a llama2.c base, which transformers cannot read: in rtune, or export `full`).',
           none: 'No weights; export the direction only.',
         }),
       },
@@ -321,8 +322,9 @@ export const EXPORT_SECTION: SectionSpec = {
       type: {
         kind: 'enums',
         values: enumValues(DIRECTION_FORMATS, {
-          safetensors: 'One tensor per layer and position, with metadata (model, layers, method, dataset hash).',
-          gguf: 'llama.cpp control vector (`--control-vector`): one vector per written layer (`layers`, never layer 0), taken at `position`.',
+          safetensors:
+            "One tensor per layer and position, with the direction's metadata: model, tokenizer hash, template, layers, positions (offsets), method, data file and its sha256, number of pairs, pairing, the direction's name and the export's tune.",
+          gguf: 'llama.cpp control vector (`--control-vector`): one vector per written layer (`layers`, never layer 0), taken at `position`, with the same metadata as `rtune.*` keys (llama.cpp ignores them).',
         }),
       },
       default: '[safetensors]',
