@@ -141,6 +141,9 @@ export function parseStatementsCsv(text: string, file: string, columns: { text?:
     }
     out.push({ statement: cols[si] ?? '', truth: label === '1' });
   }
+  if (out.length === 0) {
+    throw new Error(`${file}: the file has a header but no statements; add one per line after the header (e.g. "Water is wet.,1")`);
+  }
   return out;
 }
 
