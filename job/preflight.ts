@@ -29,11 +29,11 @@ export function preflightDiagnostics(chosen: readonly SectionRef[], opts: RunOpt
   if (source === undefined) return [];
   const wanted = new Set(chosen.map((r) => `${r.kind} ${r.name}`));
   const found: Diagnostic[] = [];
-  checkPreflight(
-    source.analysis,
-    (d) => found.push(d),
-    (s) => wanted.has(`${s.kind} ${s.name}`),
-  );
+  // Every problem refuses the run, the editor's warnings included (a model that is not there yet).
+  const sink = (d: Diagnostic): void => {
+    found.push({ ...d, severity: 'error' });
+  };
+  checkPreflight(source.analysis, sink, (s) => wanted.has(`${s.kind} ${s.name}`));
   return found.sort((x, y) => x.span.start - y.span.start);
 }
 
