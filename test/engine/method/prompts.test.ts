@@ -70,6 +70,12 @@ describe('prompts', () => {
       (p) => `${p.positive.persona}:${p.positive.row.statement}:${p.positive.label} | ${p.negative.persona}:${p.negative.row.statement}:${p.negative.label}`,
     );
 
+  it('a CSV with only a header (or blank lines after it) is an error naming the file and the fix, not a crash later', () => {
+    for (const text of ['statement,label\n', 'statement,label', 'statement,label\r\n\r\n\n']) {
+      assert.throws(() => parseStatementsCsv(text, 'only-header.csv'), /^Error: only-header\.csv: the file has a header but no statements; add one per line after the header/);
+    }
+  });
+
   it('builds paired contrast sets: same statement, different persona and label', () => {
     const c = contrastPairs(rows, 'paired');
     assert.equal(c.unmatched, 0);
