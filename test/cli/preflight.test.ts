@@ -20,7 +20,10 @@ function rtune(args: string[], opts: { user?: string[] } = {}): { code: number; 
   const argv = [path.join(REPO_ROOT, 'bin', 'rtune.js'), ...args];
   const r =
     opts.user !== undefined
-      ? spawnSync(opts.user[0] as string, [...opts.user.slice(1), process.execPath, ...argv], { encoding: 'utf8', env: { ...process.env, RTUNE_BACKEND: 'wasm' } })
+      ? spawnSync(opts.user[0] as string, [...opts.user.slice(1), process.execPath, ...argv], {
+          encoding: 'utf8',
+          env: { ...process.env, RTUNE_BACKEND: 'wasm' },
+        })
       : spawnSync(process.execPath, argv, { encoding: 'utf8', env: { ...process.env, RTUNE_BACKEND: 'wasm' } });
   return { code: r.status ?? -1, stdout: r.stdout, stderr: r.stderr };
 }
@@ -35,7 +38,10 @@ function lineOf(text: string, needle: string): number {
 /** Every file under `dir` (empty when it does not exist). */
 function filesUnder(dir: string): string[] {
   if (!fs.existsSync(dir)) return [];
-  return fs.readdirSync(dir, { recursive: true, withFileTypes: true }).filter((d) => d.isFile()).map((d) => d.name);
+  return fs
+    .readdirSync(dir, { recursive: true, withFileTypes: true })
+    .filter((d) => d.isFile())
+    .map((d) => d.name);
 }
 
 describe('checks before compute at run time', { concurrency: false }, () => {
@@ -68,7 +74,7 @@ describe('checks before compute at run time', { concurrency: false }, () => {
   it('a header-only CSV and an output that is a file: exit 1, both problems with file:line and fix, no run folder', () => {
     const { file, text } = experiment('two.rtune', (t) =>
       t
-        .replace(/(prompts liar \{\n  data )"[^"]+"/, `$1"${path.join(dir, 'header.csv')}"`)
+        .replace(/(prompts liar \{\n {2}data )"[^"]+"/, `$1"${path.join(dir, 'header.csv')}"`)
         .replace('  seed 123\n', `  seed 123\n  output "${path.join(dir, 'afile')}"\n`),
     );
     const r = rtune(['run', file]);
@@ -77,7 +83,10 @@ describe('checks before compute at run time', { concurrency: false }, () => {
     const outLine = lineOf(text, `output "${path.join(dir, 'afile')}"`);
     assert.match(r.stderr, /2 problems found before running \(nothing was computed\)/);
     assert.match(r.stderr, new RegExp(`two\\.rtune:${dataLine}:\\d+: error: .*header\\.csv has a header but no rows; add statements`));
-    assert.match(r.stderr, new RegExp(`two\\.rtune:${outLine}:\\d+: error: cannot write the runs of \`tune honest\`: .*afile is a file, not a folder; set \`output\``));
+    assert.match(
+      r.stderr,
+      new RegExp(`two\\.rtune:${outLine}:\\d+: error: cannot write the runs of \`tune honest\`: .*afile is a file, not a folder; set \`output\``),
+    );
     assert.doesNotMatch(r.stderr, /Cannot read properties|ENOTDIR|EEXIST/);
     assert.deepEqual(filesUnder(path.join(dir, 'runs')), [], 'no run folder: the direction was not extracted');
   });
@@ -119,13 +128,15 @@ describe('checks before compute at run time', { concurrency: false }, () => {
     assert.equal(r.code, 1, r.stderr);
     assert.match(
       r.stderr,
-      new RegExp(`ro\\.rtune:${lineOf(text, 'readonly/runs')}:\\d+: error: cannot write the runs of \`direction honesty\` to .*: the folder .*readonly is not writable, .*set \`runs\` to a folder you can write to`),
+      new RegExp(
+        `ro\\.rtune:${lineOf(text, 'readonly/runs')}:\\d+: error: cannot write the runs of \`direction honesty\` to .*: the folder .*readonly is not writable, .*set \`runs\` to a folder you can write to`,
+      ),
     );
     assert.doesNotMatch(r.stderr, /EACCES/);
   });
 
   it('the worker refuses the same run as an `input` failure with every problem, before any run folder', async () => {
-    const { file, text } = experiment('worker.rtune', (t) => t.replace(/(prompts liar \{\n  data )"[^"]+"/, `$1"${path.join(dir, 'header.csv')}"`));
+    const { file, text } = experiment('worker.rtune', (t) => t.replace(/(prompts liar \{\n {2}data )"[^"]+"/, `$1"${path.join(dir, 'header.csv')}"`));
     const job = startWorkerJob({
       workerPath: path.join(REPO_ROOT, 'dist', 'worker.js'),
       request: { file, text, sections: ['honest'], backend: 'wasm', threads: 1, builtinRoot: REPO_ROOT, maxMemoryBytes: 0 },

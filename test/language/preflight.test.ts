@@ -112,14 +112,23 @@ describe('checks before compute, as diagnostics', () => {
   });
 
   it('`text_column` naming a column the header lacks: on the key, listing the columns there are', () => {
-    expectAt(doc({ train: 'data "cols.csv"\n  text_column ⟦"sentence"⟧\n  label_column "truth"' }), /no column "sentence" \(its columns: "text", "truth"\); set `text_column` to one of them/);
+    expectAt(
+      doc({ train: 'data "cols.csv"\n  text_column ⟦"sentence"⟧\n  label_column "truth"' }),
+      /no column "sentence" \(its columns: "text", "truth"\); set `text_column` to one of them/,
+    );
     // Unwritten columns default to statement and label: both are reported on `data`.
     expectAt(doc({ train: 'data ⟦⟦"cols.csv"⟧⟧' }), /no column "(statement|label)".*set `(text|label)_column` to the column/);
   });
 
   it('an output that is a file, or lies under a file: on `output`', () => {
-    expectAt(doc({ extra: 'tune t {\n  prompts train\n  direction honesty\n  layers 1\n  output ⟦"afile"⟧\n}\n' }), /afile is a file, not a folder; set `output` to a folder/);
-    expectAt(doc({ extra: 'tune t {\n  prompts train\n  direction honesty\n  layers 1\n  output ⟦"afile/sub"⟧\n}\n' }), /afile is a file, so the folder .*afile\/sub cannot be created/);
+    expectAt(
+      doc({ extra: 'tune t {\n  prompts train\n  direction honesty\n  layers 1\n  output ⟦"afile"⟧\n}\n' }),
+      /afile is a file, not a folder; set `output` to a folder/,
+    );
+    expectAt(
+      doc({ extra: 'tune t {\n  prompts train\n  direction honesty\n  layers 1\n  output ⟦"afile/sub"⟧\n}\n' }),
+      /afile is a file, so the folder .*afile\/sub cannot be created/,
+    );
   });
 
   it('a runs folder that is a file: on `runs`, once per section that writes there', () => {
@@ -171,22 +180,39 @@ describe('checks before compute, as diagnostics', () => {
 
   it('empty perplexity data: on `data` of `perplexity`', () => {
     expectAt(
-      doc({ extra: 'tune t {\n  prompts train\n  direction honesty\n  layers 1\n}\neval e {\n  tuned t\n  perplexity { data ⟦"empty.txt"⟧  max_length 64  stride 32 }\n}\n' }),
+      doc({
+        extra:
+          'tune t {\n  prompts train\n  direction honesty\n  layers 1\n}\neval e {\n  tuned t\n  perplexity { data ⟦"empty.txt"⟧  max_length 64  stride 32 }\n}\n',
+      }),
       /empty\.txt is empty; point `data` at a text file/,
     );
   });
 
   const stories = path.join(sharedData, 'llama2c-stories260K');
-  it('a llama2.c checkpoint without a tokenizer next to it: on `path`; with tok512.bin beside it, none', { skip: fs.existsSync(stories) ? false : `missing ${stories}` }, () => {
-    const lone = path.join(dir, 'lone');
-    fs.mkdirSync(lone);
-    fs.copyFileSync(path.join(stories, 'stories260K.bin'), path.join(lone, 'stories260K.bin'));
-    expectAt(doc({ path: '⟦"lone/stories260K.bin"⟧' }), /no llama2\.c tokenizer next to .*looked for tokenizer\.bin and tok512\.bin.*set `tokenizer`/);
-    fs.copyFileSync(path.join(stories, 'tok512.bin'), path.join(lone, 'tok512.bin'));
-    env.invalidate();
-    const a = run(doc({ path: '"lone/stories260K.bin"' }));
-    assert.deepEqual(summarize(only(a), a.document.text), []);
-  });
+  it(
+    'a llama2.c checkpoint without a tokenizer next to it: on `path`; with tok512.bin beside it, none',
+    { skip: fs.existsSync(stories) ? false : `missing ${stories}` },
+    () => {
+      const lone = path.join(dir, 'lone');
+      fs.mkdirSync(lone);
+      fs.copyFileSync(path.join(stories, 'stories260K.bin'), path.join(lone, 'stories260K.bin'));
+      expectAt(doc({ path: '⟦"lone/stories260K.bin"⟧' }), /no llama2\.c tokenizer next to .*looked for tokenizer\.bin and tok512\.bin.*set `tokenizer`/);
+      fs.copyFileSync(path.join(stories, 'tok512.bin'), path.join(lone, 'tok512.bin'));
+      env.invalidate();
+      const a = run(doc({ path: '"lone/stories260K.bin"' }));
+      assert.deepEqual(summarize(only(a), a.document.text), []);
+      // A checkpoint shorter than its header implies is refused on `path` too (model/llama2c.ts, as the loader does).
+      fs.truncateSync(path.join(lone, 'stories260K.bin'), 100_000);
+      const m = marked(doc({ path: '⟦"lone/stories260K.bin"⟧' }));
+      const t = run(m.text);
+      assert.deepEqual(
+        t.diagnostics.map((d) => d.span),
+        m.spans,
+        summarize(t.diagnostics, m.text).join('\n'),
+      );
+      assert.match(t.diagnostics[0]?.message ?? '', /cannot use the model at .*stories260K\.bin: .*100000/);
+    },
+  );
 
   it('CSV heads and weights headers are cached by path and mtime: an unchanged file is not re-read, an edited one is', () => {
     const file = path.join(dir, 'cached.csv');
@@ -231,7 +257,10 @@ process.stdout.write(JSON.stringify(a.diagnostics));`;
       m.spans,
       ds.map((d) => d.message).join('\n'),
     );
-    assert.match(ds[0]?.message ?? '', /the folder .*readonly is not writable, so .*readonly\/runs cannot be created in it; set `output` to a folder you can write to/);
+    assert.match(
+      ds[0]?.message ?? '',
+      /the folder .*readonly is not writable, so .*readonly\/runs cannot be created in it; set `output` to a folder you can write to/,
+    );
   });
 });
 

@@ -72,7 +72,10 @@ describe('prompts', () => {
 
   it('a CSV with only a header (or blank lines after it) is an error naming the file and the fix, not a crash later', () => {
     for (const text of ['statement,label\n', 'statement,label', 'statement,label\r\n\r\n\n']) {
-      assert.throws(() => parseStatementsCsv(text, 'only-header.csv'), /^Error: only-header\.csv: the file has a header but no statements; add one per line after the header/);
+      assert.throws(
+        () => parseStatementsCsv(text, 'only-header.csv'),
+        /^Error: only-header\.csv: the file has a header but no statements; add one per line after the header/,
+      );
     }
   });
 
