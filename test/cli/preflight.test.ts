@@ -12,7 +12,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { startWorkerJob } from '../../client/worker-process';
-import { REPO_ROOT } from '../helpers';
+import { missingShared, REPO_ROOT, sharedData } from '../helpers';
 
 const DATA = path.join(REPO_ROOT, 'examples', 'demo-model', 'data');
 
@@ -133,6 +133,24 @@ describe('checks before compute at run time', { concurrency: false }, () => {
       ),
     );
     assert.doesNotMatch(r.stderr, /EACCES/);
+  });
+
+  it('a block search that leaves no candidates is refused before compute, on its key', { skip: missingShared('hf-tiny-gpt2-random') }, () => {
+    const { file, text } = experiment(
+      'search.rtune',
+      (t) =>
+        t
+          .replace('path builtin:demo', `path "${sharedData('hf-tiny-gpt2-random')}"`)
+          .replace('layers 1..2', 'layers 1')
+          .replace('layers [1, 2]', 'layers [1]') + 'search s {\n  tune honest\n  token_blocks [gate]\n}\n',
+    );
+    const r = rtune(['run', file]);
+    assert.equal(r.code, 1, r.stderr);
+    assert.match(
+      r.stderr,
+      new RegExp(`search\\.rtune:${lineOf(text, 'token_blocks [gate]')}:\\d+: error: this search has no candidates: .*list blocks it has`),
+    );
+    assert.deepEqual(filesUnder(path.join(dir, 'runs')), []);
   });
 
   it('the worker refuses the same run as an `input` failure with every problem, before any run folder', async () => {
