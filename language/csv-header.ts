@@ -1,6 +1,6 @@
 /**
  * The head of a CSV file as the engine's statements reader sees it (engine/method/prompts.ts: RFC 4180 quoting,
- * LF, CRLF or CR line ends): the header row's fields and whether a data row follows it. Pure, so the language
+ * LF, CRLF or CR line ends, a leading byte-order mark dropped): the header row's fields and whether a data row follows it. Pure, so the language
  * server and the checks before a run read a prompt set's columns from the same few kilobytes; the host reads
  * them (language/node-env.ts). Non-goals: no validation of data rows (labels are checked when the run reads them).
  */
@@ -16,7 +16,8 @@ export interface CsvHead {
  * start of a longer file: a header that runs to the end of the text is then reported as it stands, and
  * anything after it counts as a data row.
  */
-export function parseCsvHead(text: string, complete = true): CsvHead {
+export function parseCsvHead(source: string, complete = true): CsvHead {
+  const text = source.charCodeAt(0) === 0xfeff ? source.slice(1) : source;
   const columns: string[] = [];
   let field = '';
   let quoted = false;

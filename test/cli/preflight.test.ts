@@ -7,25 +7,18 @@
  */
 import { after, before, describe, it } from 'node:test';
 import * as assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { startWorkerJob } from '../../client/worker-process';
 import { missingShared, REPO_ROOT, sharedData } from '../helpers';
+import { spawnAs, unprivileged } from '../unprivileged';
 
 const DATA = path.join(REPO_ROOT, 'examples', 'demo-model', 'data');
 
-function rtune(args: string[], opts: { user?: string[] } = {}): { code: number; stdout: string; stderr: string } {
-  const argv = [path.join(REPO_ROOT, 'bin', 'rtune.js'), ...args];
-  const r =
-    opts.user !== undefined
-      ? spawnSync(opts.user[0] as string, [...opts.user.slice(1), process.execPath, ...argv], {
-          encoding: 'utf8',
-          env: { ...process.env, RTUNE_BACKEND: 'wasm' },
-        })
-      : spawnSync(process.execPath, argv, { encoding: 'utf8', env: { ...process.env, RTUNE_BACKEND: 'wasm' } });
-  return { code: r.status ?? -1, stdout: r.stdout, stderr: r.stderr };
+function rtune(args: string[], prefix: readonly string[] = []): { code: number; stdout: string; stderr: string } {
+  const r = spawnAs(prefix, process.execPath, [path.join(REPO_ROOT, 'bin', 'rtune.js'), ...args], { ...process.env, RTUNE_BACKEND: 'wasm' });
+  return { code: r.status ?? -1, stdout: String(r.stdout), stderr: String(r.stderr) };
 }
 
 /** One-based line of the first line of `text` containing `needle`. */
@@ -116,15 +109,17 @@ describe('checks before compute at run time', { concurrency: false }, () => {
     assert.deepEqual(filesUnder(path.join(dir, 'runs')), []);
   });
 
-  it('an unwritable runs folder (EACCES) is named with its key and fix, as a user who cannot write it', () => {
+  it('an unwritable runs folder (EACCES) is named with its key and fix, as a user who cannot write it', (t) => {
     const ro = path.join(dir, 'readonly');
     fs.mkdirSync(ro);
     fs.chmodSync(ro, 0o555);
     const { file, text } = experiment('ro.rtune', (t) => t.replace(`runs "${path.join(dir, 'runs')}"`, `runs "${path.join(ro, 'runs')}"`));
-    const root = process.getuid?.() === 0;
-    const setpriv = ['/usr/bin/setpriv', '/bin/setpriv'].find((p) => fs.existsSync(p));
-    if (root && setpriv === undefined) return; // skipped: root writes any folder, and there is no setpriv to drop to nobody
-    const r = rtune(['run', file], root ? { user: [setpriv as string, '--reuid=65534', '--regid=65534', '--clear-groups'] } : {});
+    const as = unprivileged(`require(${JSON.stringify(path.join(REPO_ROOT, 'dist', 'cli.js'))}); require('fs').readFileSync(${JSON.stringify(file)})`);
+    if ('skip' in as) {
+      t.skip(as.skip);
+      return;
+    }
+    const r = rtune(['run', file], as.prefix);
     assert.equal(r.code, 1, r.stderr);
     assert.match(
       r.stderr,

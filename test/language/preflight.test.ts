@@ -4,11 +4,10 @@
  * tokenizer), CSVs and files in the way; `⟦…⟧` marks exactly where each diagnostic must be. Also: the cache of
  * CSV heads and weights headers is keyed by mtime (an edit on disk is seen, an unchanged file is not re-read),
  * and an unwritable folder is reported when the check runs as a user who cannot write it (as root, through
- * setpriv as `nobody`).
+ * setpriv as `nobody`; skipped, with the reason, where that is impossible).
  */
 
 import { strict as assert } from 'node:assert';
-import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -18,6 +17,7 @@ import { createNodeEnv, type NodeEnv } from '../../language/node-env';
 import { parseCsvHead } from '../../language/csv-header';
 import type { Diagnostic } from '../../language/text';
 import { marked, repoRoot, sharedData, summarize } from './helpers';
+import { spawnAs, unprivileged } from '../unprivileged';
 
 const DEMO = path.join(repoRoot, 'examples', 'demo-model');
 const MODEL_FILES = ['config.json', 'model.safetensors', 'tokenizer.json', 'tokenizer_config.json'];
@@ -231,7 +231,7 @@ describe('checks before compute, as diagnostics', () => {
     assert.equal(env.dataReads, reads + 1, 'the CSV alone was read again');
   });
 
-  it('an unwritable folder is reported on `output` (run as a user who cannot write it)', () => {
+  it('an unwritable folder is reported on `output` (run as a user who cannot write it)', (t) => {
     const ro = path.join(dir, 'readonly');
     fs.mkdirSync(ro);
     fs.chmodSync(ro, 0o555);
@@ -241,17 +241,16 @@ describe('checks before compute, as diagnostics', () => {
 const { createNodeEnv } = require(${JSON.stringify(path.join(repoRoot, 'out', 'language', 'node-env.js'))});
 const a = analyze(${JSON.stringify(m.text)}, { baseDir: ${JSON.stringify(dir)}, builtinRoot: ${JSON.stringify(repoRoot)}, env: createNodeEnv() });
 process.stdout.write(JSON.stringify(a.diagnostics));`;
-    const root = process.getuid?.() === 0;
-    const setpriv = ['/usr/bin/setpriv', '/bin/setpriv'].find((p) => fs.existsSync(p));
-    if (root && setpriv === undefined) {
-      assert.ok(true, 'skipped: running as root without setpriv, and root may write any folder');
+    const as = unprivileged(
+      `require(${JSON.stringify(path.join(repoRoot, 'out', 'language', 'analysis.js'))}); require('fs').readdirSync(${JSON.stringify(dir)})`,
+    );
+    if ('skip' in as) {
+      t.skip(as.skip);
       return;
     }
-    const r = root
-      ? spawnSync(setpriv as string, ['--reuid=65534', '--regid=65534', '--clear-groups', process.execPath, '-e', script], { encoding: 'utf8' })
-      : spawnSync(process.execPath, ['-e', script], { encoding: 'utf8' });
-    assert.equal(r.status, 0, r.stderr);
-    const ds = JSON.parse(r.stdout) as Diagnostic[];
+    const r = spawnAs(as.prefix, process.execPath, ['-e', script]);
+    assert.equal(r.status, 0, String(r.stderr));
+    const ds = JSON.parse(String(r.stdout)) as Diagnostic[];
     assert.deepEqual(
       ds.map((d) => d.span),
       m.spans,
@@ -271,6 +270,7 @@ describe('the head of a CSV', () => {
     assert.deepEqual(parseCsvHead('"a ""b""",c\r\nx,1'), { columns: ['a "b"', 'c'], hasRows: true });
     assert.deepEqual(parseCsvHead('statement,label'), { columns: ['statement', 'label'], hasRows: false });
     assert.deepEqual(parseCsvHead(''), { columns: [], hasRows: false });
+    assert.deepEqual(parseCsvHead('\ufeffstatement,label\nx,1'), { columns: ['statement', 'label'], hasRows: true });
     assert.deepEqual(parseCsvHead('statement,label\nWater', false), { columns: ['statement', 'label'], hasRows: true });
   });
 });

@@ -77,6 +77,8 @@ describe('prompts', () => {
         /^Error: only-header\.csv: the file has a header but no statements; add one per line after the header/,
       );
     }
+    // A byte-order mark (as spreadsheets write) does not hide the first column, here or in the editor's header check.
+    assert.deepEqual(parseStatementsCsv('\ufeffstatement,label\nx,1\n', 'bom.csv'), [{ statement: 'x', truth: true }]);
   });
 
   it('builds paired contrast sets: same statement, different persona and label', () => {
