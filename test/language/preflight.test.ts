@@ -172,6 +172,21 @@ describe('checks before compute, as diagnostics', () => {
     expectAt(doc({ path: '⟦"dtype"⟧' }), /tensor "model\.norm\.weight": data_offsets .* span \d+ bytes but shape .* of F16 needs/);
   });
 
+  it('a sharded model: read through its index; a shard it names that is missing is reported on `path`', () => {
+    const m = copyModel('sharded');
+    const shard = 'model-00001-of-00002.safetensors';
+    fs.renameSync(path.join(m, 'model.safetensors'), path.join(m, shard));
+    const buf = fs.readFileSync(path.join(m, shard));
+    const names = Object.keys(JSON.parse(buf.subarray(8, 8 + Number(buf.readBigUInt64LE(0))).toString('utf8')) as object).filter((n) => n !== '__metadata__');
+    const index = (map: Record<string, string>): void => fs.writeFileSync(path.join(m, 'model.safetensors.index.json'), JSON.stringify({ weight_map: map }));
+    index(Object.fromEntries(names.map((n) => [n, shard])));
+    const ok = run(doc({ path: '"sharded"' }));
+    assert.deepEqual(summarize(only(ok), ok.document.text), []);
+    // The index changed on disk (size and mtime): the weights are read again, with no cache flush.
+    index({ ...Object.fromEntries(names.map((n) => [n, shard])), 'model.norm.weight': 'model-00002-of-00002.safetensors' });
+    expectAt(doc({ path: '⟦"sharded"⟧' }), /model-00002-of-00002\.safetensors: shard file is missing; .*index\.json maps 1 tensor/);
+  });
+
   it('a model folder without a tokenizer: on `path`, with the files it looked for', () => {
     const m = copyModel('notok');
     fs.rmSync(path.join(m, 'tokenizer.json'));
