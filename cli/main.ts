@@ -339,12 +339,18 @@ async function cmdRun(argv: string[], onlyKind?: string): Promise<number> {
   process.once('SIGINT', onSigint);
   try {
     const { threads, ...backendOptions } = options;
-    const summaries = await runConfig(loaded.config, selected, { file: abs, emit, signal: ctl.signal, backend: pref, threads, backendOptions }).catch(
-      (e: unknown) => {
-        // After a SIGINT whatever stopped the run is the cancellation; the runner has marked its folder cancelled.
-        throw ctl.signal.aborted && !(e instanceof CancelledError) ? new CancelledError() : e;
-      },
-    );
+    const summaries = await runConfig(loaded.config, selected, {
+      file: abs,
+      source: { text, analysis: loaded.analysis },
+      emit,
+      signal: ctl.signal,
+      backend: pref,
+      threads,
+      backendOptions,
+    }).catch((e: unknown) => {
+      // After a SIGINT whatever stopped the run is the cancellation; the runner has marked its folder cancelled.
+      throw ctl.signal.aborted && !(e instanceof CancelledError) ? new CancelledError() : e;
+    });
     if (values.json) process.stdout.write(`${JSON.stringify({ type: 'summary', runs: summaries })}\n`);
     else {
       process.stdout.write('\n| section | status | result |\n| --- | --- | --- |\n');

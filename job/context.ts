@@ -7,6 +7,7 @@ import type { DirectionSet } from '../engine/method/direction-set';
 import type { StatementRow } from '../engine/method/prompts';
 import type { Session } from '../engine/session';
 import type { BackendOptions, BackendPreference } from '../engine/backend';
+import type { AnalysisCore } from '../language/lower';
 import type { RunConfig, RunKind } from '../protocol/contract';
 import type { JobEvent } from '../protocol/job';
 import type { RunSummary } from '../protocol/lsp';
@@ -25,6 +26,8 @@ export interface RunOptions {
   backendOptions?: Omit<BackendOptions, 'threads'>;
   /** Also run what the named sections stand on (their direction, tune): default true. */
   prerequisites?: boolean;
+  /** The `.rtune` text and its analysis (loadRunConfig): the sections to run are checked before compute (job/preflight.ts). */
+  source?: { readonly text: string; readonly analysis: AnalysisCore };
 }
 
 /** A direction section's result kept for the sections after it: its vectors and the metadata it was written with. */

@@ -7,10 +7,12 @@ import { BackendError } from '../engine/backend';
 import { CancelledError } from '../engine/util/cancel';
 import { NumericsError } from '../engine/util/numerics';
 import type { JobFailed } from '../protocol/job';
+import { PreflightError } from './preflight';
 
 export function failureKind(e: unknown): JobFailed['kind'] {
   if (e instanceof CancelledError) return 'cancelled';
   if (e instanceof NumericsError) return 'numerics';
+  if (e instanceof PreflightError) return 'input';
   if (e instanceof BackendError && e.kind === 'memory') return 'memory';
   return 'internal';
 }

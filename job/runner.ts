@@ -15,6 +15,7 @@ import type { RunSummary } from '../protocol/lsp';
 import type { ExtractedDirection, RunOptions, SectionContext, TunedResult } from './context';
 import { failureKind } from './failure';
 import { planSections } from './plan';
+import { preflight } from './preflight';
 import { RunFolder } from './run-folder';
 import { runDirection } from './sections/direction';
 import { runEval } from './sections/eval';
@@ -119,6 +120,7 @@ export class Runner implements SectionContext {
 /** Run the named sections (or all runnable ones) in file order. */
 export async function runConfig(config: RunConfig, sections: string[], opts: RunOptions = {}): Promise<RunSummary[]> {
   const chosen = planSections(config, sections, { prerequisites: opts.prerequisites ?? true });
+  preflight(chosen, opts);
   const runner = new Runner(config, opts);
   const out: RunSummary[] = [];
   try {

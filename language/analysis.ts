@@ -20,9 +20,13 @@ export function analyze(text: string, options: LanguageOptions = {}): Analysis {
   return lower(parse(text, { sectionKeywords: SECTION_KEYWORDS }), options);
 }
 
-/** Parses and validates for a run: the config, or every error (warnings do not block a run). */
-export function loadRunConfig(text: string, options: LanguageOptions): { config: RunConfig } | { errors: readonly Diagnostic[] } {
-  const a = analyze(text, options);
-  if (a.config !== undefined) return { config: a.config };
+/**
+ * Parses and validates for a run: the config (with the analysis, for the checks before compute of the sections
+ * the run selects: job/preflight.ts), or every error (warnings do not block a run). The checks before compute
+ * are left to the run, which knows which sections it runs.
+ */
+export function loadRunConfig(text: string, options: LanguageOptions): { config: RunConfig; analysis: Analysis } | { errors: readonly Diagnostic[] } {
+  const a = analyze(text, { ...options, preflight: false });
+  if (a.config !== undefined) return { config: a.config, analysis: a };
   return { errors: a.diagnostics.filter((d) => d.severity === 'error') };
 }

@@ -4,10 +4,39 @@
  * language/node-env.ts, which implements it over `fs` with a cache and is the one file of language/ that imports
  * Node; tests pass an in-memory fake; passing none turns every file and model check off. Also holds the few path
  * helpers the core needs, since the rest of language/ may not import `node:path`.
- * Non-goals: no reading of data files, no async I/O (all checks must answer within a keystroke).
+ * The optional `probe`, `csvHeader` and `weights` answer the cheap checks run before compute (preflight.ts): what
+ * is at a path and whether it is writable, a CSV's header row, a model's safetensors headers. A host without them
+ * (a test fake) turns those checks off. Non-goals: no reading of whole data files or weights, no async I/O (all
+ * checks must answer within a keystroke).
  */
 
 import type { ModelInfoResult } from './model-info';
+
+/** What is at a path, for the checks before compute. */
+export interface PathProbe {
+  /** Undefined when nothing exists there. */
+  readonly kind: 'file' | 'dir' | undefined;
+  readonly size: number;
+  /** A folder this process may create entries in (false for a file or nothing). */
+  readonly writable: boolean;
+}
+
+/** A CSV's header row and whether any data row follows. */
+export type CsvHeaderResult =
+  | { readonly ok: true; readonly columns: readonly string[]; /** false when the file holds only a header (or nothing) */ readonly hasRows: boolean }
+  | { readonly ok: false; readonly reason: string };
+
+export interface WeightsTensor {
+  readonly dtype: string;
+  readonly shape: readonly number[];
+  /** The safetensors file holding it. */
+  readonly file: string;
+}
+
+/** The tensors a Hugging Face model folder's safetensors headers declare (one file or a sharded index), no data read. */
+export type WeightsResult =
+  | { readonly ok: true; readonly tensors: ReadonlyMap<string, WeightsTensor>; readonly files: readonly string[] }
+  | { readonly ok: false; readonly file: string; readonly reason: string };
 
 export interface DirEntry {
   readonly name: string;
@@ -21,6 +50,12 @@ export interface LanguageEnv {
   listDir(absPath: string): readonly DirEntry[] | undefined;
   /** Metadata of the model at a folder (its config.json) or llama2.c `.bin`; hosts cache it by path and mtime. */
   modelInfo(absPath: string): ModelInfoResult;
+  /** What is at the absolute path (kind, size, writability). */
+  probe?(absPath: string): PathProbe;
+  /** The header row of a CSV file; hosts cache it by path and mtime. */
+  csvHeader?(absPath: string): CsvHeaderResult;
+  /** The safetensors headers of a model folder, validated as the loader does; hosts cache them by path and mtime. */
+  weights?(modelDir: string): WeightsResult;
 }
 
 export interface LanguageOptions {
@@ -31,6 +66,11 @@ export interface LanguageOptions {
   readonly env?: LanguageEnv;
   /** Run folders of a file without a top-level `runs` key go here (absolute, or relative to `baseDir`). Default `runs`. */
   readonly defaultRunsDir?: string;
+  /**
+   * Run the checks before compute (preflight.ts) on every section as diagnostics: default true. Jobs turn this
+   * off and check only the sections they run (job/preflight.ts).
+   */
+  readonly preflight?: boolean;
 }
 
 /** Where the built-in demo model lives inside the extension. */

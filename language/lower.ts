@@ -2,7 +2,8 @@
  * `lower(document, options)`: the one place where a `.rtune` syntax tree is validated and turned into a typed,
  * frozen `RunConfig`. It checks every key against the schema (unknown keys with "did you mean", duplicates,
  * missing required keys, value types and ranges), builds the section table, resolves references, paths and
- * models, then runs the cross-field rules (rules.ts) and model-aware checks (model-checks.ts). The result also
+ * models, then runs the cross-field rules (rules.ts), model-aware checks (model-checks.ts) and, unless
+ * `options.preflight` is false, the checks before compute (preflight.ts). The result also
  * carries the section table and resolved models, which every editor feature reads. `config` is undefined when
  * any error was found: nothing downstream ever sees an invalid configuration.
  * Non-goals: no I/O of its own (the injected LanguageEnv answers), no throwing.
@@ -14,6 +15,7 @@ import { buildRunConfig } from './builders';
 import type { RunConfig, SectionKind } from './config';
 import { BUILTIN_DEMO, BUILTIN_DEMO_RELATIVE, LanguageOptions, joinPath, resolveUserPath } from './env';
 import { checkModels } from './model-checks';
+import { checkPreflight } from './preflight';
 import type { ModelInfo, ModelInfoResult } from './model-info';
 import { checkRules } from './rules';
 import { KeySpec, ROOT_KEYS, SECTIONS, SECTION_KINDS, describeType, findKey, isSectionKind, sectionSpec } from './schema';
@@ -243,6 +245,7 @@ export function lower(document: Document, options: LanguageOptions = {}): Analys
   const partial = { document, options, root, sections, runsDir, models, section, sectionsOf, modelOf: (s: SectionInfo) => modelOf(s), resolvePath };
   checkRules(partial, sink);
   checkModels(partial, sink);
+  if (options.preflight !== false) checkPreflight(partial, sink);
   diagnostics.sort((x, y) => x.span.start - y.span.start || x.span.end - y.span.end);
   const hasError = diagnostics.some((d) => d.severity === 'error');
   const config = hasError ? undefined : buildRunConfig(partial);

@@ -248,10 +248,12 @@ function checkCandidates(a: AnalysisCore, s: SectionInfo, tune: SectionInfo | un
   }
 }
 
-function checkModel(s: SectionInfo, sink: Sink): void {
+function checkModel(a: AnalysisCore, s: SectionInfo, sink: Sink): void {
   const v = s.values;
   const path = v.str('path');
-  if (path !== undefined && path.toLowerCase().endsWith('.bin') && !v.has('tokenizer')) {
+  // With a host that can look (preflight.ts), the tokenizer next to the checkpoint is found or reported there, and
+  // a missing checkpoint is reported as missing; without one, the key is the only way to know.
+  if (path !== undefined && path.toLowerCase().endsWith('.bin') && !v.has('tokenizer') && a.options.env?.probe === undefined) {
     report(sink, at(v, 'path', s.headerSpan), 'a llama2.c checkpoint needs `tokenizer` (its tokenizer.bin)');
   }
   if (path !== undefined && v.has('tokenizer') && !path.toLowerCase().endsWith('.bin')) {
@@ -268,7 +270,7 @@ export function checkRules(a: AnalysisCore, sink: Sink): void {
   for (const s of a.sections) {
     switch (s.kind) {
       case 'model':
-        checkModel(s, sink);
+        checkModel(a, s, sink);
         break;
       case 'prompts':
         checkPrompts(s, sink);

@@ -27,6 +27,8 @@ export type Severity = 'error' | 'warning' | 'info' | 'hint';
  * - `block-arch`: a parameter block the model's architecture does not have.
  * - `missing-file`: a data file that does not exist (the message gives the resolved path).
  * - `model`: the model path exists but cannot be read or is an unsupported architecture.
+ * - `preflight`: a check before compute failed (preflight.ts): an output that cannot be created, a CSV without
+ *   the named columns or rows, empty data, a missing or unreadable model or tokenizer.
  */
 export type DiagnosticCode =
   | 'syntax'
@@ -43,7 +45,8 @@ export type DiagnosticCode =
   | 'layer-depth'
   | 'block-arch'
   | 'missing-file'
-  | 'model';
+  | 'model'
+  | 'preflight';
 
 /** A replacement that fixes a diagnostic (offered as a quick fix). */
 export interface TextEdit {

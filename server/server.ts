@@ -80,7 +80,8 @@ export function startServer(connection: Connection, options: ServerOptions): voi
   connection.onInitialized(() => {
     if (canWatchFiles) {
       void connection.client.register(DidChangeWatchedFilesNotification.type, {
-        watchers: [{ globPattern: '**/{config.json,*.bin,*.csv,*.txt,*.raw,summary.json}' }],
+        // Everything a diagnostic reads: configs, weights and their headers, tokenizers, data, run summaries.
+        watchers: [{ globPattern: '**/{*.json,*.bin,*.safetensors,merges.txt,vocab.bpe,*.csv,*.txt,*.raw}' }],
       });
     }
   });

@@ -79,7 +79,15 @@ async function run(req: WorkerRunRequest, ctl: AbortController): Promise<WorkerM
   try {
     const backendOptions = backendOptionsFromEnv(process.env);
     summaries.push(
-      ...(await runConfig(loaded.config, req.sections, { file: req.file, emit, signal: ctl.signal, threads, backend: req.backend, backendOptions })),
+      ...(await runConfig(loaded.config, req.sections, {
+        file: req.file,
+        source: { text: req.text, analysis: loaded.analysis },
+        emit,
+        signal: ctl.signal,
+        threads,
+        backend: req.backend,
+        backendOptions,
+      })),
     );
     if (memoryError) return { type: 'error', kind: 'memory', message: memoryError.message, summaries };
     if (ctl.signal.aborted) return { type: 'error', kind: 'cancelled', message: 'cancelled', summaries };

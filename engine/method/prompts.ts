@@ -79,10 +79,12 @@ export interface StatementRow {
 
 /**
  * Parse a `statement,label` CSV (RFC 4180 quoting; rows may end in LF, CRLF or CR, and a line break inside a
- * quoted field is read as \n whichever it was); `columns` renames the two columns (the prompt set's
+ * quoted field is read as \n whichever it was; a leading byte-order mark is dropped); `columns` renames the two columns (the prompt set's
  * `text_column` and `label_column`). Errors name the file and line.
  */
-export function parseStatementsCsv(text: string, file: string, columns: { text?: string; label?: string } = {}): StatementRow[] {
+export function parseStatementsCsv(source: string, file: string, columns: { text?: string; label?: string } = {}): StatementRow[] {
+  // A UTF-8 byte-order mark (spreadsheet exports write one) is not part of the first column's name.
+  const text = source.charCodeAt(0) === 0xfeff ? source.slice(1) : source;
   const rows: string[][] = [];
   let field = '';
   let row: string[] = [];
@@ -140,6 +142,9 @@ export function parseStatementsCsv(text: string, file: string, columns: { text?:
       throw new Error(`${file}:${lineOf[r]}: label must be 1 (true) or 0 (false), found ${JSON.stringify(cols[li] ?? '')}`);
     }
     out.push({ statement: cols[si] ?? '', truth: label === '1' });
+  }
+  if (out.length === 0) {
+    throw new Error(`${file}: the file has a header but no statements; add one per line after the header (e.g. "Water is wet.,1")`);
   }
   return out;
 }

@@ -24,7 +24,10 @@ describe('examples', () => {
     it(`${name} has no diagnostics and lowers to a RunConfig`, { skip: fs.existsSync(sharedData) ? false : `missing ${sharedData}` }, () => {
       const text = readExample(name);
       const a = analyze(text, { baseDir: examplesDir, builtinRoot: repoRoot, env });
-      assert.deepEqual(summarize(a.diagnostics, text), []);
+      // The one thing an example may lack is a model it asks you to download (its comment says where): that is a
+      // warning until the folder exists, and nothing else may be reported.
+      const others = a.diagnostics.filter((d) => !(d.code === 'preflight' && d.severity === 'warning' && d.message.startsWith('model not found')));
+      assert.deepEqual(summarize(others, text), []);
       assert.ok(a.config !== undefined);
       assert.ok(Object.keys(a.config.tunes).length > 0);
     });
@@ -37,7 +40,8 @@ describe('examples', () => {
 
   it('demo.rtune is valid against a model shaped like the built-in demo model', () => {
     const text = readExample('demo.rtune');
-    const a = analyze(text, { baseDir: examplesDir, builtinRoot: path.join(fixturesDir, 'root'), env });
+    // The fixture demo model is config.json only: no checks before compute (weights, tokenizer) here.
+    const a = analyze(text, { baseDir: examplesDir, builtinRoot: path.join(fixturesDir, 'root'), env, preflight: false });
     assert.equal(a.models.get('demo')?.info?.nLayers, 4, 'the fixture model was read');
     assert.deepEqual(summarize(a.diagnostics, text), []);
   });

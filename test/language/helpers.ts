@@ -43,9 +43,13 @@ export function marked(source: string): Marked {
   return { text, carets, spans };
 }
 
-/** Analyses `text` as if it were a file in the fixtures folder, with the real file system. */
+/**
+ * Analyses `text` as if it were a file in the fixtures folder, with the real file system. The fixture models are
+ * config.json only (no weights, no tokenizer), so the checks before compute are off unless a test turns them on
+ * (`{ preflight: true }`, test/language/preflight.test.ts).
+ */
 export function check(text: string, options: Partial<LanguageOptions> = {}): Analysis {
-  return analyze(text, { baseDir: fixturesDir, builtinRoot: path.join(fixturesDir, 'root'), env, ...options });
+  return analyze(text, { baseDir: fixturesDir, builtinRoot: path.join(fixturesDir, 'root'), env, preflight: false, ...options });
 }
 
 export function readExample(name: string): string {

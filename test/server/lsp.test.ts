@@ -22,6 +22,8 @@ import {
   CompletionRequest,
   DefinitionRequest,
   DidChangeTextDocumentNotification,
+  DidChangeWatchedFilesNotification,
+  FileChangeType,
   DidOpenTextDocumentNotification,
   DocumentFormattingRequest,
   DocumentSymbol,
@@ -145,7 +147,8 @@ describe('language server over stdio', () => {
         processId: process.pid,
         rootUri: pathToFileURL(workDir).toString(),
         capabilities: { workspace: { codeLens: { refreshSupport: true }, inlayHint: { refreshSupport: true } } },
-        initializationOptions: { extensionRoot: path.join(fixtures, 'root') },
+        // The repository as the extension: builtin:demo is examples/demo-model, with weights and tokenizer (the checks before compute read them).
+        initializationOptions: { extensionRoot: repoRoot },
       }),
       'initialize',
     );
@@ -294,6 +297,31 @@ describe('language server over stdio', () => {
       })) ?? [];
     const titles = actions.map((a) => ('title' in a ? a.title : ''));
     assert.deepEqual(titles, ["Change to 'honest'"]);
+  });
+
+  it('reports the checks before compute on their keys, and sees a fixed file after a watched-file change', async () => {
+    const other = pathToFileURL(path.join(workDir, 'preflight.rtune')).toString();
+    const csv = path.join(workDir, 'header-only.csv');
+    fs.writeFileSync(csv, 'statement,label\n');
+    fs.writeFileSync(path.join(workDir, 'afile'), 'not a folder\n');
+    const text = `model demo {\n  path builtin:demo\n}\nprompts train {\n  data "header-only.csv"\n  template "{statement} Answer:"\n}\ntune honest {\n  prompts train\n  layers 1..2\n  output "afile"\n}\n`;
+    const next = (test: (p: PublishDiagnosticsParams) => boolean): Promise<PublishDiagnosticsParams> => {
+      const last = (diagnostics.get(other) ?? []).slice(-1)[0];
+      if (last !== undefined && test(last)) return Promise.resolve(last);
+      return within(new Promise((resolve) => waiters.push({ uri: other, test, resolve })), 'preflight diagnostics');
+    };
+    await conn.sendNotification(DidOpenTextDocumentNotification.type, { textDocument: { uri: other, languageId: 'rtune', version: 1, text } });
+    const first = await next((p) => p.diagnostics.length > 0);
+    const shown = first.diagnostics.map((d) => `${d.code} ${d.range.start.line}:${d.range.start.character}-${d.range.end.character}`);
+    assert.deepEqual(shown, ['preflight 4:7-24', 'preflight 10:9-16']);
+    const texts = first.diagnostics.map((d) => (typeof d.message === 'string' ? d.message : d.message.value));
+    assert.match(texts[0] ?? '', /header-only\.csv has a header but no rows; add statements/);
+    assert.match(texts[1] ?? '', /afile is a file, not a folder; set `output` to a folder you can write to/);
+    // The CSV gets rows on disk: the file watcher's notice makes the server read it again (its mtime changed).
+    fs.writeFileSync(csv, 'statement,label\nWater is wet.,1\nFire is cold.,0\n');
+    await conn.sendNotification(DidChangeWatchedFilesNotification.type, { changes: [{ uri: pathToFileURL(csv).toString(), type: FileChangeType.Changed }] });
+    const fixed = await next((p) => p.diagnostics.length === 1);
+    assert.equal(fixed.diagnostics[0]?.range.start.line, 10);
   });
 
   it('fails soft: requests on unknown documents and odd positions return empty answers', async () => {

@@ -70,6 +70,17 @@ describe('prompts', () => {
       (p) => `${p.positive.persona}:${p.positive.row.statement}:${p.positive.label} | ${p.negative.persona}:${p.negative.row.statement}:${p.negative.label}`,
     );
 
+  it('a CSV with only a header (or blank lines after it) is an error naming the file and the fix, not a crash later', () => {
+    for (const text of ['statement,label\n', 'statement,label', 'statement,label\r\n\r\n\n']) {
+      assert.throws(
+        () => parseStatementsCsv(text, 'only-header.csv'),
+        /^Error: only-header\.csv: the file has a header but no statements; add one per line after the header/,
+      );
+    }
+    // A byte-order mark (as spreadsheets write) does not hide the first column, here or in the editor's header check.
+    assert.deepEqual(parseStatementsCsv('\ufeffstatement,label\nx,1\n', 'bom.csv'), [{ statement: 'x', truth: true }]);
+  });
+
   it('builds paired contrast sets: same statement, different persona and label', () => {
     const c = contrastPairs(rows, 'paired');
     assert.equal(c.unmatched, 0);
