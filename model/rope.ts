@@ -28,7 +28,7 @@ export function parseRopeScaling(rs: unknown, file: string, field = 'rope_scalin
   if (typeof type === 'string' && LONG_ROPE.includes(type)) {
     throw new ModelConfigError(
       file,
-      `${field} type "${type}" (long-context RoPE that depends on the sequence length) is not supported; ` +
+      `${field} type "${type}" is not supported (long-context RoPE that depends on the sequence length): ` +
         'use the short-context variant of the model (e.g. microsoft/Phi-3-mini-4k-instruct rather than -128k), whose RoPE is unscaled, or one with linear or llama3 scaling',
     );
   }
