@@ -7,7 +7,7 @@
  */
 
 import { BlockValues } from './block-values';
-import { ArchitectureFamily, BLOCK_TENSORS, BlockName, FAMILY_NAMES } from '../model/blocks';
+import { ArchitectureFamily, BLOCK_ALIASES, BLOCK_TENSORS, BlockName, FAMILY_NAMES } from '../model/blocks';
 import type { AnalysisCore } from './lower';
 import { ModelInfo, architectureName } from './model-info';
 import { Diagnostic, span } from './text';
@@ -51,7 +51,20 @@ function checkValues(values: BlockValues, info: ModelInfo, modelName: string, si
     if (lowered.kind === 'blocks') {
       for (const item of lowered.items) {
         const where = span(item.span.start, item.span.end);
-        if (item.family !== undefined && item.family !== info.family) {
+        const own = item.family !== undefined ? BLOCK_ALIASES[info.family][item.word] : undefined;
+        if (own !== undefined && own.join() !== item.value.join()) {
+          // A spelling shared by families with different meanings (post_attention_layernorm: Llama's mlp_norm, Gemma's
+          // attn_post_norm): the run reads it in its first family, so on this model the generic name must be written.
+          sink({
+            code: 'block-arch',
+            severity: 'error',
+            span: where,
+            message: `\`${item.word}\` is ${own.map((b) => spelling(info.family, b)).join(', ')} in model \`${modelName}\` (${arch}) but ${item.value.join(', ')} in the ${FAMILY_NAMES[item.family as ArchitectureFamily]} naming: write ${own.join(', ')}`,
+            fixes: [{ title: `Change to '${own.join(' ')}'`, edit: { span: where, newText: own.join(' ') } }],
+          });
+          continue;
+        }
+        if (item.family !== undefined && item.family !== info.family && own === undefined) {
           const generic = item.value.map((b) => spelling(info.family, b)).join(', ');
           sink({
             code: 'block-arch',

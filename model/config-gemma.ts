@@ -20,8 +20,7 @@ export function normalizeGemma(cfg: Json, file: string, modelType: 'gemma2' | 'g
   }
   const nLayers = positiveInt(file, 'num_hidden_layers', num(cfg, file, ['num_hidden_layers']));
   const pattern = num(cfg, file, ['sliding_window_pattern', '_sliding_window_pattern'], 6);
-  const sliding =
-    layerTypes(cfg, file, nLayers) ?? Array.from({ length: nLayers }, (_, i) => (gemma3 ? (i + 1) % pattern !== 0 : i % 2 === 0));
+  const sliding = layerTypes(cfg, file, nLayers) ?? Array.from({ length: nLayers }, (_, i) => (gemma3 ? (i + 1) % pattern !== 0 : i % 2 === 0));
   const rope = ropeFields(cfg, file, gemma3 ? 1_000_000 : 10000, 'full_attention');
   let localRopeTheta: number | undefined;
   if (gemma3) {

@@ -90,9 +90,21 @@ export interface ModelConfig {
 export const SUPPORTED_MODEL_TYPES = ['gpt2', 'llama', 'mistral', 'qwen2', 'qwen3', 'phi3', 'gemma2', 'gemma3_text'] as const;
 
 /** The features GPT-2 and the Llama family share (no Gemma norms, no soft-capping, no q/k norm). */
-export function plainFeatures(nLayers: number, slidingWindow: number | undefined): Pick<
+export function plainFeatures(
+  nLayers: number,
+  slidingWindow: number | undefined,
+): Pick<
   ModelConfig,
-  'slidingWindow' | 'slidingLayers' | 'normPlusOne' | 'embedScale' | 'postNorms' | 'qkNorm' | 'queryPreAttnScalar' | 'attnSoftcap' | 'finalSoftcap' | 'localRopeTheta'
+  | 'slidingWindow'
+  | 'slidingLayers'
+  | 'normPlusOne'
+  | 'embedScale'
+  | 'postNorms'
+  | 'qkNorm'
+  | 'queryPreAttnScalar'
+  | 'attnSoftcap'
+  | 'finalSoftcap'
+  | 'localRopeTheta'
 > {
   return {
     slidingWindow,

@@ -65,7 +65,10 @@ describe('published configs of today’s architectures', () => {
       c.slidingLayers.map((s, i) => (s ? -1 : i)).filter((i) => i >= 0),
       [5, 11, 17, 23],
     );
-    assert.deepEqual([c.ropeTheta, c.localRopeTheta, c.attnSoftcap, c.finalSoftcap, c.embedScale], [1e6, 1e4, undefined, undefined, Math.fround(Math.sqrt(1152))]);
+    assert.deepEqual(
+      [c.ropeTheta, c.localRopeTheta, c.attnSoftcap, c.finalSoftcap, c.embedScale],
+      [1e6, 1e4, undefined, undefined, Math.fround(Math.sqrt(1152))],
+    );
     assert.deepEqual(
       paramSpecs(c)
         .filter((s) => s.name.includes('layers.0.self_attn.q_norm'))
@@ -75,7 +78,13 @@ describe('published configs of today’s architectures', () => {
     // transformers ≥ 4.53 writes layer_types and rope_parameters instead; both read the same.
     const layerTypes = c.slidingLayers.map((s) => (s ? 'sliding_attention' : 'full_attention'));
     const raw = JSON.parse(fs.readFileSync(path.join(fixturesDir, 'hub', 'gemma-3-1b-pt', 'config.json'), 'utf8')) as Record<string, unknown>;
-    const v5: Record<string, unknown> = { ...raw, layer_types: layerTypes, sliding_window_pattern: undefined, rope_theta: undefined, rope_local_base_freq: undefined };
+    const v5: Record<string, unknown> = {
+      ...raw,
+      layer_types: layerTypes,
+      sliding_window_pattern: undefined,
+      rope_theta: undefined,
+      rope_local_base_freq: undefined,
+    };
     v5['rope_parameters'] = { full_attention: { rope_type: 'default', rope_theta: 1e6 }, sliding_attention: { rope_type: 'default', rope_theta: 1e4 } };
     assert.deepEqual(normalizeHfConfig(v5, 'v5.json'), c);
   });
@@ -98,10 +107,13 @@ describe('published configs of today’s architectures', () => {
     const c = hub('phi-3-mini-4k-instruct');
     assert.deepEqual([c.arch, c.slidingWindow, c.slidingLayers.every((s) => s), c.tieWordEmbeddings], ['phi3', 2047, true, false]);
     const spec = paramSpecs(c).find((s) => s.name === 'model.layers.0.self_attn.qkv_proj.weight');
-    assert.deepEqual([spec?.diskShape, spec?.shape], [
-      [9216, 3072],
-      [3072, 9216],
-    ]);
+    assert.deepEqual(
+      [spec?.diskShape, spec?.shape],
+      [
+        [9216, 3072],
+        [3072, 9216],
+      ],
+    );
     assert.deepEqual(resolveBlocks(c, ['k'], [3]), [{ name: 'model.layers.3.self_attn.qkv_proj.weight', columns: [3072, 6144] }]);
     assert.deepEqual(resolveBlocks(c, ['up'], [0]), [{ name: 'model.layers.0.mlp.gate_up_proj.weight', columns: [8192, 16384] }]);
     assert.equal(slicesKey(c, resolveBlocks(c, ['qkv_proj'], [0])), 'model.layers.0.self_attn.qkv_proj.weight');
@@ -141,6 +153,9 @@ describe('published configs of today’s architectures', () => {
     );
     assert.throws(() => normalizeHfConfig({ ...phi, partial_rotary_factor: 0.75 }, 'phi4.json'), /partial_rotary_factor 0\.75 is not supported/);
     assert.throws(() => normalizeHfConfig({ model_type: 'gemma3', text_config: {} }, 'g3.json'), /multimodal Gemma 3.*gemma3_text.*gemma-3-1b-pt/);
-    assert.throws(() => normalizeHfConfig({ model_type: 'gemma2', hidden_size: 8, num_attention_heads: 2 }, 'g.json'), /missing numeric field "num_hidden_layers"/);
+    assert.throws(
+      () => normalizeHfConfig({ model_type: 'gemma2', hidden_size: 8, num_attention_heads: 2 }, 'g.json'),
+      /missing numeric field "num_hidden_layers"/,
+    );
   });
 });

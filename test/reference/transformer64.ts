@@ -227,9 +227,7 @@ export function referenceLogits(c: ModelConfig, ws: Weights64, ids: number[], ad
     hs = next;
   }
   return hs.map((h) => {
-    const x = gpt2
-      ? layerNorm(h, w(ws, 'transformer.ln_f.weight'), w(ws, 'transformer.ln_f.bias'), eps)
-      : rmsNorm(h, w(ws, 'model.norm.weight'), eps, plus);
+    const x = gpt2 ? layerNorm(h, w(ws, 'transformer.ln_f.weight'), w(ws, 'transformer.ln_f.bias'), eps) : rmsNorm(h, w(ws, 'model.norm.weight'), eps, plus);
     const head = c.tieWordEmbeddings ? w(ws, gpt2 ? 'transformer.wte.weight' : 'model.embed_tokens.weight') : w(ws, 'lm_head.weight');
     return linear(x, head, c.vocabSize).map((v) => softcap(v, c.finalSoftcap));
   });
