@@ -3,11 +3,19 @@
  * random-weight models generated here: logits, gradients (float64 finite differences), padding and KV-cache
  * invariances with sliding-window layers, and a check that each feature of the fixtures (soft-capping, sliding
  * window, local RoPE base, (1 + w) norms, scaled embeddings, query_pre_attn_scalar, q/k norms) moves the
- * reference's logits, so the parity checks would notice the engine dropping one.
+ * reference's logits, so the parity checks would notice the engine dropping one. Exports write the models' own
+ * HF names and a config.json that transformers and the loader read back to the same logits.
  */
-import { before, describe, it } from 'node:test';
+import { after, before, describe, it } from 'node:test';
 import * as assert from 'node:assert/strict';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
+import { exportHfModel } from '../../engine/export/hf';
+import { loadModel } from '../../engine/model/load';
+import { paramSpecs } from '../../model/params';
+import { readSt } from './export/st-reader';
 import { normalizeHfConfig, type ModelConfig } from '../../model/config';
 import { disposeCache, forward } from '../../engine/model/forward';
 import { referenceLogits } from '../reference/transformer64';
@@ -166,4 +174,42 @@ describe('Qwen3, Phi-3, Gemma 2 and Gemma 3 match the float64 reference', () => 
       }
     }
   });
+});
+
+describe('Qwen3, Phi-3, Gemma 2 and Gemma 3 export with their own names', () => {
+  const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'rtune-arch-export-'));
+  before(async () => {
+    await testBackend();
+  });
+  after(() => fs.rmSync(tmp, { recursive: true, force: true }));
+
+  for (const name of Object.keys(ARCH_CONFIGS)) {
+    it(`${name}: the HF export holds exactly its HF tensor names and reloads with identical logits`, async () => {
+      const model = randomWeightsModel(config(name), 13);
+      const dir = path.join(tmp, name);
+      let reloaded: ReturnType<typeof loadModel> | undefined;
+      try {
+        await exportHfModel(model, undefined, dir, { mode: 'full' });
+        const st = readSt(path.join(dir, 'model.safetensors'));
+        assert.deepEqual(
+          [...st.tensors.keys()].sort(),
+          paramSpecs(model.config)
+            .map((s) => s.name)
+            .sort(),
+        );
+        const hfConfig = JSON.parse(fs.readFileSync(path.join(dir, 'config.json'), 'utf8')) as Record<string, unknown>;
+        assert.equal(hfConfig['model_type'], model.config.modelType);
+        reloaded = loadModel(dir);
+        assert.deepEqual(reloaded.config, model.config);
+        const ids = [[1, 5, 2, 7, 3, 4]];
+        const a = tf.tidy(() => forward(model, ids).logits as tf.Tensor3D);
+        const b = tf.tidy(() => forward(reloaded as ReturnType<typeof loadModel>, ids).logits as tf.Tensor3D);
+        assert.deepEqual(await b.data(), await a.data());
+        tf.dispose([a, b]);
+      } finally {
+        model.dispose();
+        reloaded?.dispose();
+      }
+    });
+  }
 });

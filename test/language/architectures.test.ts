@@ -51,7 +51,10 @@ describe('language: today’s architectures', () => {
     assert.match(phi[1] as string, /Phi-3 has no `q_norm` block/);
     const g2 = blockDiagnostics('gemma-2-2b', 'post_attention_layernorm, q_norm');
     assert.equal(g2.length, 2, g2.join('\n'));
-    assert.match(g2[0] as string, /`post_attention_layernorm` is attn_post_norm \(post_attention_layernorm\) in model `m` \(Gemma 2\) but mlp_norm in the Llama-family naming: write attn_post_norm/);
+    assert.match(
+      g2[0] as string,
+      /`post_attention_layernorm` is attn_post_norm \(post_attention_layernorm\) in model `m` \(Gemma 2\) but mlp_norm in the Llama-family naming: write attn_post_norm/,
+    );
     assert.match(g2[1] as string, /Gemma 2 has no `q_norm` block/);
     // On the Llama family the same spelling is its usual mlp_norm.
     assert.deepEqual(blockDiagnostics('qwen3-0.6b', 'post_attention_layernorm, self_attn.q_norm'), []);
