@@ -12,6 +12,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
+import { llamaCppArchitecture } from '../../engine/export/gguf';
 import { exportHfModel } from '../../engine/export/hf';
 import { loadModel } from '../../engine/model/load';
 import { paramSpecs } from '../../model/params';
@@ -182,6 +183,13 @@ describe('Qwen3, Phi-3, Gemma 2 and Gemma 3 export with their own names', () => 
     await testBackend();
   });
   after(() => fs.rmSync(tmp, { recursive: true, force: true }));
+
+  it("control vectors name llama.cpp's architecture for each (model_hint)", () => {
+    assert.deepEqual(
+      Object.keys(ARCH_CONFIGS).map((n) => llamaCppArchitecture(config(n))),
+      ['qwen3', 'phi3', 'gemma2', 'gemma3'],
+    );
+  });
 
   for (const name of Object.keys(ARCH_CONFIGS)) {
     it(`${name}: the HF export holds exactly its HF tensor names and reloads with identical logits`, async () => {
