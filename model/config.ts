@@ -6,17 +6,18 @@
  * ModelConfig. `toHfConfig` (hf-config.ts) writes one back. Imports nothing outside model/.
  *
  * Supported: GPT-2 (`gpt2`), the Llama family (`llama`, `mistral`, `qwen2`; SmolLM and TinyLlama are `llama`),
- * Qwen3 (`qwen3`: q/k RMSNorm), Phi-3 (`phi3`: fused qkv_proj and gate_up_proj), Gemma 2 (`gemma2`) and the
- * text-only Gemma 3 (`gemma3_text`).
- * Non-goals: encoder models, MoE, multimodal wrappers (Gemma 3's `gemma3` with a vision tower), long-context RoPE
- * that depends on the sequence length (longrope, yarn, dynamic: refused with a clear error).
+ * Qwen3 (`qwen3`: q/k RMSNorm), Phi-3 (`phi3`: fused qkv_proj and gate_up_proj; LongRoPE within its original
+ * context), Gemma 2 (`gemma2`) and the text-only Gemma 3 (`gemma3_text`).
+ * Non-goals: encoder models, MoE, multimodal wrappers (Gemma 3's `gemma3` with a vision tower), RoPE schemes that
+ * change with the sequence length (yarn, dynamic, and LongRoPE's long factors: refused with a clear error),
+ * partial rotary embeddings.
  */
 import { attentionShape, firstId, layerTypes, ModelConfigError, num, positiveInt, type Json } from './config-json';
 import { normalizeGemma } from './config-gemma';
 import { ropeFields } from './rope';
 
 export { ModelConfigError } from './config-json';
-export { ropeInvFreq } from './rope';
+export { ropeAttentionFactor, ropeInvFreq, ropePositionLimit } from './rope';
 export { toHfConfig } from './hf-config';
 
 /**
@@ -27,12 +28,21 @@ export { toHfConfig } from './hf-config';
 export type Arch = 'gpt2' | 'llama' | 'qwen3' | 'phi3' | 'gemma2' | 'gemma3';
 
 export interface RopeScaling {
-  type: 'linear' | 'llama3';
+  type: 'linear' | 'llama3' | 'longrope';
   factor: number;
   /** llama3 only. */
   lowFreqFactor?: number;
   highFreqFactor?: number;
+  /** llama3 and longrope. */
   originalMaxPositions?: number;
+  /**
+   * longrope (Phi-3 128k, Phi-3.5): per-frequency divisors for sequences within originalMaxPositions (the only
+   * ones rtune runs: positions beyond switch transformers to longFactor, which forward refuses), and the cos/sin
+   * multiplier (attention_factor, or sqrt(1 + ln(factor) / ln(originalMaxPositions))).
+   */
+  shortFactor?: number[];
+  longFactor?: number[];
+  attentionFactor?: number;
 }
 
 export interface ModelConfig {
@@ -177,7 +187,11 @@ function normalizeLlamaLike(cfg: Json, file: string, modelType: string): ModelCo
     throw new ModelConfigError(file, `partial_rotary_factor ${String(partial)} is not supported (RoPE over the whole head only)`);
   }
   const nLayers = positiveInt(file, 'num_hidden_layers', num(cfg, file, ['num_hidden_layers']));
-  const rope = ropeFields(cfg, file, 10000);
+  const rope = ropeFields(cfg, file, 10000, undefined, {
+    maxPositions: num(cfg, file, ['max_position_embeddings'], 2048),
+    originalMaxPositions: typeof cfg['original_max_position_embeddings'] === 'number' ? cfg['original_max_position_embeddings'] : undefined,
+    halfHeadDim: headDim / 2,
+  });
   const sw = cfg['sliding_window'];
   const qwen = modelType === 'qwen2' || modelType === 'qwen3';
   const window = typeof sw === 'number' && (cfg['use_sliding_window'] ?? (modelType === 'mistral' || modelType === 'phi3')) ? sw : undefined;

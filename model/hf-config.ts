@@ -29,6 +29,7 @@ function ropeScalingJson(c: ModelConfig): Json | undefined {
     };
   }
   if (s?.type === 'linear') return { rope_type: 'linear', factor: s.factor };
+  if (s?.type === 'longrope') return { rope_type: 'longrope', short_factor: s.shortFactor, long_factor: s.longFactor, attention_factor: s.attentionFactor };
   return undefined;
 }
 
@@ -85,6 +86,7 @@ export function toHfConfig(c: ModelConfig): Json {
   const rs = ropeScalingJson(c);
   if (rs !== undefined) out['rope_scaling'] = rs;
   else if (gemma) out['rope_scaling'] = null;
+  if (c.ropeScaling?.type === 'longrope') out['original_max_position_embeddings'] = c.ropeScaling.originalMaxPositions;
   if (c.slidingWindow !== undefined && (gemma || c.slidingLayers.some((s) => s))) {
     out['sliding_window'] = c.slidingWindow;
     if (type === 'qwen2' || type === 'qwen3') {

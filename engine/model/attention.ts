@@ -34,8 +34,8 @@ export interface RopeTables {
   sin: tf.Tensor4D;
 }
 
-/** cos/sin tables [B, 1, T, D] for positions `pos` [B][T] and inverse frequencies `inv` (length D/2). */
-export function ropeTables(inv: Float64Array, headDim: number, pos: number[][]): RopeTables {
+/** cos/sin tables [B, 1, T, D] for positions `pos` [B][T] and inverse frequencies `inv` (length D/2), times `scale` (longrope). */
+export function ropeTables(inv: Float64Array, headDim: number, pos: number[][], scale = 1): RopeTables {
   const half = headDim / 2;
   const B = pos.length;
   const T = (pos[0] as number[]).length;
@@ -47,8 +47,8 @@ export function ropeTables(inv: Float64Array, headDim: number, pos: number[][]):
       const base = (b * T + t) * headDim;
       for (let i = 0; i < half; i++) {
         const a = p * (inv[i] as number);
-        const cv = Math.cos(a);
-        const sv = Math.sin(a);
+        const cv = Math.cos(a) * scale;
+        const sv = Math.sin(a) * scale;
         cos[base + i] = cv;
         cos[base + half + i] = cv;
         sin[base + i] = sv;

@@ -14,7 +14,7 @@
  * attention implementations other than the plain masked softmax.
  */
 import * as tf from '@tensorflow/tfjs';
-import { ropeInvFreq, type ModelConfig } from '../../model/config';
+import { ropeAttentionFactor, ropeInvFreq, ropePositionLimit, type ModelConfig } from '../../model/config';
 import { applyRope, attend, attentionBias, mergeHeads, ropeTables, splitHeads, type RopeTables } from './attention';
 import { dense, embed, gatherRows, geluExact, geluNew, layerNorm, rmsNorm, silu } from './ops';
 
@@ -222,6 +222,12 @@ export function forward(model: Model, ids: number[][], opts: ForwardOptions = {}
   if (c.arch === 'gpt2' && maxPos >= c.maxPositions) {
     throw new Error(`forward: position ${maxPos} exceeds GPT-2's ${c.maxPositions} position embeddings; use a shorter max_length`);
   }
+  const ropeLimit = ropePositionLimit(c);
+  if (ropeLimit !== undefined && maxPos >= ropeLimit) {
+    throw new Error(
+      `forward: position ${maxPos} is beyond original_max_position_embeddings ${ropeLimit}, where LongRoPE switches to its long factors, which rtune does not run; use sequences (max_length) of at most ${ropeLimit} tokens`,
+    );
+  }
   const tokenMask = mask.map((r) => r.slice(past));
   const ctxBase = { pastLength: past, batch: B, seqLen: T, tokenMask };
   const lastLayer = opts.lastLayer ?? c.nLayers - 1;
@@ -242,14 +248,16 @@ export function forward(model: Model, ids: number[][], opts: ForwardOptions = {}
   } else {
     h = embed(param(model, 'model.embed_tokens.weight'), idsT) as tf.Tensor3D;
     if (c.embedScale !== 1) h = tf.mul(h, c.embedScale);
-    rope = ropeTables(ropeInvFreq(c), c.headDim, pos);
+    rope = ropeTables(ropeInvFreq(c), c.headDim, pos, ropeAttentionFactor(c));
     localRope = c.localRopeTheta !== undefined ? ropeTables(ropeInvFreq(c, true), c.headDim, pos) : rope;
   }
 
   for (let l = 0; l <= lastLayer; l++) {
     h = applyTaps(opts.taps, l, 'input', h, ctxBase);
     const sliding = c.slidingLayers[l] === true && windowed;
-    let [q, k, v] = c.arch === 'gpt2' ? gpt2QKV(model, h, l) : ropeQKV(model, h, l, (sliding ? localRope : rope) as RopeTables);
+    const [q, k0, v0] = c.arch === 'gpt2' ? gpt2QKV(model, h, l) : ropeQKV(model, h, l, (sliding ? localRope : rope) as RopeTables);
+    let k = k0;
+    let v = v0;
     if (opts.cache) {
       k = tf.concat([opts.cache.keys[l] as tf.Tensor4D, k], 2);
       v = tf.concat([opts.cache.values[l] as tf.Tensor4D, v], 2);

@@ -17,7 +17,7 @@ import { exportHfModel } from '../../engine/export/hf';
 import { loadModel } from '../../engine/model/load';
 import { paramSpecs } from '../../model/params';
 import { readSt } from './export/st-reader';
-import { normalizeHfConfig, type ModelConfig } from '../../model/config';
+import { normalizeHfConfig, type ModelConfig, type RopeScaling } from '../../model/config';
 import { disposeCache, forward } from '../../engine/model/forward';
 import { referenceLogits } from '../reference/transformer64';
 import { checkGradients, logitsDiff, randomIds, randomWeightsModel, weights64 } from '../reference/parity';
@@ -51,6 +51,19 @@ export const ARCH_CONFIGS: Record<string, Record<string, unknown>> = {
     rms_norm_eps: 1e-5,
     sliding_window: 5,
     tie_word_embeddings: false,
+  },
+  // LongRoPE as Phi-3 128k has it: short factors and the cos/sin multiplier sqrt(1 + ln(64 / 16) / ln 16) within 16 positions.
+  phi3_longrope: {
+    model_type: 'phi3',
+    vocab_size: 30,
+    hidden_size: 16,
+    intermediate_size: 20,
+    num_hidden_layers: 1,
+    num_attention_heads: 2,
+    num_key_value_heads: 2,
+    max_position_embeddings: 64,
+    original_max_position_embeddings: 16,
+    rope_scaling: { type: 'longrope', short_factor: [1, 1.5, 3, 7], long_factor: [2, 4, 8, 16] },
   },
   // Even layers slide over 4 positions; soft caps low enough to bend the scores and logits.
   gemma2: {
@@ -160,6 +173,8 @@ describe('Qwen3, Phi-3, Gemma 2 and Gemma 3 match the float64 reference', () => 
       ['gemma3', 'sliding layer pattern', (c) => ({ ...c, slidingLayers: c.slidingLayers.map((s) => !s) })],
       ['qwen3', 'q/k norms', (c) => ({ ...c, qkNorm: false })],
       ['phi3', 'sliding window', (c) => ({ ...c, slidingWindow: undefined })],
+      ['phi3_longrope', 'LongRoPE short factors', (c) => ({ ...c, ropeScaling: { ...(c.ropeScaling as RopeScaling), shortFactor: [1, 1, 1, 1] } })],
+      ['phi3_longrope', 'LongRoPE attention factor', (c) => ({ ...c, ropeScaling: { ...(c.ropeScaling as RopeScaling), attentionFactor: 1 } })],
     ];
     for (const [name, feature, off] of toggles) {
       const c = config(name);
@@ -177,6 +192,26 @@ describe('Qwen3, Phi-3, Gemma 2 and Gemma 3 match the float64 reference', () => 
   });
 });
 
+describe('LongRoPE runs within original_max_position_embeddings only', () => {
+  before(async () => {
+    await testBackend();
+  });
+
+  it('a position past it, where transformers would switch to the long factors, is refused with the limit', () => {
+    const model = randomWeightsModel(config('phi3_longrope'), 3);
+    try {
+      assert.equal(model.config.ropeScaling?.attentionFactor, Math.sqrt(1 + Math.log(4) / Math.log(16)));
+      tf.dispose(tf.tidy(() => forward(model, [Array.from({ length: 16 }, (_, i) => i)]).logits as tf.Tensor3D));
+      assert.throws(
+        () => tf.tidy(() => forward(model, [Array.from({ length: 17 }, (_, i) => i)]).logits as tf.Tensor3D),
+        /position 16 is beyond original_max_position_embeddings 16.*at most 16 tokens/,
+      );
+    } finally {
+      model.dispose();
+    }
+  });
+});
+
 describe('Qwen3, Phi-3, Gemma 2 and Gemma 3 export with their own names', () => {
   const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'rtune-arch-export-'));
   before(async () => {
@@ -187,7 +222,7 @@ describe('Qwen3, Phi-3, Gemma 2 and Gemma 3 export with their own names', () => 
   it("control vectors name llama.cpp's architecture for each (model_hint)", () => {
     assert.deepEqual(
       Object.keys(ARCH_CONFIGS).map((n) => llamaCppArchitecture(config(n))),
-      ['qwen3', 'phi3', 'gemma2', 'gemma3'],
+      ['qwen3', 'phi3', 'phi3', 'gemma2', 'gemma3'],
     );
   });
 

@@ -145,11 +145,35 @@ describe('published configs of today’s architectures', () => {
     }
   });
 
-  it('long-rope Phi-3, partial rotary and the multimodal Gemma 3 are refused with what to use instead', () => {
+  it('Phi-3 128k LongRoPE: short factors, the attention factor transformers derives, and a config written back', () => {
+    const phi = JSON.parse(fs.readFileSync(path.join(fixturesDir, 'hub', 'phi-3-mini-4k-instruct', 'config.json'), 'utf8')) as Record<string, unknown>;
+    // Phi-3-mini-128k-instruct's context fields and rope type; its 48 short and long factors are stand-ins here.
+    const short = Array.from({ length: 48 }, (_, i) => 1 + i / 10);
+    const long = Array.from({ length: 48 }, (_, i) => 2 + i);
+    const c = normalizeHfConfig(
+      {
+        ...phi,
+        max_position_embeddings: 131072,
+        original_max_position_embeddings: 4096,
+        rope_scaling: { type: 'longrope', short_factor: short, long_factor: long },
+      },
+      'phi128k.json',
+    );
+    assert.equal(c.ropeScaling?.type, 'longrope');
+    assert.equal(c.ropeScaling?.factor, 32);
+    assert.ok(Math.abs((c.ropeScaling?.attentionFactor as number) - 1.1902380714238083) < 1e-12);
+    assert.deepEqual(normalizeHfConfig(JSON.parse(JSON.stringify(toHfConfig(c))) as Record<string, unknown>, 'back.json'), c);
+    assert.throws(
+      () => normalizeHfConfig({ ...phi, rope_scaling: { type: 'longrope', short_factor: [1], long_factor: [2] } }, 'bad.json'),
+      /bad\.json: rope_scaling\.short_factor must list 48 positive numbers/,
+    );
+  });
+
+  it('yarn, partial rotary and the multimodal Gemma 3 are refused with what to use instead', () => {
     const phi = JSON.parse(fs.readFileSync(path.join(fixturesDir, 'hub', 'phi-3-mini-4k-instruct', 'config.json'), 'utf8')) as Record<string, unknown>;
     assert.throws(
-      () => normalizeHfConfig({ ...phi, rope_scaling: { type: 'longrope', short_factor: [1], long_factor: [2] } }, 'phi128k.json'),
-      /phi128k\.json: rope_scaling type "longrope" is not supported .*Phi-3-mini-4k-instruct/,
+      () => normalizeHfConfig({ ...phi, rope_scaling: { type: 'yarn', factor: 4 } }, 'y.json'),
+      /y\.json: rope_scaling type "yarn" is not supported/,
     );
     assert.throws(() => normalizeHfConfig({ ...phi, partial_rotary_factor: 0.75 }, 'phi4.json'), /partial_rotary_factor 0\.75 is not supported/);
     assert.throws(() => normalizeHfConfig({ model_type: 'gemma3', text_config: {} }, 'g3.json'), /multimodal Gemma 3.*gemma3_text.*gemma-3-1b-pt/);

@@ -74,6 +74,7 @@ function invFreq(c: ModelConfig, local: boolean): number[] {
     let f = Math.pow(useLocal ? (c.localRopeTheta as number) : c.ropeTheta, -(2 * i) / c.headDim);
     const s = useLocal ? undefined : c.ropeScaling;
     if (s?.type === 'linear') f /= s.factor;
+    if (s?.type === 'longrope') f /= (s.shortFactor as number[])[i] as number;
     if (s?.type === 'llama3') {
       const lowWl = (s.originalMaxPositions as number) / (s.lowFreqFactor as number);
       const highWl = (s.originalMaxPositions as number) / (s.highFreqFactor as number);
@@ -89,13 +90,13 @@ function invFreq(c: ModelConfig, local: boolean): number[] {
   return out;
 }
 
-/** rotate_half RoPE on one head vector at position p. */
-function rope(x: Float64Array, off: number, D: number, p: number, inv: number[]): void {
+/** rotate_half RoPE on one head vector at position p; `m` multiplies cos and sin (longrope's attention factor). */
+function rope(x: Float64Array, off: number, D: number, p: number, inv: number[], m = 1): void {
   const half = D / 2;
   for (let i = 0; i < half; i++) {
     const a = p * (inv[i] as number);
-    const c = Math.cos(a);
-    const s = Math.sin(a);
+    const c = Math.cos(a) * m;
+    const s = Math.sin(a) * m;
     const x1 = x[off + i] as number;
     const x2 = x[off + half + i] as number;
     x[off + i] = x1 * c - x2 * s;
@@ -161,8 +162,11 @@ export function referenceLogits(c: ModelConfig, ws: Weights64, ids: number[], ad
           headNorm(q, D, w(ws, `${p}q_norm.weight`), eps, plus);
           headNorm(k, D, w(ws, `${p}k_norm.weight`), eps, plus);
         }
-        for (let hh = 0; hh < H; hh++) rope(q, hh * D, D, t, inv);
-        for (let hh = 0; hh < K; hh++) rope(k, hh * D, D, t, inv);
+        const lr = c.ropeScaling?.type === 'longrope' ? c.ropeScaling : undefined;
+        // LongRoPE: cos and sin times sqrt(1 + ln(max / original) / ln(original)) unless the config gives attention_factor.
+        const m = lr === undefined ? 1 : (lr.attentionFactor ?? Math.sqrt(1 + Math.log(lr.factor) / Math.log(lr.originalMaxPositions as number)));
+        for (let hh = 0; hh < H; hh++) rope(q, hh * D, D, t, inv, m);
+        for (let hh = 0; hh < K; hh++) rope(k, hh * D, D, t, inv, m);
         qs.push(q);
         ks.push(k);
         vs.push(v);
