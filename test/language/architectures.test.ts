@@ -1,8 +1,9 @@
 /**
  * The language side of Qwen3, Phi-3, Gemma 2 and Gemma 3 (fixtures/hub/: their published config.json files):
  * completion offers each model's own blocks and names, hover says what a spelling means per family, and
- * diagnostics refuse other families' names, blocks the model lacks, and a spelling read in another family's
- * meaning (`post_attention_layernorm` on Gemma), with the fix.
+ * diagnostics refuse other families' names and blocks the model lacks; a spelling shared by families with
+ * different meanings (`post_attention_layernorm`) is read in the model's family, and with an unreadable model is a
+ * warning.
  */
 import { strict as assert } from 'node:assert';
 import * as path from 'node:path';
@@ -50,16 +51,30 @@ describe('language: today’s architectures', () => {
     assert.match(phi[0] as string, /`q_proj` is a Llama-family name; model `m` is Phi-3: write q \(the q columns of self_attn\.qkv_proj\)/);
     assert.match(phi[1] as string, /Phi-3 has no `q_norm` block/);
     const g2 = blockDiagnostics('gemma-2-2b', 'post_attention_layernorm, q_norm');
-    assert.equal(g2.length, 2, g2.join('\n'));
-    assert.match(
-      g2[0] as string,
-      /`post_attention_layernorm` is attn_post_norm \(post_attention_layernorm\) in model `m` \(Gemma 2\) but mlp_norm in the Llama-family naming: write attn_post_norm/,
-    );
-    assert.match(g2[1] as string, /Gemma 2 has no `q_norm` block/);
-    // On the Llama family the same spelling is its usual mlp_norm.
+    assert.equal(g2.length, 1, g2.join('\n'));
+    assert.match(g2[0] as string, /Gemma 2 has no `q_norm` block/);
     assert.deepEqual(blockDiagnostics('qwen3-0.6b', 'post_attention_layernorm, self_attn.q_norm'), []);
-    const fix = check(tune('gemma-2-2b', 'post_attention_layernorm')).diagnostics.find((d) => d.code === 'block-arch')?.fixes?.[0];
-    assert.equal(fix?.edit.newText, 'attn_post_norm');
+  });
+
+  it('a spelling means what it means in the model’s family, in the run config too', () => {
+    const blocksOf = (name: string, blocks: string): unknown => check(tune(name, blocks)).config?.tunes['t']?.tokenLoss.blocks;
+    assert.deepEqual(blocksOf('gemma-2-2b', 'post_attention_layernorm'), ['attn_post_norm']);
+    assert.deepEqual(blocksOf('gemma-2-2b', 'pre_feedforward_layernorm, input_layernorm'), ['attn_norm', 'mlp_norm']);
+    assert.deepEqual(blocksOf('qwen3-0.6b', 'post_attention_layernorm'), ['mlp_norm']);
+    assert.deepEqual(blocksOf('phi-3-mini-4k-instruct', 'qkv_proj, gate_up_proj'), ['q', 'k', 'v', 'gate', 'up']);
+    // A model that cannot be read: the first family's reading, with a warning that names both.
+    const text = tune('does-not-exist', 'post_attention_layernorm');
+    const a = check(text);
+    assert.deepEqual(a.config?.tunes['t']?.tokenLoss.blocks, ['mlp_norm']);
+    assert.deepEqual(
+      summarize(
+        a.diagnostics.filter((d) => d.code === 'block-arch'),
+        text,
+      ),
+      [
+        'block-arch:"post_attention_layernorm": `post_attention_layernorm` is mlp_norm in Llama-family, Qwen3, Phi-3 models but attn_post_norm in Gemma 2, Gemma 3; model `m` cannot be read now, so it is read as mlp_norm: write the generic name to be sure',
+      ],
+    );
   });
 
   it('hover names the model, and what a spelling means in each family', () => {
