@@ -128,7 +128,7 @@ export function generateLanguageDocs(): string {
           .map((n) => `\`${n}\``)
           .join(', ')}`,
     ).join('; ')} (\`attn.c_attn\` and \`qkv_proj\` = q, k and v; \`gate_up_proj\` = gate and up). ` +
-      "A name means what it means in the model's family: `post_attention_layernorm` is `mlp_norm` in the Llama family but `attn_post_norm` in Gemma, where the MLP's input norm is `pre_feedforward_layernorm`; with a Gemma model on disk the Llama reading is an error that says what to write. " +
+      "A name means what it means in the model's family: `post_attention_layernorm` is `mlp_norm` in the Llama family but `attn_post_norm` in Gemma, where the MLP's input norm is `pre_feedforward_layernorm`; when the model cannot be read, such a name is read in its Llama meaning, with a warning. " +
       'With a model on disk, a name from another family, or a block the architecture lacks (`gate` on GPT-2), is an error.',
     '',
   );
