@@ -216,9 +216,10 @@ function normalizeLlamaLike(cfg: Json, file: string, modelType: string): ModelCo
     tieWordEmbeddings: cfg['tie_word_embeddings'] === true,
     ropeTheta: rope.theta,
     ropeScaling: rope.scaling,
-    attentionBias: modelType === 'qwen2' || cfg['attention_bias'] === true,
-    outputBias: modelType !== 'qwen2' && cfg['attention_bias'] === true,
-    mlpBias: cfg['mlp_bias'] === true,
+    // Phi-3's projections never have biases (Phi3Attention and Phi3MLP ignore attention_bias and mlp_bias).
+    attentionBias: modelType === 'qwen2' || (modelType !== 'phi3' && cfg['attention_bias'] === true),
+    outputBias: modelType !== 'qwen2' && modelType !== 'phi3' && cfg['attention_bias'] === true,
+    mlpBias: modelType !== 'phi3' && cfg['mlp_bias'] === true,
     activation: 'silu',
     ...features,
     qkNorm: modelType === 'qwen3',
