@@ -47,6 +47,7 @@ export function normalizeGemma(cfg: Json, file: string, modelType: 'gemma2' | 'g
     normEps: num(cfg, file, ['rms_norm_eps'], 1e-6),
     tieWordEmbeddings: cfg['tie_word_embeddings'] !== false,
     ropeTheta: rope.theta,
+    rotaryDim: headDim,
     ropeScaling: rope.scaling,
     localRopeTheta,
     attentionBias: bias,

@@ -9,8 +9,7 @@
  * Qwen3 (`qwen3`: q/k RMSNorm), Phi-3 (`phi3`: fused qkv_proj and gate_up_proj; LongRoPE within its original
  * context), Gemma 2 (`gemma2`) and the text-only Gemma 3 (`gemma3_text`).
  * Non-goals: encoder models, MoE, multimodal wrappers (Gemma 3's `gemma3` with a vision tower), RoPE schemes that
- * change with the sequence length (yarn, dynamic, and LongRoPE's long factors: refused with a clear error),
- * partial rotary embeddings.
+ * change with the sequence length (yarn, dynamic, and LongRoPE's long factors: refused with a clear error).
  */
 import { attentionShape, firstId, layerTypes, ModelConfigError, num, positiveInt, type Json } from './config-json';
 import { normalizeGemma } from './config-gemma';
@@ -62,6 +61,8 @@ export interface ModelConfig {
   tieWordEmbeddings: boolean;
   /** RoPE models only (0 for GPT-2). */
   ropeTheta: number;
+  /** Leading dimensions of each head that RoPE rotates: headDim, or headDim × partial_rotary_factor (Phi-4-mini); the rest pass through. */
+  rotaryDim: number;
   ropeScaling: RopeScaling | undefined;
   /** Gemma 3: the RoPE base of sliding-window layers (rope_local_base_freq, unscaled); undefined: ropeTheta everywhere. */
   localRopeTheta: number | undefined;
@@ -166,6 +167,7 @@ function normalizeGpt2(cfg: Json, file: string): ModelConfig {
     normEps: num(cfg, file, ['layer_norm_epsilon'], 1e-5),
     tieWordEmbeddings: cfg['tie_word_embeddings'] !== false,
     ropeTheta: 0,
+    rotaryDim: 0,
     ropeScaling: undefined,
     attentionBias: true,
     outputBias: true,
@@ -182,15 +184,16 @@ function normalizeLlamaLike(cfg: Json, file: string, modelType: string): ModelCo
   const { hidden, nHeads, nKvHeads, headDim } = attentionShape(cfg, file);
   const act = cfg['hidden_act'] ?? 'silu';
   if (act !== 'silu') throw new ModelConfigError(file, `hidden_act "${String(act)}" is not supported (silu)`);
-  const partial = cfg['partial_rotary_factor'];
-  if (partial !== undefined && partial !== null && partial !== 1) {
-    throw new ModelConfigError(file, `partial_rotary_factor ${String(partial)} is not supported (RoPE over the whole head only)`);
+  const partial = num(cfg, file, ['partial_rotary_factor'], 1);
+  const rotaryDim = Math.trunc(headDim * partial);
+  if (!(partial > 0 && partial <= 1) || rotaryDim % 2 !== 0 || rotaryDim === 0) {
+    throw new ModelConfigError(file, `partial_rotary_factor ${partial} must be in (0, 1] and rotate an even number of the head's ${headDim} dimensions`);
   }
   const nLayers = positiveInt(file, 'num_hidden_layers', num(cfg, file, ['num_hidden_layers']));
   const rope = ropeFields(cfg, file, 10000, undefined, {
     maxPositions: num(cfg, file, ['max_position_embeddings'], 2048),
     originalMaxPositions: typeof cfg['original_max_position_embeddings'] === 'number' ? cfg['original_max_position_embeddings'] : undefined,
-    halfHeadDim: headDim / 2,
+    halfHeadDim: rotaryDim / 2,
   });
   const sw = cfg['sliding_window'];
   const qwen = modelType === 'qwen2' || modelType === 'qwen3';
@@ -215,6 +218,7 @@ function normalizeLlamaLike(cfg: Json, file: string, modelType: string): ModelCo
     normEps: num(cfg, file, ['rms_norm_eps'], 1e-6),
     tieWordEmbeddings: cfg['tie_word_embeddings'] === true,
     ropeTheta: rope.theta,
+    rotaryDim,
     ropeScaling: rope.scaling,
     // Phi-3's projections never have biases (Phi3Attention and Phi3MLP ignore attention_bias and mlp_bias).
     attentionBias: modelType === 'qwen2' || (modelType !== 'phi3' && cfg['attention_bias'] === true),

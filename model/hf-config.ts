@@ -83,6 +83,7 @@ export function toHfConfig(c: ModelConfig): Json {
   if (gemma) out['hidden_activation'] = c.activation;
   else out['hidden_act'] = c.activation;
   if (!gemma) out['mlp_bias'] = c.mlpBias;
+  if (c.rotaryDim !== c.headDim) out['partial_rotary_factor'] = c.rotaryDim / c.headDim;
   const rs = ropeScalingJson(c);
   if (rs !== undefined) out['rope_scaling'] = rs;
   else if (gemma) out['rope_scaling'] = null;

@@ -121,6 +121,7 @@ export function llama2cConfig(h: Llama2cConfig): ModelConfig {
     normEps: 1e-5,
     tieWordEmbeddings: h.sharedClassifier,
     ropeTheta: 10000,
+    rotaryDim: h.dim / h.nHeads,
     ropeScaling: undefined,
     attentionBias: false,
     outputBias: false,

@@ -73,14 +73,14 @@ export function parseRopeScaling(rs: unknown, file: string, field = 'rope_scalin
 }
 
 /**
- * RoPE inverse frequencies (length headDim/2), with llama3 or linear scaling applied as transformers does.
+ * RoPE inverse frequencies (length rotaryDim/2), with llama3, linear or longrope scaling applied as transformers does.
  * `local`: the frequencies of sliding-window layers where they differ (Gemma 3's rope_local_base_freq, unscaled).
  */
 export function ropeInvFreq(c: ModelConfig, local = false): Float64Array {
-  const half = c.headDim / 2;
+  const half = c.rotaryDim / 2;
   const inv = new Float64Array(half);
   const theta = local && c.localRopeTheta !== undefined ? c.localRopeTheta : c.ropeTheta;
-  for (let i = 0; i < half; i++) inv[i] = 1 / Math.pow(theta, (2 * i) / c.headDim);
+  for (let i = 0; i < half; i++) inv[i] = 1 / Math.pow(theta, (2 * i) / c.rotaryDim);
   const s = local && c.localRopeTheta !== undefined ? undefined : c.ropeScaling;
   if (s?.type === 'linear') {
     for (let i = 0; i < half; i++) inv[i] = (inv[i] as number) / s.factor;

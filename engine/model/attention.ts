@@ -34,8 +34,9 @@ export interface RopeTables {
   sin: tf.Tensor4D;
 }
 
-/** cos/sin tables [B, 1, T, D] for positions `pos` [B][T] and inverse frequencies `inv` (length D/2), times `scale` (longrope). */
-export function ropeTables(inv: Float64Array, headDim: number, pos: number[][], scale = 1): RopeTables {
+/** cos/sin tables [B, 1, T, R] for positions `pos` [B][T] and inverse frequencies `inv` (length R/2, R the rotary dim), times `scale` (longrope). */
+export function ropeTables(inv: Float64Array, rotaryDim: number, pos: number[][], scale = 1): RopeTables {
+  const headDim = rotaryDim;
   const half = headDim / 2;
   const B = pos.length;
   const T = (pos[0] as number[]).length;
@@ -59,9 +60,15 @@ export function ropeTables(inv: Float64Array, headDim: number, pos: number[][], 
   return { cos: tf.tensor4d(cos, [B, 1, T, headDim]), sin: tf.tensor4d(sin, [B, 1, T, headDim]) };
 }
 
-/** HF rotate_half RoPE on x [B, H, T, D]. */
+/** HF rotate_half RoPE on x [B, H, T, D]; with tables narrower than D (partial rotary) the rest passes through. */
 export function applyRope(x: tf.Tensor, r: RopeTables): tf.Tensor4D {
-  const half = (x.shape[3] as number) / 2;
+  const D = x.shape[3] as number;
+  const R = r.cos.shape[3];
+  if (R < D) {
+    const [rot, pass] = tf.split(x, [R, D - R], -1) as [tf.Tensor, tf.Tensor];
+    return tf.concat([applyRope(rot, r), pass], -1) as tf.Tensor4D;
+  }
+  const half = D / 2;
   const [x1, x2] = tf.split(x, [half, half], -1) as [tf.Tensor, tf.Tensor];
   const rotated = tf.concat([tf.neg(x2), x1], -1);
   return tf.add(tf.mul(x, r.cos), tf.mul(rotated, r.sin)) as tf.Tensor4D;

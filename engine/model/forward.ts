@@ -248,8 +248,8 @@ export function forward(model: Model, ids: number[][], opts: ForwardOptions = {}
   } else {
     h = embed(param(model, 'model.embed_tokens.weight'), idsT) as tf.Tensor3D;
     if (c.embedScale !== 1) h = tf.mul(h, c.embedScale);
-    rope = ropeTables(ropeInvFreq(c), c.headDim, pos, ropeAttentionFactor(c));
-    localRope = c.localRopeTheta !== undefined ? ropeTables(ropeInvFreq(c, true), c.headDim, pos) : rope;
+    rope = ropeTables(ropeInvFreq(c), c.rotaryDim, pos, ropeAttentionFactor(c));
+    localRope = c.localRopeTheta !== undefined ? ropeTables(ropeInvFreq(c, true), c.rotaryDim, pos) : rope;
   }
 
   for (let l = 0; l <= lastLayer; l++) {

@@ -65,6 +65,20 @@ export const ARCH_CONFIGS: Record<string, Record<string, unknown>> = {
     original_max_position_embeddings: 16,
     rope_scaling: { type: 'longrope', short_factor: [1, 1.5, 3, 7], long_factor: [2, 4, 8, 16] },
   },
+  // Phi-4-mini's partial rotary (RoPE on the first half of each head here, the rest passing through) with LongRoPE.
+  phi3_partial_rotary: {
+    model_type: 'phi3',
+    vocab_size: 27,
+    hidden_size: 16,
+    intermediate_size: 20,
+    num_hidden_layers: 2,
+    num_attention_heads: 2,
+    num_key_value_heads: 1,
+    partial_rotary_factor: 0.5,
+    max_position_embeddings: 64,
+    original_max_position_embeddings: 32,
+    rope_scaling: { type: 'longrope', short_factor: [1, 2], long_factor: [3, 4] },
+  },
   // Even layers slide over 4 positions; soft caps low enough to bend the scores and logits.
   gemma2: {
     model_type: 'gemma2',
@@ -174,6 +188,7 @@ describe('Qwen3, Phi-3, Gemma 2 and Gemma 3 match the float64 reference', () => 
       ['qwen3', 'q/k norms', (c) => ({ ...c, qkNorm: false })],
       ['phi3', 'sliding window', (c) => ({ ...c, slidingWindow: undefined })],
       ['phi3_longrope', 'LongRoPE short factors', (c) => ({ ...c, ropeScaling: { ...(c.ropeScaling as RopeScaling), shortFactor: [1, 1, 1, 1] } })],
+      ['phi3_partial_rotary', 'partial rotary', (c) => ({ ...c, rotaryDim: c.headDim, ropeScaling: undefined })],
       ['phi3_longrope', 'LongRoPE attention factor', (c) => ({ ...c, ropeScaling: { ...(c.ropeScaling as RopeScaling), attentionFactor: 1 } })],
     ];
     for (const [name, feature, off] of toggles) {
@@ -222,7 +237,7 @@ describe('Qwen3, Phi-3, Gemma 2 and Gemma 3 export with their own names', () => 
   it("control vectors name llama.cpp's architecture for each (model_hint)", () => {
     assert.deepEqual(
       Object.keys(ARCH_CONFIGS).map((n) => llamaCppArchitecture(config(n))),
-      ['qwen3', 'phi3', 'phi3', 'gemma2', 'gemma3'],
+      ['qwen3', 'phi3', 'phi3', 'phi3', 'gemma2', 'gemma3'],
     );
   });
 

@@ -169,13 +169,14 @@ describe('published configs of today’s architectures', () => {
     );
   });
 
-  it('yarn, partial rotary and the multimodal Gemma 3 are refused with what to use instead', () => {
+  it('yarn, a partial rotary factor out of range and the multimodal Gemma 3 are refused with what to use instead', () => {
     const phi = JSON.parse(fs.readFileSync(path.join(fixturesDir, 'hub', 'phi-3-mini-4k-instruct', 'config.json'), 'utf8')) as Record<string, unknown>;
     assert.throws(
       () => normalizeHfConfig({ ...phi, rope_scaling: { type: 'yarn', factor: 4 } }, 'y.json'),
       /y\.json: rope_scaling type "yarn" is not supported/,
     );
-    assert.throws(() => normalizeHfConfig({ ...phi, partial_rotary_factor: 0.75 }, 'phi4.json'), /partial_rotary_factor 0\.75 is not supported/);
+    assert.equal(normalizeHfConfig({ ...phi, partial_rotary_factor: 0.75 }, 'phi4.json').rotaryDim, 72);
+    assert.throws(() => normalizeHfConfig({ ...phi, partial_rotary_factor: 1.5 }, 'bad.json'), /partial_rotary_factor 1\.5 must be in \(0, 1\]/);
     assert.throws(() => normalizeHfConfig({ model_type: 'gemma3', text_config: {} }, 'g3.json'), /multimodal Gemma 3.*gemma3_text.*gemma-3-1b-pt/);
     assert.throws(
       () => normalizeHfConfig({ model_type: 'gemma2', hidden_size: 8, num_attention_heads: 2 }, 'g.json'),

@@ -67,11 +67,12 @@ const geluTanh = (u: number): number => 0.5 * u * (1 + Math.tanh(Math.sqrt(2 / M
 const softcap = (v: number, cap: number | undefined): number => (cap === undefined ? v : cap * Math.tanh(v / cap));
 
 function invFreq(c: ModelConfig, local: boolean): number[] {
-  const half = c.headDim / 2;
+  const R = c.rotaryDim; // partial rotary: RoPE on the first R dimensions of each head
+  const half = R / 2;
   const out: number[] = [];
   const useLocal = local && c.localRopeTheta !== undefined;
   for (let i = 0; i < half; i++) {
-    let f = Math.pow(useLocal ? (c.localRopeTheta as number) : c.ropeTheta, -(2 * i) / c.headDim);
+    let f = Math.pow(useLocal ? (c.localRopeTheta as number) : c.ropeTheta, -(2 * i) / R);
     const s = useLocal ? undefined : c.ropeScaling;
     if (s?.type === 'linear') f /= s.factor;
     if (s?.type === 'longrope') f /= (s.shortFactor as number[])[i] as number;
@@ -165,8 +166,8 @@ export function referenceLogits(c: ModelConfig, ws: Weights64, ids: number[], ad
         const lr = c.ropeScaling?.type === 'longrope' ? c.ropeScaling : undefined;
         // LongRoPE: cos and sin times sqrt(1 + ln(max / original) / ln(original)) unless the config gives attention_factor.
         const m = lr === undefined ? 1 : (lr.attentionFactor ?? Math.sqrt(1 + Math.log(lr.factor) / Math.log(lr.originalMaxPositions as number)));
-        for (let hh = 0; hh < H; hh++) rope(q, hh * D, D, t, inv, m);
-        for (let hh = 0; hh < K; hh++) rope(k, hh * D, D, t, inv, m);
+        for (let hh = 0; hh < H; hh++) rope(q, hh * D, c.rotaryDim, t, inv, m);
+        for (let hh = 0; hh < K; hh++) rope(k, hh * D, c.rotaryDim, t, inv, m);
         qs.push(q);
         ks.push(k);
         vs.push(v);
