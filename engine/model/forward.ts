@@ -2,9 +2,10 @@
  * The one forward pass: GPT-2, the Llama family (Llama, Mistral, Qwen2, llama2.c), Qwen3, Phi-3, Gemma 2 and
  * Gemma 3, batched, padding-aware, with an optional KV cache and per-block taps. The architectures differ by
  * ModelConfig features (q/k norms, Gemma's (1 + w) norms, post-norms, scaled embeddings, soft-capping, sliding
- * layers, fused projections), never by a second copy of the model; attention pieces live in attention.ts. Capture (read activations, with gradient when training), steering (add a vector) and
- * ablation (project out a direction) are all taps on this path (engine/model/taps.ts), so training,
- * extraction, evaluation and generation compute the same thing.
+ * layers, fused projections), never by a second copy of the model; attention pieces live in attention.ts.
+ * Capture (read activations, with gradient when training), steering (add a vector) and ablation (project out a
+ * direction) are all taps on this path (engine/model/taps.ts), so training, extraction, evaluation and
+ * generation compute the same thing.
  *
  * "Layer L" means decoder block L counted from 0; its output is HF hidden_states[L+1] (METHOD.md).
  * Masks and positions are host-side arrays: batches are built on the host, and small JS arrays are
