@@ -6,7 +6,7 @@
  */
 
 import { Entry } from './ast';
-import type { BlockName } from '../model/blocks';
+import { BLOCK_ALIASES, BLOCK_NAMES, type ArchitectureFamily, type BlockName } from '../model/blocks';
 import { KeySpec, findKey } from './schema';
 import { Item, Lowered, loweredDefault } from './values';
 
@@ -124,6 +124,19 @@ export class BlockValues {
   blockNames(name: string): readonly BlockName[] | 'all' | undefined {
     const v = this.lowered(name);
     return v?.kind === 'blocks' ? v.value : undefined;
+  }
+
+  /**
+   * The generic blocks as a model of `family` reads the list: an architecture spelling means what it means in
+   * that family (`post_attention_layernorm` is mlp_norm in Llama, attn_post_norm in Gemma). Without a family, the
+   * spelling's first family's meaning (blockNames).
+   */
+  blockNamesFor(name: string, family: ArchitectureFamily | undefined): readonly BlockName[] | 'all' | undefined {
+    const v = this.lowered(name);
+    if (v?.kind !== 'blocks') return undefined;
+    if (v.value === 'all' || family === undefined) return v.value;
+    const set = new Set(v.items.flatMap((i) => (i.family !== undefined ? (BLOCK_ALIASES[family][i.word] ?? i.value) : i.value)));
+    return BLOCK_NAMES.filter((b) => set.has(b));
   }
 
   numbers(name: string): readonly number[] | undefined {

@@ -71,7 +71,8 @@ export function buildRunConfig(a: AnalysisCore): RunConfig {
   const output = (s: SectionInfo): string => (s.values.has('output') ? path(s.values.str('output')) : joinPath(runsDir, s.name));
   const modelName = (s: SectionInfo): string => a.modelOf(s)?.section.name ?? '';
   const layers = (v: BlockValues, key: string): LayerSelection => v.layers(key) ?? 'all';
-  const blocks = (v: BlockValues, key: string): BlockSelection => v.blockNames(key) ?? 'all';
+  // Block lists read in the family of the section's model when it is known (a spelling's meaning is per family).
+  const blocks = (s: SectionInfo, v: BlockValues, key: string): BlockSelection => v.blockNamesFor(key, a.modelOf(s)?.info?.family) ?? 'all';
 
   const models: Record<string, ModelConfig> = {};
   for (const s of a.sectionsOf('model')) {
@@ -151,11 +152,11 @@ export function buildRunConfig(a: AnalysisCore): RunConfig {
       tokenLoss: {
         target: tok.choice('target', TOKEN_TARGETS),
         weight: tok.number('weight'),
-        blocks: blocks(tok, 'blocks'),
+        blocks: blocks(s, tok, 'blocks'),
         skipBelow: optionalNum(tok, 'skip_below'),
       },
       projectionLoss:
-        direction === undefined ? undefined : { weight: proj.number('weight'), blocks: blocks(proj, 'blocks'), margin: optionalNum(proj, 'margin') },
+        direction === undefined ? undefined : { weight: proj.number('weight'), blocks: blocks(s, proj, 'blocks'), margin: optionalNum(proj, 'margin') },
       optimizer: {
         name: opt.choice('name', OPTIMIZERS),
         lrToken: opt.number('lr_token'),
@@ -194,8 +195,8 @@ export function buildRunConfig(a: AnalysisCore): RunConfig {
     searches[s.name] = {
       name: s.name,
       tune: v.text('tune'),
-      tokenBlocks: blocks(v, 'token_blocks'),
-      projectionBlocks: blocks(v, 'projection_blocks'),
+      tokenBlocks: blocks(s, v, 'token_blocks'),
+      projectionBlocks: blocks(s, v, 'projection_blocks'),
       sets: v.choice('sets', SEARCH_SETS),
       strategy: v.choice('strategy', SEARCH_STRATEGIES),
       maxBlocks: optionalNum(v, 'max_blocks'),

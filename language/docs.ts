@@ -5,7 +5,7 @@
  * reference cannot drift from the schema. Non-goals: no I/O here (pure string building).
  */
 
-import { BLOCK_ALIASES, BLOCK_DOCS, BLOCK_NAMES, BLOCK_TENSORS, LAYER_PREFIX } from '../model/blocks';
+import { ARCHITECTURE_FAMILIES, BLOCK_ALIASES, BLOCK_DOCS, BLOCK_NAMES, BLOCK_TENSORS, FAMILY_NAMES, LAYER_PREFIX } from '../model/blocks';
 import { defaultText } from './features/describe';
 import { KeySpec, ROOT_KEYS, SECTIONS, describeType } from './schema';
 import { snippetText } from './snippet';
@@ -91,14 +91,16 @@ function keyDetails(keys: readonly KeySpec[], prefix: string): string[] {
 }
 
 function blockTable(): string[] {
-  const rows = ['| block | what | Llama family (`' + LAYER_PREFIX.llama + '…`) | GPT-2 (`' + LAYER_PREFIX.gpt2 + '…`) |', '|---|---|---|---|'];
+  const fams = ARCHITECTURE_FAMILIES;
+  const rows = [`| block | what | ${fams.map((f) => `${FAMILY_NAMES[f]}`).join(' | ')} |`, `|---|---|${fams.map(() => '---').join('|')}|`];
   for (const b of BLOCK_NAMES) {
-    const l = BLOCK_TENSORS.llama[b];
-    const g = BLOCK_TENSORS.gpt2[b];
-    rows.push(
-      `| \`${b}\` | ${BLOCK_DOCS[b]} | ${l !== undefined ? `\`${l.tensor}\`` : '—'} | ${g !== undefined ? `\`${g.tensor}\`${g.slice !== undefined ? ` (${g.slice} columns)` : ''}` : '—'} |`,
-    );
+    const cells = fams.map((f) => {
+      const t = BLOCK_TENSORS[f][b];
+      return t !== undefined ? `\`${t.tensor}\`${t.slice !== undefined ? ` (${t.slice} columns)` : ''}` : '—';
+    });
+    rows.push(`| \`${b}\` | ${BLOCK_DOCS[b]} | ${cells.join(' | ')} |`);
   }
+  rows.push('', `Tensors are under \`${LAYER_PREFIX.llama}\` in every family but GPT-2 (\`${LAYER_PREFIX.gpt2}\`).`);
   return rows;
 }
 
@@ -120,13 +122,14 @@ export function generateLanguageDocs(): string {
     '',
     ...blockTable(),
     '',
-    `Architecture names are accepted too: Llama ${Object.keys(BLOCK_ALIASES.llama)
-      .map((a) => `\`${a}\``)
-      .join(', ')}; GPT-2 ${Object.keys(BLOCK_ALIASES.gpt2)
-      .map((a) => `\`${a}\``)
-      .join(
-        ', ',
-      )} (\`attn.c_attn\` = q, k and v). With a model on disk, a name from the other family, or a block the architecture lacks (\`gate\` on GPT-2), is an error.`,
+    `Architecture names are accepted too: ${ARCHITECTURE_FAMILIES.map(
+      (f) =>
+        `${FAMILY_NAMES[f]} ${Object.keys(BLOCK_ALIASES[f])
+          .map((n) => `\`${n}\``)
+          .join(', ')}`,
+    ).join('; ')} (\`attn.c_attn\` and \`qkv_proj\` = q, k and v; \`gate_up_proj\` = gate and up). ` +
+      "A name means what it means in the model's family: `post_attention_layernorm` is `mlp_norm` in the Llama family but `attn_post_norm` in Gemma, where the MLP's input norm is `pre_feedforward_layernorm`; when the model cannot be read, such a name is read in its Llama meaning, with a warning. " +
+      'With a model on disk, a name from another family, or a block the architecture lacks (`gate` on GPT-2), is an error.',
     '',
   );
   parts.push(

@@ -7,7 +7,7 @@
  */
 
 import { BlockValues } from './block-values';
-import { ArchitectureFamily, BLOCK_TENSORS, BlockName, FAMILY_NAMES } from '../model/blocks';
+import { ArchitectureFamily, BLOCK_ALIASES, BLOCK_TENSORS, BlockName, FAMILY_NAMES, aliasFamilies } from '../model/blocks';
 import type { AnalysisCore } from './lower';
 import { ModelInfo, architectureName } from './model-info';
 import { Diagnostic, span } from './text';
@@ -51,7 +51,10 @@ function checkValues(values: BlockValues, info: ModelInfo, modelName: string, si
     if (lowered.kind === 'blocks') {
       for (const item of lowered.items) {
         const where = span(item.span.start, item.span.end);
-        if (item.family !== undefined && item.family !== info.family) {
+        // A spelling means what it means in the model's family (builders.ts reads it so): post_attention_layernorm
+        // is mlp_norm on Llama but attn_post_norm on Gemma.
+        const own = item.family !== undefined ? BLOCK_ALIASES[info.family][item.word] : undefined;
+        if (item.family !== undefined && item.family !== info.family && own === undefined) {
           const generic = item.value.map((b) => spelling(info.family, b)).join(', ');
           sink({
             code: 'block-arch',
@@ -61,7 +64,7 @@ function checkValues(values: BlockValues, info: ModelInfo, modelName: string, si
           });
           continue;
         }
-        const lacking = item.value.filter((b) => BLOCK_TENSORS[info.family][b] === undefined);
+        const lacking = (own ?? item.value).filter((b) => BLOCK_TENSORS[info.family][b] === undefined);
         if (lacking.length > 0) {
           const hint = info.family === 'gpt2' && lacking.includes('gate') ? ' (its MLP is mlp.c_fc → mlp.c_proj, with no gate)' : '';
           sink({ code: 'block-arch', severity: 'error', span: where, message: `${arch} has no \`${lacking.join('`, `')}\` block${hint}` });
@@ -72,12 +75,41 @@ function checkValues(values: BlockValues, info: ModelInfo, modelName: string, si
   for (const [, nested] of values.nestedBlocks()) checkValues(nested, info, modelName, sink);
 }
 
+/**
+ * Without a readable model, a spelling whose meaning differs between families is read in its first family's
+ * meaning: say so, and that the generic name is unambiguous.
+ */
+function checkAmbiguous(values: BlockValues, modelName: string | undefined, sink: Sink): void {
+  for (const kv of values.allWritten()) {
+    if (kv.lowered?.kind !== 'blocks') continue;
+    for (const item of kv.lowered.items) {
+      const families = aliasFamilies(item.word);
+      const other = families.filter((f) => f.blocks.join() !== item.value.join());
+      if (other.length === 0) continue;
+      const names = (fs: typeof families): string => fs.map((f) => FAMILY_NAMES[f.family]).join(', ');
+      const same = families.filter((f) => f.blocks.join() === item.value.join());
+      sink({
+        code: 'block-arch',
+        severity: 'warning',
+        span: span(item.span.start, item.span.end),
+        message:
+          `\`${item.word}\` is ${item.value.join(', ')} in ${names(same)} models but ${other[0]?.blocks.join(', ')} in ${names(other)}; ` +
+          `${modelName !== undefined ? `model \`${modelName}\` cannot be read now` : 'no model is known here'}, so it is read as ${item.value.join(', ')}: write the generic name to be sure`,
+      });
+    }
+  }
+  for (const [, nested] of values.nestedBlocks()) checkAmbiguous(nested, modelName, sink);
+}
+
 export function checkModels(a: AnalysisCore, sink: Sink): void {
   for (const s of a.sections) {
     if (s.kind === 'model' || s.kind === 'prompts') continue;
     const model = a.modelOf(s);
     const info = model?.info;
-    if (model === undefined || info === undefined) continue;
+    if (model === undefined || info === undefined) {
+      checkAmbiguous(s.values, model?.section.name, sink);
+      continue;
+    }
     checkValues(s.values, info, model.section.name, sink);
     if (s.kind === 'eval' && s.values.has('perplexity')) {
       const p = s.values.block('perplexity');

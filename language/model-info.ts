@@ -14,7 +14,7 @@ import { parameterCount } from '../model/params';
 
 export { LLAMA2C_HEADER_BYTES } from '../model/llama2c';
 
-export type Architecture = 'gpt2' | 'llama' | 'mistral' | 'qwen2' | 'llama2c';
+export type Architecture = 'gpt2' | 'llama' | 'mistral' | 'qwen2' | 'qwen3' | 'phi3' | 'gemma2' | 'gemma3_text' | 'llama2c';
 
 export interface ModelInfo {
   readonly architecture: Architecture;
@@ -42,6 +42,10 @@ const ARCHITECTURE_NAMES: Readonly<Record<Architecture, string>> = {
   llama: 'Llama',
   mistral: 'Mistral',
   qwen2: 'Qwen2',
+  qwen3: 'Qwen3',
+  phi3: 'Phi-3',
+  gemma2: 'Gemma 2',
+  gemma3_text: 'Gemma 3',
   llama2c: 'llama2.c (Llama)',
 };
 

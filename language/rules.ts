@@ -214,7 +214,7 @@ function checkCandidates(a: AnalysisCore, s: SectionInfo, tune: SectionInfo | un
   const model = tune !== undefined ? a.modelOf(tune) : undefined;
   const config = model?.info?.config;
   const words = (key: string): string[] => {
-    const b = v.blockNames(key);
+    const b = v.blockNamesFor(key, config?.arch);
     return b === undefined ? [] : b === 'all' ? (config !== undefined ? familyBlocks(config.arch) : [...BLOCK_NAMES]) : [...b];
   };
   const joint = v.str('sets') === 'joint';

@@ -5,7 +5,7 @@
  * when the committed file differs. Non-goals: semantic colouring (references, unknown keys) is the server's.
  */
 
-import { BLOCK_ALIASES, BLOCK_NAMES } from '../model/blocks';
+import { ARCHITECTURE_FAMILIES, BLOCK_ALIASES, BLOCK_NAMES } from '../model/blocks';
 import { BUILTIN_DEMO } from './env';
 import { SECTION_KINDS, allEnumValues, allKeyNames } from './schema';
 
@@ -25,7 +25,7 @@ export type Grammar = Record<string, unknown>;
 
 export function buildGrammar(): Grammar {
   const enums = allEnumValues().filter((v) => v !== 'true' && v !== 'false');
-  const blocks = [...BLOCK_NAMES, ...Object.keys(BLOCK_ALIASES.llama), ...Object.keys(BLOCK_ALIASES.gpt2)];
+  const blocks = [...new Set([...BLOCK_NAMES, ...ARCHITECTURE_FAMILIES.flatMap((f) => Object.keys(BLOCK_ALIASES[f]))])];
   return {
     $schema: 'https://raw.githubusercontent.com/martinring/tmlanguage/master/tmlanguage.json',
     name: 'rtune',

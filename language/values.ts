@@ -7,7 +7,7 @@
  */
 
 import { Value } from './ast';
-import { BLOCK_ALIASES, BLOCK_NAMES, BlockName, isBlockName } from '../model/blocks';
+import { ARCHITECTURE_FAMILIES, ArchitectureFamily, BLOCK_ALIASES, BLOCK_NAMES, BlockName, aliasFamilies, isBlockName } from '../model/blocks';
 import { parse } from './parser';
 import { EnumValueSpec, KeySpec, ValueType, describeType } from './schema';
 import { Diagnostic, Span, didYouMean, humanList } from './text';
@@ -20,8 +20,11 @@ export interface Item<T> {
 
 export interface BlockItem extends Item<readonly BlockName[]> {
   readonly word: string;
-  /** The family whose naming `word` uses, for architecture-specific spellings. */
-  readonly family: 'llama' | 'gpt2' | undefined;
+  /**
+   * The family whose naming `word` uses, for architecture-specific spellings (the first in ARCHITECTURE_FAMILIES
+   * order when several share it; model-checks.ts re-reads the word in the model's own family).
+   */
+  readonly family: ArchitectureFamily | undefined;
 }
 
 export type Lowered =
@@ -144,14 +147,12 @@ function sortedUnique(ns: readonly number[]): number[] {
   return [...new Set(ns)].sort((a, b) => a - b);
 }
 
-const ALL_BLOCK_WORDS: readonly string[] = [...BLOCK_NAMES, ...Object.keys(BLOCK_ALIASES.llama), ...Object.keys(BLOCK_ALIASES.gpt2)];
+const ALL_BLOCK_WORDS: readonly string[] = [...new Set([...BLOCK_NAMES, ...ARCHITECTURE_FAMILIES.flatMap((f) => Object.keys(BLOCK_ALIASES[f]))])];
 
 function lowerBlockWord(word: string, s: Span): BlockItem | string {
   if (isBlockName(word)) return { word, value: [word], span: s, family: undefined };
-  for (const family of ['llama', 'gpt2'] as const) {
-    const blocks = BLOCK_ALIASES[family][word];
-    if (blocks !== undefined) return { word, value: blocks, span: s, family };
-  }
+  const own = aliasFamilies(word)[0];
+  if (own !== undefined) return { word, value: own.blocks, span: s, family: own.family };
   if (word === 'c_proj') return '`c_proj` is ambiguous in GPT-2: write `attn.c_proj` (o) or `mlp.c_proj` (down)';
   const guess = didYouMean(word, ALL_BLOCK_WORDS);
   return `unknown block \`${word}\`; blocks are ${BLOCK_NAMES.join(' ')} (or architecture names such as v_proj, attn.c_attn)${guess !== undefined ? `. Did you mean \`${guess}\`?` : ''}`;

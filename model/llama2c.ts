@@ -3,9 +3,9 @@
  * packed f32 arrays): parsing and validating the 28 bytes, the number of floats they promise, and the
  * ModelConfig they describe. The one reader of the header: the engine's loader (engine/io/llama2c.ts) and the
  * language server's model metadata (language/model-info.ts) both call `parseLlama2cHeader`. Imports nothing but
- * the ModelConfig type. Non-goals: reading the weights (engine/io/llama2c.ts), the versioned exports ("ak42").
+ * ModelConfig and its plain-feature defaults. Non-goals: reading the weights (engine/io/llama2c.ts), the versioned exports ("ak42").
  */
-import type { ModelConfig } from './config';
+import { plainFeatures, type ModelConfig } from './config';
 
 /** Byte length of the header: dim, hidden_dim, n_layers, n_heads, n_kv_heads, vocab_size, seq_len (run.c `Config`). */
 export const LLAMA2C_HEADER_BYTES = 28;
@@ -121,12 +121,13 @@ export function llama2cConfig(h: Llama2cConfig): ModelConfig {
     normEps: 1e-5,
     tieWordEmbeddings: h.sharedClassifier,
     ropeTheta: 10000,
+    rotaryDim: h.dim / h.nHeads,
     ropeScaling: undefined,
     attentionBias: false,
     outputBias: false,
     mlpBias: false,
     activation: 'silu',
-    slidingWindow: undefined,
+    ...plainFeatures(h.nLayers, undefined),
     bosTokenId: 1,
     eosTokenId: 2,
   };

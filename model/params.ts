@@ -2,7 +2,7 @@
  * Parameter names and layouts. Parameters keep their Hugging Face names (what export writes and what users
  * type as block names), but matrices used in `x @ W` live in memory as [in, out]:
  *  - GPT-2 Conv1D weights are stored [in, out] on disk already;
- *  - Llama nn.Linear weights are [out, in] on disk and are transposed once at load (and back at export),
+ *  - nn.Linear weights (every `model.layers` family: Llama, Qwen3, Phi-3, Gemma) are [out, in] on disk and are transposed once at load (and back at export),
  *    because wasm runs only untransposed 2-D matmuls on its fast path (BACKENDS.md §2c).
  * Embeddings ([vocab, hidden]), position embeddings and norm vectors keep their disk layout.
  * Which generic block (q, k, v, ...) owns which tensor is blocks.ts; this file lists every tensor. Imports nothing
@@ -70,18 +70,34 @@ export function paramSpecs(c: ModelConfig): ParamSpec[] {
       out.push({ name: `${name}.weight`, diskShape: [outDim, inDim], shape: [inDim, outDim], transposed: true, layer: l, block });
       if (bias) out.push({ name: `${name}.bias`, diskShape: [outDim], shape: [outDim], transposed: false, layer: l, block });
     };
-    const norm = (block: string): void => {
-      out.push({ name: `model.layers.${l}.${block}.weight`, diskShape: [h], shape: [h], transposed: false, layer: l, block });
+    const norm = (block: string, dim = h): void => {
+      out.push({ name: `model.layers.${l}.${block}.weight`, diskShape: [dim], shape: [dim], transposed: false, layer: l, block });
     };
     norm('input_layernorm');
-    linear('self_attn.q_proj', h, qd, c.attentionBias);
-    linear('self_attn.k_proj', h, kvd, c.attentionBias);
-    linear('self_attn.v_proj', h, kvd, c.attentionBias);
+    if (c.arch === 'phi3') {
+      // One fused projection: q, k, v side by side on the output axis (Phi3Attention.qkv_proj).
+      linear('self_attn.qkv_proj', h, qd + 2 * kvd, c.attentionBias);
+    } else {
+      linear('self_attn.q_proj', h, qd, c.attentionBias);
+      linear('self_attn.k_proj', h, kvd, c.attentionBias);
+      linear('self_attn.v_proj', h, kvd, c.attentionBias);
+    }
+    if (c.qkNorm) {
+      norm('self_attn.q_norm', c.headDim);
+      norm('self_attn.k_norm', c.headDim);
+    }
     linear('self_attn.o_proj', qd, h, c.outputBias);
     norm('post_attention_layernorm');
-    linear('mlp.gate_proj', h, ff, c.mlpBias);
-    linear('mlp.up_proj', h, ff, c.mlpBias);
+    if (c.postNorms) norm('pre_feedforward_layernorm');
+    if (c.arch === 'phi3') {
+      // gate then up on the output axis (Phi3MLP: gate, up = gate_up_proj(x).chunk(2)).
+      linear('mlp.gate_up_proj', h, 2 * ff, c.mlpBias);
+    } else {
+      linear('mlp.gate_proj', h, ff, c.mlpBias);
+      linear('mlp.up_proj', h, ff, c.mlpBias);
+    }
     linear('mlp.down_proj', ff, h, c.mlpBias);
+    if (c.postNorms) norm('post_feedforward_layernorm');
   }
   top('model.norm.weight', [h], 'norm');
   if (!c.tieWordEmbeddings)

@@ -69,7 +69,7 @@ export const DIRECTION_FORMATS = ['safetensors', 'gguf'] as const;
 export type DirectionFormat = (typeof DIRECTION_FORMATS)[number];
 
 /** Generic parameter-block names a `.rtune` file uses, in canonical order (language/blocks.ts maps them to tensors). */
-export const BLOCK_NAMES = ['q', 'k', 'v', 'o', 'gate', 'up', 'down', 'attn_norm', 'mlp_norm'] as const;
+export const BLOCK_NAMES = ['q', 'k', 'v', 'o', 'gate', 'up', 'down', 'attn_norm', 'mlp_norm', 'q_norm', 'k_norm', 'attn_post_norm', 'mlp_post_norm'] as const;
 export type BlockName = (typeof BLOCK_NAMES)[number];
 
 /** Run statuses a run folder can end in (`running` while it is written). */

@@ -57,7 +57,12 @@ export function llamaCppArchitecture(c: ModelConfig): string {
     case 'gpt2':
       return 'gpt2';
     case 'qwen2':
-      return 'qwen2';
+    case 'qwen3':
+    case 'phi3':
+    case 'gemma2':
+      return c.modelType;
+    case 'gemma3_text':
+      return 'gemma3';
     // Mistral and llama2.c checkpoints convert to llama.cpp's "llama" architecture.
     default:
       return 'llama';

@@ -1,8 +1,11 @@
 /**
- * The one forward pass: GPT-2 and the Llama family, batched, padding-aware, with an optional KV cache and
- * per-block taps. Capture (read activations, with gradient when training), steering (add a vector) and
- * ablation (project out a direction) are all taps on this path (engine/model/taps.ts), so training,
- * extraction, evaluation and generation compute the same thing.
+ * The one forward pass: GPT-2, the Llama family (Llama, Mistral, Qwen2, llama2.c), Qwen3, Phi-3, Gemma 2 and
+ * Gemma 3, batched, padding-aware, with an optional KV cache and per-block taps. The architectures differ by
+ * ModelConfig features (q/k norms, Gemma's (1 + w) norms, post-norms, scaled embeddings, soft-capping, sliding
+ * layers, fused projections), never by a second copy of the model; attention pieces live in attention.ts.
+ * Capture (read activations, with gradient when training), steering (add a vector) and ablation (project out a
+ * direction) are all taps on this path (engine/model/taps.ts), so training, extraction, evaluation and
+ * generation compute the same thing.
  *
  * "Layer L" means decoder block L counted from 0; its output is HF hidden_states[L+1] (METHOD.md).
  * Masks and positions are host-side arrays: batches are built on the host, and small JS arrays are
@@ -12,7 +15,8 @@
  * attention implementations other than the plain masked softmax.
  */
 import * as tf from '@tensorflow/tfjs';
-import { ropeInvFreq, type ModelConfig } from '../../model/config';
+import { ropeAttentionFactor, ropeInvFreq, ropePositionLimit, type ModelConfig } from '../../model/config';
+import { applyRope, attend, attentionBias, mergeHeads, ropeTables, splitHeads, type RopeTables } from './attention';
 import { dense, embed, gatherRows, geluExact, geluNew, layerNorm, rmsNorm, silu } from './ops';
 
 export type TapSite = 'input' | 'output';
@@ -104,89 +108,6 @@ export function positionIds(mask: number[][], past: number, seqLen: number): num
   });
 }
 
-/** Additive attention bias [B, 1, T, S]: 0 where allowed, -1e9 where masked (causal, padding, sliding window). */
-function attentionBias(mask: number[][], past: number, seqLen: number, window: number | undefined): tf.Tensor4D {
-  const B = mask.length;
-  const S = past + seqLen;
-  const data = new Float32Array(B * seqLen * S);
-  for (let b = 0; b < B; b++) {
-    const row = mask[b] as number[];
-    for (let t = 0; t < seqLen; t++) {
-      const q = past + t;
-      const base = (b * seqLen + t) * S;
-      let any = false;
-      for (let j = 0; j < S; j++) {
-        const ok = j <= q && row[j] === 1 && (window === undefined || q - j < window);
-        if (!ok) data[base + j] = -1e9;
-        else any = true;
-      }
-      // A padding query with no visible key attends to itself so softmax stays finite; its output is ignored.
-      if (!any) data[base + q] = 0;
-    }
-  }
-  return tf.tensor4d(data, [B, 1, seqLen, S]);
-}
-
-function ropeTables(c: ModelConfig, pos: number[][]): { cos: tf.Tensor4D; sin: tf.Tensor4D } {
-  const inv = ropeInvFreq(c);
-  const half = c.headDim / 2;
-  const B = pos.length;
-  const T = (pos[0] as number[]).length;
-  const cos = new Float32Array(B * T * c.headDim);
-  const sin = new Float32Array(B * T * c.headDim);
-  for (let b = 0; b < B; b++) {
-    for (let t = 0; t < T; t++) {
-      const p = (pos[b] as number[])[t] as number;
-      const base = (b * T + t) * c.headDim;
-      for (let i = 0; i < half; i++) {
-        const a = p * (inv[i] as number);
-        const cv = Math.cos(a);
-        const sv = Math.sin(a);
-        cos[base + i] = cv;
-        cos[base + half + i] = cv;
-        sin[base + i] = sv;
-        sin[base + half + i] = sv;
-      }
-    }
-  }
-  return { cos: tf.tensor4d(cos, [B, 1, T, c.headDim]), sin: tf.tensor4d(sin, [B, 1, T, c.headDim]) };
-}
-
-/** HF rotate_half RoPE on x [B, H, T, D]. */
-function applyRope(x: tf.Tensor, cos: tf.Tensor, sin: tf.Tensor, half: number): tf.Tensor {
-  const [x1, x2] = tf.split(x, [half, half], -1) as [tf.Tensor, tf.Tensor];
-  const rotated = tf.concat([tf.neg(x2), x1], -1);
-  return tf.add(tf.mul(x, cos), tf.mul(rotated, sin));
-}
-
-/** [B, T, C] → [B, H, T, D] */
-function splitHeads(x: tf.Tensor, nHeads: number, headDim: number): tf.Tensor4D {
-  const [B, T] = x.shape as [number, number, number];
-  return tf.transpose(tf.reshape(x, [B, T, nHeads, headDim]), [0, 2, 1, 3]) as tf.Tensor4D;
-}
-
-/**
- * Grouped-query attention without materialising repeated keys: query heads h = k*rep + r share kv head k
- * (HF repeat_kv), so q [B, H, T, D] is viewed as [B, K, rep*T, D] and attends to k, v [B, K, S, D] directly.
- * (Repeating k and v with stack/tile costs an Unpack in the backward pass that is very slow on wasm.)
- */
-function attend(q: tf.Tensor, k: tf.Tensor4D, v: tf.Tensor4D, bias: tf.Tensor4D, headDim: number, nKv: number): tf.Tensor {
-  const [B, H, T, D] = q.shape as [number, number, number, number];
-  const S = k.shape[2];
-  const rep = H / nKv;
-  const qg = rep === 1 ? q : tf.reshape(q, [B, nKv, rep * T, D]);
-  let scores = tf.mul(tf.matMul(qg as tf.Tensor4D, k, false, true), 1 / Math.sqrt(headDim)); // [B,K,rep*T,S]
-  scores =
-    rep === 1 ? tf.add(scores, bias) : tf.reshape(tf.add(tf.reshape(scores, [B, nKv, rep, T, S]), tf.reshape(bias, [B, 1, 1, T, S])), [B, nKv, rep * T, S]);
-  const out = tf.matMul(tf.softmax(scores, -1) as tf.Tensor4D, v); // [B,K,rep*T,D]
-  return rep === 1 ? out : tf.reshape(out, [B, H, T, D]);
-}
-
-function mergeHeads(x: tf.Tensor): tf.Tensor {
-  const [B, H, T, D] = x.shape as [number, number, number, number];
-  return tf.reshape(tf.transpose(x, [0, 2, 1, 3]), [B, T, H * D]);
-}
-
 function applyTaps(taps: Tap[] | undefined, layer: number, site: TapSite, h: tf.Tensor3D, ctx: Omit<TapContext, 'layer' | 'site'>): tf.Tensor3D {
   if (!taps) return h;
   let out = h;
@@ -196,6 +117,84 @@ function applyTaps(taps: Tap[] | undefined, layer: number, site: TapSite, h: tf.
     if (r) out = r;
   }
   return out;
+}
+
+/** RMSNorm with the layer's weight, as (1 + w) for Gemma. */
+function norm(model: Model, x: tf.Tensor, name: string): tf.Tensor {
+  const w = param(model, name);
+  return rmsNorm(x, model.config.normPlusOne ? tf.add(w, 1) : w, model.config.normEps);
+}
+
+/** Queries, keys and values of a GPT-2 block: column thirds of the fused c_attn. */
+function gpt2QKV(model: Model, h: tf.Tensor, l: number): [tf.Tensor4D, tf.Tensor4D, tf.Tensor4D] {
+  const c = model.config;
+  const p = `transformer.h.${l}.`;
+  const x = layerNorm(h, param(model, `${p}ln_1.weight`), param(model, `${p}ln_1.bias`), c.normEps);
+  const qkv = dense(x, param(model, `${p}attn.c_attn.weight`), param(model, `${p}attn.c_attn.bias`)); // [B,T,3C]
+  const [q0, k0, v0] = tf.split(qkv, 3, -1) as [tf.Tensor, tf.Tensor, tf.Tensor];
+  return [splitHeads(q0, c.nHeads, c.headDim), splitHeads(k0, c.nKvHeads, c.headDim), splitHeads(v0, c.nKvHeads, c.headDim)];
+}
+
+/** Queries, keys (q/k-normed where the model has q_norm/k_norm, then rotated) and values of a `model.layers` block. */
+function ropeQKV(model: Model, h: tf.Tensor, l: number, rope: RopeTables): [tf.Tensor4D, tf.Tensor4D, tf.Tensor4D] {
+  const c = model.config;
+  const a = `model.layers.${l}.self_attn.`;
+  const x = norm(model, h, `model.layers.${l}.input_layernorm.weight`);
+  let q0: tf.Tensor;
+  let k0: tf.Tensor;
+  let v0: tf.Tensor;
+  if (c.arch === 'phi3') {
+    const qd = c.nHeads * c.headDim;
+    const kvd = c.nKvHeads * c.headDim;
+    const qkv = dense(x, param(model, `${a}qkv_proj.weight`), optParam(model, `${a}qkv_proj.bias`));
+    [q0, k0, v0] = tf.split(qkv, [qd, kvd, kvd], -1) as [tf.Tensor, tf.Tensor, tf.Tensor];
+  } else {
+    q0 = dense(x, param(model, `${a}q_proj.weight`), optParam(model, `${a}q_proj.bias`));
+    k0 = dense(x, param(model, `${a}k_proj.weight`), optParam(model, `${a}k_proj.bias`));
+    v0 = dense(x, param(model, `${a}v_proj.weight`), optParam(model, `${a}v_proj.bias`));
+  }
+  let q: tf.Tensor = splitHeads(q0, c.nHeads, c.headDim);
+  let k: tf.Tensor = splitHeads(k0, c.nKvHeads, c.headDim);
+  if (c.qkNorm) {
+    q = norm(model, q, `${a}q_norm.weight`);
+    k = norm(model, k, `${a}k_norm.weight`);
+  }
+  return [applyRope(q, rope), applyRope(k, rope), splitHeads(v0, c.nKvHeads, c.headDim)];
+}
+
+/** GPT-2: output projection, residual, LayerNorm MLP, residual. */
+function gpt2Rest(model: Model, h: tf.Tensor, att: tf.Tensor, l: number): tf.Tensor3D {
+  const c = model.config;
+  const p = `transformer.h.${l}.`;
+  const residual = tf.add(h, dense(att, param(model, `${p}attn.c_proj.weight`), param(model, `${p}attn.c_proj.bias`)));
+  const x = layerNorm(residual, param(model, `${p}ln_2.weight`), param(model, `${p}ln_2.bias`), c.normEps);
+  const up = dense(x, param(model, `${p}mlp.c_fc.weight`), param(model, `${p}mlp.c_fc.bias`));
+  const act = c.activation === 'gelu' ? geluExact(up) : geluNew(up);
+  return tf.add(residual, dense(act, param(model, `${p}mlp.c_proj.weight`), param(model, `${p}mlp.c_proj.bias`))) as tf.Tensor3D;
+}
+
+/** `model.layers`: output projection (post-normed for Gemma), residual, gated MLP (SwiGLU / GeGLU, post-normed for Gemma), residual. */
+function gatedRest(model: Model, h: tf.Tensor, att: tf.Tensor, l: number): tf.Tensor3D {
+  const c = model.config;
+  const p = `model.layers.${l}.`;
+  let a = dense(att, param(model, `${p}self_attn.o_proj.weight`), optParam(model, `${p}self_attn.o_proj.bias`));
+  if (c.postNorms) a = norm(model, a, `${p}post_attention_layernorm.weight`);
+  const residual = tf.add(h, a);
+  const x = norm(model, residual, `${p}${c.postNorms ? 'pre_feedforward_layernorm' : 'post_attention_layernorm'}.weight`);
+  const m = `${p}mlp.`;
+  let g: tf.Tensor;
+  let u: tf.Tensor;
+  if (c.arch === 'phi3') {
+    const gu = dense(x, param(model, `${m}gate_up_proj.weight`), optParam(model, `${m}gate_up_proj.bias`));
+    [g, u] = tf.split(gu, 2, -1) as [tf.Tensor, tf.Tensor];
+  } else {
+    g = dense(x, param(model, `${m}gate_proj.weight`), optParam(model, `${m}gate_proj.bias`));
+    u = dense(x, param(model, `${m}up_proj.weight`), optParam(model, `${m}up_proj.bias`));
+  }
+  const act = c.activation === 'silu' ? silu(g) : geluNew(g); // gelu_pytorch_tanh is gelu_new's tanh approximation
+  let out = dense(tf.mul(act, u), param(model, `${m}down_proj.weight`), optParam(model, `${m}down_proj.bias`));
+  if (c.postNorms) out = norm(model, out, `${p}post_feedforward_layernorm.weight`);
+  return tf.add(residual, out) as tf.Tensor3D;
 }
 
 /**
@@ -224,51 +223,42 @@ export function forward(model: Model, ids: number[][], opts: ForwardOptions = {}
   if (c.arch === 'gpt2' && maxPos >= c.maxPositions) {
     throw new Error(`forward: position ${maxPos} exceeds GPT-2's ${c.maxPositions} position embeddings; use a shorter max_length`);
   }
+  const ropeLimit = ropePositionLimit(c);
+  if (ropeLimit !== undefined && maxPos >= ropeLimit) {
+    throw new Error(
+      `forward: position ${maxPos} is beyond original_max_position_embeddings ${ropeLimit}, where LongRoPE switches to its long factors, which rtune does not run; use sequences (max_length) of at most ${ropeLimit} tokens`,
+    );
+  }
   const tokenMask = mask.map((r) => r.slice(past));
   const ctxBase = { pastLength: past, batch: B, seqLen: T, tokenMask };
   const lastLayer = opts.lastLayer ?? c.nLayers - 1;
   const idsT = tf.tensor2d(ids, [B, T], 'int32');
-  const bias = attentionBias(mask, past, T, c.slidingWindow);
+  const windowed = c.slidingWindow !== undefined && c.slidingLayers.some((s) => s);
+  const fullBias = attentionBias(mask, past, T, undefined);
+  const slidingBias = windowed ? attentionBias(mask, past, T, c.slidingWindow) : fullBias;
+  const scale = 1 / Math.sqrt(c.queryPreAttnScalar ?? c.headDim);
   const newKeys: tf.Tensor4D[] = [];
   const newValues: tf.Tensor4D[] = [];
-  const eps = c.normEps;
 
   let h: tf.Tensor3D;
-  let rope: { cos: tf.Tensor4D; sin: tf.Tensor4D } | undefined;
+  let rope: RopeTables | undefined;
+  let localRope: RopeTables | undefined;
   if (c.arch === 'gpt2') {
     const posT = tf.tensor2d(pos, [B, T], 'int32');
     h = tf.add(embed(param(model, 'transformer.wte.weight'), idsT), embed(param(model, 'transformer.wpe.weight'), posT)) as tf.Tensor3D;
   } else {
     h = embed(param(model, 'model.embed_tokens.weight'), idsT) as tf.Tensor3D;
-    rope = ropeTables(c, pos);
+    if (c.embedScale !== 1) h = tf.mul(h, c.embedScale);
+    rope = ropeTables(ropeInvFreq(c), c.rotaryDim, pos, ropeAttentionFactor(c));
+    localRope = c.localRopeTheta !== undefined ? ropeTables(ropeInvFreq(c, true), c.rotaryDim, pos) : rope;
   }
 
   for (let l = 0; l <= lastLayer; l++) {
     h = applyTaps(opts.taps, l, 'input', h, ctxBase);
-    let q: tf.Tensor;
-    let k: tf.Tensor4D;
-    let v: tf.Tensor4D;
-    let residual: tf.Tensor;
-    if (c.arch === 'gpt2') {
-      const p = `transformer.h.${l}.`;
-      const x = layerNorm(h, param(model, `${p}ln_1.weight`), param(model, `${p}ln_1.bias`), eps);
-      const qkv = dense(x, param(model, `${p}attn.c_attn.weight`), param(model, `${p}attn.c_attn.bias`)); // [B,T,3C]
-      const [q0, k0, v0] = tf.split(qkv, 3, -1) as [tf.Tensor, tf.Tensor, tf.Tensor];
-      q = splitHeads(q0, c.nHeads, c.headDim);
-      k = splitHeads(k0, c.nKvHeads, c.headDim);
-      v = splitHeads(v0, c.nKvHeads, c.headDim);
-    } else {
-      const p = `model.layers.${l}.`;
-      const x = rmsNorm(h, param(model, `${p}input_layernorm.weight`), eps);
-      const a = `${p}self_attn.`;
-      const q0 = dense(x, param(model, `${a}q_proj.weight`), optParam(model, `${a}q_proj.bias`));
-      const k0 = dense(x, param(model, `${a}k_proj.weight`), optParam(model, `${a}k_proj.bias`));
-      const v0 = dense(x, param(model, `${a}v_proj.weight`), optParam(model, `${a}v_proj.bias`));
-      const r = rope as { cos: tf.Tensor4D; sin: tf.Tensor4D };
-      q = applyRope(splitHeads(q0, c.nHeads, c.headDim), r.cos, r.sin, c.headDim / 2);
-      k = applyRope(splitHeads(k0, c.nKvHeads, c.headDim), r.cos, r.sin, c.headDim / 2) as tf.Tensor4D;
-      v = splitHeads(v0, c.nKvHeads, c.headDim);
-    }
+    const sliding = c.slidingLayers[l] === true && windowed;
+    const [q, k0, v0] = c.arch === 'gpt2' ? gpt2QKV(model, h, l) : ropeQKV(model, h, l, (sliding ? localRope : rope) as RopeTables);
+    let k = k0;
+    let v = v0;
     if (opts.cache) {
       k = tf.concat([opts.cache.keys[l] as tf.Tensor4D, k], 2);
       v = tf.concat([opts.cache.values[l] as tf.Tensor4D, v], 2);
@@ -277,23 +267,8 @@ export function forward(model: Model, ids: number[][], opts: ForwardOptions = {}
       newKeys.push(k);
       newValues.push(v);
     }
-    const att = mergeHeads(attend(q, k, v, bias, c.headDim, c.nKvHeads));
-    if (c.arch === 'gpt2') {
-      const p = `transformer.h.${l}.`;
-      residual = tf.add(h, dense(att, param(model, `${p}attn.c_proj.weight`), param(model, `${p}attn.c_proj.bias`)));
-      const x = layerNorm(residual, param(model, `${p}ln_2.weight`), param(model, `${p}ln_2.bias`), eps);
-      const up = dense(x, param(model, `${p}mlp.c_fc.weight`), param(model, `${p}mlp.c_fc.bias`));
-      const act = c.activation === 'gelu' ? geluExact(up) : geluNew(up);
-      h = tf.add(residual, dense(act, param(model, `${p}mlp.c_proj.weight`), param(model, `${p}mlp.c_proj.bias`))) as tf.Tensor3D;
-    } else {
-      const p = `model.layers.${l}.`;
-      residual = tf.add(h, dense(att, param(model, `${p}self_attn.o_proj.weight`), optParam(model, `${p}self_attn.o_proj.bias`)));
-      const x = rmsNorm(residual, param(model, `${p}post_attention_layernorm.weight`), eps);
-      const m = `${p}mlp.`;
-      const gate = silu(dense(x, param(model, `${m}gate_proj.weight`), optParam(model, `${m}gate_proj.bias`)));
-      const up = dense(x, param(model, `${m}up_proj.weight`), optParam(model, `${m}up_proj.bias`));
-      h = tf.add(residual, dense(tf.mul(gate, up), param(model, `${m}down_proj.weight`), optParam(model, `${m}down_proj.bias`))) as tf.Tensor3D;
-    }
+    const att = mergeHeads(attend(q, k, v, sliding ? slidingBias : fullBias, scale, c.nKvHeads, c.attnSoftcap));
+    h = c.arch === 'gpt2' ? gpt2Rest(model, h, att, l) : gatedRest(model, h, att, l);
     h = applyTaps(opts.taps, l, 'output', h, ctxBase);
   }
 
@@ -317,12 +292,13 @@ export function forward(model: Model, ids: number[][], opts: ForwardOptions = {}
   }
   const normed =
     c.arch === 'gpt2'
-      ? layerNorm(hs, param(model, 'transformer.ln_f.weight'), param(model, 'transformer.ln_f.bias'), eps)
-      : rmsNorm(hs, param(model, 'model.norm.weight'), eps);
+      ? layerNorm(hs, param(model, 'transformer.ln_f.weight'), param(model, 'transformer.ln_f.bias'), c.normEps)
+      : norm(model, hs, 'model.norm.weight');
   const head = c.tieWordEmbeddings
     ? tf.transpose(param(model, c.arch === 'gpt2' ? 'transformer.wte.weight' : 'model.embed_tokens.weight'))
     : param(model, 'lm_head.weight');
-  const logits = dense(normed, head) as tf.Tensor3D;
+  let logits = dense(normed, head) as tf.Tensor3D;
+  if (c.finalSoftcap !== undefined) logits = tf.mul(tf.tanh(tf.div(logits, c.finalSoftcap)), c.finalSoftcap) as tf.Tensor3D;
   return { logits, cache };
 }
 

@@ -141,7 +141,10 @@ export function loadModel(modelPath: string): Model {
   return modelFromTensors(llama2cConfig(ckpt.config), ckpt.tensors, modelPath, 'llama2c');
 }
 
-/** Random weights (normal, std 0.02; norm gains 1, biases 0), seeded. For tests, benchmarks and training from scratch. */
+/**
+ * Random weights (normal, std 0.02; norm gains neutral: 1, or 0 for Gemma's (1 + w) norms; biases 0), seeded. For
+ * tests, benchmarks and training from scratch.
+ */
 export function randomModel(config: ModelConfig, seed: number, std = 0.02): Model {
   checkMemory(`random model (${config.nLayers} layers, hidden ${config.hiddenSize})`, estimateModelBytes(config, false));
   const rng = new Rng(seed);
@@ -151,7 +154,8 @@ export function randomModel(config: ModelConfig, seed: number, std = 0.02): Mode
     const data = new Float32Array(n);
     const isNorm = s.diskShape.length === 1 && /(ln_|layernorm|norm)/.test(s.name) && s.name.endsWith('weight');
     const isBias = s.name.endsWith('bias');
-    for (let i = 0; i < n; i++) data[i] = isNorm ? 1 : isBias ? 0 : rng.normal() * std;
+    const gain = config.normPlusOne && config.arch !== 'gpt2' ? 0 : 1;
+    for (let i = 0; i < n; i++) data[i] = isNorm ? gain : isBias ? 0 : rng.normal() * std;
     tensors.set(s.name, { shape: s.diskShape, data });
   }
   return modelFromTensors(config, tensors, `random(seed=${seed})`, 'hf');

@@ -104,7 +104,8 @@ function blockItems(a: Analysis, entries: readonly Entry[], replace: Span): Comp
   for (const b of generic) items.push(value(b, replace, 'enum', BLOCK_DOCS[b], blockMarkdown(b)));
   if (family !== undefined) {
     for (const [alias, blocks] of Object.entries(BLOCK_ALIASES[family])) {
-      if (!alias.includes('.') && family === 'llama') continue;
+      // Bare names that have a prefixed twin (q_proj / self_attn.q_proj) are offered once, prefixed.
+      if (!alias.includes('.') && (`self_attn.${alias}` in BLOCK_ALIASES[family] || `mlp.${alias}` in BLOCK_ALIASES[family])) continue;
       items.push({ ...value(alias, replace, 'enum', `= ${blocks.join(', ')}`), sortText: `z${alias}` });
     }
   }

@@ -3,7 +3,7 @@
  * the three always say the same thing. Non-goals: no lookups in documents (callers pass specs and values).
  */
 
-import { BLOCK_DOCS, BLOCK_TENSORS, BlockName, LAYER_PREFIX } from '../../model/blocks';
+import { ARCHITECTURE_FAMILIES, BLOCK_DOCS, BLOCK_TENSORS, BlockName, FAMILY_NAMES, LAYER_PREFIX } from '../../model/blocks';
 import { ModelInfo, architectureName, formatCount } from '../model-info';
 import { KeySpec, SectionSpec, describeType } from '../schema';
 
@@ -40,13 +40,15 @@ export function sectionMarkdown(spec: SectionSpec): string {
 }
 
 export function blockMarkdown(block: BlockName): string {
-  const llama = BLOCK_TENSORS.llama[block];
-  const gpt2 = BLOCK_TENSORS.gpt2[block];
   const lines = [`**${block}** — ${BLOCK_DOCS[block]}`, ''];
-  lines.push(`- Llama family: \`${LAYER_PREFIX.llama}${llama?.tensor ?? ''}\``);
-  lines.push(
-    gpt2 === undefined ? '- GPT-2: none' : `- GPT-2: \`${LAYER_PREFIX.gpt2}${gpt2.tensor}\`${gpt2.slice !== undefined ? ` (the ${gpt2.slice} columns)` : ''}`,
-  );
+  for (const f of ARCHITECTURE_FAMILIES) {
+    const t = BLOCK_TENSORS[f][block];
+    lines.push(
+      t === undefined
+        ? `- ${FAMILY_NAMES[f]}: none`
+        : `- ${FAMILY_NAMES[f]}: \`${LAYER_PREFIX[f]}${t.tensor}\`${t.slice !== undefined ? ` (the ${t.slice} columns)` : ''}`,
+    );
+  }
   return lines.join('\n');
 }
 

@@ -6,7 +6,7 @@
  */
 
 import { Entry, Value } from '../ast';
-import { isBlockName, BLOCK_ALIASES } from '../../model/blocks';
+import { FAMILY_NAMES, aliasFamilies, isBlockName } from '../../model/blocks';
 import { BUILTIN_DEMO } from '../env';
 import type { Analysis, SectionInfo } from '../lower';
 import { describeModel } from '../model-info';
@@ -60,10 +60,15 @@ function valueHover(a: Analysis, spec: KeySpec, path: readonly string[], v: Valu
   }
   if (type.kind === 'blocks' && item?.kind === 'word') {
     if (isBlockName(item.value)) return blockMarkdown(item.value);
-    for (const family of ['llama', 'gpt2'] as const) {
-      const blocks = BLOCK_ALIASES[family][item.value];
-      if (blocks !== undefined)
-        return `\`${item.value}\` (${family === 'gpt2' ? 'GPT-2' : 'Llama-family'} name) = ${blocks.map((b) => `\`${b}\``).join(', ')}\n\n${blocks.map(blockMarkdown).join('\n\n')}`;
+    const families = aliasFamilies(item.value);
+    const first = families[0];
+    if (first !== undefined) {
+      const same = families.filter((f) => f.blocks.join() === first.blocks.join());
+      const other = families.filter((f) => f.blocks.join() !== first.blocks.join());
+      const names = (fs: typeof families): string => fs.map((f) => FAMILY_NAMES[f.family]).join(', ');
+      const meaning = (fs: typeof families): string => (fs[0]?.blocks ?? []).map((b) => `\`${b}\``).join(', ');
+      const also = other.length > 0 ? `; in ${names(other)}: ${meaning(other)}` : '';
+      return `\`${item.value}\` (${names(same)} name) = ${meaning(same)}${also}\n\n${first.blocks.map(blockMarkdown).join('\n\n')}`;
     }
     if (item.value === 'all') return "Every block of the model's architecture.";
   }

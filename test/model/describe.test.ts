@@ -146,7 +146,8 @@ describe('block resolution', () => {
 
   it('`all` is every block of the architecture, norms included; other-family and unknown names say what to write', () => {
     assert.deepEqual(expandBlocks('all', 'gpt2'), ['q', 'k', 'v', 'o', 'up', 'down', 'attn_norm', 'mlp_norm']);
-    assert.deepEqual(expandBlocks('all', 'llama'), [...BLOCK_NAMES]);
+    assert.deepEqual(expandBlocks('all', 'llama'), ['q', 'k', 'v', 'o', 'gate', 'up', 'down', 'attn_norm', 'mlp_norm']);
+    assert.deepEqual(expandBlocks('all', 'gemma3'), [...BLOCK_NAMES]);
     assert.deepEqual(resolveBlocks(gpt2, ['gate'], [0]), []);
     assert.throws(() => genericBlocks('gpt2', 'v_proj'), /`v_proj` is a Llama-family block name; this model is GPT-2: write v/);
     assert.throws(() => genericBlocks('llama', 'qq'), /unknown block `qq`/);
