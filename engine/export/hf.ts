@@ -23,6 +23,7 @@ import { toHfConfig } from '../../model/config';
 import type { Model } from '../model/forward';
 import { loadModel, modelToTensors, type HostTensor } from '../model/load';
 import { paramSpecs } from '../../model/params';
+import { throwIfCancelled } from '../util/cancel';
 import { transpose2d } from '../util/random';
 import { buildFolderAtomic, checkReplaceable, ExportError, writeFileAtomic } from './atomic';
 
@@ -50,6 +51,8 @@ export interface HfExportOptions {
   dtype?: WritableDtype;
   /** Extra string metadata for model.safetensors and rtune-export.json. */
   metadata?: Record<string, string>;
+  /** Cancels between the tensor reads and before anything is written (a CancelledError; nothing is left behind). */
+  signal?: AbortSignal;
 }
 
 export interface HfExportManifest {
@@ -96,10 +99,13 @@ export async function exportHfModel(model: Model, tokenizerDir: string | undefin
 
   checkReplaceable(path.resolve(outDir), EXPORT_MANIFEST); // fail before the (slow) tensor download
 
+  throwIfCancelled(opts.signal);
   const all = await modelToTensors(model);
+  throwIfCancelled(opts.signal);
   let selected: Array<[string, HostTensor]> = [...all];
   if (opts.mode === 'changed' && base !== undefined) {
     const baseTensors = await modelToTensors(base.model);
+    throwIfCancelled(opts.signal);
     checkSameArchitecture(all, baseTensors, outDir);
     selected = selected.filter(([name, t]) => !sameBits(t.data, (baseTensors.get(name) as HostTensor).data));
   }

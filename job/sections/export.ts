@@ -20,6 +20,7 @@ import {
   type ExportReadme,
 } from '../../engine/export';
 import { vectorsAt } from '../../engine/method/direction-set';
+import { throwIfCancelled } from '../../engine/util/cancel';
 import { loadModel } from '../../engine/model/load';
 import { withWeights } from '../../engine/model/weights';
 import type { ExportConfig, LayerSelection } from '../../protocol/contract';
@@ -43,6 +44,7 @@ export async function runExport(ctx: SectionContext, x: ExportConfig): Promise<R
             mode: x.weights === 'changed' ? 'changed' : 'full',
             dtype: x.dtype.toUpperCase() as Uppercase<typeof x.dtype>,
             ...(base ? { base: { model: base, path: srcPath } } : {}),
+            ...ctx.cancel,
           }),
         );
       } finally {
@@ -52,6 +54,7 @@ export async function runExport(ctx: SectionContext, x: ExportConfig): Promise<R
     }
     const readme: ExportReadme = { name: x.name, ...(written.includes('model/') ? { model: 'model' } : {}) };
     let gguf: ControlVectorInfo | undefined;
+    throwIfCancelled(ctx.cancel.signal);
     if (x.direction !== undefined) {
       const d = ctx.directions.get(x.direction);
       if (!d) throw new Error(`export ${x.name}: run direction ${x.direction} first`);
