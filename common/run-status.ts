@@ -103,7 +103,11 @@ export function readRunState(dir: string, opts: LivenessOptions = {}): RunFolder
     ...(typeof raw['pid'] === 'number' ? { pid: raw['pid'] } : {}),
     ...(typeof raw['host'] === 'string' ? { host: raw['host'] } : {}),
   };
-  const base = { ...(st.started !== undefined ? { started: st.started } : {}), ...(st.updated !== undefined ? { updated: st.updated } : {}), from: 'status' as const };
+  const base = {
+    ...(st.started !== undefined ? { started: st.started } : {}),
+    ...(st.updated !== undefined ? { updated: st.updated } : {}),
+    from: 'status' as const,
+  };
   if (st.status !== 'running') return { status: st.status, ...(st.message !== undefined ? { message: st.message } : {}), ...base };
   const dead = deadWriter(st, opts);
   return dead !== undefined ? { status: 'interrupted', message: dead, ...base } : { status: 'running', ...base };

@@ -119,7 +119,14 @@ export class Runner implements SectionContext {
 
   /** Tells watchers a folder ended (after finish() its event log is closed). */
   private ended(folder: RunFolder, s: RunSummary): RunSummary {
-    this.opts.emit?.({ type: 'runEnd', run: folder.id, section: folder.section, kind: folder.kind as RunEnded['kind'], status: s.status, headline: s.headline });
+    this.opts.emit?.({
+      type: 'runEnd',
+      run: folder.id,
+      section: folder.section,
+      kind: folder.kind as RunEnded['kind'],
+      status: s.status,
+      headline: s.headline,
+    });
     return s;
   }
 }
@@ -127,7 +134,15 @@ export class Runner implements SectionContext {
 /** A summary for a section that got no run folder (not run after a cancel, or its folder could not be made). */
 function summaryWithoutFolder(ref: SectionRef, status: FinalStatus, headline: string, file: string | undefined): RunSummary {
   const now = new Date().toISOString();
-  return { protocolVersion: RTUNE_LSP_PROTOCOL_VERSION, section: ref.name, kind: ref.kind, ...(file !== undefined ? { file } : {}), status, finished: now, headline };
+  return {
+    protocolVersion: RTUNE_LSP_PROTOCOL_VERSION,
+    section: ref.name,
+    kind: ref.kind,
+    ...(file !== undefined ? { file } : {}),
+    status,
+    finished: now,
+    headline,
+  };
 }
 
 const ENDED_AS: Record<FinalStatus, string> = {
@@ -154,8 +169,17 @@ export async function runConfig(config: RunConfig, sections: string[], opts: Run
   const aborted = (): boolean => opts.signal?.aborted === true;
   try {
     // Temp files a killed earlier run left in these output folders (an export's .model.tmp-*) go first.
-    const outputs = new Set(chosen.map((r) => ({ direction: config.directions, tune: config.tunes, search: config.searches, eval: config.evals, export: config.exports })[r.kind as RunKind]?.[r.name]?.output));
-    for (const o of outputs) if (o !== undefined) for (const p of cleanOutputFolder(o)) runner.emit({ type: 'log', level: 'info', message: `removed ${p}, left by a run that was killed` });
+    const outputs = new Set(
+      chosen.map(
+        (r) =>
+          ({ direction: config.directions, tune: config.tunes, search: config.searches, eval: config.evals, export: config.exports })[r.kind as RunKind]?.[
+            r.name
+          ]?.output,
+      ),
+    );
+    for (const o of outputs)
+      if (o !== undefined)
+        for (const p of cleanOutputFolder(o)) runner.emit({ type: 'log', level: 'info', message: `removed ${p}, left by a run that was killed` });
     for (const ref of chosen) {
       if (aborted()) {
         out.push(summaryWithoutFolder(ref, 'cancelled', 'not run: the run was cancelled', opts.file));
@@ -164,7 +188,10 @@ export async function runConfig(config: RunConfig, sections: string[], opts: Run
       const bad = prerequisitesOf(config, ref).find((p) => ended.has(refKey(p)) && ended.get(refKey(p)) !== 'done');
       let r: RunSummary | undefined;
       try {
-        r = bad !== undefined ? runner.skip(ref, `its prerequisite ${bad.kind} ${bad.name} ${ENDED_AS[ended.get(refKey(bad)) ?? 'failed']}`) : await runner.runSection(ref);
+        r =
+          bad !== undefined
+            ? runner.skip(ref, `its prerequisite ${bad.kind} ${bad.name} ${ENDED_AS[ended.get(refKey(bad)) ?? 'failed']}`)
+            : await runner.runSection(ref);
       } catch (e) {
         // Only a section's folder can fail outside guarded() (it cannot be created): say so and go on.
         if (e instanceof CancelledError || aborted()) r = summaryWithoutFolder(ref, 'cancelled', 'cancelled', opts.file);

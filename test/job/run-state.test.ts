@@ -80,7 +80,11 @@ describe('run folder state', () => {
     assert.equal(st0['status'], 'running');
     assert.equal(st0['pid'], process.pid);
     assert.equal(st0['host'], os.hostname());
-    assert.deepEqual(fs.readdirSync(out).filter((n) => n.includes('.tmp-')), [], 'the folder is built aside and renamed');
+    assert.deepEqual(
+      fs.readdirSync(out).filter((n) => n.includes('.tmp-')),
+      [],
+      'the folder is built aside and renamed',
+    );
     await new Promise((r) => setTimeout(r, HEARTBEAT_MS + 600));
     const st1 = JSON.parse(fs.readFileSync(a.path('status.json'), 'utf8')) as Record<string, unknown>;
     assert.ok(Date.parse(String(st1['updated'])) > Date.parse(String(st0['updated'])), 'the heartbeat moved');
@@ -102,8 +106,13 @@ describe('run folder state', () => {
     fs.writeFileSync(path.join(run, `status.json.tmp-${process.pid}-live`), '');
     write(path.join(out, 'other-host'), 'status.json', { status: 'running', host: 'elsewhere', pid });
     fs.writeFileSync(path.join(out, 'other-host', `x.tmp-${pid}-a`), '');
-    const removed = cleanOutputFolder(out).map((p) => path.relative(out, p)).sort();
-    assert.deepEqual(removed, [`2026-12-01T10-00-00Z/.model.tmp-${pid}-abc123`, `2026-12-01T10-00-00Z/summary.json.tmp-${pid}-zz`, `latest.tmp-${pid}-q`].sort());
+    const removed = cleanOutputFolder(out)
+      .map((p) => path.relative(out, p))
+      .sort();
+    assert.deepEqual(
+      removed,
+      [`2026-12-01T10-00-00Z/.model.tmp-${pid}-abc123`, `2026-12-01T10-00-00Z/summary.json.tmp-${pid}-zz`, `latest.tmp-${pid}-q`].sort(),
+    );
     assert.ok(fs.existsSync(path.join(run, `status.json.tmp-${process.pid}-live`)), 'a live writer keeps its temp file');
     assert.ok(fs.existsSync(path.join(out, 'other-host', `x.tmp-${pid}-a`)), "another host's pids are not ours to judge");
     // The export's folder temp carries the writer's pid, so the rule above applies to it.
