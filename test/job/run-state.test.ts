@@ -13,6 +13,8 @@ import * as path from 'node:path';
 import { cleanOutputFolder, deadWriter, HEARTBEAT_MS, readRunState, STALE_AFTER_MS } from '../../common/run-status';
 import { buildFolderAtomic } from '../../engine/export/atomic';
 import { closeOpenRuns, RunFolder, runStatusOf } from '../../job/run-folder';
+import { resultTitle } from '../../language/features/results';
+import { interruptedSummary } from '../../server/results-reader';
 
 function tmp(): string {
   return fs.mkdtempSync(path.join(os.tmpdir(), 'rtune-run-state-'));
@@ -122,6 +124,30 @@ describe('run folder state', () => {
       fs.writeFileSync(path.join(t, 'm.json'), '{}');
     });
     assert.match(seen, new RegExp(`^\\.model\\.tmp-${process.pid}-`));
+    fs.rmSync(out, { recursive: true, force: true });
+  });
+});
+
+describe('inline results of a killed run', () => {
+  it('the language server shows a folder left running by a dead process as interrupted, named by its run event', () => {
+    const out = tmp();
+    const run = path.join(out, '20261201T100000Z-honest');
+    const started = new Date(Date.now() - 60_000).toISOString();
+    write(run, 'status.json', { status: 'running', started, updated: started, pid: deadPid(), host: os.hostname() });
+    const opened = { type: 'run', run: path.basename(run), section: 'honest', kind: 'tune', dir: run, file: '/x/demo.rtune' };
+    fs.writeFileSync(path.join(run, 'events.jsonl'), `${JSON.stringify(opened)}\n{"type":"step","ru`);
+    const s = interruptedSummary(run);
+    assert.equal(s?.status, 'interrupted');
+    assert.equal(s?.section, 'honest');
+    assert.equal(s?.kind, 'tune');
+    assert.equal(s?.file, '/x/demo.rtune');
+    assert.equal(
+      s ? resultTitle(s) : '',
+      `✗ interrupted: the process that wrote it (pid ${String((JSON.parse(fs.readFileSync(path.join(run, 'status.json'), 'utf8')) as { pid: number }).pid)}) is gone`,
+    );
+    // While its writer lives there is nothing to show yet.
+    write(run, 'status.json', { status: 'running', started, updated: new Date().toISOString(), pid: process.pid, host: os.hostname() });
+    assert.equal(interruptedSummary(run), undefined);
     fs.rmSync(out, { recursive: true, force: true });
   });
 });
