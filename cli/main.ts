@@ -20,7 +20,11 @@ import { formatDiagnostics } from '../language/report';
 import { backendOptionsFromEnv } from '../job/backend-env';
 import { runConfig } from '../job/runner';
 import { createNodeEnv } from '../language/node-env';
+import { packageRoot } from './paths';
 import { EXIT_INTERRUPTED, handleRunSignals, reportRun, runEmitter } from './run-report';
+import { cmdStatus } from './status';
+
+export { packageRoot };
 
 const USAGE = `rtune — representation tuning from the command line
 
@@ -29,6 +33,10 @@ Usage:
   rtune perplexity --model PATH --data FILE [--max-length N] [--stride N] [--batch N] [--newlines lf|raw] [--json]
   rtune run FILE.rtune [SECTION ...] [--backend NAME] [--threads N] [--json]
                                                   run the file's sections (all, or the named ones) in order
+  rtune status FILE.rtune [SECTION ...] [--all] [--json]
+                                                  each section's newest run folder (every one with --all)
+                                                  and its status: running, done, failed, cancelled, skipped,
+                                                  or interrupted (its process is gone)
   rtune extract|tune|search|eval|export FILE.rtune [NAME ...] [--backend NAME] [--threads N] [--json]
                                                   run only the direction/tune/search/eval/export sections
                                                   (a section's inputs must be in the same call: e.g. the
@@ -45,16 +53,6 @@ Common options:
 `;
 
 class UsageError extends Error {}
-
-/** The folder that holds package.json (works from dist/ and from out/cli/). */
-export function packageRoot(): string {
-  let dir = __dirname;
-  for (let i = 0; i < 5; i++) {
-    if (fs.existsSync(path.join(dir, 'package.json')) && fs.existsSync(path.join(dir, 'examples'))) return dir;
-    dir = path.dirname(dir);
-  }
-  return path.resolve(__dirname, '..');
-}
 
 export function resolveModelPath(p: string): string {
   if (p === 'demo' || p === 'builtin:demo') return path.join(packageRoot(), 'examples', 'demo-model');
@@ -333,6 +331,7 @@ const COMMANDS: Record<string, (argv: string[]) => Promise<number>> = {
   generate: cmdGenerate,
   perplexity: cmdPerplexity,
   run: (argv) => cmdRun(argv),
+  status: (argv) => Promise.resolve(cmdStatus(argv, usage)),
   ...Object.fromEntries(Object.entries(SHORTCUT_KIND).map(([cmd, kind]) => [cmd, (argv: string[]) => cmdRun(argv, kind)])),
 };
 

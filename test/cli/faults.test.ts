@@ -8,7 +8,7 @@
  */
 import { describe, it } from 'node:test';
 import * as assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -135,6 +135,17 @@ describe('rtune run under faults', () => {
       assert.equal(r.signal, 'SIGKILL', `killed during ${what} (exit ${String(r.code)}): ${r.stderr.slice(-400)}`);
       const states = checkFolders(dir, ['cancelled', 'interrupted', 'done']);
       assert.ok([...states.values()].includes('interrupted'), `the folder of the ${what} it killed reads interrupted`);
+      if (what === 'tuning') {
+        // `rtune status` reads it the same way: the newest tune folder is interrupted, the direction before it done.
+        const st = spawnSync(process.execPath, [path.join(REPO_ROOT, 'bin', 'rtune.js'), 'status', file, '--json'], { encoding: 'utf8' });
+        assert.equal(st.status, 0, st.stderr);
+        const rows = (JSON.parse(st.stdout) as { runs: Array<{ kind: string; section: string; status: string; message?: string }> }).runs;
+        assert.deepEqual(
+          rows.map((x) => `${x.kind} ${x.section}: ${x.status}`),
+          ['direction honesty: done', 'tune honest: interrupted'],
+        );
+        assert.match(rows[1]?.message ?? '', /the process that wrote it \(pid \d+\) is gone/);
+      }
     }
     const ok = await run(file);
     assert.equal(ok.code, 0, ok.stderr.slice(-800));
