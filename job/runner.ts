@@ -108,8 +108,7 @@ export class Runner implements SectionContext {
 
   /** A section that is not run because `reason`: a run folder that says so (status `skipped`). */
   skip(ref: SectionRef, reason: string): RunSummary {
-    const c = this.config;
-    const sec = { direction: c.directions, tune: c.tunes, search: c.searches, eval: c.evals, export: c.exports }[ref.kind as RunKind]?.[ref.name];
+    const sec = sectionConfig(this.config, ref);
     const headline = `skipped: ${reason}`;
     if (sec === undefined) return summaryWithoutFolder(ref, 'skipped', headline, this.opts.file);
     const folder = this.openFolder(sec.output, ref.name, ref.kind as RunKind, sec, { stamp: ref.kind === 'export' });
@@ -129,6 +128,12 @@ export class Runner implements SectionContext {
     });
     return s;
   }
+}
+
+/** The config of a runnable section (its `output` says where its run folders go). */
+function sectionConfig(c: RunConfig, ref: SectionRef): { readonly output: string } | undefined {
+  const tables = { direction: c.directions, tune: c.tunes, search: c.searches, eval: c.evals, export: c.exports };
+  return ref.kind in tables ? tables[ref.kind as RunKind][ref.name] : undefined;
 }
 
 /** A summary for a section that got no run folder (not run after a cancel, or its folder could not be made). */
@@ -169,17 +174,10 @@ export async function runConfig(config: RunConfig, sections: string[], opts: Run
   const aborted = (): boolean => opts.signal?.aborted === true;
   try {
     // Temp files a killed earlier run left in these output folders (an export's .model.tmp-*) go first.
-    const outputs = new Set(
-      chosen.map(
-        (r) =>
-          ({ direction: config.directions, tune: config.tunes, search: config.searches, eval: config.evals, export: config.exports })[r.kind as RunKind]?.[
-            r.name
-          ]?.output,
-      ),
-    );
-    for (const o of outputs)
-      if (o !== undefined)
-        for (const p of cleanOutputFolder(o)) runner.emit({ type: 'log', level: 'info', message: `removed ${p}, left by a run that was killed` });
+    for (const o of new Set(chosen.map((r) => sectionConfig(config, r)?.output))) {
+      if (o === undefined) continue;
+      for (const p of cleanOutputFolder(o)) runner.emit({ type: 'log', level: 'info', message: `removed ${p}, left by a run that was killed` });
+    }
     for (const ref of chosen) {
       if (aborted()) {
         out.push(summaryWithoutFolder(ref, 'cancelled', 'not run: the run was cancelled', opts.file));

@@ -100,4 +100,28 @@ describe('cancel within one batch', () => {
     assert.equal(result.perplexity?.tuned, undefined);
     fs.rmSync(dir, { recursive: true, force: true });
   });
+
+  it('an export cancelled as it starts writes no model/ and leaves no temp files; its folder reads cancelled', async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'rtune-cancel-'));
+    const { config, file } = load(dir, experiment(dir, 4));
+    const ctl = new AbortController();
+    const summaries = await runConfig(config, ['release'], {
+      file,
+      signal: ctl.signal,
+      emit: (e) => {
+        if (e.type === 'run' && e.kind === 'export') ctl.abort();
+      },
+    });
+    assert.deepEqual(
+      summaries.map((s) => `${s.kind} ${s.section}: ${s.status}`),
+      ['direction honesty: done', 'tune truthful: done', 'export release: cancelled'],
+    );
+    const exports = path.join(dir, 'exports', 'release');
+    const [run] = fs.readdirSync(exports).filter((n) => n !== 'latest');
+    const runDir = path.join(exports, run as string);
+    assert.equal(readRunState(runDir).status, 'cancelled');
+    assert.deepEqual(fs.readdirSync(runDir).sort(), ['config.json', 'events.jsonl', 'status.json', 'summary.json']);
+    assert.ok(!fs.existsSync(path.join(exports, 'latest')), 'latest names finished exports only');
+    fs.rmSync(dir, { recursive: true, force: true });
+  });
 });
