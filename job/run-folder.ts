@@ -162,7 +162,7 @@ export class RunFolder {
     }
   }
 
-  /** Final status and summary; closes the event log. result.json, then summary.json (final), then status.json. */
+  /** Final status and summary: result.json, then summary.json (final), then status.json; then closes the event log. */
   finish(status: FinalStatus, headline: string, extra: { detail?: string; metrics?: Record<string, number>; result?: unknown } = {}): RunSummary {
     const summary: RunSummary = {
       protocolVersion: RTUNE_LSP_PROTOCOL_VERSION,
@@ -177,6 +177,10 @@ export class RunFolder {
       ...(extra.metrics !== undefined ? { metrics: extra.metrics } : {}),
     };
     if (this.closed) return summary;
+    // A write that fails here leaves the folder open: the runner's failure path finishes it again as failed.
+    if (extra.result !== undefined) writeJsonAtomic(this.path('result.json'), extra.result);
+    writeJsonAtomic(this.path('summary.json'), summary);
+    this.setStatus(status, headline);
     this.closed = true;
     if (this.heartbeat !== undefined) clearInterval(this.heartbeat);
     OPEN.delete(this);
@@ -185,9 +189,6 @@ export class RunFolder {
     } catch {
       // already closed
     }
-    if (extra.result !== undefined) writeJsonAtomic(this.path('result.json'), extra.result);
-    writeJsonAtomic(this.path('summary.json'), summary);
-    this.setStatus(status, headline);
     return summary;
   }
 }

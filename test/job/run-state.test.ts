@@ -98,6 +98,19 @@ describe('run folder state', () => {
     fs.rmSync(out, { recursive: true, force: true });
   });
 
+  it('a finish whose result cannot be written leaves the folder open, so the failure path can still finish it', () => {
+    const out = tmp();
+    const f = new RunFolder(out, 'honest', 'tune', undefined, {});
+    // A non-empty folder where result.json belongs: the rename fails, even as root.
+    fs.mkdirSync(f.path('result.json', 'x'), { recursive: true });
+    assert.throws(() => f.finish('done', 'fine', { result: { a: 1 } }));
+    assert.equal(readRunState(f.dir).status, 'running', 'not final yet: no summary was written');
+    f.finish('failed', 'failed: cannot write result.json');
+    assert.equal(readRunState(f.dir).status, 'failed');
+    assert.deepEqual(closeOpenRuns('cancelled', 'x'), []);
+    fs.rmSync(out, { recursive: true, force: true });
+  });
+
   it('the next run removes the temp files of dead writers only (an export left .model.tmp-<pid>-*)', async () => {
     const out = tmp();
     const pid = deadPid();
