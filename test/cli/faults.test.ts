@@ -53,7 +53,7 @@ interface Outcome {
 
 /**
  * Runs `rtune run FILE --json`; `at(e, events)` is asked after each streamed event and may return a signal (or
- * a list, sent 50 ms apart) to send the process, once.
+ * a list, sent 25 ms apart) to send the process, once.
  */
 function run(file: string, at?: (e: JobEvent, seen: JobEvent[]) => NodeJS.Signals | NodeJS.Signals[] | undefined): Promise<Outcome> {
   return new Promise((resolve, reject) => {
@@ -85,7 +85,7 @@ function run(file: string, at?: (e: JobEvent, seen: JobEvent[]) => NodeJS.Signal
         if (sig === undefined) continue;
         sent = true;
         const list = Array.isArray(sig) ? sig : [sig];
-        list.forEach((s, i) => setTimeout(() => child.kill(s), 50 * i));
+        list.forEach((s, i) => setTimeout(() => child.kill(s), 25 * i));
       }
     });
     child.on('error', reject);
@@ -174,15 +174,22 @@ describe('rtune run under faults', () => {
     assert.ok(!fs.existsSync(path.join(dir, 'exports')) || runFolders(path.join(dir, 'exports')).length === 0, 'nothing after the cancel ran');
     fs.rmSync(path.join(dir, 'runs'), { recursive: true, force: true });
     // Twice while the first section loads the model (no batch boundary yet, so the first Ctrl-C cannot finish it):
-    // the second marks its open folder cancelled and exits at once.
-    const twice = await run(file, (e) => (e.type === 'run' ? ['SIGINT', 'SIGINT'] : undefined));
-    assert.equal(twice.code, 130, twice.stderr.slice(-800));
-    assert.match(twice.stderr, /stopped \(a second Ctrl-C\); 1 run folder\(s\) marked cancelled/);
-    const after = checkFolders(dir, ['cancelled', 'done']);
-    const marked = [...after.entries()].filter(([, s]) => s === 'cancelled').map(([d]) => d);
-    assert.equal(marked.length, 1);
-    assert.match(marked[0] ?? '', /honesty/);
-    assert.match(readRunState(marked[0] as string).message ?? '', /^cancelled: a second Ctrl-C/);
+    // the second marks its open folder cancelled and exits at once. When the model loads faster than the two
+    // signals arrive, the first Ctrl-C finishes the folder gracefully instead (also cancelled, checked the same
+    // way); a few tries make sure the second-Ctrl-C path itself ran.
+    let hard = false;
+    for (let attempt = 0; attempt < 4 && !hard; attempt++) {
+      const twice = await run(file, (e) => (e.type === 'run' ? ['SIGINT', 'SIGINT'] : undefined));
+      assert.equal(twice.code, 130, twice.stderr.slice(-800));
+      const after = checkFolders(dir, ['cancelled', 'done']);
+      const marked = [...after.entries()].filter(([, st]) => st === 'cancelled').map(([d]) => d);
+      assert.equal(marked.length, 1);
+      assert.match(marked[0] ?? '', /honesty/);
+      hard = /stopped \(a second Ctrl-C\); 1 run folder\(s\) marked cancelled/.test(twice.stderr);
+      if (hard) assert.match(readRunState(marked[0] as string).message ?? '', /^cancelled: a second Ctrl-C/);
+      fs.rmSync(path.join(dir, 'runs'), { recursive: true, force: true });
+    }
+    assert.ok(hard, 'a second Ctrl-C reached the process while a folder was open, and marked it');
     fs.rmSync(dir, { recursive: true, force: true });
   });
 });
