@@ -211,11 +211,16 @@ export function closeOpenRuns(status: FinalStatus, headline: string): string[] {
 }
 
 /**
- * Marks a run folder failed after its process died (a crash leaves `status.json` saying `running` and no summary):
- * writes the status and a summary with the reason, unless the run already finished. Used by the extension's job
+ * Marks a run folder failed after its process died (a crash leaves `status.json` saying `running` and no summary;
+ * readers show it `interrupted` until then), or `cancelled` when it was killed because a cancel did not stop it
+ * in time: writes the status and a summary with the reason, unless the run already finished. Used by the extension's job
  * manager, which must not load the engine, so this touches only the file system. Returns true when it wrote.
  */
-export function markRunFailed(dir: string, info: { section: string; kind: RtuneSectionKind; file?: string; message: string }): boolean {
+export function markRunFailed(
+  dir: string,
+  info: { section: string; kind: RtuneSectionKind; file?: string; message: string; status?: 'failed' | 'cancelled' },
+): boolean {
+  const status = info.status ?? 'failed';
   if (readRunState(dir).from === 'summary') return false;
   let started: string | undefined;
   try {
@@ -230,13 +235,13 @@ export function markRunFailed(dir: string, info: { section: string; kind: RtuneS
     section: info.section,
     kind: info.kind,
     ...(info.file !== undefined ? { file: info.file } : {}),
-    status: 'failed',
+    status,
     ...(started !== undefined ? { started } : {}),
     finished,
-    headline: `failed: ${info.message.split('\n')[0] ?? info.message}`,
+    headline: `${status}: ${info.message.split('\n')[0] ?? info.message}`,
     detail: info.message,
   };
   writeJsonAtomic(path.join(dir, 'summary.json'), summary);
-  writeJsonAtomic(path.join(dir, 'status.json'), { status: 'failed', message: info.message, started, updated: finished });
+  writeJsonAtomic(path.join(dir, 'status.json'), { status, message: info.message, started, updated: finished });
   return true;
 }

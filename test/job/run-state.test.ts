@@ -12,7 +12,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { cleanOutputFolder, deadWriter, HEARTBEAT_MS, readRunState, STALE_AFTER_MS } from '../../common/run-status';
 import { buildFolderAtomic } from '../../engine/export/atomic';
-import { closeOpenRuns, RunFolder, runStatusOf } from '../../job/run-folder';
+import { closeOpenRuns, markRunFailed, RunFolder, runStatusOf } from '../../job/run-folder';
 import { resultTitle } from '../../language/features/results';
 import { interruptedSummary } from '../../server/results-reader';
 
@@ -108,6 +108,25 @@ describe('run folder state', () => {
     f.finish('failed', 'failed: cannot write result.json');
     assert.equal(readRunState(f.dir).status, 'failed');
     assert.deepEqual(closeOpenRuns('cancelled', 'x'), []);
+    fs.rmSync(out, { recursive: true, force: true });
+  });
+
+  it('the extension marks a folder its killed worker left: cancelled after a cancel, failed after a crash; never over a summary', () => {
+    const out = tmp();
+    const a = new RunFolder(out, 'a', 'tune', undefined, {});
+    const b = new RunFolder(out, 'b', 'eval', undefined, {});
+    const c = new RunFolder(out, 'c', 'eval', undefined, {});
+    c.finish('done', 'fine');
+    assert.equal(markRunFailed(a.dir, { section: 'a', kind: 'tune', message: 'the worker did not stop within the cancel timeout', status: 'cancelled' }), true);
+    assert.equal(markRunFailed(b.dir, { section: 'b', kind: 'eval', message: 'the worker process exited unexpectedly' }), true);
+    assert.equal(markRunFailed(c.dir, { section: 'c', kind: 'eval', message: 'late' }), false);
+    assert.deepEqual(
+      [a, b, c].map((f) => runStatusOf(f.dir).status),
+      ['cancelled', 'failed', 'done'],
+    );
+    assert.match(runStatusOf(a.dir).message ?? '', /^cancelled: the worker did not stop/);
+    a.finish('cancelled', 'x');
+    b.finish('failed', 'x');
     fs.rmSync(out, { recursive: true, force: true });
   });
 
