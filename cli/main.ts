@@ -1,7 +1,7 @@
 /**
  * The `rtune` command line. Each command is a small function over the engine; progress goes to stderr,
- * results to stdout (a JSON object with --json). Exit codes: 0 success, 1 failure (message on stderr),
- * 2 usage error.
+ * results to stdout (a JSON object with --json). Exit codes: 0 success, 1 failure (message on stderr; for
+ * `run`, any section that did not end done), 2 usage error, 130 cancelled (Ctrl-C; cli/run-report.ts).
  */
 import * as fs from 'node:fs';
 import * as os from 'node:os';
@@ -20,7 +20,11 @@ import { formatDiagnostics } from '../language/report';
 import { backendOptionsFromEnv } from '../job/backend-env';
 import { runConfig } from '../job/runner';
 import { createNodeEnv } from '../language/node-env';
-import type { JobEvent } from '../protocol/job';
+import { packageRoot } from './paths';
+import { EXIT_INTERRUPTED, handleRunSignals, reportRun, runEmitter } from './run-report';
+import { cmdStatus } from './status';
+
+export { packageRoot };
 
 const USAGE = `rtune — representation tuning from the command line
 
@@ -29,6 +33,10 @@ Usage:
   rtune perplexity --model PATH --data FILE [--max-length N] [--stride N] [--batch N] [--newlines lf|raw] [--json]
   rtune run FILE.rtune [SECTION ...] [--backend NAME] [--threads N] [--json]
                                                   run the file's sections (all, or the named ones) in order
+  rtune status FILE.rtune [SECTION ...] [--all] [--json]
+                                                  each section's newest run folder (every one with --all)
+                                                  and its status: running, done, failed, cancelled, skipped,
+                                                  or interrupted (its process is gone)
   rtune extract|tune|search|eval|export FILE.rtune [NAME ...] [--backend NAME] [--threads N] [--json]
                                                   run only the direction/tune/search/eval/export sections
                                                   (a section's inputs must be in the same call: e.g. the
@@ -45,16 +53,6 @@ Common options:
 `;
 
 class UsageError extends Error {}
-
-/** The folder that holds package.json (works from dist/ and from out/cli/). */
-export function packageRoot(): string {
-  let dir = __dirname;
-  for (let i = 0; i < 5; i++) {
-    if (fs.existsSync(path.join(dir, 'package.json')) && fs.existsSync(path.join(dir, 'examples'))) return dir;
-    dir = path.dirname(dir);
-  }
-  return path.resolve(__dirname, '..');
-}
 
 export function resolveModelPath(p: string): string {
   if (p === 'demo' || p === 'builtin:demo') return path.join(packageRoot(), 'examples', 'demo-model');
@@ -307,36 +305,9 @@ async function cmdRun(argv: string[], onlyKind?: string): Promise<number> {
     selected = sections.length > 0 ? sections : ofKind;
     if (selected.length === 0) throw new UsageError(`${abs} has no ${onlyKind} section`);
   }
-  const bars = new Map<string, ProgressBar>();
-  const emit = (e: JobEvent): void => {
-    if (values.json) {
-      process.stdout.write(`${JSON.stringify(e)}\n`);
-      return;
-    }
-    if (e.type === 'progress') {
-      let bar = bars.get(e.job);
-      if (!bar) bars.set(e.job, (bar = new ProgressBar(e.job)));
-      bar.update(e.done, e.total, e.unit, e.message ?? '');
-      if (e.done === e.total) {
-        bar.finish();
-        bars.delete(e.job);
-      }
-    } else if (e.type === 'step' && e.step % 10 === 0) {
-      process.stderr.write(
-        `  step ${e.step}  token ${e.tokenLoss.toFixed(4)}  projection ${e.projectionLoss.toFixed(4)}  lr ${e.lr.toExponential(2)}  |g| ${e.gradNorm.toFixed(3)}  cos ${e.cosine.map((c) => c.toFixed(2)).join(' ')}\n`,
-      );
-    } else if (e.type === 'eval') {
-      process.stderr.write(`  held-out at step ${e.step}: token ${e.tokenLoss.toFixed(4)}  projection ${e.projectionLoss.toFixed(4)}\n`);
-    } else if (e.type === 'log') {
-      process.stderr.write(`${e.level === 'info' ? '' : `${e.level}: `}${e.message}\n`);
-    }
-  };
+  const emit = runEmitter(values.json);
   const ctl = new AbortController();
-  const onSigint = (): void => {
-    process.stderr.write('\ncancelling (the run folder will be marked cancelled)…\n');
-    ctl.abort();
-  };
-  process.once('SIGINT', onSigint);
+  const unhandle = handleRunSignals(ctl);
   try {
     const { threads, ...backendOptions } = options;
     const summaries = await runConfig(loaded.config, selected, {
@@ -347,19 +318,15 @@ async function cmdRun(argv: string[], onlyKind?: string): Promise<number> {
       backend: pref,
       threads,
       backendOptions,
-    }).catch((e: unknown) => {
-      // After a SIGINT whatever stopped the run is the cancellation; the runner has marked its folder cancelled.
-      throw ctl.signal.aborted && !(e instanceof CancelledError) ? new CancelledError() : e;
     });
-    if (values.json) process.stdout.write(`${JSON.stringify({ type: 'summary', runs: summaries })}\n`);
-    else {
-      process.stdout.write('\n| section | status | result |\n| --- | --- | --- |\n');
-      for (const s of summaries) process.stdout.write(`| ${s.kind} ${s.section} | ${s.status} | ${s.headline} |\n`);
-      for (const s of summaries) if (s.detail) process.stdout.write(`\n${s.kind} ${s.section}:\n\n${s.detail}\n`);
+    const code = reportRun(summaries, values.json);
+    if (ctl.signal.aborted) {
+      process.stderr.write(`rtune run: cancelled\n`);
+      return EXIT_INTERRUPTED;
     }
-    return summaries.every((s) => s.status === 'done') ? 0 : 1;
+    return code;
   } finally {
-    process.removeListener('SIGINT', onSigint);
+    unhandle();
   }
 }
 
@@ -372,6 +339,7 @@ const COMMANDS: Record<string, (argv: string[]) => Promise<number>> = {
   generate: cmdGenerate,
   perplexity: cmdPerplexity,
   run: (argv) => cmdRun(argv),
+  status: (argv) => Promise.resolve(cmdStatus(argv, usage)),
   ...Object.fromEntries(Object.entries(SHORTCUT_KIND).map(([cmd, kind]) => [cmd, (argv: string[]) => cmdRun(argv, kind)])),
 };
 

@@ -15,6 +15,7 @@ import { RtuneCommands, type OpenRunArgs, type RtuneInitializationOptions, type 
 import { JobController, type JobSpec } from './jobs';
 import { PanelHost } from './panels';
 import { RunState, loadRunFolder } from './run-state';
+import { runStatusOf } from '../job/run-folder';
 import { COMMAND_SECTIONS, runnableSections, sectionsFor, type RunnableSection } from './sections';
 import { readSettings, SERVER_SETTINGS, type RtuneSettings } from './settings';
 
@@ -279,12 +280,7 @@ export async function activate(context: vscode.ExtensionContext): Promise<RtuneA
           const dir = path.join(root, sec, r);
           try {
             const st = fs.statSync(path.join(dir, 'events.jsonl'));
-            let status = '?';
-            try {
-              status = String((JSON.parse(fs.readFileSync(path.join(dir, 'status.json'), 'utf8')) as { status?: unknown }).status);
-            } catch {
-              // unreadable status: shown as ?
-            }
+            const status = runStatusOf(dir).status;
             out.push({ label: `${sec} / ${r}`, description: status, dir, mtime: st.mtimeMs });
           } catch {
             // not a run folder

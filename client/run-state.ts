@@ -7,6 +7,7 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { runStatusOf } from '../job/run-folder';
 import type { JobEvent } from '../protocol/job';
 import {
   extensionMessage,
@@ -182,11 +183,12 @@ export class RunState {
 }
 
 /**
- * Replays a run folder into `state`: its events (a torn last line from a crash is skipped), then its final status
- * from `status.json` (a run whose status still says `running` but that no process owns is shown as failed by the
- * caller's choice of `orphanStatus`). Returns the run id, or throws an Error naming the folder and what is missing.
+ * Replays a run folder into `state`: its events (a torn last line from a crash is skipped), then its status as
+ * every reader reads it (`runStatusOf`, job/run-folder.ts: the summary when there is one, and `interrupted` for a
+ * folder still saying `running` whose writer is gone). Returns the run id, or throws an Error naming the folder
+ * and what is missing.
  */
-export function loadRunFolder(state: RunState, dir: string, orphanStatus: RunStatus = 'failed'): string {
+export function loadRunFolder(state: RunState, dir: string): string {
   const eventsFile = path.join(dir, 'events.jsonl');
   let text: string;
   try {
@@ -211,17 +213,9 @@ export function loadRunFolder(state: RunState, dir: string, orphanStatus: RunSta
   }
   if (!sawRun) {
     // A folder written before runs announced themselves: its steps made a series keyed by their run id already.
-    state.runs.set(run, { run, section: path.basename(path.dirname(dir)), kind: 'unknown', dir, status: orphanStatus });
+    state.runs.set(run, { run, section: path.basename(path.dirname(dir)), kind: 'unknown', dir, status: 'interrupted' });
   }
-  let status: RunStatus = orphanStatus;
-  let message: string | undefined;
-  try {
-    const st = JSON.parse(fs.readFileSync(path.join(dir, 'status.json'), 'utf8')) as { status?: unknown; message?: unknown };
-    if (st.status === 'done' || st.status === 'failed' || st.status === 'cancelled') status = st.status;
-    if (typeof st.message === 'string') message = st.message;
-  } catch {
-    message = 'no status.json';
-  }
+  const { status, message } = runStatusOf(dir);
   state.setStatus(run, status, message);
   return run;
 }

@@ -98,15 +98,17 @@ export function startWorkerJob(o: WorkerJobOptions): WorkerJob {
           : `the worker process exited unexpectedly (${signal !== null ? `signal ${signal}` : `exit code ${String(code)}`})`;
       const message = tail.length > 0 ? `${why}. Last output:\n${tail.join('\n')}` : why;
       const finishedSections = new Set(summaries.map((s) => `${s.kind}\u241f${s.section}`));
+      // Killed after a cancel that did not stop it in time: the user's cancel, so its folders end cancelled.
+      const status = cancelled && signal === 'SIGKILL' ? 'cancelled' : 'failed';
       for (const r of runs) {
         if (finishedSections.has(`${r.kind}\u241f${r.section}`)) continue;
         try {
-          markRunFailed(r.dir, { section: r.section, kind: r.kind, ...(r.file !== undefined ? { file: r.file } : {}), message });
+          markRunFailed(r.dir, { section: r.section, kind: r.kind, ...(r.file !== undefined ? { file: r.file } : {}), message, status });
         } catch {
           // the folder may be gone; the outcome still reports the failure
         }
       }
-      resolve({ status: 'failed', message });
+      resolve({ status, message });
     };
     child.on('exit', (code, signal) => finish(code, signal));
     child.on('error', (e) => {

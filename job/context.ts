@@ -62,7 +62,7 @@ export interface SectionContext {
   /** Create a section's run folder and announce it (a `run` event) before anything else is streamed. */
   openFolder(outputDir: string, section: string, kind: RunKind, config: unknown, opts?: { stamp?: boolean }): RunFolder;
   emit(e: JobEvent, folder?: RunFolder): void;
-  /** Run `body` for `folder`; a throw marks the folder failed (or cancelled) and is rethrown. */
+  /** Run `body` for `folder`; a throw marks the folder failed (or cancelled) and that summary is returned. */
   guarded(folder: RunFolder, job: string, body: () => Promise<RunSummary>): Promise<RunSummary>;
 }
 

@@ -4,11 +4,13 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { readRunState } from '../common/run-status';
 import type { JobEvent, SearchTrial } from '../protocol/job';
 
 /**
  * Trials of the newest earlier run of a search in `output` (other than `current`) when that run did not finish and
- * was made with the same configuration; otherwise none. Reads `config.json`, `status.json` and the `trial` events.
+ * was made with the same configuration; otherwise none. Reads `config.json`, its state (readRunState: cancelled,
+ * failed or interrupted) and the `trial` events. Skipped runs are passed over.
  */
 export function resumableTrials(output: string, current: string, config: unknown): { from: string; trials: SearchTrial[] } {
   let names: string[] = [];
@@ -20,12 +22,13 @@ export function resumableTrials(output: string, current: string, config: unknown
   } catch {
     return { from: '', trials: [] };
   }
-  const prev = names[names.length - 1];
+  // A skipped run ran nothing: look past it. A run still running in another process is not resumed from.
+  const prev = names.reverse().find((n) => !n.startsWith('.') && readRunState(path.join(output, n)).status !== 'skipped');
   if (prev === undefined) return { from: '', trials: [] };
   const dir = path.join(output, prev);
   try {
-    const status = (JSON.parse(fs.readFileSync(path.join(dir, 'status.json'), 'utf8')) as { status?: string }).status;
-    if (status === 'done') return { from: prev, trials: [] };
+    const status = readRunState(dir).status;
+    if (status === 'done' || status === 'running') return { from: prev, trials: [] };
     if (fs.readFileSync(path.join(dir, 'config.json'), 'utf8').trim() !== JSON.stringify(config, null, 2).trim()) return { from: prev, trials: [] };
     const trials: SearchTrial[] = [];
     for (const line of fs.readFileSync(path.join(dir, 'events.jsonl'), 'utf8').split('\n')) {

@@ -8,15 +8,15 @@
 import * as path from 'node:path';
 import { initBackend } from '../engine/backend';
 import { openModel, type Session } from '../engine/session';
-import { CancelledError, throwIfCancelled } from '../engine/util/cancel';
-import type { RunConfig, RunKind, SectionRef } from '../protocol/contract';
+import { CancelledError } from '../engine/util/cancel';
+import type { FinalStatus, RunConfig, RunKind, SectionRef } from '../protocol/contract';
 import type { JobEvent, RunEnded } from '../protocol/job';
-import type { RunSummary } from '../protocol/lsp';
+import { RTUNE_LSP_PROTOCOL_VERSION, type RunSummary } from '../protocol/lsp';
 import type { ExtractedDirection, RunOptions, SectionContext, TunedResult } from './context';
 import { failureKind } from './failure';
-import { planSections } from './plan';
+import { planSections, prerequisitesOf } from './plan';
 import { preflight } from './preflight';
-import { RunFolder } from './run-folder';
+import { cleanOutputFolder, RunFolder } from './run-folder';
 import { runDirection } from './sections/direction';
 import { runEval } from './sections/eval';
 import { runExport } from './sections/export';
@@ -91,43 +91,117 @@ export class Runner implements SectionContext {
     }
   }
 
+  /**
+   * Runs `body` for `folder`. A throw marks the folder failed (or cancelled, after a cancel) and returns that
+   * summary: the runner decides what a failure means for the sections after it.
+   */
   async guarded(folder: RunFolder, job: string, body: () => Promise<RunSummary>): Promise<RunSummary> {
-    const ended = (s: RunSummary): void => {
-      // After finish() the event log is closed: tell watchers only.
-      this.opts.emit?.({
-        type: 'runEnd',
-        run: folder.id,
-        section: folder.section,
-        kind: folder.kind as RunEnded['kind'],
-        status: s.status,
-        headline: s.headline,
-      });
-    };
+    const ended = (s: RunSummary): RunSummary => this.ended(folder, s);
     try {
-      const summary = await body();
-      ended(summary);
-      return summary;
+      return ended(await body());
     } catch (e) {
       const cancelled = e instanceof CancelledError || this.opts.signal?.aborted === true;
       const message = e instanceof Error ? e.message : String(e);
       this.emit({ type: 'failed', job, kind: cancelled ? 'cancelled' : failureKind(e), message }, folder);
-      ended(folder.finish(cancelled ? 'cancelled' : 'failed', cancelled ? 'cancelled' : `failed: ${message}`));
-      throw e;
+      return ended(folder.finish(cancelled ? 'cancelled' : 'failed', cancelled ? 'cancelled' : `failed: ${message}`));
     }
+  }
+
+  /** A section that is not run because `reason`: a run folder that says so (status `skipped`). */
+  skip(ref: SectionRef, reason: string): RunSummary {
+    const sec = sectionConfig(this.config, ref);
+    const headline = `skipped: ${reason}`;
+    if (sec === undefined) return summaryWithoutFolder(ref, 'skipped', headline, this.opts.file);
+    const folder = this.openFolder(sec.output, ref.name, ref.kind as RunKind, sec, { stamp: ref.kind === 'export' });
+    this.emit({ type: 'log', level: 'warn', message: `${ref.kind} ${ref.name}: ${headline}` }, folder);
+    return this.ended(folder, folder.finish('skipped', headline));
+  }
+
+  /** Tells watchers a folder ended (after finish() its event log is closed). */
+  private ended(folder: RunFolder, s: RunSummary): RunSummary {
+    this.opts.emit?.({
+      type: 'runEnd',
+      run: folder.id,
+      section: folder.section,
+      kind: folder.kind as RunEnded['kind'],
+      status: s.status,
+      headline: s.headline,
+    });
+    return s;
   }
 }
 
-/** Run the named sections (or all runnable ones) in file order. */
+/** The config of a runnable section (its `output` says where its run folders go). */
+function sectionConfig(c: RunConfig, ref: SectionRef): { readonly output: string } | undefined {
+  const tables = { direction: c.directions, tune: c.tunes, search: c.searches, eval: c.evals, export: c.exports };
+  return ref.kind in tables ? tables[ref.kind as RunKind][ref.name] : undefined;
+}
+
+/** A summary for a section that got no run folder (not run after a cancel, or its folder could not be made). */
+function summaryWithoutFolder(ref: SectionRef, status: FinalStatus, headline: string, file: string | undefined): RunSummary {
+  const now = new Date().toISOString();
+  return {
+    protocolVersion: RTUNE_LSP_PROTOCOL_VERSION,
+    section: ref.name,
+    kind: ref.kind,
+    ...(file !== undefined ? { file } : {}),
+    status,
+    finished: now,
+    headline,
+  };
+}
+
+const ENDED_AS: Record<FinalStatus, string> = {
+  done: 'is done',
+  failed: 'failed',
+  cancelled: 'was cancelled',
+  skipped: 'was skipped',
+  interrupted: 'was interrupted',
+};
+
+const refKey = (r: SectionRef): string => `${r.kind}\u241f${r.name}`;
+
+/**
+ * Run the named sections (or all runnable ones) in file order, and return a summary for every one of them. A
+ * section whose prerequisite (plan.ts) did not finish `done` in this run is not run: it gets a `skipped` folder
+ * naming the prerequisite. A failed section does not stop independent ones. After a cancel the section running
+ * ends `cancelled` (keeping what it finished) and the rest are listed as not run, without folders.
+ */
 export async function runConfig(config: RunConfig, sections: string[], opts: RunOptions = {}): Promise<RunSummary[]> {
   const chosen = planSections(config, sections, { prerequisites: opts.prerequisites ?? true });
   preflight(chosen, opts);
   const runner = new Runner(config, opts);
   const out: RunSummary[] = [];
+  const ended = new Map<string, FinalStatus>();
+  const aborted = (): boolean => opts.signal?.aborted === true;
   try {
+    // Temp files a killed earlier run left in these output folders (an export's .model.tmp-*) go first.
+    for (const o of new Set(chosen.map((r) => sectionConfig(config, r)?.output))) {
+      if (o === undefined) continue;
+      for (const p of cleanOutputFolder(o)) runner.emit({ type: 'log', level: 'info', message: `removed ${p}, left by a run that was killed` });
+    }
     for (const ref of chosen) {
-      throwIfCancelled(opts.signal);
-      const r = await runner.runSection(ref);
-      if (r) out.push(r);
+      if (aborted()) {
+        out.push(summaryWithoutFolder(ref, 'cancelled', 'not run: the run was cancelled', opts.file));
+        continue;
+      }
+      const bad = prerequisitesOf(config, ref).find((p) => ended.has(refKey(p)) && ended.get(refKey(p)) !== 'done');
+      let r: RunSummary | undefined;
+      try {
+        r =
+          bad !== undefined
+            ? runner.skip(ref, `its prerequisite ${bad.kind} ${bad.name} ${ENDED_AS[ended.get(refKey(bad)) ?? 'failed']}`)
+            : await runner.runSection(ref);
+      } catch (e) {
+        // Only a section's folder can fail outside guarded() (it cannot be created): say so and go on.
+        if (e instanceof CancelledError || aborted()) r = summaryWithoutFolder(ref, 'cancelled', 'cancelled', opts.file);
+        else r = summaryWithoutFolder(ref, 'failed', `failed: ${e instanceof Error ? e.message : String(e)}`, opts.file);
+        runner.emit({ type: 'log', level: 'error', message: `${ref.kind} ${ref.name}: ${r.headline}` });
+      }
+      if (r) {
+        ended.set(refKey(ref), r.status);
+        out.push(r);
+      }
     }
   } finally {
     runner.dispose();

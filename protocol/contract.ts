@@ -72,8 +72,12 @@ export type DirectionFormat = (typeof DIRECTION_FORMATS)[number];
 export const BLOCK_NAMES = ['q', 'k', 'v', 'o', 'gate', 'up', 'down', 'attn_norm', 'mlp_norm', 'q_norm', 'k_norm', 'attn_post_norm', 'mlp_post_norm'] as const;
 export type BlockName = (typeof BLOCK_NAMES)[number];
 
-/** Run statuses a run folder can end in (`running` while it is written). */
-export const RUN_STATUSES = ['running', 'done', 'failed', 'cancelled'] as const;
+/**
+ * Run statuses of a run folder (docs/architecture.md, "Run folders"): `running` while its process writes it;
+ * `done`, `failed`, `cancelled` as it ended; `skipped` when a prerequisite did not finish, so it was not run;
+ * `interrupted` when a reader finds `running` but the writing process is gone (killed, crashed, power loss).
+ */
+export const RUN_STATUSES = ['running', 'done', 'failed', 'cancelled', 'skipped', 'interrupted'] as const;
 export type RunStatus = (typeof RUN_STATUSES)[number];
 /** How a run ended. */
 export type FinalStatus = Exclude<RunStatus, 'running'>;

@@ -2,13 +2,16 @@
  * Reads finished runs' `summary.json` files for the inline-results protocol. For each runnable section it looks
  * in the section's output folder for `<run id>/summary.json` (and a `summary.json` directly inside), caching each
  * summary by mtime and each folder listing until `invalidate()` (called on `rtune/resultsChanged` and when
- * watched files change) or for a few seconds. Reads from disk, so results survive a window reload.
+ * watched files change) or for a few seconds. Reads from disk, so results survive a window reload. A folder with
+ * no summary whose writer is gone (common/run-status.ts `readRunState`, the one rule every reader uses) is shown
+ * as `interrupted`, named by the `run` event its events.jsonl opens with.
  * Non-goals: no watching of its own, no knowledge of how runs are executed.
  */
 
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { RUN_SUMMARY_FILE, RunSummary } from '../protocol/lsp';
+import { readRunState } from '../common/run-status';
+import { RTUNE_LSP_PROTOCOL_VERSION, RUN_SUMMARY_FILE, RunSummary } from '../protocol/lsp';
 import type { Analysis } from '../language/analysis';
 import { FoundSummary, latestFor, parseRunSummary, resultFolders } from '../language/features/results';
 import type { SectionInfo } from '../language/lower';
@@ -61,7 +64,7 @@ export class ResultsReader {
     try {
       mtimeMs = fs.statSync(file).mtimeMs;
     } catch {
-      return undefined;
+      return interruptedSummary(runDir);
     }
     const hit = this.summaries.get(file);
     if (hit !== undefined && hit.mtimeMs === mtimeMs) return hit.summary;
@@ -89,4 +92,32 @@ export class ResultsReader {
     }
     return out;
   }
+}
+
+/** The summary of a run folder whose writer died before it finished (no summary.json), or undefined. */
+export function interruptedSummary(runDir: string): RunSummary | undefined {
+  const state = readRunState(runDir);
+  if (state.status !== 'interrupted' || state.from !== 'status') return undefined;
+  let first: unknown;
+  try {
+    const text = fs.readFileSync(path.join(runDir, 'events.jsonl'), 'utf8');
+    first = JSON.parse(text.slice(0, text.indexOf('\n') >= 0 ? text.indexOf('\n') : text.length));
+  } catch {
+    return undefined;
+  }
+  const e = first as { type?: unknown; section?: unknown; kind?: unknown; file?: unknown };
+  const summary = parseRunSummary(
+    JSON.stringify({
+      protocolVersion: RTUNE_LSP_PROTOCOL_VERSION,
+      section: e.section,
+      kind: e.kind,
+      ...(typeof e.file === 'string' ? { file: e.file } : {}),
+      status: 'interrupted',
+      started: state.started,
+      finished: state.updated ?? state.started,
+      headline: state.message ?? 'interrupted',
+      detail: `${state.message ?? 'interrupted'}; the run folder ${runDir} holds what it wrote before.`,
+    }),
+  );
+  return e.type === 'run' ? summary : undefined;
 }

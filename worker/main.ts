@@ -17,7 +17,7 @@ import { formatDiagnostics } from '../language/report';
 import { backendOptionsFromEnv } from '../job/backend-env';
 import { failureKind } from '../job/failure';
 import { runConfig } from '../job/runner';
-import type { JobEvent } from '../protocol/job';
+import type { JobEvent, JobFailed } from '../protocol/job';
 import type { RunSummary } from '../protocol/lsp';
 import { checkWorkerRequest, type WorkerMessage, type WorkerRunRequest } from '../protocol/worker';
 import { createNodeEnv } from '../language/node-env';
@@ -72,7 +72,9 @@ async function run(req: WorkerRunRequest, ctl: AbortController): Promise<WorkerM
     }, 250);
     watchdog.unref();
   }
+  let firstFailure: JobFailed['kind'] | undefined;
   const emit = (e: JobEvent): void => {
+    if (e.type === 'failed' && e.kind !== 'cancelled') firstFailure ??= e.kind;
     void send({ type: 'event', event: e });
   };
   const threads = req.threads > 0 ? req.threads : Math.min(os.cpus().length, 8);
@@ -91,6 +93,12 @@ async function run(req: WorkerRunRequest, ctl: AbortController): Promise<WorkerM
     );
     if (memoryError) return { type: 'error', kind: 'memory', message: memoryError.message, summaries };
     if (ctl.signal.aborted) return { type: 'error', kind: 'cancelled', message: 'cancelled', summaries };
+    // A failed section does not stop the others (they run, or are skipped when they need it): the job failed.
+    const failed = summaries.filter((x) => x.status === 'failed');
+    if (failed.length > 0) {
+      const message = failed.map((x) => `${x.kind} ${x.section}: ${x.headline}`).join('\n');
+      return { type: 'error', kind: firstFailure ?? 'internal', message, summaries };
+    }
     return { type: 'done', summaries };
   } catch (e) {
     if (memoryError) return { type: 'error', kind: 'memory', message: memoryError.message, summaries };

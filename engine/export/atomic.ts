@@ -1,7 +1,8 @@
 /**
  * Atomic file and folder writes for exports: a file is written to a temporary sibling, fsynced and renamed into
  * place; a folder is built in a temporary sibling and renamed into place in one step, so readers never see a
- * half-written export (a crash leaves at most a `.NAME.tmp-*` folder beside it, never a partial NAME).
+ * half-written export (a crash leaves at most a `.NAME.tmp-<pid>-*` folder beside it, never a partial NAME; the next
+ * run removes it once that pid is gone: common/run-status.ts `cleanOutputFolder`).
  *
  * Non-goals: cross-filesystem moves, locking against concurrent writers of the same folder, Windows' rename
  * semantics for open files.
@@ -61,7 +62,7 @@ export async function buildFolderAtomic<T>(outDir: string, marker: string, fill:
   checkReplaceable(target, marker);
   const parent = path.dirname(target);
   fs.mkdirSync(parent, { recursive: true });
-  const tmp = fs.mkdtempSync(path.join(parent, `.${path.basename(target)}.tmp-`));
+  const tmp = fs.mkdtempSync(path.join(parent, `.${path.basename(target)}.tmp-${process.pid}-`));
   try {
     fs.chmodSync(tmp, 0o755); // mkdtemp makes it private; the export is an ordinary folder
     const result = await fill(tmp);

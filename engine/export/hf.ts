@@ -24,6 +24,7 @@ import { readSafetensors, writeSafetensors, type TensorToWrite, type WritableDty
 import type { Model } from '../model/forward';
 import { loadModel, modelToTensors, type HostTensor } from '../model/load';
 import { paramSpecs } from '../../model/params';
+import { throwIfCancelled } from '../util/cancel';
 import { transpose2d } from '../util/random';
 import { buildFolderAtomic, checkReplaceable, ExportError, writeFileAtomic } from './atomic';
 import { hfExportReadme } from './hf-readme';
@@ -45,6 +46,8 @@ export interface HfExportOptions {
   dtype?: WritableDtype;
   /** Extra string metadata for model.safetensors and rtune-export.json. */
   metadata?: Record<string, string>;
+  /** Cancels between the tensor reads and before anything is written (a CancelledError; nothing is left behind). */
+  signal?: AbortSignal;
 }
 
 export interface HfExportManifest {
@@ -99,10 +102,13 @@ export async function exportHfModel(model: Model, tokenizer: string | undefined,
 
   checkReplaceable(path.resolve(outDir), EXPORT_MANIFEST); // fail before the (slow) tensor download
 
+  throwIfCancelled(opts.signal);
   const all = await modelToTensors(model);
+  throwIfCancelled(opts.signal);
   let selected: Array<[string, HostTensor]> = [...all];
   if (opts.mode === 'changed' && base !== undefined) {
     const baseTensors = await modelToTensors(base.model);
+    throwIfCancelled(opts.signal);
     checkSameArchitecture(all, baseTensors, outDir);
     selected = selected.filter(([name, t]) => !sameBits(t.data, (baseTensors.get(name) as HostTensor).data));
   }

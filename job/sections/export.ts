@@ -22,6 +22,7 @@ import {
   type HfExportResult,
 } from '../../engine/export';
 import { vectorsAt } from '../../engine/method/direction-set';
+import { throwIfCancelled } from '../../engine/util/cancel';
 import { loadModel } from '../../engine/model/load';
 import { findTokenizer } from '../../engine/tokenizer';
 import { withWeights } from '../../engine/model/weights';
@@ -50,6 +51,7 @@ export async function runExport(ctx: SectionContext, x: ExportConfig): Promise<R
             mode: x.weights === 'changed' ? 'changed' : 'full',
             dtype: x.dtype.toUpperCase() as Uppercase<typeof x.dtype>,
             ...(base ? { base: { model: base, path: srcPath } } : {}),
+            ...ctx.cancel,
           }),
         );
       } finally {
@@ -73,6 +75,7 @@ export async function runExport(ctx: SectionContext, x: ExportConfig): Promise<R
       ...(written.includes('model/') ? { model: 'model', weights: x.weights === 'changed' ? ('changed' as const) : ('full' as const) } : {}),
     };
     let gguf: ControlVectorInfo | undefined;
+    throwIfCancelled(ctx.cancel.signal);
     if (x.direction !== undefined) {
       const d = ctx.directions.get(x.direction);
       if (!d) throw new Error(`export ${x.name}: run direction ${x.direction} first`);

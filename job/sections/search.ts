@@ -8,6 +8,8 @@ import { generate } from '../../engine/generate';
 import { blockSearch } from '../../engine/method/search';
 import { forward, type Model } from '../../engine/model/forward';
 import type { Session } from '../../engine/session';
+import { throwIfCancelled } from '../../engine/util/cancel';
+import { yieldToEventLoop } from '../../engine/util/yield';
 import { expandBlocks } from '../../model/blocks';
 import type { PromptSetConfig, SearchConfig, TuneConfig } from '../../protocol/contract';
 import type { RunSummary } from '../../protocol/lsp';
@@ -62,6 +64,8 @@ export async function runSearch(ctx: SectionContext, x: SearchConfig): Promise<R
         const { idTrue, idFalse } = labelIds(s, p);
         let onTarget = 0;
         for (const e of held) {
+          await yieldToEventLoop();
+          throwIfCancelled(ctx.cancel.signal);
           const t = tf.tidy(() => forward(m, [e.ids], { logits: 'last' }).logits as tf.Tensor3D);
           const row = await t.data();
           t.dispose();

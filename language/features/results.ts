@@ -35,7 +35,7 @@ function isRecord(v: unknown): v is Record<string, unknown> {
 }
 
 const KINDS: readonly RtuneSectionKind[] = ['model', 'prompts', 'direction', 'tune', 'search', 'eval', 'export'];
-const STATUSES: readonly RunSummary['status'][] = ['done', 'failed', 'cancelled'];
+const STATUSES: readonly RunSummary['status'][] = ['done', 'failed', 'cancelled', 'skipped', 'interrupted'];
 
 /** Parses summary.json text; undefined when it is not a valid RunSummary. */
 export function parseRunSummary(text: string): RunSummary | undefined {
@@ -83,8 +83,17 @@ export function latestFor(section: SectionInfo, found: readonly FoundSummary[], 
   return best;
 }
 
-/** The text shown next to a section: "✓ headline", "✗ failed: headline", "◌ cancelled: headline". */
+const MARKS: Record<RunSummary['status'], string> = {
+  done: '✓',
+  failed: '✗ failed:',
+  cancelled: '◌ cancelled:',
+  skipped: '◌ skipped:',
+  interrupted: '✗ interrupted:',
+};
+
+/** The text shown next to a section: "✓ headline", "✗ failed: headline", "◌ cancelled: headline", …. */
 export function resultTitle(s: RunSummary): string {
-  const mark = s.status === 'done' ? '✓' : s.status === 'failed' ? '✗ failed:' : '◌ cancelled:';
-  return `${mark} ${s.headline}`;
+  const mark = MARKS[s.status];
+  // Skipped and interrupted headlines already start with their status word.
+  return `${mark} ${s.headline.startsWith(`${s.status}: `) ? s.headline.slice(s.status.length + 2) : s.headline}`;
 }

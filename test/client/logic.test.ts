@@ -291,7 +291,7 @@ describe('run state', () => {
     fs.writeFileSync(path.join(runDir, 'status.json'), JSON.stringify({ status: 'running' }));
     const st = new RunState();
     assert.equal(loadRunFolder(st, runDir), run);
-    assert.equal(st.runs.get(run)?.status, 'failed', 'a folder still saying running, with no process, is shown failed');
+    assert.equal(st.runs.get(run)?.status, 'interrupted', 'a folder still saying running, with no process, is shown interrupted');
     assert.equal(loadRunFolder(st, runDir), run);
     assert.equal(st.counts.points, 3, 'a second replay does not duplicate points');
     const msgs = st.apply({ type: 'failed', job: 'tune', kind: 'cancelled', message: 'cancelled at step 2' });

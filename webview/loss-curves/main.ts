@@ -190,8 +190,8 @@ function renderLegend(): void {
     const msg = row.querySelector('.lc-run-message') as HTMLElement;
     msg.textContent = run.statusMessage ?? '';
     // A failure's message is an error; a finished run's is its summary line.
-    msg.classList.toggle('rt-error', run.status === 'failed');
-    msg.classList.toggle('rt-muted', run.status !== 'failed');
+    msg.classList.toggle('rt-error', run.status === 'failed' || run.status === 'interrupted');
+    msg.classList.toggle('rt-muted', run.status !== 'failed' && run.status !== 'interrupted');
   }
 }
 
