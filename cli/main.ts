@@ -27,12 +27,14 @@ const USAGE = `rtune — representation tuning from the command line
 Usage:
   rtune generate   --model PATH --prompt TEXT [--max-tokens N] [--temperature T] [--top-p P] [--seed S] [--json]
   rtune perplexity --model PATH --data FILE [--max-length N] [--stride N] [--batch N] [--newlines lf|raw] [--json]
-  rtune run FILE.rtune [SECTION ...] [--backend NAME] [--threads N] [--json]
-                                                  run the file's sections (all, or the named ones) in order
-  rtune extract|tune|search|eval|export FILE.rtune [NAME ...] [--backend NAME] [--threads N] [--json]
+  rtune run FILE.rtune [SECTION ...] [--fresh] [--from RUN_FOLDER] [--backend NAME] [--threads N] [--json]
+                                                  run the file's sections (all, or the named ones, with the
+                                                  direction and tune they use) in order
+  rtune extract|tune|search|eval|export FILE.rtune [NAME ...] [same options]
                                                   run only the direction/tune/search/eval/export sections
-                                                  (a section's inputs must be in the same call: e.g. the
-                                                  direction a tune uses)
+  A direction or tune whose inputs (keys, data, model files) equal those of its newest finished run folder is
+  loaded from it, not computed again. --fresh computes every one again; --from RUN_FOLDER gives the named eval
+  or export sections the tune of that finished tune run folder (of the same model).
 
 Common options:
   --model PATH       a Hugging Face model folder, a llama2.c .bin checkpoint, or "demo" (the built-in demo model)
@@ -79,6 +81,8 @@ const BACKEND_OPTIONS = {
   backend: { type: 'string' },
   threads: { type: 'string' },
 } as const;
+
+const REUSE_OPTIONS = { fresh: { type: 'boolean', default: false }, from: { type: 'string' } } as const;
 
 const COMMON = {
   model: { type: 'string' },
@@ -280,11 +284,12 @@ const SHORTCUT_KIND: Record<string, string> = { extract: 'direction', tune: 'tun
 async function cmdRun(argv: string[], onlyKind?: string): Promise<number> {
   const { values, positionals } = parseArgs({
     args: argv,
-    options: { ...BACKEND_OPTIONS, json: { type: 'boolean', default: false }, help: { type: 'boolean', short: 'h', default: false } },
+    options: { ...BACKEND_OPTIONS, ...REUSE_OPTIONS, json: { type: 'boolean', default: false }, help: { type: 'boolean', short: 'h', default: false } },
     allowPositionals: true,
   });
   if (values.help) return usage(0);
   const { pref, options } = backendChoice(values);
+  const reuse = { ...(values.fresh ? { fresh: true } : {}), ...(values.from !== undefined ? { from: path.resolve(values.from) } : {}) };
   const [file, ...sections] = positionals;
   if (!file) throw new UsageError('give the .rtune file to run: rtune run FILE.rtune [SECTION ...]');
   const abs = path.resolve(file);
@@ -339,7 +344,7 @@ async function cmdRun(argv: string[], onlyKind?: string): Promise<number> {
   process.once('SIGINT', onSigint);
   try {
     const { threads, ...backendOptions } = options;
-    const summaries = await runConfig(loaded.config, selected, { file: abs, emit, signal: ctl.signal, backend: pref, threads, backendOptions }).catch(
+    const summaries = await runConfig(loaded.config, selected, { file: abs, emit, signal: ctl.signal, backend: pref, threads, backendOptions, ...reuse }).catch(
       (e: unknown) => {
         // After a SIGINT whatever stopped the run is the cancellation; the runner has marked its folder cancelled.
         throw ctl.signal.aborted && !(e instanceof CancelledError) ? new CancelledError() : e;

@@ -13,6 +13,7 @@ import type { RunConfig, RunKind, SectionRef } from '../protocol/contract';
 import type { JobEvent, RunEnded } from '../protocol/job';
 import type { RunSummary } from '../protocol/lsp';
 import type { ExtractedDirection, RunOptions, SectionContext, TunedResult } from './context';
+import { fromRunFolder, useTuneFrom } from './checkpoint';
 import { failureKind } from './failure';
 import { planSections } from './plan';
 import { RunFolder } from './run-folder';
@@ -118,10 +119,12 @@ export class Runner implements SectionContext {
 
 /** Run the named sections (or all runnable ones) in file order. */
 export async function runConfig(config: RunConfig, sections: string[], opts: RunOptions = {}): Promise<RunSummary[]> {
-  const chosen = planSections(config, sections, { prerequisites: opts.prerequisites ?? true });
+  const from = opts.from !== undefined ? fromRunFolder(config, sections, opts.from) : undefined;
+  const chosen = planSections(config, sections, { prerequisites: opts.prerequisites ?? true, ...(from ? { given: [from.tune] } : {}) });
   const runner = new Runner(config, opts);
   const out: RunSummary[] = [];
   try {
+    if (from && opts.from !== undefined) out.push(await useTuneFrom(runner, from.tune, opts.from));
     for (const ref of chosen) {
       throwIfCancelled(opts.signal);
       const r = await runner.runSection(ref);

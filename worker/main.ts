@@ -79,7 +79,16 @@ async function run(req: WorkerRunRequest, ctl: AbortController): Promise<WorkerM
   try {
     const backendOptions = backendOptionsFromEnv(process.env);
     summaries.push(
-      ...(await runConfig(loaded.config, req.sections, { file: req.file, emit, signal: ctl.signal, threads, backend: req.backend, backendOptions })),
+      ...(await runConfig(loaded.config, req.sections, {
+        file: req.file,
+        emit,
+        signal: ctl.signal,
+        threads,
+        backend: req.backend,
+        backendOptions,
+        ...(req.fresh === true ? { fresh: true } : {}),
+        ...(req.from !== undefined ? { from: req.from } : {}),
+      })),
     );
     if (memoryError) return { type: 'error', kind: 'memory', message: memoryError.message, summaries };
     if (ctl.signal.aborted) return { type: 'error', kind: 'cancelled', message: 'cancelled', summaries };
