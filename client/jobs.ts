@@ -23,6 +23,10 @@ export interface JobSpec {
   sections: string[];
   /** Which panel to bring up when the job's first run of that kind opens. */
   reveal: boolean;
+  /** A finished tune run folder whose checkpoint the job's eval/export sections use (`rtune run --from`). */
+  from?: string;
+  /** Compute every direction and tune again (`rtune run --fresh`). */
+  fresh?: boolean;
 }
 
 export interface JobHost {
@@ -75,6 +79,8 @@ export class JobController implements vscode.Disposable {
       builtinRoot: this.host.extensionPath,
       maxMemoryBytes: Math.round(s.maxMemoryGiB * 2 ** 30),
       ...(runsFolder !== undefined ? { runsFolder } : {}),
+      ...(job.spec.from !== undefined ? { from: job.spec.from } : {}),
+      ...(job.spec.fresh === true ? { fresh: true } : {}),
     };
     this.log.info(
       `job ${job.id} "${job.title}": starting (${path.basename(job.spec.file)}${job.spec.sections.length ? `, ${job.spec.sections.join(', ')}` : ', all sections'}; backend ${s.backend})`,
