@@ -163,7 +163,7 @@ export function finishedRuns(output: string, kind: 'direction' | 'tune', section
 
 /**
  * The finished run to reuse for a section, if any: the newest done folder whose inputs hash is `inputs.hash`. Logs
- * the decision: reusing, or what changed since the newest finished run, or that `fresh` asked to recompute.
+ * the decision: reusing, or what changed since the newest finished run. With `fresh` there is nothing to decide.
  */
 export function reusableRun(
   ctx: SectionContext,
@@ -172,14 +172,9 @@ export function reusableRun(
   output: string,
   inputs: InputsRecord | undefined,
 ): FinishedRun | undefined {
-  if (!inputs) return undefined;
+  if (!inputs || ctx.opts.fresh === true) return undefined;
   const runs = finishedRuns(output, kind, section);
   const log = (message: string): void => ctx.emit({ type: 'log', level: 'info', message });
-  if (ctx.opts.fresh === true) {
-    if (runs.some((r) => r.inputs.hash === inputs.hash))
-      log(`${kind} ${section}: fresh run asked for; not reusing ${runs.find((r) => r.inputs.hash === inputs.hash)?.id}`);
-    return undefined;
-  }
   const same = runs.find((r) => r.inputs.hash === inputs.hash);
   if (same) {
     log(`reusing ${kind} ${section} from ${same.id} (inputs unchanged; --fresh computes it again)`);
