@@ -4,14 +4,16 @@
  * of the section and of the model and prompts sections it uses (except `name` and `output`), with file paths
  * replaced by what the files hold: the prompts CSV by its sha256, the model by each of its files (config,
  * weights, tokenizer) — sha256 up to 64 MiB, size and modification time above — and the direction a section
- * stands on by the sha256 of its vectors. Nothing else: not the backend actually used, not the time.
+ * stands on by the sha256 of its vectors. The model's `backend` counts as requested: a section that says `auto`
+ * counts the run's backend preference (the CLI's --backend, the editor's rtune.backend), since backends round
+ * differently; the device that answered does not count, nor does the time.
  * Non-goals: hashing engine code (a changed rtune version does not invalidate a run folder).
  */
 import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { DirectionSet } from '../engine/method/direction-set';
-import type { DirectionConfig, ModelConfig, PromptSetConfig, RunConfig, TuneConfig } from '../protocol/contract';
+import type { Backend, DirectionConfig, ModelConfig, PromptSetConfig, RunConfig, TuneConfig } from '../protocol/contract';
 
 export const INPUTS_FILE = 'inputs.json';
 export const INPUTS_FORMAT = 'rtune-inputs/1';
@@ -82,11 +84,11 @@ function modelFiles(m: ModelConfig): Record<string, unknown> {
   return out;
 }
 
-/** A model section as inputs: its keys, with its path and tokenizer replaced by what the files hold. */
-export function modelPart(m: ModelConfig): Record<string, unknown> {
+/** A model section as inputs: its keys, with its path and tokenizer replaced by what the files hold; `backend` is the run's preference for `backend auto`. */
+export function modelPart(m: ModelConfig, backend?: Backend): Record<string, unknown> {
   return {
     source: m.source.kind,
-    backend: m.backend,
+    backend: m.backend === 'auto' ? (backend ?? 'auto') : m.backend,
     files: modelFiles(m),
     tokenizer: m.tokenizer !== undefined ? fileIdentity(m.tokenizer) : null,
   };
@@ -136,7 +138,7 @@ function withoutNameAndOutput<T extends { name: string; output: string }>(c: T):
  * A direction section's inputs, or undefined when they cannot be known yet (the direction it projects out has not
  * run: the section then fails with its own message).
  */
-export function directionInputs(config: RunConfig, d: DirectionConfig, directions: Directions): InputsRecord | undefined {
+export function directionInputs(config: RunConfig, d: DirectionConfig, directions: Directions, backend?: Backend): InputsRecord | undefined {
   const m = config.models[d.model];
   const p = config.prompts[d.prompts];
   const other = d.projectOut !== undefined ? directions.get(d.projectOut) : undefined;
@@ -145,14 +147,14 @@ export function directionInputs(config: RunConfig, d: DirectionConfig, direction
     format: INPUTS_FORMAT,
     kind: 'direction',
     section: withoutNameAndOutput(d),
-    model: modelPart(m),
+    model: modelPart(m, backend),
     prompts: promptsPart(p),
     projectOut: other ? directionSetHash(other) : null,
   });
 }
 
 /** A tune section's inputs, or undefined when its direction has not run (the section then fails with its own message). */
-export function tuneInputs(config: RunConfig, t: TuneConfig, directions: Directions): InputsRecord | undefined {
+export function tuneInputs(config: RunConfig, t: TuneConfig, directions: Directions, backend?: Backend): InputsRecord | undefined {
   const m = config.models[t.model];
   const p = config.prompts[t.prompts];
   const dir = t.direction !== undefined ? directions.get(t.direction) : undefined;
@@ -161,7 +163,7 @@ export function tuneInputs(config: RunConfig, t: TuneConfig, directions: Directi
     format: INPUTS_FORMAT,
     kind: 'tune',
     section: withoutNameAndOutput(t),
-    model: modelPart(m),
+    model: modelPart(m, backend),
     prompts: promptsPart(p),
     direction: dir ? directionSetHash(dir) : null,
   });

@@ -33,7 +33,7 @@ function reuseDirection(ctx: SectionContext, d: DirectionConfig, inputs: ReturnT
 }
 
 export async function runDirection(ctx: SectionContext, d: DirectionConfig): Promise<RunSummary> {
-  const inputs = knownInputs(() => directionInputs(ctx.config, d, ctx.directions));
+  const inputs = knownInputs(() => directionInputs(ctx.config, d, ctx.directions, ctx.opts.backend));
   const reused = reuseDirection(ctx, d, inputs);
   if (reused) return reused;
   const folder = ctx.openFolder(d.output, d.name, 'direction', d);

@@ -123,7 +123,7 @@ async function reuseTune(ctx: SectionContext, t: TuneConfig, inputs: ReturnType<
 }
 
 export async function runTune(ctx: SectionContext, t: TuneConfig): Promise<RunSummary> {
-  const inputs = knownInputs(() => tuneInputs(ctx.config, t, ctx.directions));
+  const inputs = knownInputs(() => tuneInputs(ctx.config, t, ctx.directions, ctx.opts.backend));
   const reused = await reuseTune(ctx, t, inputs);
   if (reused) return reused;
   const folder = ctx.openFolder(t.output, t.name, 'tune', t);
