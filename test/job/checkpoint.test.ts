@@ -73,6 +73,12 @@ describe('checkpoints in run folders', () => {
     assert.deepEqual(again[2]?.metrics, first[2]?.metrics);
     assert.equal(again[2]?.headline, first[2]?.headline);
     assert.equal(folders(dir, 'truthful').length, 1);
+    // `from`: the eval takes the tune of the chosen folder; its direction is not needed, so it is not even loaded.
+    const fromEvents: JobEvent[] = [];
+    const chosen = await runConfig(config, ['check'], { file, from: tuneDir, emit: (e) => fromEvents.push(e) });
+    assert.deepEqual(statuses(chosen), ['tune truthful:done (reused)', 'eval check:done']);
+    assert.ok(logs(fromEvents).includes(`using tune truthful from ${path.basename(tuneDir)} (--from ${tuneDir})`));
+    assert.deepEqual(chosen[1]?.metrics, first[2]?.metrics);
     fs.rmSync(dir, { recursive: true, force: true });
   });
 
