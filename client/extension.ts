@@ -30,6 +30,7 @@ export const EXTENSION_COMMANDS = [
   RtuneCommands.runExport,
   RtuneCommands.openRun,
   'rtune.runAll',
+  'rtune.runFresh',
   'rtune.cancelJob',
   'rtune.showLossCurves',
   'rtune.showHeatmap',
@@ -225,7 +226,16 @@ export async function activate(context: vscode.ExtensionContext): Promise<RtuneA
     const from = command === RtuneCommands.runExport && args?.section === undefined ? await pickTuneRun(doc, file, section) : undefined;
     if (from === null) return undefined;
     const title = `${COMMAND_SECTIONS[command]?.title ?? command}: ${section}${from !== undefined ? ` from ${path.basename(from)}` : ''}`;
-    const spec: JobSpec = { uri: doc.uri.toString(), file, text: doc.getText(), sections: [section], reveal: true, ...(from !== undefined ? { from } : {}) };
+    const fresh = COMMAND_SECTIONS[command]?.fresh === true ? { fresh: true } : {};
+    const spec: JobSpec = {
+      uri: doc.uri.toString(),
+      file,
+      text: doc.getText(),
+      sections: [section],
+      reveal: true,
+      ...(from !== undefined ? { from } : {}),
+      ...fresh,
+    };
     return jobs.enqueue(title, spec).id;
   }
 

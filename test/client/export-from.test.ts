@@ -73,6 +73,15 @@ describe('Export… from a chosen tune run (stubbed vscode)', { concurrency: fal
       'not the newest run',
     );
     assert.equal(fs.readdirSync(path.join(dir, 'runs', 'truthful')).length, 2, 'nothing trained');
+    // Run Fresh… on the tune: trained again although a finished run with these inputs exists.
+    stub.answers.quickPick = 1; // [direction honesty, tune truthful, eval check, search blocks, export release]
+    await stub.commands.get('rtune.runFresh')?.();
+    assert.equal(stub.quickPicks[1]?.items[1]?.label, 'tune truthful');
+    const fresh = api.jobs.queue.running;
+    assert.ok(fresh);
+    assert.deepEqual(await fresh.finished, { status: 'done' });
+    assert.equal(fs.readdirSync(path.join(dir, 'runs', 'truthful')).length, 3, 'trained again');
+    assert.equal(fs.readdirSync(path.join(dir, 'runs', 'honesty')).length, 2, 'its direction extracted again');
     fs.rmSync(dir, { recursive: true, force: true });
   });
 });
