@@ -162,8 +162,8 @@ export function finishedRuns(output: string, kind: 'direction' | 'tune', section
 }
 
 /**
- * The finished run to reuse for a section, if any: the newest done folder whose inputs hash is `inputs.hash`. Logs
- * the decision: reusing, or what changed since the newest finished run. With `fresh` there is nothing to decide.
+ * The finished run to reuse for a section, if any: the newest done folder whose inputs hash is `inputs.hash`. When
+ * there is none but an older finished run, logs what changed since it. With `fresh` there is nothing to decide.
  */
 export function reusableRun(
   ctx: SectionContext,
@@ -176,17 +176,25 @@ export function reusableRun(
   const runs = finishedRuns(output, kind, section);
   const log = (message: string): void => ctx.emit({ type: 'log', level: 'info', message });
   const same = runs.find((r) => r.inputs.hash === inputs.hash);
-  if (same) {
-    log(`reusing ${kind} ${section} from ${same.id} (inputs unchanged; --fresh computes it again)`);
-    return same;
-  }
+  if (same) return same;
   const newest = runs[0];
   if (newest) log(`${kind} ${section}: inputs changed since ${newest.id} (${changedInputs(newest.inputs, inputs).join(', ')}); computing it again`);
   return undefined;
 }
 
-/** The summary a reused section reports: the reused run's, saying where it came from. */
-export function reusedSummary(ctx: SectionContext, r: FinishedRun, kind: string, section: string): RunSummary {
+/**
+ * Announces a loaded run (a log line and a `reused` event) and returns the summary the section reports: the
+ * reused run's, saying where it came from. Call it once the result is loaded.
+ */
+export function reusedSummary(
+  ctx: SectionContext,
+  r: FinishedRun,
+  kind: 'direction' | 'tune',
+  section: string,
+  message = `reusing ${kind} ${section} from ${r.id} (inputs unchanged; --fresh computes it again)`,
+): RunSummary {
+  ctx.emit({ type: 'log', level: 'info', message });
+  ctx.emit({ type: 'reused', run: r.id, section, kind, dir: r.dir });
   return {
     ...r.summary,
     ...(ctx.opts.file !== undefined ? { file: ctx.opts.file } : {}),
@@ -252,6 +260,11 @@ export async function useTuneFrom(ctx: SectionContext, tune: string, dir: string
   const s = await ctx.session(t.model);
   ctx.tuned.set(tune, loadTuned(dir, t.model, s.model.config));
   const id = path.basename(path.resolve(dir));
-  ctx.emit({ type: 'log', level: 'info', message: `using tune ${tune} from ${id} (--from ${dir})` });
-  return reusedSummary(ctx, { dir: path.resolve(dir), id, summary: { ...summary, section: tune }, inputs }, 'tune', tune);
+  return reusedSummary(
+    ctx,
+    { dir: path.resolve(dir), id, summary: { ...summary, section: tune }, inputs },
+    'tune',
+    tune,
+    `using tune ${tune} from ${id} (--from ${dir})`,
+  );
 }

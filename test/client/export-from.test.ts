@@ -73,6 +73,10 @@ describe('Export… from a chosen tune run (stubbed vscode)', { concurrency: fal
       'not the newest run',
     );
     assert.equal(fs.readdirSync(path.join(dir, 'runs', 'truthful')).length, 2, 'nothing trained');
+    // The tune it used is shown as if it had just run: its steps replayed from its folder into the panels' state.
+    assert.equal(api.state.runs.get(older.id)?.status, 'done');
+    assert.equal(api.state.runs.get(newest.id), undefined);
+    assert.ok(api.state.counts.points >= 3, JSON.stringify(api.state.counts));
     // Run Fresh… on the tune: trained again although a finished run with these inputs exists.
     stub.answers.quickPick = 1; // [direction honesty, tune truthful, eval check, search blocks, export release]
     await stub.commands.get('rtune.runFresh')?.();

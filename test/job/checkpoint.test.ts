@@ -69,6 +69,10 @@ describe('checkpoints in run folders', () => {
       logs(events).join('\n'),
     );
     assert.equal(steps(events), 0, 'no training step');
+    assert.deepEqual(
+      events.flatMap((e) => (e.type === 'reused' ? [`${e.kind} ${e.section} ${e.run} ${e.dir}`] : [])),
+      [`direction honesty ${path.basename(dirDir)} ${path.resolve(dirDir)}`, `tune truthful ${path.basename(tuneDir)} ${path.resolve(tuneDir)}`],
+    );
     assert.equal(events.filter((e) => e.type === 'run' && e.kind !== 'eval').length, 0, 'no new direction or tune run folder');
     assert.deepEqual(again[2]?.metrics, first[2]?.metrics);
     assert.equal(again[2]?.headline, first[2]?.headline);
