@@ -1,11 +1,12 @@
 /**
  * `rtune export FILE SECTION --from RUN_FOLDER` as a user runs it (a child process): the export uses the tune
  * checkpoint of the chosen run folder without training, and a run folder of another model, an unfinished one or
- * one that is not a tune's is refused with a message naming it.
+ * one that is not a tune's is refused with a message naming it. A run killed (SIGKILL) while tuning: the next run
+ * reuses the direction that finished and trains the tune again (the killed folder is never reused).
  */
 import { describe, it } from 'node:test';
 import * as assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -75,6 +76,31 @@ describe('rtune export --from RUN_FOLDER', () => {
     const dirDir = path.join(dir, 'runs', 'honesty', fs.readdirSync(path.join(dir, 'runs', 'honesty'))[0] as string);
     assert.match(rtune('export', file, 'release', '--from', dirDir).stderr, /no checkpoint\.json there; give the run folder of a finished tune/);
     assert.match(rtune('run', file, 'truthful', '--from', tuneDir).stderr, /--from gives the tune of eval and export sections; truthful is not one/);
+    fs.rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('after a SIGKILL during tuning, the next run reuses the finished direction and trains the tune', async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'rtune-kill-'));
+    const { file } = load(dir, experiment(dir, 30));
+    const child = spawn(process.execPath, [path.join(REPO_ROOT, 'bin', 'rtune.js'), 'tune', file, 'truthful', '--json', '--threads', '1'], {
+      env: { ...process.env, RTUNE_BACKEND: 'wasm' },
+    });
+    let buf = '';
+    child.stdout.on('data', (d: Buffer) => {
+      buf += d.toString();
+      if (/"type":"step"/.test(buf)) child.kill('SIGKILL');
+    });
+    await new Promise((resolve) => child.on('exit', resolve));
+    const killed = path.join(dir, 'runs', 'truthful', fs.readdirSync(path.join(dir, 'runs', 'truthful'))[0] as string);
+    assert.equal(JSON.parse(fs.readFileSync(path.join(killed, 'status.json'), 'utf8')).status, 'running', 'what a killed process leaves');
+    // The same file again: the killed folder (same inputs) is not a finished run, so the tune trains.
+    const r = rtune('tune', file, 'truthful', '--json');
+    assert.equal(r.code, 0, r.stderr);
+    const lines = jsonLines(r.stdout);
+    assert.equal(lines.filter((e) => e.type === 'step').length, 30, 'the tune trained');
+    const runs = lines.find((e) => e.type === 'summary')?.runs ?? [];
+    assert.match(runs[0]?.headline ?? '', /^reusing direction honesty from /);
+    assert.equal(runs[1]?.reusedFrom, undefined);
     fs.rmSync(dir, { recursive: true, force: true });
   });
 });
