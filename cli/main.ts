@@ -31,16 +31,18 @@ const USAGE = `rtune — representation tuning from the command line
 Usage:
   rtune generate   --model PATH --prompt TEXT [--max-tokens N] [--temperature T] [--top-p P] [--seed S] [--json]
   rtune perplexity --model PATH --data FILE [--max-length N] [--stride N] [--batch N] [--newlines lf|raw] [--json]
-  rtune run FILE.rtune [SECTION ...] [--backend NAME] [--threads N] [--json]
-                                                  run the file's sections (all, or the named ones) in order
+  rtune run FILE.rtune [SECTION ...] [--fresh] [--from RUN_FOLDER] [--backend NAME] [--threads N] [--json]
+                                                  run the file's sections (all, or the named ones, with the
+                                                  direction and tune they use) in order
   rtune status FILE.rtune [SECTION ...] [--all] [--json]
                                                   each section's newest run folder (every one with --all)
                                                   and its status: running, done, failed, cancelled, skipped,
                                                   or interrupted (its process is gone)
-  rtune extract|tune|search|eval|export FILE.rtune [NAME ...] [--backend NAME] [--threads N] [--json]
+  rtune extract|tune|search|eval|export FILE.rtune [NAME ...] [same options]
                                                   run only the direction/tune/search/eval/export sections
-                                                  (a section's inputs must be in the same call: e.g. the
-                                                  direction a tune uses)
+  A direction or tune whose inputs (keys, data, model files) equal those of its newest finished run folder is
+  loaded from it, not computed again. --fresh computes every one again; --from RUN_FOLDER gives the named eval
+  or export sections the tune of that finished tune run folder (of the same model).
 
 Common options:
   --model PATH       a Hugging Face model folder, a llama2.c .bin checkpoint, or "demo" (the built-in demo model)
@@ -77,6 +79,8 @@ const BACKEND_OPTIONS = {
   backend: { type: 'string' },
   threads: { type: 'string' },
 } as const;
+
+const REUSE_OPTIONS = { fresh: { type: 'boolean', default: false }, from: { type: 'string' } } as const;
 
 const COMMON = {
   model: { type: 'string' },
@@ -278,11 +282,12 @@ const SHORTCUT_KIND: Record<string, string> = { extract: 'direction', tune: 'tun
 async function cmdRun(argv: string[], onlyKind?: string): Promise<number> {
   const { values, positionals } = parseArgs({
     args: argv,
-    options: { ...BACKEND_OPTIONS, json: { type: 'boolean', default: false }, help: { type: 'boolean', short: 'h', default: false } },
+    options: { ...BACKEND_OPTIONS, ...REUSE_OPTIONS, json: { type: 'boolean', default: false }, help: { type: 'boolean', short: 'h', default: false } },
     allowPositionals: true,
   });
   if (values.help) return usage(0);
   const { pref, options } = backendChoice(values);
+  const reuse = { ...(values.fresh ? { fresh: true } : {}), ...(values.from !== undefined ? { from: path.resolve(values.from) } : {}) };
   const [file, ...sections] = positionals;
   if (!file) throw new UsageError('give the .rtune file to run: rtune run FILE.rtune [SECTION ...]');
   const abs = path.resolve(file);
@@ -318,6 +323,7 @@ async function cmdRun(argv: string[], onlyKind?: string): Promise<number> {
       backend: pref,
       threads,
       backendOptions,
+      ...reuse,
     });
     const code = reportRun(summaries, values.json);
     if (ctl.signal.aborted) {

@@ -15,7 +15,7 @@ import { RtuneCommands, type OpenRunArgs, type RtuneInitializationOptions, type 
 import { JobController, type JobSpec } from './jobs';
 import { PanelHost } from './panels';
 import { RunState, loadRunFolder } from './run-state';
-import { runStatusOf } from '../job/run-folder';
+import { exportsOfTune, exportTune, finishedTuneRuns, isFinishedTuneRun, runFoldersUnder } from './run-folders';
 import { COMMAND_SECTIONS, runnableSections, sectionsFor, type RunnableSection } from './sections';
 import { readSettings, SERVER_SETTINGS, type RtuneSettings } from './settings';
 
@@ -30,6 +30,7 @@ export const EXTENSION_COMMANDS = [
   RtuneCommands.runExport,
   RtuneCommands.openRun,
   'rtune.runAll',
+  'rtune.runFresh',
   'rtune.cancelJob',
   'rtune.showLossCurves',
   'rtune.showHeatmap',
@@ -221,9 +222,32 @@ export async function activate(context: vscode.ExtensionContext): Promise<RtuneA
     let section = args?.section;
     if (section === undefined) section = (await pickSection(command, doc))?.name;
     if (section === undefined) return undefined;
-    const title = `${COMMAND_SECTIONS[command]?.title ?? command}: ${section}`;
-    const spec: JobSpec = { uri: doc.uri.toString(), file, text: doc.getText(), sections: [section], reveal: true };
+    // Export… from the palette: which finished run of its tune to export (by default the one the run would reuse).
+    const from = command === RtuneCommands.runExport && args?.section === undefined ? await pickTuneRun(doc, file, section) : undefined;
+    if (from === null) return undefined;
+    const title = `${COMMAND_SECTIONS[command]?.title ?? command}: ${section}${from !== undefined ? ` from ${path.basename(from)}` : ''}`;
+    const fresh = COMMAND_SECTIONS[command]?.fresh === true ? { fresh: true } : {};
+    const spec: JobSpec = {
+      uri: doc.uri.toString(),
+      file,
+      text: doc.getText(),
+      sections: [section],
+      reveal: true,
+      ...(from !== undefined ? { from } : {}),
+      ...fresh,
+    };
     return jobs.enqueue(title, spec).id;
+  }
+
+  /** A finished run folder of the export's tune (`--from`), undefined for the default (reuse or train), null when dismissed. */
+  async function pickTuneRun(doc: vscode.TextDocument, file: string, section: string): Promise<string | undefined | null> {
+    const t = exportTune(doc.getText(), file, section, resolveRunsFolder(settings, file));
+    const runs = t ? finishedTuneRuns(t.outputDir, t.tune) : [];
+    if (!t || runs.length === 0) return undefined;
+    const current = { label: `Tune ${t.tune} as the file says`, description: 'its newest finished run with these inputs, else train it', dir: '' };
+    const items = [current, ...runs.map((r) => ({ label: r.id, description: r.headline, dir: r.dir }))];
+    const pick = await vscode.window.showQuickPick(items, { title: `RTune: Export ${section}`, placeHolder: `Which run of tune ${t.tune}?` });
+    return pick === undefined ? null : pick === current ? undefined : pick.dir;
   }
 
   async function runAll(args?: RunSectionArgs): Promise<number | undefined> {
@@ -261,34 +285,7 @@ export async function activate(context: vscode.ExtensionContext): Promise<RtuneA
       if (a.runsDir !== undefined) roots.add(a.runsDir);
     }
     for (const f of vscode.workspace.workspaceFolders ?? []) roots.add(path.join(f.uri.fsPath, 'runs'));
-    const out: { label: string; description: string; dir: string; mtime: number }[] = [];
-    for (const root of roots) {
-      let sections: string[] = [];
-      try {
-        sections = fs.readdirSync(root);
-      } catch {
-        continue;
-      }
-      for (const sec of sections) {
-        let runs: string[] = [];
-        try {
-          runs = fs.readdirSync(path.join(root, sec));
-        } catch {
-          continue;
-        }
-        for (const r of runs) {
-          const dir = path.join(root, sec, r);
-          try {
-            const st = fs.statSync(path.join(dir, 'events.jsonl'));
-            const status = runStatusOf(dir).status;
-            out.push({ label: `${sec} / ${r}`, description: status, dir, mtime: st.mtimeMs });
-          } catch {
-            // not a run folder
-          }
-        }
-      }
-    }
-    return out.sort((a, b) => b.mtime - a.mtime);
+    return runFoldersUnder(roots);
   }
 
   /** Loads the newest run folder of each section (of the active .rtune file's runs folder); returns how many. */
@@ -336,8 +333,10 @@ export async function activate(context: vscode.ExtensionContext): Promise<RtuneA
     const kind = state.runs.get(run)?.kind;
     if (kind === 'search') panels.show('leaderboard');
     else if (kind === 'direction') panels.show('heatmap');
-    else if (kind === 'tune' || kind === 'unknown') panels.show('loss-curves');
-    else {
+    else if (kind === 'tune' || kind === 'unknown') {
+      panels.show('loss-curves');
+      if (kind === 'tune' && isFinishedTuneRun(dir)) void offerExport(dir, state.runs.get(run)?.section ?? '');
+    } else {
       // eval / export: the summary (A/B table, perplexity comparison) as a markdown document.
       let body = '';
       try {
@@ -350,6 +349,26 @@ export async function activate(context: vscode.ExtensionContext): Promise<RtuneA
       await vscode.window.showTextDocument(doc, { viewColumn: vscode.ViewColumn.Beside, preview: true });
     }
     return run;
+  }
+
+  /** A finished tune run opened with "Open Run…": offer to export it (the export sections of the active file that write that tune). */
+  async function offerExport(dir: string, tune: string): Promise<void> {
+    const doc = vscode.window.activeTextEditor?.document;
+    const names = doc && doc.languageId === 'rtune' ? exportsOfTune(doc.getText(), tune) : [];
+    if (!doc || names.length === 0) return;
+    const pick = await vscode.window.showInformationMessage(`RTune: tune ${tune} run ${path.basename(dir)} has its tuned weights.`, 'Export from This Run…');
+    const file = pick !== undefined && trusted() ? fileOf(doc) : undefined;
+    if (file === undefined) return;
+    const section = names.length === 1 ? names[0] : await vscode.window.showQuickPick(names, { title: 'RTune: Export', placeHolder: 'Which export section?' });
+    if (section === undefined) return;
+    jobs.enqueue(`Export: ${section} from ${path.basename(dir)}`, {
+      uri: doc.uri.toString(),
+      file,
+      text: doc.getText(),
+      sections: [section],
+      reveal: true,
+      from: dir,
+    });
   }
 
   try {

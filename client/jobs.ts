@@ -11,7 +11,7 @@ import type { JobEvent } from '../protocol/job';
 import type { WorkerRunRequest } from '../protocol/worker';
 import { JobQueue, type Job, type JobHandle } from './job-queue';
 import type { PanelHost } from './panels';
-import type { RunState } from './run-state';
+import { loadRunFolder, type RunState } from './run-state';
 import type { RtuneSettings } from './settings';
 import { startWorkerJob } from './worker-process';
 
@@ -23,6 +23,10 @@ export interface JobSpec {
   sections: string[];
   /** Which panel to bring up when the job's first run of that kind opens. */
   reveal: boolean;
+  /** A finished tune run folder whose checkpoint the job's eval/export sections use (`rtune run --from`). */
+  from?: string;
+  /** Compute every direction and tune again (`rtune run --fresh`). */
+  fresh?: boolean;
 }
 
 export interface JobHost {
@@ -75,6 +79,8 @@ export class JobController implements vscode.Disposable {
       builtinRoot: this.host.extensionPath,
       maxMemoryBytes: Math.round(s.maxMemoryGiB * 2 ** 30),
       ...(runsFolder !== undefined ? { runsFolder } : {}),
+      ...(job.spec.from !== undefined ? { from: job.spec.from } : {}),
+      ...(job.spec.fresh === true ? { fresh: true } : {}),
     };
     this.log.info(
       `job ${job.id} "${job.title}": starting (${path.basename(job.spec.file)}${job.spec.sections.length ? `, ${job.spec.sections.join(', ')}` : ', all sections'}; backend ${s.backend})`,
@@ -146,7 +152,9 @@ export class JobController implements vscode.Disposable {
       this.log.info(`[${job.id}] ${e.kind} ${e.section} → ${e.dir}`);
     }
     this.panels.post(this.state.apply(e));
-    if (e.type === 'run' && job.spec.reveal) {
+    // A section loaded from an earlier run folder: show that run (its curves, heatmaps) as if it had just run.
+    if (e.type === 'reused') this.showReused(e.dir);
+    if ((e.type === 'run' || e.type === 'reused') && job.spec.reveal) {
       try {
         if (e.kind === 'tune') this.panels.show('loss-curves', true);
         else if (e.kind === 'search') this.panels.show('leaderboard', true);
@@ -156,6 +164,15 @@ export class JobController implements vscode.Disposable {
       }
     }
     if (e.type === 'step' || e.type === 'progress' || e.type === 'run') this.render();
+  }
+
+  private showReused(dir: string): void {
+    try {
+      loadRunFolder(this.state, dir);
+      this.panels.refresh();
+    } catch (err) {
+      this.log.warn(`could not show the reused run ${dir}: ${err instanceof Error ? err.message : String(err)}`);
+    }
   }
 
   private render(): void {

@@ -28,8 +28,13 @@ export function runnableSections(text: string): RunnableSection[] {
   return out;
 }
 
-/** Which sections a command may run: kinds it accepts and, for eval commands, the part the section must have. */
-export const COMMAND_SECTIONS: Readonly<Record<string, { kinds: RtuneSectionKind[]; part?: RunnableSection['parts'][number]; title: string }>> = {
+/**
+ * Which sections a command may run: kinds it accepts and, for eval commands, the part the section must have;
+ * `fresh`: its directions and tunes are computed again, not reused from finished runs (`rtune run --fresh`).
+ */
+export const COMMAND_SECTIONS: Readonly<
+  Record<string, { kinds: RtuneSectionKind[]; part?: RunnableSection['parts'][number]; title: string; fresh?: boolean }>
+> = {
   'rtune.runTuning': { kinds: ['tune'], title: 'Run Tuning' },
   'rtune.runBlockSearch': { kinds: ['search'], title: 'Run Block Search' },
   'rtune.computePerplexity': { kinds: ['eval'], part: 'perplexity', title: 'Compute Perplexity' },
@@ -37,6 +42,7 @@ export const COMMAND_SECTIONS: Readonly<Record<string, { kinds: RtuneSectionKind
   'rtune.runEvaluation': { kinds: ['eval'], part: 'ab', title: 'Run A/B Evaluation' },
   'rtune.compareSteering': { kinds: ['eval'], part: 'steering', title: 'Compare Steering' },
   'rtune.runExport': { kinds: ['export'], title: 'Export' },
+  'rtune.runFresh': { kinds: ['direction', 'tune', 'search', 'eval', 'export'], title: 'Run Fresh', fresh: true },
 };
 
 export function sectionsFor(command: string, sections: readonly RunnableSection[]): RunnableSection[] {

@@ -28,6 +28,14 @@ export interface RunOptions {
   prerequisites?: boolean;
   /** The `.rtune` text and its analysis (loadRunConfig): the sections to run are checked before compute (job/preflight.ts). */
   source?: { readonly text: string; readonly analysis: AnalysisCore };
+  /**
+   * Compute every direction and tune of the run again. Otherwise a direction or tune whose newest finished run
+   * folder with the same inputs hash exists is loaded from it (job/checkpoint.ts), whether it was named, pulled in
+   * as a prerequisite or part of a whole-file run.
+   */
+  fresh?: boolean;
+  /** A tune run folder whose checkpoint the named eval/export sections use instead of running their tune (`--from`). */
+  from?: string;
 }
 
 /** A direction section's result kept for the sections after it: its vectors and the metadata it was written with. */

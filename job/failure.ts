@@ -8,11 +8,14 @@ import { CancelledError } from '../engine/util/cancel';
 import { NumericsError } from '../engine/util/numerics';
 import type { JobFailed } from '../protocol/job';
 import { PreflightError } from './preflight';
+import { CheckpointError } from './checkpoint';
 
 export function failureKind(e: unknown): JobFailed['kind'] {
   if (e instanceof CancelledError) return 'cancelled';
   if (e instanceof NumericsError) return 'numerics';
   if (e instanceof PreflightError) return 'input';
   if (e instanceof BackendError && e.kind === 'memory') return 'memory';
+  // A run folder given with --from that cannot be used (another model, unfinished, not a tune's).
+  if (e instanceof CheckpointError) return 'input';
   return 'internal';
 }

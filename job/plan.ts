@@ -1,8 +1,10 @@
 /**
  * Which sections a run executes. Asking for one section runs what it stands on first: a tune needs its direction,
  * a search its tune (and that tune's direction), an eval the tune it compares and the direction it steers with, an
- * export the tune and direction it writes. Results live in memory inside one run (the runner keeps tuned weights
- * as host arrays), so "Run Tuning" on `tune honest` must extract `direction honesty` in the same job.
+ * export the tune and direction it writes. Results pass between sections in memory (the runner keeps tuned weights
+ * as host arrays), so "Run Tuning" on `tune honest` plans `direction honesty` in the same job; whether a planned
+ * direction or tune is computed or loaded from a finished run folder with the same inputs is decided when it runs
+ * (job/checkpoint.ts), not here.
  * Pure: no engine, no file system.
  */
 import type { RunConfig, RunKind, SectionRef } from '../protocol/contract';
@@ -55,9 +57,10 @@ export function prerequisitesOf(config: RunConfig, ref: SectionRef): SectionRef[
 /**
  * The runnable sections to execute, in file order: the named ones (all runnable sections when `names` is empty),
  * plus, when `prerequisites` is on, everything they transitively stand on. A search is never pulled in as a
- * prerequisite (nothing consumes its result). Throws on an unknown name, listing the sections there are.
+ * prerequisite (nothing consumes its result). `given` names tunes whose result the run already has (loaded from a
+ * run folder): they are not run, nor what only they stand on. Throws on an unknown name, listing the sections there are.
  */
-export function planSections(config: RunConfig, names: readonly string[], opts: { prerequisites?: boolean } = {}): SectionRef[] {
+export function planSections(config: RunConfig, names: readonly string[], opts: { prerequisites?: boolean; given?: readonly string[] } = {}): SectionRef[] {
   const runnable = config.order.filter(isRunnable);
   const unknown = names.filter((n) => !runnable.some((r) => r.name === n));
   if (unknown.length > 0) {
@@ -67,7 +70,8 @@ export function planSections(config: RunConfig, names: readonly string[], opts: 
   const key = (r: SectionRef): string => `${r.kind}\u241f${r.name}`;
   const wanted = new Set<string>();
   const visit = (r: SectionRef): void => {
-    if (wanted.has(key(r))) return;
+    // A tune given from a run folder (`--from`) is neither run nor a reason to run its direction.
+    if (wanted.has(key(r)) || (r.kind === 'tune' && opts.given?.includes(r.name) === true)) return;
     wanted.add(key(r));
     if (opts.prerequisites === true) for (const p of prerequisitesOf(config, r)) visit(p);
   };

@@ -13,6 +13,7 @@ import type { FinalStatus, RunConfig, RunKind, SectionRef } from '../protocol/co
 import type { JobEvent, RunEnded } from '../protocol/job';
 import { RTUNE_LSP_PROTOCOL_VERSION, type RunSummary } from '../protocol/lsp';
 import type { ExtractedDirection, RunOptions, SectionContext, TunedResult } from './context';
+import { fromRunFolder, useTuneFrom } from './checkpoint';
 import { failureKind } from './failure';
 import { planSections, prerequisitesOf } from './plan';
 import { preflight } from './preflight';
@@ -168,7 +169,8 @@ const refKey = (r: SectionRef): string => `${r.kind}\u241f${r.name}`;
  * ends `cancelled` (keeping what it finished) and the rest are listed as not run, without folders.
  */
 export async function runConfig(config: RunConfig, sections: string[], opts: RunOptions = {}): Promise<RunSummary[]> {
-  const chosen = planSections(config, sections, { prerequisites: opts.prerequisites ?? true });
+  const from = opts.from !== undefined ? fromRunFolder(config, sections, opts.from) : undefined;
+  const chosen = planSections(config, sections, { prerequisites: opts.prerequisites ?? true, ...(from ? { given: [from.tune] } : {}) });
   preflight(chosen, opts);
   const runner = new Runner(config, opts);
   const out: RunSummary[] = [];
@@ -180,6 +182,7 @@ export async function runConfig(config: RunConfig, sections: string[], opts: Run
       if (o === undefined) continue;
       for (const p of cleanOutputFolder(o)) runner.emit({ type: 'log', level: 'info', message: `removed ${p}, left by a run that was killed` });
     }
+    if (from && opts.from !== undefined) out.push(await useTuneFrom(runner, from.tune, opts.from));
     for (const ref of chosen) {
       if (aborted()) {
         out.push(summaryWithoutFolder(ref, 'cancelled', 'not run: the run was cancelled', opts.file));

@@ -166,7 +166,34 @@ export interface RunEnded {
   headline: string;
 }
 
-export type JobEvent = RunOpened | RunEnded | JobStarted | JobProgress | JobLog | JobResult | JobFailed | TuneStep | TuneEval | Heatmap | SearchTrial;
+/**
+ * A direction or tune section was not computed: the result of an earlier finished run folder with the same inputs
+ * (or the one `--from` named) was loaded instead (job/checkpoint.ts). No `run` event follows for it; watchers may
+ * replay that folder's `events.jsonl` (the extension does, so its curves show).
+ */
+export interface RunReused {
+  type: 'reused';
+  /** Id (folder name) of the reused run. */
+  run: string;
+  section: string;
+  kind: 'direction' | 'tune';
+  /** Absolute path of the reused run folder. */
+  dir: string;
+}
+
+export type JobEvent =
+  | RunOpened
+  | RunEnded
+  | RunReused
+  | JobStarted
+  | JobProgress
+  | JobLog
+  | JobResult
+  | JobFailed
+  | TuneStep
+  | TuneEval
+  | Heatmap
+  | SearchTrial;
 
 /** How text data was read: `lf` turns CRLF and lone CR into LF (as Python's text mode), `raw` keeps them. */
 

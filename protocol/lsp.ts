@@ -99,6 +99,8 @@ export interface RunSummary {
   detail?: string;
   /** Named scalar results, e.g. { "perplexity_base": 25.31, "perplexity_tuned": 25.9 }. */
   metrics?: Record<string, number>;
+  /** Absolute path of the finished run folder whose result this section reused instead of running (job/checkpoint.ts). */
+  reusedFrom?: string;
 }
 
 /** One result attached to a section of an open document. */

@@ -35,6 +35,10 @@ export interface WorkerRunRequest {
   builtinRoot: string;
   /** Resident memory limit in bytes; 0 = none. Past it the job stops with a `memory` failure. */
   maxMemoryBytes: number;
+  /** Compute every direction and tune again instead of reusing finished run folders with the same inputs (`rtune run --fresh`). */
+  fresh?: boolean;
+  /** A finished tune run folder whose checkpoint the named eval/export sections use (`rtune run --from`). */
+  from?: string;
 }
 
 export interface WorkerCancelRequest {
@@ -81,5 +85,7 @@ export function checkWorkerRequest(x: unknown): WorkerRequest | string {
     if (typeof x[k] !== 'number' || !Number.isFinite(x[k]) || (x[k] as number) < 0) return `${k}: expected a number >= 0`;
   if (!isOneOf(BACKENDS, x['backend'])) return `backend: unknown backend ${JSON.stringify(x['backend'])}`;
   if (x['runsFolder'] !== undefined && typeof x['runsFolder'] !== 'string') return 'runsFolder: expected a string';
+  if (x['fresh'] !== undefined && typeof x['fresh'] !== 'boolean') return 'fresh: expected a boolean';
+  if (x['from'] !== undefined && typeof x['from'] !== 'string') return 'from: expected a string';
   return x as unknown as WorkerRunRequest;
 }

@@ -89,6 +89,8 @@ async function run(req: WorkerRunRequest, ctl: AbortController): Promise<WorkerM
         threads,
         backend: req.backend,
         backendOptions,
+        ...(req.fresh === true ? { fresh: true } : {}),
+        ...(req.from !== undefined ? { from: req.from } : {}),
       })),
     );
     if (memoryError) return { type: 'error', kind: 'memory', message: memoryError.message, summaries };

@@ -1,22 +1,44 @@
 /**
  * `direction` sections: capture the contrastive pairs' activations at the chosen layers and anchored positions,
  * aggregate them into a direction set (engine/method/direction-set.ts), stream the separation heatmaps and write
- * `direction.safetensors` with its metadata into the run folder.
+ * `direction.safetensors` with its metadata into the run folder, beside `inputs.json` (job/inputs.ts). A direction
+ * whose inputs are those of its newest finished run is loaded from that folder instead (job/checkpoint.ts).
  */
-import { createHash } from 'node:crypto';
-import * as fs from 'node:fs';
 import { writeDirectionsSafetensors } from '../../engine/export';
 import { buildDirectionSet } from '../../engine/method/direction-set';
 import { captureActivations } from '../../engine/method/extract';
 import { contrastPairs } from '../../engine/method/prompts';
 import type { DirectionConfig, PromptSetConfig } from '../../protocol/contract';
 import type { RunSummary } from '../../protocol/lsp';
+import { readDirection, reusableRun, reusedSummary, writeInputs } from '../checkpoint';
 import { layersOf, type SectionContext } from '../context';
+import { directionInputs, fileSha256, knownInputs } from '../inputs';
 import { anchored, correctOnly, readRows, renderSide } from '../prompting';
 
+/** The newest finished run of this direction with the same inputs, loaded into `ctx.directions`; undefined when there is none (or it cannot be read). */
+function reuseDirection(ctx: SectionContext, d: DirectionConfig, inputs: ReturnType<typeof directionInputs>): RunSummary | undefined {
+  const r = reusableRun(ctx, 'direction', d.name, d.output, inputs);
+  if (!r) return undefined;
+  try {
+    ctx.directions.set(d.name, readDirection(r.dir));
+    return reusedSummary(ctx, r, 'direction', d.name);
+  } catch (e) {
+    ctx.emit({
+      type: 'log',
+      level: 'warn',
+      message: `direction ${d.name}: cannot load ${r.id} (${e instanceof Error ? e.message : String(e)}); extracting again`,
+    });
+    return undefined;
+  }
+}
+
 export async function runDirection(ctx: SectionContext, d: DirectionConfig): Promise<RunSummary> {
+  const inputs = knownInputs(() => directionInputs(ctx.config, d, ctx.directions, ctx.opts.backend));
+  const reused = reuseDirection(ctx, d, inputs);
+  if (reused) return reused;
   const folder = ctx.openFolder(d.output, d.name, 'direction', d);
   return ctx.guarded(folder, 'direction', async () => {
+    if (inputs) writeInputs(folder, inputs);
     const s = await ctx.session(d.model);
     const p = ctx.config.prompts[d.prompts] as PromptSetConfig;
     const layers = layersOf(d.layers, s.model.config.nLayers);
@@ -136,7 +158,7 @@ function directionMetadata(
     positions: d.positions.join(','),
     method: d.method,
     data: p.data,
-    data_sha256: createHash('sha256').update(fs.readFileSync(p.data)).digest('hex'),
+    data_sha256: fileSha256(p.data),
     n: String(pairs),
     pairing: p.pairing,
     correct_only: String(p.correctOnly),

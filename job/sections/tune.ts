@@ -2,7 +2,10 @@
  * `tune` sections: build the training and held-out examples from the prompt set, resolve the direction's vectors
  * at the tuned layers and positions, run the dual-loss loop (engine/method/tune.ts) on the shared model, report
  * the held-out cosine with the direction before and after, and keep the trained tensors for the sections after it
- * (the shared model itself goes back to its base weights). `prepareTune` is shared with block searches.
+ * (the shared model itself goes back to its base weights) and, when it finishes, in its run folder
+ * (`tuned.safetensors` + `checkpoint.json`, job/checkpoint.ts). A tune whose inputs (job/inputs.ts) are those of its
+ * newest finished run is not trained again: that run's checkpoint is loaded. `prepareTune` is shared with block
+ * searches.
  */
 import { meanCosineTable } from '../../engine/method/direction-set';
 import { captureActivations } from '../../engine/method/extract';
@@ -14,7 +17,9 @@ import { Rng } from '../../engine/util/random';
 import { expandBlocks } from '../../model/blocks';
 import type { PromptSetConfig, TuneConfig } from '../../protocol/contract';
 import type { RunSummary } from '../../protocol/lsp';
-import { layersOf, type ExtractedDirection, type SectionContext } from '../context';
+import { loadTuned, reusableRun, reusedSummary, writeInputs, writeTuneCheckpoint } from '../checkpoint';
+import { layersOf, type ExtractedDirection, type SectionContext, type TunedResult } from '../context';
+import { knownInputs, tuneInputs } from '../inputs';
 import { anchored, answerId, labelIds, readRows, renderTarget } from '../prompting';
 
 export interface PreparedTune {
@@ -99,9 +104,31 @@ async function cosineTable(ctx: SectionContext, s: Session, p: PromptSetConfig, 
   return meanCosineTable(await captureActivations(s.model, req, dir.layers, ctx.cancel), dir);
 }
 
+/** The newest finished run of this tune with the same inputs, loaded into `ctx.tuned`; undefined when there is none (or it cannot be read). */
+async function reuseTune(ctx: SectionContext, t: TuneConfig, inputs: ReturnType<typeof tuneInputs>): Promise<RunSummary | undefined> {
+  const r = reusableRun(ctx, 'tune', t.name, t.output, inputs);
+  if (!r) return undefined;
+  try {
+    const s = await ctx.session(t.model);
+    ctx.tuned.set(t.name, loadTuned(r.dir, t.model, s.model.config));
+    return reusedSummary(ctx, r, 'tune', t.name);
+  } catch (e) {
+    ctx.emit({
+      type: 'log',
+      level: 'warn',
+      message: `tune ${t.name}: cannot load the checkpoint of ${r.id} (${e instanceof Error ? e.message : String(e)}); training again`,
+    });
+    return undefined;
+  }
+}
+
 export async function runTune(ctx: SectionContext, t: TuneConfig): Promise<RunSummary> {
+  const inputs = knownInputs(() => tuneInputs(ctx.config, t, ctx.directions, ctx.opts.backend));
+  const reused = await reuseTune(ctx, t, inputs);
+  if (reused) return reused;
   const folder = ctx.openFolder(t.output, t.name, 'tune', t);
   return ctx.guarded(folder, 'tune', async () => {
+    if (inputs) writeInputs(folder, inputs);
     const { s, p, train, held, heldRows, options } = await prepareTune(ctx, t, folder.id);
     // Tuning changes the shared model in place: keep the base values, and put them back after copying the tuned
     // values out, so later sections see the base model unless they ask for the tuned one.
@@ -136,10 +163,13 @@ export async function runTune(ctx: SectionContext, t: TuneConfig): Promise<RunSu
       const outcome = await tune(s.model, train, held, { ...options, onEvent: (e) => ctx.emit(e, folder) });
       const cosineAfter = outcome.status === 'cancelled' ? undefined : await cosineHeatmap('after');
       const weights = await readWeights(s.model, outcome.trained);
-      ctx.tuned.set(t.name, { model: t.model, weights, heldout: heldRows, prompts: t.prompts, positions: t.positions, layers: options.layers });
+      const tuned: TunedResult = { model: t.model, weights, heldout: heldRows, prompts: t.prompts, positions: t.positions, layers: options.layers };
+      ctx.tuned.set(t.name, tuned);
       const first = outcome.history[0];
       const last = outcome.history[outcome.history.length - 1];
       const status = outcome.status === 'cancelled' ? 'cancelled' : outcome.status === 'diverged' ? 'failed' : 'done';
+      // The checkpoint goes in before the final status: a folder that says done has it (a later run reuses it).
+      if (status === 'done' && inputs) writeTuneCheckpoint(folder, s.model.config, tuned, t.name, inputs);
       // Early stopping may end the run on the weights of an earlier step than its last: say which.
       const kept = outcome.kept.step !== outcome.steps - 1 ? `; kept step ${outcome.kept.step}` : '';
       const headline =

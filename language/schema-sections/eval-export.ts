@@ -232,7 +232,7 @@ export const EVAL_SECTION: SectionSpec = {
       name: 'tuned',
       type: { kind: 'ref', section: 'tune' },
       defaultDoc: 'none: evaluate the base model only',
-      doc: 'A tuning run: evaluate the base model and its tuned weights side by side, with paired statistics.',
+      doc: 'A tuning run: evaluate the base model and its tuned weights side by side, with paired statistics. The weights are those of its newest finished run with the same inputs when there is one, else it is trained first.',
       example: 'tuned honest',
     },
     {
@@ -278,7 +278,7 @@ export const EXPORT_SECTION: SectionSpec = {
       name: 'tune',
       type: { kind: 'ref', section: 'tune' },
       defaultDoc: 'none',
-      doc: 'The tuning run whose weights (from its newest finished run) are exported.',
+      doc: 'The tuning run whose weights are exported: its newest finished run with the same inputs (the checkpoint in that run folder), else it is trained first. `rtune export FILE SECTION --from RUN_FOLDER` (or *Export…*) exports a chosen finished run of it instead.',
       example: 'tune honest',
     },
     {

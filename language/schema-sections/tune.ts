@@ -228,7 +228,7 @@ const EARLY_STOPPING_KEYS: readonly KeySpec[] = [
 
 export const TUNE_SECTION: SectionSpec = {
   kind: 'tune',
-  doc: "A representation-tuning run. Every step runs a batch of training prompts through the model, takes a token loss on the answer and a projection loss between the block outputs of the tuned layers at the anchor and the direction, and updates only the chosen blocks of the tuned layers (embeddings, final norm and LM head stay frozen). Without a direction it is plain token tuning (the research's Truth/Lie baselines). Writes a run folder with the tuned weights, loss curves and per-layer projections.",
+  doc: "A representation-tuning run. Every step runs a batch of training prompts through the model, takes a token loss on the answer and a projection loss between the block outputs of the tuned layers at the anchor and the direction, and updates only the chosen blocks of the tuned layers (embeddings, final norm and LM head stay frozen). Without a direction it is plain token tuning (the research's Truth/Lie baselines). Writes a run folder with the tuned weights (`tuned.safetensors`: the trained tensors, HF names), loss curves and per-layer projections. A run that needs this tune again (an eval, an export) loads those weights instead of training when its inputs (its keys, its model, prompts and direction, the data) are unchanged; `rtune run --fresh` trains again.",
   snippet:
     'tune ${1:honest} {\n  prompts ${2:train}\n  direction ${3:honesty}\n  layers ${4:11..17}\n  token_loss { weight 0.01  blocks all }\n  projection_loss { weight 1  blocks [v, o] }\n}',
   rules: [

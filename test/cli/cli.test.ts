@@ -140,7 +140,8 @@ describe('rtune CLI', () => {
     let r = rtuneWith({ RTUNE_BACKEND: undefined }, 'extract', file, '--backend', 'cpu', '--json');
     assert.equal(r.code, 0, r.stderr);
     assert.equal(modelDevice(r.stdout), 'CPU (pure JavaScript)');
-    r = rtuneWith({ RTUNE_BACKEND: 'cpu' }, 'run', file, 'honesty', '--json');
+    // --fresh: the direction just extracted on cpu would otherwise be reused (same inputs, same backend).
+    r = rtuneWith({ RTUNE_BACKEND: 'cpu' }, 'run', file, 'honesty', '--fresh', '--json');
     assert.equal(r.code, 0, r.stderr);
     assert.equal(modelDevice(r.stdout), 'CPU (pure JavaScript)');
     r = rtuneWith({ RTUNE_BACKEND: 'cpu' }, 'run', file, 'honesty', '--backend', 'wasm', '--threads', '1', '--json');

@@ -18,8 +18,9 @@ const demoFile = path.join(root, 'examples', 'demo.rtune');
 const demoText = fs.readFileSync(demoFile, 'utf8').replace('runs "runs"\n', '');
 const runs = fs.mkdtempSync(path.join(os.tmpdir(), 'rtune-worker-'));
 
+// `fresh`: every test computes its sections (they share one runs folder, where a finished direction would be reused).
 function request(sections: string[], text = demoText): WorkerJobOptions['request'] {
-  return { file: demoFile, text, sections, backend: 'wasm', threads: 1, runsFolder: runs, builtinRoot: root, maxMemoryBytes: 0 };
+  return { file: demoFile, text, sections, backend: 'wasm', threads: 1, runsFolder: runs, builtinRoot: root, maxMemoryBytes: 0, fresh: true };
 }
 
 const readJson = (f: string): Record<string, unknown> => JSON.parse(fs.readFileSync(f, 'utf8')) as Record<string, unknown>;

@@ -124,7 +124,8 @@ exports.run = async function run() {
   await check('a second tuning run can be cancelled and is marked cancelled', async () => {
     const l = lens('Run Tuning');
     const earlier = new Set(api.state.runs.keys());
-    await vscode.commands.executeCommand(l.command.command, ...l.command.arguments);
+    // Run Fresh: with its inputs unchanged, Run Tuning would load the first run's checkpoint instead of training.
+    await vscode.commands.executeCommand('rtune.runFresh', ...l.command.arguments);
     const job = await waitFor('the job to start', () => api.jobs.queue.running);
     // Wait for this job's tune section (after its direction) to stream a few steps, then cancel through the command.
     await waitFor('tuning steps', () => {
