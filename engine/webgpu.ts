@@ -13,6 +13,7 @@
  * refuse them with checkMemory).
  */
 import * as tf from '@tensorflow/tfjs';
+import * as path from 'node:path';
 
 /** What the engine reports of the adapter it runs on. */
 export interface WebgpuAdapter {
@@ -98,12 +99,30 @@ export function takeWebgpuErrors(): { count: number; messages: string[] } {
   return out;
 }
 
+type Dawn = { create(flags: string[]): Gpu; globals: Record<string, unknown> };
+
+/**
+ * The webgpu package. Its entry is an ES module, which require() loads from Node 20.19 on; older Node (VS Code's
+ * Electron before Node 20.19) gets Dawn's binary straight from the package, as the entry would load it.
+ */
+function loadDawn(): Dawn {
+  try {
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    return require('webgpu') as Dawn;
+  } catch (e) {
+    if ((e as { code?: unknown }).code !== 'ERR_REQUIRE_ESM') throw e;
+    const dir = path.dirname(require.resolve('webgpu/package.json'));
+    const arch = process.platform === 'darwin' ? 'universal' : process.arch;
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    return require(path.join(dir, 'dist', `${process.platform}-${arch}`, 'dawn.node')) as Dawn;
+  }
+}
+
 /** Load Dawn and ask for its best adapter; undefined (with a note) when the package or an adapter is missing. */
 export async function requestWebgpuAdapter(dawnFlags: readonly string[], notes: string[]): Promise<{ gpu: Gpu; adapter: GpuAdapter } | undefined> {
   let gpu: Gpu;
   try {
-    // eslint-disable-next-line @typescript-eslint/no-require-imports
-    const webgpu = require('webgpu') as { create(flags: string[]): Gpu; globals: Record<string, unknown> };
+    const webgpu = loadDawn();
     Object.assign(globalThis, webgpu.globals);
     gpu = webgpu.create([...dawnFlags]);
   } catch (e) {

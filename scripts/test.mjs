@@ -40,6 +40,7 @@ const WEBGPU_FILES = [
   'out/test/engine/train/',
   'out/test/engine/method/directions.test.js',
   'out/test/engine/method/tune.test.js',
+  'out/test/engine/method/tune-settings.test.js',
 ];
 if (filters.length === 0 || filters.includes('webgpu')) {
   const required = process.env.RTUNE_REQUIRE_WEBGPU === '1' || process.env.RTUNE_WEBGPU_TESTS === '1';
@@ -57,7 +58,7 @@ if (filters.length === 0 || filters.includes('webgpu')) {
   }
 }
 
-/** A Vulkan ICD manifest (or "metal"/"d3d12" off Linux), or undefined when Dawn would find no adapter driver. */
+/** The Vulkan ICD manifests found (or "metal"/"d3d12" off Linux), or undefined when Dawn would find no adapter driver. */
 function vulkanDriver() {
   if (process.platform === 'darwin') return 'metal';
   if (process.platform === 'win32') return 'd3d12';
@@ -67,8 +68,8 @@ function vulkanDriver() {
   if (!lib) return undefined;
   for (const d of ['/etc/vulkan/icd.d', '/usr/local/share/vulkan/icd.d', '/usr/share/vulkan/icd.d']) {
     if (!existsSync(d)) continue;
-    const f = readdirSync(d).find((n) => n.endsWith('.json'));
-    if (f) return join(d, f);
+    const icds = readdirSync(d).filter((n) => n.endsWith('.json'));
+    if (icds.length > 0) return `${d}: ${icds.join(', ')}`;
   }
   return undefined;
 }
