@@ -7,14 +7,15 @@
  * environment variables: the CLI and the worker turn RTUNE_WEBGPU, RTUNE_DAWN_FLAGS and RTUNE_WASM_THREADS into
  * BackendOptions (job/backend-env.ts).
  *
- * Non-goals: installing optional backends; sharding tensors for webgpu's per-buffer limit (we refuse instead).
+ * Non-goals: installing optional backends; splitting tensors larger than webgpu's storage-buffer binding limit
+ * (checkMemory refuses them, naming the tensor and the limit).
  * Facts used here are measured in ../shared/docs/BACKENDS.md.
  */
 import * as tf from '@tensorflow/tfjs';
 import * as os from 'node:os';
 import type { BackendInfo } from '../protocol/job';
 import { withWasmThreads } from './wasm-threads';
-import { describeAdapter, requestWebgpuAdapter, startWebgpu, type DeviceMessageSink } from './webgpu';
+import { describeAdapter, requestWebgpuAdapter, startWebgpu, takeWebgpuErrors, type DeviceMessageSink } from './webgpu';
 
 import { BACKEND_NAMES, type Backend, type BackendName } from '../protocol/contract';
 
@@ -44,7 +45,7 @@ let current: BackendInfo | undefined;
 export class BackendError extends Error {
   constructor(
     message: string,
-    readonly kind: 'unavailable' | 'memory',
+    readonly kind: 'unavailable' | 'memory' | 'device',
   ) {
     super(message);
     this.name = 'BackendError';
@@ -204,7 +205,7 @@ function gib(bytes: number): string {
  * letting wasm wrap around and corrupt tensors silently or webgpu return zeros for oversized buffers.
  * `totalBytes` is the job's estimate; `largestTensorBytes` the biggest single tensor (webgpu's per-buffer limit).
  */
-export function checkMemory(what: string, totalBytes: number, largestTensorBytes = 0): void {
+export function checkMemory(what: string, totalBytes: number, largestTensorBytes = 0, largestTensorName?: string): void {
   const backend = tf.getBackend();
   if (backend === 'wasm' && totalBytes > WASM_MEMORY_LIMIT_BYTES * SAFETY_FRACTION) {
     throw new BackendError(
@@ -217,9 +218,24 @@ export function checkMemory(what: string, totalBytes: number, largestTensorBytes
   const limit = webgpuBufferLimit();
   if (limit !== undefined && largestTensorBytes > limit) {
     throw new BackendError(
-      `${what} has a tensor of ${gib(largestTensorBytes)}, larger than this GPU's largest storage buffer ` +
-        `(${gib(limit)}); webgpu would return wrong values silently. Use the tensorflow backend for this model.`,
+      `${what} has a tensor${largestTensorName ? ` (${largestTensorName})` : ''} of ${mib(largestTensorBytes)}, larger than this GPU's ` +
+        `largest storage buffer binding (maxStorageBufferBindingSize ${mib(limit)}); webgpu cannot bind it and would compute ` +
+        `wrong values. Use the wasm or tensorflow backend for this model (rtune does not split such tensors on webgpu yet).`,
       'memory',
     );
   }
+}
+
+/**
+ * Throw when webgpu's device reported errors (an invalid pipeline or buffer: what follows it computed wrong values,
+ * silently). `what` names the work, e.g. "training step 12". No-op on other backends.
+ */
+export function checkDeviceErrors(what: string): void {
+  if (tf.getBackend() !== 'webgpu') return;
+  const e = takeWebgpuErrors();
+  if (e.count === 0) return;
+  throw new BackendError(
+    `webgpu reported ${e.count} device error${e.count === 1 ? '' : 's'} during ${what}; its results are wrong. First: ${e.messages[0] ?? ''}`,
+    'device',
+  );
 }

@@ -37,6 +37,7 @@ const WEBGPU_FILES = [
   'out/test/engine/models.test.js',
   'out/test/engine/stories260k.test.js',
   'out/test/engine/eval.test.js',
+  'out/test/engine/webgpu.test.js',
   'out/test/engine/train/',
   'out/test/engine/method/directions.test.js',
   'out/test/engine/method/tune.test.js',
