@@ -17,8 +17,15 @@ function collect(dir) {
 }
 
 const filters = process.argv.slice(2);
-const files = collect('out/test').filter((f) => filters.length === 0 || filters.some((s) => f.includes(s))).sort();
-if (files.length === 0 && !(filters.length > 0 && filters.every((f) => f === 'e2e' || f === 'webgpu'))) {
+// "e2e" and "webgpu" name the sections below, not file substrings.
+const substrings = filters.filter((f) => f !== 'e2e' && f !== 'webgpu');
+const files =
+  filters.length > 0 && substrings.length === 0
+    ? []
+    : collect('out/test')
+        .filter((f) => substrings.length === 0 || substrings.some((s) => f.includes(s)))
+        .sort();
+if (files.length === 0 && (substrings.length > 0 || filters.length === 0)) {
   console.error('no test files found under out/test (run `npm run pretest` first)');
   process.exit(1);
 }
@@ -49,7 +56,9 @@ if (filters.length === 0 || filters.includes('webgpu')) {
   if (process.env.RTUNE_WEBGPU_TESTS === '0') console.log('webgpu tests: skipped (RTUNE_WEBGPU_TESTS=0)');
   else if (!icd && !required) console.log('webgpu tests: SKIPPED, no Vulkan driver found (install libvulkan1 and a driver, e.g. lavapipe: see .ci/run)');
   else {
-    const files = collect('out/test').filter((f) => WEBGPU_FILES.some((w) => f.startsWith(w))).sort();
+    const files = collect('out/test')
+      .filter((f) => WEBGPU_FILES.some((w) => f.startsWith(w)))
+      .sort();
     console.log(`webgpu tests (${icd ?? 'driver not detected, required'}): ${files.length} files with RTUNE_TEST_BACKEND=webgpu`);
     const t0 = Date.now();
     const env = { ...process.env, RTUNE_TEST_BACKEND: 'webgpu', ...(required ? { RTUNE_REQUIRE_WEBGPU: '1' } : {}) };
