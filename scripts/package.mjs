@@ -16,7 +16,7 @@
 //                     that platform's Dawn binary and mark the .vsix for it (vsce --target). `all`: every binary the
 //                     webgpu package provides, in one universal .vsix. Default: this machine's binary only, in an
 //                     untargeted .vsix (other platforms fall back to wasm, and the job log says why).
-//   --stage DIR       stage into DIR instead of .package/rtune
+//   --stage DIR       stage into DIR (emptied first) instead of .package/rtune
 //   --no-build        stage the bundles already in dist/ (`npm run build`) instead of building production ones
 //   --no-vsix         stop after staging (a test runs the staged worker as the packaged extension would)
 import { execFileSync } from 'node:child_process';

@@ -236,6 +236,25 @@ describe('backends from the command line', { concurrency: false }, () => {
     assert.deepEqual(g.metrics, w.metrics);
   });
 
+  it('webgpu loads where require() of an ES module is unavailable (Node before 20.19, older VS Code Electron)', (t) => {
+    const args = [
+      '--no-experimental-require-module',
+      path.join(REPO_ROOT, 'bin', 'rtune.js'),
+      'generate',
+      '--model',
+      'demo',
+      '--prompt',
+      'Is',
+      '--max-tokens',
+      '1',
+    ];
+    const s = spawnSync(process.execPath, [...args, '--backend', 'webgpu', '--json'], { encoding: 'utf8', env: { ...process.env, RTUNE_BACKEND: undefined } });
+    const r: Result = { code: s.status ?? -1, stdout: s.stdout, stderr: s.stderr };
+    if (noAdapter(t, r)) return;
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal((JSON.parse(r.stdout) as { backend: string }).backend, 'webgpu');
+  });
+
   it('auto never picks a software webgpu adapter over wasm, and the run log says why', (t) => {
     const file = wideTune();
     const forced = rtuneWith(
