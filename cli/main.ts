@@ -48,7 +48,8 @@ Common options:
   --model PATH       a Hugging Face model folder, a llama2.c .bin checkpoint, or "demo" (the built-in demo model)
   --tokenizer PATH   tokenizer for a llama2.c model (default: tokenizer.bin or tok<vocab>.bin next to it)
   --backend NAME     auto (default), ${BACKEND_NAMES.join(', ')}   (or RTUNE_BACKEND); for run, the backend of
-                     model sections that say \`backend auto\`
+                     model sections that say \`backend auto\`. auto takes webgpu only on a hardware GPU adapter
+                     (RTUNE_WEBGPU=0: never); every command reports the backend and device it used
   --threads N        wasm threads (default: one per core, at most 8; or RTUNE_WASM_THREADS)
   --json             print the result as one JSON object on stdout
   -h, --help         this help

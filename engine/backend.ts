@@ -1,18 +1,21 @@
 /**
  * Chooses and initialises the TensorFlow.js backend for a job, best first:
  * `tensorflow` (tfjs-node-gpu, then tfjs-node; optional dependencies), `webgpu` (Dawn for Node via the
- * `webgpu` package), `wasm` (ships inside npm, works offline), `cpu` (pure JS, last resort).
+ * `webgpu` package, webgpu.ts; in `auto` only on a hardware adapter), `wasm` (ships inside npm, works offline),
+ * `cpu` (pure JS, last resort).
  * Every job reports what it got (BackendInfo) and why better backends were skipped. The engine reads no
  * environment variables: the CLI and the worker turn RTUNE_WEBGPU, RTUNE_DAWN_FLAGS and RTUNE_WASM_THREADS into
  * BackendOptions (job/backend-env.ts).
  *
- * Non-goals: installing optional backends; sharding tensors for webgpu's per-buffer limit (we refuse instead).
+ * Non-goals: installing optional backends; splitting tensors larger than webgpu's storage-buffer binding limit
+ * (checkMemory refuses them, naming the tensor and the limit).
  * Facts used here are measured in ../shared/docs/BACKENDS.md.
  */
 import * as tf from '@tensorflow/tfjs';
 import * as os from 'node:os';
 import type { BackendInfo } from '../protocol/job';
 import { withWasmThreads } from './wasm-threads';
+import { describeAdapter, requestWebgpuAdapter, startWebgpu, takeWebgpuErrors, type DeviceMessageSink } from './webgpu';
 
 import { BACKEND_NAMES, type Backend, type BackendName } from '../protocol/contract';
 
@@ -29,8 +32,10 @@ const SAFETY_FRACTION = 0.85;
 export interface BackendOptions {
   /** wasm threads. Default 1. */
   threads?: number;
-  /** Try webgpu in `auto` mode too (it is skipped there by default). Default false. */
+  /** Try webgpu in `auto` mode (a hardware adapter only). Default true; false skips webgpu there. */
   webgpuInAuto?: boolean;
+  /** Where Dawn's device errors go (they would land on stdout otherwise). Default: stderr, prefixed "webgpu: ". */
+  onDeviceMessage?: DeviceMessageSink;
   /** Dawn toggles passed to the webgpu package's `create`. Default none. */
   dawnFlags?: readonly string[];
 }
@@ -40,7 +45,7 @@ let current: BackendInfo | undefined;
 export class BackendError extends Error {
   constructor(
     message: string,
-    readonly kind: 'unavailable' | 'memory',
+    readonly kind: 'unavailable' | 'memory' | 'device',
   ) {
     super(message);
     this.name = 'BackendError';
@@ -81,40 +86,37 @@ async function tryTensorflow(notes: string[]): Promise<BackendInfo | undefined> 
   return undefined;
 }
 
-async function tryWebgpu(notes: string[], dawnFlags: readonly string[]): Promise<BackendInfo | undefined> {
-  let gpu: { requestAdapter(o?: object): Promise<unknown> };
-  try {
-    // eslint-disable-next-line @typescript-eslint/no-require-imports
-    const webgpu = require('webgpu') as { create(flags: string[]): typeof gpu; globals: Record<string, unknown> };
-    Object.assign(globalThis, webgpu.globals);
-    gpu = webgpu.create([...dawnFlags]);
-  } catch (e) {
-    notes.push(`webgpu: the webgpu package did not load (${errorText(e)})`);
+async function tryWebgpu(notes: string[], opts: BackendOptions, auto: boolean): Promise<BackendInfo | undefined> {
+  const found = await requestWebgpuAdapter(opts.dawnFlags ?? [], notes);
+  if (!found) return undefined;
+  const adapter = describeAdapter(found.adapter);
+  // A software adapter (lavapipe, SwiftShader, WARP) computes correctly but slower than wasm (BACKENDS.md table),
+  // so `auto` passes over it; `webgpu` named explicitly still runs on it.
+  if (auto && adapter.software) {
+    notes.push(`webgpu: skipped in auto mode, the adapter is a software renderer (${adapter.name}); name backend webgpu to use it`);
     return undefined;
   }
-  const adapter = (await gpu.requestAdapter().catch(() => null)) as {
-    info?: { vendor?: string; architecture?: string; device?: string; description?: string };
-    limits?: Record<string, number>;
-  } | null;
-  if (!adapter) {
-    notes.push('webgpu: no GPU adapter (Dawn found no Vulkan/Metal/D3D12 device; install libvulkan1 and a driver)');
-    return undefined;
-  }
-  const g = globalThis as { navigator?: { gpu?: unknown } };
-  // tfjs-backend-webgpu registers itself at load time only if navigator.gpu exists (BACKENDS.md §4).
-  Object.defineProperty(globalThis, 'navigator', { value: { ...(g.navigator ?? {}), gpu }, configurable: true, writable: true });
   try {
-    // eslint-disable-next-line @typescript-eslint/no-require-imports
-    require('@tensorflow/tfjs-backend-webgpu');
-    if (!(await tf.setBackend('webgpu'))) throw new Error('setBackend returned false');
-    await tf.ready();
+    await startWebgpu(found.gpu, found.adapter, opts.onDeviceMessage);
   } catch (e) {
     notes.push(`webgpu: backend failed to initialise (${errorText(e)})`);
     return undefined;
   }
-  const info = adapter.info ?? {};
-  const name = [info.vendor, info.architecture, info.device, info.description].filter((s) => s).join(' ') || 'GPU';
-  return { backend: 'webgpu', device: `${name} (webgpu via Dawn)`, threads: 1, notes };
+  const l = adapter.limits;
+  return {
+    backend: 'webgpu',
+    device: `${adapter.name} (webgpu via Dawn, ${adapter.software ? 'software' : 'hardware'} adapter)`,
+    threads: 1,
+    notes: [
+      ...notes,
+      `webgpu limits: ${l.maxStorageBuffersPerShaderStage} storage buffers per stage, ` +
+        `largest storage binding ${mib(l.maxStorageBufferBindingSize)}, largest buffer ${mib(l.maxBufferSize)}`,
+    ],
+  };
+}
+
+function mib(bytes: number): string {
+  return `${(bytes / 2 ** 20).toFixed(0)} MiB`;
 }
 
 async function tryWasm(notes: string[], want: number): Promise<BackendInfo | undefined> {
@@ -162,17 +164,17 @@ export async function initBackend(pref: BackendPreference = 'auto', opts: Backen
   if (current && (pref === 'auto' || pref === current.backend)) return current;
   const notes: string[] = [];
   const order: BackendName[] = pref === 'auto' ? [...BACKEND_NAMES] : [pref];
-  // Auto mode skips webgpu unless asked: without a real GPU Dawn falls back to CPU rasterisers that are
-  // slower than wasm (BACKENDS.md table), so we only try it when asked (`webgpuInAuto`) or when forced.
+  // Auto mode takes webgpu only on a hardware adapter: without a real GPU Dawn finds CPU rasterisers that are
+  // slower than wasm (BACKENDS.md table).
   for (const name of order) {
     let info: BackendInfo | undefined;
     if (name === 'tensorflow') info = await tryTensorflow(notes);
     else if (name === 'webgpu') {
-      if (pref === 'auto' && opts.webgpuInAuto !== true) {
-        notes.push('webgpu: skipped in auto mode (set backend webgpu, or RTUNE_WEBGPU=1, to try it)');
+      if (pref === 'auto' && opts.webgpuInAuto === false) {
+        notes.push('webgpu: skipped in auto mode (RTUNE_WEBGPU=0)');
         continue;
       }
-      info = await tryWebgpu(notes, opts.dawnFlags ?? []);
+      info = await tryWebgpu(notes, opts, pref === 'auto');
     } else if (name === 'wasm') info = await tryWasm(notes, opts.threads ?? 1);
     else info = await tryCpu(notes);
     if (info) {
@@ -203,7 +205,7 @@ function gib(bytes: number): string {
  * letting wasm wrap around and corrupt tensors silently or webgpu return zeros for oversized buffers.
  * `totalBytes` is the job's estimate; `largestTensorBytes` the biggest single tensor (webgpu's per-buffer limit).
  */
-export function checkMemory(what: string, totalBytes: number, largestTensorBytes = 0): void {
+export function checkMemory(what: string, totalBytes: number, largestTensorBytes = 0, largestTensorName?: string): void {
   const backend = tf.getBackend();
   if (backend === 'wasm' && totalBytes > WASM_MEMORY_LIMIT_BYTES * SAFETY_FRACTION) {
     throw new BackendError(
@@ -216,9 +218,24 @@ export function checkMemory(what: string, totalBytes: number, largestTensorBytes
   const limit = webgpuBufferLimit();
   if (limit !== undefined && largestTensorBytes > limit) {
     throw new BackendError(
-      `${what} has a tensor of ${gib(largestTensorBytes)}, larger than this GPU's largest storage buffer ` +
-        `(${gib(limit)}); webgpu would return wrong values silently. Use the tensorflow backend for this model.`,
+      `${what} has a tensor${largestTensorName ? ` (${largestTensorName})` : ''} of ${mib(largestTensorBytes)}, larger than this GPU's ` +
+        `largest storage buffer binding (maxStorageBufferBindingSize ${mib(limit)}); webgpu cannot bind it and would compute ` +
+        `wrong values. Use the wasm or tensorflow backend for this model (rtune does not split such tensors on webgpu yet).`,
       'memory',
     );
   }
+}
+
+/**
+ * Throw when webgpu's device reported errors (an invalid pipeline or buffer: what follows it computed wrong values,
+ * silently). `what` names the work, e.g. "training step 12". No-op on other backends.
+ */
+export function checkDeviceErrors(what: string): void {
+  if (tf.getBackend() !== 'webgpu') return;
+  const e = takeWebgpuErrors();
+  if (e.count === 0) return;
+  throw new BackendError(
+    `webgpu reported ${e.count} device error${e.count === 1 ? '' : 's'} during ${what}; its results are wrong. First: ${e.messages[0] ?? ''}`,
+    'device',
+  );
 }

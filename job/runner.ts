@@ -69,6 +69,8 @@ export class Runner implements SectionContext {
       threads: this.opts.threads ?? 1,
     });
     this.emit({ type: 'log', level: 'info', message: `model ${name}: ${m.source.path} on ${backend.device}` });
+    // Why better backends were skipped (a software webgpu adapter, tfjs-node missing) and the webgpu limits.
+    if (backend.notes.length > 0) this.emit({ type: 'log', level: 'info', message: `backend ${backend.backend}: ${backend.notes.join('; ')}` });
     const s = openModel(m.source.path, m.tokenizer !== undefined ? { tokenizerPath: m.tokenizer } : {});
     this.sessions.set(name, s);
     return s;

@@ -63,8 +63,11 @@ export function estimateModelBytes(c: ModelConfig, training: boolean): number {
  */
 export function modelFromTensors(config: ModelConfig, tensors: Map<string, HostTensor>, file: string, format: 'hf' | 'llama2c'): Model {
   const specs = paramSpecs(config);
-  const largest = Math.max(...specs.map((s) => s.shape.reduce((a, b) => a * b, 1))) * 4;
-  checkMemory(`model ${file}`, estimateModelBytes(config, false), largest);
+  const largest = specs.reduce((a, s) => (s.shape.reduce((x, y) => x * y, 1) > a.size ? { size: s.shape.reduce((x, y) => x * y, 1), name: s.name } : a), {
+    size: 0,
+    name: '',
+  });
+  checkMemory(`model ${file}`, estimateModelBytes(config, false), largest.size * 4, largest.name);
   const params = new Map<string, tf.Variable>();
   try {
     for (const s of specs) {

@@ -6,6 +6,7 @@
  * place with assign, so the tensor count stays constant across steps.
  */
 import * as tf from '@tensorflow/tfjs';
+import { addAll } from './sum';
 
 export interface ParamGroup {
   name: string;
@@ -130,10 +131,10 @@ export class Adam extends AdamFamily {
   }
 }
 
-/** Global L2 norm of gradients (host number; one sync). */
+/** Global L2 norm of gradients (host number; one sync). The squares are summed in chunks (sum.ts: webgpu's AddN limit). */
 export async function globalNorm(grads: tf.Tensor[]): Promise<number> {
   if (grads.length === 0) return 0;
-  const s = tf.tidy(() => tf.sqrt(tf.addN(grads.map((g) => tf.sum(tf.square(g))))));
+  const s = tf.tidy(() => tf.sqrt(addAll(grads.map((g) => tf.sum(tf.square(g))))));
   const n = (await s.data())[0] as number;
   s.dispose();
   return n;

@@ -6,6 +6,7 @@ import * as tf from '@tensorflow/tfjs';
 import type { OptimizerConfig } from '../../protocol/contract';
 import { Adam, AdamW, type Optimizer, type ParamGroup } from './adamw';
 import { Sgd } from './sgd';
+import { checkDeviceErrors } from '../backend';
 
 export type { Optimizer, ParamGroup } from './adamw';
 
@@ -22,11 +23,15 @@ export function createOptimizer(o: Pick<OptimizerConfig, 'name' | 'betas' | 'eps
   }
 }
 
-/** True when every element of every variable is finite (one host sync). */
+/**
+ * True when every element of every variable is finite (one host sync). On webgpu it also throws a BackendError when
+ * the device reported an error since the last check: the update then computed wrong values without any NaN.
+ */
 export async function allFinite(vars: readonly tf.Variable[]): Promise<boolean> {
   if (vars.length === 0) return true;
   const ok = tf.tidy(() => tf.all(tf.stack(vars.map((v) => tf.all(tf.isFinite(v))))));
   const r = (await ok.data())[0];
   ok.dispose();
+  checkDeviceErrors('a training step');
   return r === 1;
 }

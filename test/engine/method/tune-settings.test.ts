@@ -220,7 +220,8 @@ describe('tune settings on the demo model', () => {
     let restoredEarlier = false;
     for (const [label, es, kind] of runs) {
       const names = [DOWN, V];
-      const snaps = new Map<number, Float32Array[]>();
+      // Copies of the weights at each evaluation (read back afterwards: webgpu has no synchronous read).
+      const snaps = new Map<number, tf.Tensor[]>();
       const {
         out,
         evals,
@@ -235,7 +236,7 @@ describe('tune settings on the demo model', () => {
             if (e.type === 'eval')
               snaps.set(
                 e.step,
-                names.map((n) => (s.model.params.get(n) as tf.Variable).dataSync() as Float32Array),
+                names.map((n) => tf.clone(s.model.params.get(n) as tf.Variable)),
               );
           },
         }),
@@ -255,7 +256,9 @@ describe('tune settings on the demo model', () => {
       // Ran to the end and still ended on the best weights, and says so.
       assert.equal(out.kept.step, best.step);
       assert.deepEqual(out.kept.heldout, { tokenLoss: best.tokenLoss, projectionLoss: best.projectionLoss, totalLoss: best.totalLoss });
-      assert.deepEqual(final, snaps.get(best.step), `${label}: the weights of step ${best.step}`);
+      const kept = await Promise.all((snaps.get(best.step) ?? []).map((t) => t.data() as Promise<Float32Array>));
+      for (const t of [...snaps.values()].flat()) t.dispose();
+      assert.deepEqual(final, kept, `${label}: the weights of step ${best.step}`);
       if (best.step !== 11) {
         restoredEarlier = true;
         assert.match(out.message, new RegExp(`kept the weights after step ${best.step}, the best held-out ${kind} loss`));
