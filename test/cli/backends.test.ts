@@ -18,6 +18,8 @@ import { REPO_ROOT } from '../helpers';
 type Result = { code: number; stdout: string; stderr: string };
 
 function rtuneWith(env: Record<string, string | undefined>, ...args: string[]): Result {
+  // Each run computes afresh: a reused direction would not open a backend at all.
+  if (['run', 'extract', 'tune', 'search', 'eval', 'export'].includes(args[0] ?? '')) args = [...args, '--fresh'];
   const r = spawnSync(process.execPath, [path.join(REPO_ROOT, 'bin', 'rtune.js'), ...args], { encoding: 'utf8', env: { ...process.env, ...env } });
   return { code: r.status ?? -1, stdout: r.stdout, stderr: r.stderr };
 }
