@@ -288,11 +288,15 @@ export async function activate(context: vscode.ExtensionContext): Promise<RtuneA
     return runFoldersUnder(roots);
   }
 
-  /** Loads the newest run folder of each section (of the active .rtune file's runs folder); returns how many. */
+  /**
+   * Loads, for each section (of the active .rtune file's runs folder), its newest finished run — the one a run
+   * reuses — or, when none finished, its newest run; returns how many.
+   */
   function loadLatestRuns(): number {
     const seen = new Set<string>();
     let n = 0;
-    for (const r of listRunFolders()) {
+    const runs = listRunFolders();
+    for (const r of [...runs.filter((x) => x.description === 'done'), ...runs.filter((x) => x.description !== 'done')]) {
       const section = path.basename(path.dirname(r.dir));
       if (seen.has(section)) continue;
       seen.add(section);
