@@ -140,6 +140,9 @@ async function panelFrame(page, title, timeoutMs = 60_000) {
 
 if (!process.argv.includes('--no-ui') && (failures.length === 0 || process.argv.includes('--ui-anyway'))) {
   log('part B: UI');
+  // Part B is a user's first run in this workspace: part A's run folders go, so "Run Tuning" trains (and streams
+  // its steps) instead of reusing part A's finished tune.
+  fs.rmSync(path.join(ws, 'runs'), { recursive: true, force: true });
   const page = await browser.newPage({ viewport: { width: 1500, height: 920 } });
   const consoleErrors = [];
   page.on('console', (m) => {
