@@ -17,6 +17,7 @@ import * as os from 'node:os';
 import { parseArgs } from 'node:util';
 import * as tf from '@tensorflow/tfjs';
 import { initBackend, type BackendPreference } from '../engine/backend';
+import { describeAdapter, requestWebgpuAdapter } from '../engine/webgpu';
 import { perplexity } from '../engine/eval/perplexity';
 import { normalizeHfConfig } from '../model/config';
 import { parameterCount } from '../model/params';
@@ -151,6 +152,11 @@ async function main(): Promise<void> {
   const info = await initBackend((values.backend ?? 'webgpu') as BackendPreference, { threads: os.cpus().length });
   const steps = Number(values.steps ?? 5);
   const lines: string[] = [`backend ${info.backend}: ${info.device}; node ${process.version}; ${os.cpus()[0]?.model ?? 'cpu'} x ${os.cpus().length}`];
+  if (info.notes.length > 0) lines.push(`notes: ${info.notes.join('; ')}`);
+  if (info.backend === 'webgpu') {
+    const a = await requestWebgpuAdapter([], []);
+    if (a) lines.push(`adapter limits: ${JSON.stringify(describeAdapter(a.adapter).limits)}`);
+  }
   let ppl: number | undefined;
   if (values.stories && fs.existsSync(values.stories)) {
     const stories = loadModel(values.stories);

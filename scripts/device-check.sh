@@ -5,7 +5,7 @@
 # It prints one report (also written to $OUT/device-check.md): the machine, whether Dawn finds a Vulkan adapter,
 # rtune's GPU benchmark on webgpu (and wasm on the machine's cores for one workload), stories260K's perplexity on
 # each backend (they must agree), and PyTorch's numbers for the same shapes where PyTorch is installed. Each step
-# has its own time limit so one hang cannot eat the device budget.
+# has its own time limit (at most 7.5 minutes in all; about 3 expected) so one hang cannot eat the device budget.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 OUT=${OUT:-/tmp/device-out}
@@ -29,18 +29,18 @@ WW=${DEVICE_CHECK_WASM_WORKLOADS:-gpt2-12}
 B="node $D/stage/dist/device-bench.js --stories $D/data/stories260K.bin"
 say ""
 say "## rtune, webgpu"
-timeout 300 $B --backend webgpu --workloads "$W" --steps 5 2>"$OUT/webgpu.stderr" | tee -a "$R"
+timeout 240 $B --backend webgpu --workloads "$W" --steps 3 2>"$OUT/webgpu.stderr" | tee -a "$R"
 say "(exit ${PIPESTATUS[0]}; stderr tail:)"
 tail -5 "$OUT/webgpu.stderr" | tee -a "$R"
 say ""
 say "## rtune, wasm ($(nproc) threads), GPT-2-small shape only"
-timeout 150 $B --backend wasm --workloads "$WW" --steps 2 2>"$OUT/wasm.stderr" | tee -a "$R"
+timeout 90 $B --backend wasm --workloads "$WW" --steps 2 2>"$OUT/wasm.stderr" | tee -a "$R"
 say "(exit ${PIPESTATUS[0]})"
 tail -3 "$OUT/wasm.stderr" | tee -a "$R"
 say ""
 say "## PyTorch, same shapes (plain attention, fp32)"
 if python3 -c 'import torch' 2>/dev/null; then
-  timeout 150 python3 scripts/device/torch_bench.py 5 2>&1 | tee -a "$R"
+  timeout 120 python3 scripts/device/torch_bench.py 3 2>&1 | tee -a "$R"
 else
   say "PyTorch is not installed here: $(python3 --version 2>&1)"
 fi
