@@ -13,7 +13,7 @@ import { analyze } from '../../language/analysis';
 import { formatDocument } from '../../language/features/format';
 import { env, examplesDir, fixturesDir, readExample, repoRoot, sharedData, summarize } from './helpers';
 
-const EXAMPLES = ['demo.rtune', 'gpt2.rtune', 'llama.rtune'];
+const EXAMPLES = ['demo.rtune', 'gpt2.rtune', 'llama.rtune', 'hub.rtune'];
 
 describe('examples', () => {
   it('has the data they need', { skip: fs.existsSync(sharedData) ? false : `missing ${sharedData}` }, () => {
