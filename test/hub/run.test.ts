@@ -6,7 +6,7 @@
  * folder: a download, then an offline run from the cache.
  */
 import { strict as assert } from 'node:assert';
-import { spawnSync } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -93,7 +93,7 @@ describe('Hub models in .rtune files (loopback Hub)', { skip }, () => {
     for (const revision of ['main', 'v2']) {
       const text =
         `version 1\nruns "runs-${revision}"\n` +
-        modelText(`  revision "${revision}"\n`) +
+        modelText(`  revision "${revision}"\n`).replace('version 1\n', '') +
         'prompts p {\n  data "facts.csv"\n  template "{persona} Is it true? {statement} Answer: {label}"\n  positive { persona "Honest." }\n  negative { persona "Liar." }\n  anchor "Answer:"\n  limit 8\n}\n' +
         'direction d {\n  model tiny\n  prompts p\n  layers all\n  batch 8\n}\n';
       const loaded = loadRunConfig(text, { baseDir: dir, env: createNodeEnv({ hub: hubCacheLookup(settings) }) });
@@ -119,34 +119,37 @@ describe('Hub models in .rtune files (loopback Hub)', { skip }, () => {
     assert.notEqual(results[0]?.vectors, results[1]?.vectors, 'different weights give a different direction');
   });
 
-  it('examples/hub.rtune runs with `rtune run` against the loopback Hub, then offline from the cache', { skip: fs.existsSync(path.join(REPO_ROOT, 'dist', 'cli.js')) ? false : 'dist/cli.js not built (npm run build)' }, () => {
+  it('examples/hub.rtune runs with `rtune run` against the loopback Hub, then offline from the cache', { skip: fs.existsSync(path.join(REPO_ROOT, 'dist', 'cli.js')) ? false : 'dist/cli.js not built (npm run build)' }, async () => {
     const work = fs.mkdtempSync(path.join(os.tmpdir(), 'rtune-hubex-'));
     fs.copyFileSync(path.join(REPO_ROOT, 'examples', 'hub.rtune'), path.join(work, 'hub.rtune'));
     fs.cpSync(path.join(REPO_ROOT, 'examples', 'data'), path.join(work, 'data'), { recursive: true });
     const cache = path.join(work, 'hf-cache');
     const env = { ...process.env, HF_ENDPOINT: hub.url, HF_HUB_CACHE: cache, HF_HOME: path.join(work, 'hf-home'), HF_TOKEN: '', HF_HUB_OFFLINE: '' };
-    const rtune = (extra: Record<string, string>, ...args: string[]) =>
-      spawnSync(process.execPath, [path.join(REPO_ROOT, 'bin', 'rtune.js'), 'run', path.join(work, 'hub.rtune'), ...args, '--threads', '1'], {
-        encoding: 'utf8',
-        env: { ...env, ...extra },
+    // Asynchronously: the loopback Hub answers from this process's event loop.
+    const rtune = (extra: Record<string, string>, ...args: string[]): Promise<{ status: number | null; stderr: string }> =>
+      new Promise((resolve) => {
+        const child = spawn(process.execPath, [path.join(REPO_ROOT, 'bin', 'rtune.js'), 'run', path.join(work, 'hub.rtune'), ...args, '--threads', '1'], {
+          env: { ...env, ...extra },
+          stdio: ['ignore', 'ignore', 'pipe'],
+        });
+        let stderr = '';
+        child.stderr.on('data', (d: Buffer) => (stderr += d.toString('utf8')));
+        child.on('close', (status) => resolve({ status, stderr }));
       });
     hub.log.length = 0;
-    const first = rtune({}, 'honesty');
+    const first = await rtune({}, 'honesty');
     assert.equal(first.status, 0, first.stderr);
     assert.match(first.stderr, /model hf:sshleifer\/tiny-gpt2: downloading 8 files, 5\.\d\d MB, from http:\/\/127\.0\.0\.1/);
     assert.match(first.stderr, /model tiny: hf:sshleifer\/tiny-gpt2 at main = commit [0-9a-f]{40} \(downloaded 8 files/);
     assert.ok(hub.requests().length > 0);
     assert.ok(fs.readlinkSync(path.join(cache, 'models--sshleifer--tiny-gpt2', 'snapshots', main, 'config.json')).startsWith('../../blobs/'));
     hub.log.length = 0;
-    const second = rtune({ HF_HUB_OFFLINE: '1' }, 'honesty', '--fresh');
+    const second = await rtune({ HF_HUB_OFFLINE: '1' }, 'honesty', '--fresh');
     assert.equal(second.status, 0, second.stderr);
     assert.match(second.stderr, /at main = commit [0-9a-f]{40} \(cached\)/);
     assert.equal(hub.requests().length, 0, 'an offline run sends no request');
     // Offline with an empty cache: refused before anything is computed, naming what is missing.
-    const third = spawnSync(process.execPath, [path.join(REPO_ROOT, 'bin', 'rtune.js'), 'run', path.join(work, 'hub.rtune'), 'honesty'], {
-      encoding: 'utf8',
-      env: { ...env, HF_HUB_CACHE: path.join(work, 'empty'), HF_HUB_OFFLINE: '1' },
-    });
+    const third = await rtune({ HF_HUB_CACHE: path.join(work, 'empty'), HF_HUB_OFFLINE: '1' }, 'honesty');
     assert.notEqual(third.status, 0);
     assert.match(third.stderr, /not in the cache and HF_HUB_OFFLINE is set: no refs\/main in .*empty.*models--sshleifer--tiny-gpt2/);
   });
