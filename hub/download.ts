@@ -126,13 +126,20 @@ export async function ensureHubModel(repo: string, revision: string, opts: Ensur
   if (cached.complete && cached.snapshot !== undefined && cached.commit !== undefined)
     return { snapshot: cached.snapshot, commit: cached.commit, downloaded: [], bytes: 0 };
   if (settings.offline) {
-    const where = cached.commit === undefined ? `no ${isCommitHash(revision) ? 'snapshot' : `refs/${revision}`} in ${cached.repoDir}` : `${cached.snapshot ?? snapshotDir(cached.repoDir, cached.commit)} lacks ${cached.missing.join(', ')}`;
+    const where =
+      cached.commit === undefined
+        ? `no ${isCommitHash(revision) ? 'snapshot' : `refs/${revision}`} in ${cached.repoDir}`
+        : `${cached.snapshot ?? snapshotDir(cached.repoDir, cached.commit)} lacks ${cached.missing.join(', ')}`;
     throw new HubError(
       `model ${id} (revision \`${revision}\`) is not in the cache and HF_HUB_OFFLINE is set: ${where}. Run once online (unset HF_HUB_OFFLINE) to download it, or point HF_HUB_CACHE at a cache that has it.`,
       'offline',
     );
   }
-  const common = { hubUrl: settings.endpoint, ...(settings.token !== undefined ? { accessToken: settings.token } : {}), ...(opts.fetch ? { fetch: opts.fetch } : {}) };
+  const common = {
+    hubUrl: settings.endpoint,
+    ...(settings.token !== undefined ? { accessToken: settings.token } : {}),
+    ...(opts.fetch ? { fetch: opts.fetch } : {}),
+  };
   let commit: string;
   let siblings: readonly string[];
   try {
@@ -142,10 +149,14 @@ export async function ensureHubModel(repo: string, revision: string, opts: Ensur
   } catch (e) {
     throw describeHubFailure(e, repo, revision, settings, 'its model info');
   }
-  if (!isCommitHash(commit)) throw new HubError(`model ${id}: the Hub's model info at ${settings.endpoint} names no commit for revision \`${revision}\``, 'network');
+  if (!isCommitHash(commit))
+    throw new HubError(`model ${id}: the Hub's model info at ${settings.endpoint} names no commit for revision \`${revision}\``, 'network');
   const wanted = hubFilesToFetch(siblings);
   if (wanted === undefined)
-    throw new HubError(`model ${id} has no safetensors weights (its files: ${siblings.slice(0, 12).join(', ')}${siblings.length > 12 ? ', …' : ''}); rtune reads model.safetensors or its shards`, 'unsupported');
+    throw new HubError(
+      `model ${id} has no safetensors weights (its files: ${siblings.slice(0, 12).join(', ')}${siblings.length > 12 ? ', …' : ''}); rtune reads model.safetensors or its shards`,
+      'unsupported',
+    );
   const repoDir = repoDirOf(settings.cacheDir, repo);
   const snap = snapshotDir(repoDir, commit);
   const downloaded: string[] = [];
@@ -165,7 +176,8 @@ export async function ensureHubModel(repo: string, revision: string, opts: Ensur
     }
     const need = infos.filter((f) => !fs.existsSync(blobPath(repoDir, f.etag)));
     const total = need.reduce((s, f) => s + f.size, 0);
-    if (need.length > 0) opts.onLog?.(`model ${id}: downloading ${need.length} file${need.length === 1 ? '' : 's'}, ${mb(total)}, from ${settings.endpoint} into ${repoDir}`);
+    if (need.length > 0)
+      opts.onLog?.(`model ${id}: downloading ${need.length} file${need.length === 1 ? '' : 's'}, ${mb(total)}, from ${settings.endpoint} into ${repoDir}`);
     let before = 0;
     for (const f of infos) {
       if (need.includes(f)) {

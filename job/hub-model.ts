@@ -40,11 +40,7 @@ function modelsUsed(config: RunConfig, chosen: readonly SectionRef[]): Set<strin
  * and returns the run's config and options over those folders. Throws a HubError (access refused, not found,
  * offline and not cached, a corrupt download) or a PreflightError (the downloaded model contradicts the file).
  */
-export async function prepareHubModels(
-  config: RunConfig,
-  chosen: readonly SectionRef[],
-  opts: RunOptions,
-): Promise<{ config: RunConfig; opts: RunOptions }> {
+export async function prepareHubModels(config: RunConfig, chosen: readonly SectionRef[], opts: RunOptions): Promise<{ config: RunConfig; opts: RunOptions }> {
   const used = modelsUsed(config, chosen);
   const hubModels = Object.values(config.models).filter((m) => m.source.kind === 'hub' && used.has(m.name));
   if (hubModels.length === 0) return { config, opts };
@@ -69,7 +65,11 @@ export async function prepareHubModels(
     });
     if (got.downloaded.length > 0 || m.source.path !== got.snapshot) fetched = true;
     const how = got.downloaded.length > 0 ? `downloaded ${got.downloaded.length} files (${(got.bytes / 1e6).toFixed(2)} MB)` : 'cached';
-    opts.emit?.({ type: 'log', level: 'info', message: `model ${m.name}: ${HUB_PREFIX}${repo} at ${revision} = commit ${got.commit} (${how}), ${got.snapshot}` });
+    opts.emit?.({
+      type: 'log',
+      level: 'info',
+      message: `model ${m.name}: ${HUB_PREFIX}${repo} at ${revision} = commit ${got.commit} (${how}), ${got.snapshot}`,
+    });
     models[m.name] = { ...m, source: { kind: 'hub', repo, revision, commit: got.commit, path: got.snapshot } };
   }
   const source = opts.source;

@@ -65,7 +65,8 @@ export class Runner implements SectionContext {
     if (have) return have;
     const m = this.config.models[name];
     if (!m) throw new Error(`unknown model section "${name}"`);
-    if (m.source.kind === 'hub' && m.source.path === '') throw new Error(`model ${name}: hf:${m.source.repo} was not resolved to a cached snapshot before the run`);
+    if (m.source.kind === 'hub' && m.source.path === '')
+      throw new Error(`model ${name}: hf:${m.source.repo} was not resolved to a cached snapshot before the run`);
     const backend = await initBackend(m.backend === 'auto' && this.opts.backend !== undefined ? this.opts.backend : m.backend, {
       ...this.opts.backendOptions,
       threads: this.opts.threads ?? 1,
@@ -177,8 +178,9 @@ export async function runConfig(config: RunConfig, sections: string[], opts: Run
   const chosen = planSections(config, sections, { prerequisites: opts.prerequisites ?? true, ...(from ? { given: [from.tune] } : {}) });
   preflight(chosen, opts);
   // Hub models (`hf:`) to their snapshot folders, downloaded when missing; then the model checks see them too.
+  const checked = opts;
   ({ config, opts } = await prepareHubModels(config, chosen, opts));
-  preflight(chosen, opts);
+  if (opts !== checked) preflight(chosen, opts);
   const runner = new Runner(config, opts);
   const out: RunSummary[] = [];
   const ended = new Map<string, FinalStatus>();

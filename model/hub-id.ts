@@ -26,7 +26,10 @@ const PART = /^[A-Za-z0-9_.-]{1,96}$/;
 /** Parses `hf:Org/Name`; the reason says what is wrong and what a valid id looks like. */
 export function parseHubId(raw: string): HubIdResult {
   const repo = raw.startsWith(HUB_PREFIX) ? raw.slice(HUB_PREFIX.length) : raw;
-  const bad = (why: string): HubIdResult => ({ ok: false, reason: `\`${raw}\` is not a Hub model id: ${why}; write it as \`hf:Org/Name\`, e.g. \`hf:sshleifer/tiny-gpt2\`` });
+  const bad = (why: string): HubIdResult => ({
+    ok: false,
+    reason: `\`${raw}\` is not a Hub model id: ${why}; write it as \`hf:Org/Name\`, e.g. \`hf:sshleifer/tiny-gpt2\``,
+  });
   if (repo === '') return bad('the id is empty');
   const parts = repo.split('/');
   if (parts.length > 2) return bad('it has more than one `/`');

@@ -129,7 +129,10 @@ describe('Hub models through the huggingface_hub cache (loopback Hub)', { skip }
     hub.corrupt = 'model.safetensors';
     await assert.rejects(ensureHubModel(REPO, 'main', { settings }), (e: unknown) => {
       assert.ok(e instanceof HubError && e.reason === 'integrity', String(e));
-      assert.match(e.message, /hf:sshleifer\/tiny-gpt2: model\.safetensors from http:\/\/127\.0\.0\.1:\d+ is corrupt: sha256 [0-9a-f]{64}, expected 5b562022d3f53a1e/);
+      assert.match(
+        e.message,
+        /hf:sshleifer\/tiny-gpt2: model\.safetensors from http:\/\/127\.0\.0\.1:\d+ is corrupt: sha256 [0-9a-f]{64}, expected 5b562022d3f53a1e/,
+      );
       return true;
     });
     const blobs = path.join(cacheDir, 'models--sshleifer--tiny-gpt2', 'blobs');
@@ -147,7 +150,10 @@ describe('Hub models through the huggingface_hub cache (loopback Hub)', { skip }
     fs.writeFileSync(path.join(blobs, `${etag}.incomplete`), Buffer.alloc(1000, 0xab));
     const logs: string[] = [];
     const got = await ensureHubModel(REPO, 'main', { settings, onLog: (m) => logs.push(m) });
-    assert.ok(logs.some((l) => /did not match its checksum after resuming/.test(l)), logs.join('\n'));
+    assert.ok(
+      logs.some((l) => /did not match its checksum after resuming/.test(l)),
+      logs.join('\n'),
+    );
     assert.equal(sha256(fs.readFileSync(path.join(got.snapshot, 'model.safetensors'))), etag);
   });
 
@@ -155,7 +161,10 @@ describe('Hub models through the huggingface_hub cache (loopback Hub)', { skip }
     const offline = { ...settings, offline: true };
     await assert.rejects(ensureHubModel(REPO, 'main', { settings: offline }), (e: unknown) => {
       assert.ok(e instanceof HubError && e.reason === 'offline');
-      assert.match(e.message, /hf:sshleifer\/tiny-gpt2 \(revision `main`\) is not in the cache and HF_HUB_OFFLINE is set: no refs\/main in .*models--sshleifer--tiny-gpt2/);
+      assert.match(
+        e.message,
+        /hf:sshleifer\/tiny-gpt2 \(revision `main`\) is not in the cache and HF_HUB_OFFLINE is set: no refs\/main in .*models--sshleifer--tiny-gpt2/,
+      );
       return true;
     });
     assert.equal(hub.requests().length, 0);
@@ -190,12 +199,18 @@ describe('Hub models through the huggingface_hub cache (loopback Hub)', { skip }
   });
 
   it('an unknown model or revision is a 404 that names the id and the revision', async () => {
-    await assert.rejects(ensureHubModel('nobody/nothing', 'main', { settings }), /model hf:nobody\/nothing: its model info was not found on .* \(HTTP 404\) at revision `main`/);
+    await assert.rejects(
+      ensureHubModel('nobody/nothing', 'main', { settings }),
+      /model hf:nobody\/nothing: its model info was not found on .* \(HTTP 404\) at revision `main`/,
+    );
     await assert.rejects(ensureHubModel(REPO, 'no-such-branch', { settings }), /not found .* at revision `no-such-branch`/);
   });
 
   it('a Hub that cannot be reached says so and names HF_ENDPOINT and HF_HUB_OFFLINE', async () => {
-    await assert.rejects(ensureHubModel(REPO, 'main', { settings: { ...settings, endpoint: 'http://127.0.0.1:9' } }), /cannot reach http:\/\/127\.0\.0\.1:9 .*HF_ENDPOINT.*HF_HUB_OFFLINE=1/);
+    await assert.rejects(
+      ensureHubModel(REPO, 'main', { settings: { ...settings, endpoint: 'http://127.0.0.1:9' } }),
+      /cannot reach http:\/\/127\.0\.0\.1:9 .*HF_ENDPOINT.*HF_HUB_OFFLINE=1/,
+    );
   });
 });
 

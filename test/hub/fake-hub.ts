@@ -115,7 +115,13 @@ export class FakeHub {
 
   private access(res: http.ServerResponse, repo: Repo, id: string, auth: string | undefined): boolean {
     if (repo.gatedToken === undefined || auth === `Bearer ${repo.gatedToken}`) return true;
-    if (auth === undefined) this.json(res, 401, { error: `Access to model ${id} is restricted. You must have access to it and be authenticated to access it. Please log in.` }, { 'X-Error-Code': 'GatedRepo' });
+    if (auth === undefined)
+      this.json(
+        res,
+        401,
+        { error: `Access to model ${id} is restricted. You must have access to it and be authenticated to access it. Please log in.` },
+        { 'X-Error-Code': 'GatedRepo' },
+      );
     else this.json(res, 403, { error: `Access to model ${id} is restricted and you are not in the authorized list.` }, { 'X-Error-Code': 'GatedRepo' });
     return false;
   }
@@ -154,7 +160,13 @@ export class FakeHub {
     const common = { 'X-Repo-Commit': c.sha };
     if (isLfs(file)) {
       const h = sha256(b);
-      res.writeHead(302, { ...common, Location: `/lfs/${h}?file=${encodeURIComponent(file)}`, 'X-Linked-Etag': `"${h}"`, 'X-Linked-Size': String(b.length), ETag: `"${gitSha1(b)}"` });
+      res.writeHead(302, {
+        ...common,
+        Location: `/lfs/${h}?file=${encodeURIComponent(file)}`,
+        'X-Linked-Etag': `"${h}"`,
+        'X-Linked-Size': String(b.length),
+        ETag: `"${gitSha1(b)}"`,
+      });
       res.end();
       return;
     }

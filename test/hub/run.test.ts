@@ -50,7 +50,10 @@ describe('Hub models in .rtune files (loopback Hub)', { skip }, () => {
     const info = a.diagnostics.filter((d) => d.code === 'model');
     assert.equal(info.length, 1, JSON.stringify(a.diagnostics));
     assert.equal(info[0]?.severity, 'info');
-    assert.match(info[0]?.message ?? '', /hf:sshleifer\/tiny-gpt2 at `main` is not in the cache \(.*models--sshleifer--tiny-gpt2 has no refs\/main\): a run downloads/);
+    assert.match(
+      info[0]?.message ?? '',
+      /hf:sshleifer\/tiny-gpt2 at `main` is not in the cache \(.*models--sshleifer--tiny-gpt2 has no refs\/main\): a run downloads/,
+    );
     assert.match(hover(a, at)?.markdown ?? '', /not cached in `.*hf-cache`\. A run downloads .* the editor does not ask the Hub/);
     const off = analyse(text, { ...settings, offline: true }).diagnostics.filter((d) => d.code === 'model');
     assert.equal(off[0]?.severity, 'warning');
@@ -69,7 +72,10 @@ describe('Hub models in .rtune files (loopback Hub)', { skip }, () => {
     assert.equal(a.models.get('tiny')?.path, path.join(settings.cacheDir, 'models--sshleifer--tiny-gpt2', 'snapshots', main));
     // Model checks work on the snapshot as on a folder: layer 5 of a 2-layer model is an error.
     const bad = analyse(`${text}prompts p { data "x.csv" template "{statement}" }\ndirection d { model tiny prompts p layers [5] }\n`);
-    assert.ok(bad.diagnostics.some((d) => d.severity === 'error' && /layer/.test(d.message)), JSON.stringify(bad.diagnostics));
+    assert.ok(
+      bad.diagnostics.some((d) => d.severity === 'error' && /layer/.test(d.message)),
+      JSON.stringify(bad.diagnostics),
+    );
   });
 
   it('`revision` only with hf: paths, and ids and revisions follow the Hub rules', () => {
@@ -100,7 +106,12 @@ describe('Hub models in .rtune files (loopback Hub)', { skip }, () => {
       assert.ok(!('errors' in loaded), JSON.stringify('errors' in loaded ? loaded.errors : ''));
       if ('errors' in loaded) return;
       const events: JobEvent[] = [];
-      const [sum] = await runConfig(loaded.config, ['d'], { source: { text, analysis: loaded.analysis }, hub: settings, emit: (e) => events.push(e), fresh: true });
+      const [sum] = await runConfig(loaded.config, ['d'], {
+        source: { text, analysis: loaded.analysis },
+        hub: settings,
+        emit: (e) => events.push(e),
+        fresh: true,
+      });
       assert.equal(sum?.status, 'done', sum?.headline);
       const runs = path.join(dir, `runs-${revision}`, 'd');
       const folder = path.join(runs, fs.readdirSync(runs)[0] as string);
@@ -119,38 +130,42 @@ describe('Hub models in .rtune files (loopback Hub)', { skip }, () => {
     assert.notEqual(results[0]?.vectors, results[1]?.vectors, 'different weights give a different direction');
   });
 
-  it('examples/hub.rtune runs with `rtune run` against the loopback Hub, then offline from the cache', { skip: fs.existsSync(path.join(REPO_ROOT, 'dist', 'cli.js')) ? false : 'dist/cli.js not built (npm run build)' }, async () => {
-    const work = fs.mkdtempSync(path.join(os.tmpdir(), 'rtune-hubex-'));
-    fs.copyFileSync(path.join(REPO_ROOT, 'examples', 'hub.rtune'), path.join(work, 'hub.rtune'));
-    fs.cpSync(path.join(REPO_ROOT, 'examples', 'data'), path.join(work, 'data'), { recursive: true });
-    const cache = path.join(work, 'hf-cache');
-    const env = { ...process.env, HF_ENDPOINT: hub.url, HF_HUB_CACHE: cache, HF_HOME: path.join(work, 'hf-home'), HF_TOKEN: '', HF_HUB_OFFLINE: '' };
-    // Asynchronously: the loopback Hub answers from this process's event loop.
-    const rtune = (extra: Record<string, string>, ...args: string[]): Promise<{ status: number | null; stderr: string }> =>
-      new Promise((resolve) => {
-        const child = spawn(process.execPath, [path.join(REPO_ROOT, 'bin', 'rtune.js'), 'run', path.join(work, 'hub.rtune'), ...args, '--threads', '1'], {
-          env: { ...env, ...extra },
-          stdio: ['ignore', 'ignore', 'pipe'],
+  it(
+    'examples/hub.rtune runs with `rtune run` against the loopback Hub, then offline from the cache',
+    { skip: fs.existsSync(path.join(REPO_ROOT, 'dist', 'cli.js')) ? false : 'dist/cli.js not built (npm run build)' },
+    async () => {
+      const work = fs.mkdtempSync(path.join(os.tmpdir(), 'rtune-hubex-'));
+      fs.copyFileSync(path.join(REPO_ROOT, 'examples', 'hub.rtune'), path.join(work, 'hub.rtune'));
+      fs.cpSync(path.join(REPO_ROOT, 'examples', 'data'), path.join(work, 'data'), { recursive: true });
+      const cache = path.join(work, 'hf-cache');
+      const env = { ...process.env, HF_ENDPOINT: hub.url, HF_HUB_CACHE: cache, HF_HOME: path.join(work, 'hf-home'), HF_TOKEN: '', HF_HUB_OFFLINE: '' };
+      // Asynchronously: the loopback Hub answers from this process's event loop.
+      const rtune = (extra: Record<string, string>, ...args: string[]): Promise<{ status: number | null; stderr: string }> =>
+        new Promise((resolve) => {
+          const child = spawn(process.execPath, [path.join(REPO_ROOT, 'bin', 'rtune.js'), 'run', path.join(work, 'hub.rtune'), ...args, '--threads', '1'], {
+            env: { ...env, ...extra },
+            stdio: ['ignore', 'ignore', 'pipe'],
+          });
+          let stderr = '';
+          child.stderr.on('data', (d: Buffer) => (stderr += d.toString('utf8')));
+          child.on('close', (status) => resolve({ status, stderr }));
         });
-        let stderr = '';
-        child.stderr.on('data', (d: Buffer) => (stderr += d.toString('utf8')));
-        child.on('close', (status) => resolve({ status, stderr }));
-      });
-    hub.log.length = 0;
-    const first = await rtune({}, 'honesty');
-    assert.equal(first.status, 0, first.stderr);
-    assert.match(first.stderr, /model hf:sshleifer\/tiny-gpt2: downloading 8 files, 5\.\d\d MB, from http:\/\/127\.0\.0\.1/);
-    assert.match(first.stderr, /model tiny: hf:sshleifer\/tiny-gpt2 at main = commit [0-9a-f]{40} \(downloaded 8 files/);
-    assert.ok(hub.requests().length > 0);
-    assert.ok(fs.readlinkSync(path.join(cache, 'models--sshleifer--tiny-gpt2', 'snapshots', main, 'config.json')).startsWith('../../blobs/'));
-    hub.log.length = 0;
-    const second = await rtune({ HF_HUB_OFFLINE: '1' }, 'honesty', '--fresh');
-    assert.equal(second.status, 0, second.stderr);
-    assert.match(second.stderr, /at main = commit [0-9a-f]{40} \(cached\)/);
-    assert.equal(hub.requests().length, 0, 'an offline run sends no request');
-    // Offline with an empty cache: refused before anything is computed, naming what is missing.
-    const third = await rtune({ HF_HUB_CACHE: path.join(work, 'empty'), HF_HUB_OFFLINE: '1' }, 'honesty');
-    assert.notEqual(third.status, 0);
-    assert.match(third.stderr, /not in the cache and HF_HUB_OFFLINE is set: no refs\/main in .*empty.*models--sshleifer--tiny-gpt2/);
-  });
+      hub.log.length = 0;
+      const first = await rtune({}, 'honesty');
+      assert.equal(first.status, 0, first.stderr);
+      assert.match(first.stderr, /model hf:sshleifer\/tiny-gpt2: downloading 8 files, 5\.\d\d MB, from http:\/\/127\.0\.0\.1/);
+      assert.match(first.stderr, /model tiny: hf:sshleifer\/tiny-gpt2 at main = commit [0-9a-f]{40} \(downloaded 8 files/);
+      assert.ok(hub.requests().length > 0);
+      assert.ok(fs.readlinkSync(path.join(cache, 'models--sshleifer--tiny-gpt2', 'snapshots', main, 'config.json')).startsWith('../../blobs/'));
+      hub.log.length = 0;
+      const second = await rtune({ HF_HUB_OFFLINE: '1' }, 'honesty', '--fresh');
+      assert.equal(second.status, 0, second.stderr);
+      assert.match(second.stderr, /at main = commit [0-9a-f]{40} \(cached\)/);
+      assert.equal(hub.requests().length, 0, 'an offline run sends no request');
+      // Offline with an empty cache: refused before anything is computed, naming what is missing.
+      const third = await rtune({ HF_HUB_CACHE: path.join(work, 'empty'), HF_HUB_OFFLINE: '1' }, 'honesty');
+      assert.notEqual(third.status, 0);
+      assert.match(third.stderr, /not in the cache and HF_HUB_OFFLINE is set: no refs\/main in .*empty.*models--sshleifer--tiny-gpt2/);
+    },
+  );
 });
