@@ -1,7 +1,8 @@
 /**
  * Makes a Hub model's files present in the cache (cache.ts) and returns its snapshot folder. What it asks the
  * Hub goes through `@huggingface/hub`: `modelInfo` (the commit a revision names and the repo's file list),
- * `fileDownloadInfo` (each file's size, etag and download URL, redirects followed) and `downloadFile` (a Blob
+ * `pathsInfo` (each file's etag as huggingface_hub names blobs: the LFS sha256, else the git blob sha1, and its
+ * size), `fileDownloadInfo` (the download URL, redirects followed) and `downloadFile` (a Blob
  * whose `slice(offset).stream()` sends the HTTP Range that resumes a `.incomplete` file). Its own
  * `downloadFileToCacheDir` is not used: it neither resumes nor reports progress nor checks what it wrote, and
  * writes no `refs/<revision>`. Each blob is checked before it is renamed into place: sha256 for LFS files (their
@@ -13,7 +14,7 @@
 import { createHash, type Hash } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { downloadFile, fileDownloadInfo, HubApiError, modelInfo } from '@huggingface/hub';
+import { downloadFile, fileDownloadInfo, HubApiError, modelInfo, pathsInfo } from '@huggingface/hub';
 import { HUB_PREFIX, hubFilesToFetch, isCommitHash, SAFETENSORS_INDEX, shardsOfIndex } from '../model/hub-id';
 import { blobPath, linkSnapshotFile, lookupHubCache, readRef, repoDirOf, snapshotDir, writeRef, type HubSettings } from './cache';
 
@@ -80,11 +81,6 @@ function describeHubFailure(e: unknown, repo: string, revision: string, settings
   );
 }
 
-/** `"abc"` / `W/"abc"` → `abc`. */
-function normaliseEtag(etag: string): string {
-  return etag.replace(/^W\//, '').replace(/^"|"$/g, '');
-}
-
 /** The checksum an etag stands for: sha256 (LFS), a git blob sha1 (regular files), or none (other etags). */
 function checksumFor(etag: string, size: number): { hash: Hash; expect: string; name: string } | undefined {
   if (/^[0-9a-f]{64}$/.test(etag)) return { hash: createHash('sha256'), expect: etag, name: 'sha256' };
@@ -112,7 +108,7 @@ interface FileInfo {
   readonly file: string;
   readonly etag: string;
   readonly size: number;
-  readonly info: Awaited<ReturnType<typeof fileDownloadInfo>>;
+  info: Awaited<ReturnType<typeof fileDownloadInfo>>;
 }
 
 /**
@@ -163,16 +159,21 @@ export async function ensureHubModel(repo: string, revision: string, opts: Ensur
   let bytes = 0;
   const fetchAll = async (files: readonly string[]): Promise<void> => {
     const todo = files.filter((f) => fs.statSync(path.join(snap, f), { throwIfNoEntry: false })?.isFile() !== true);
+    if (todo.length === 0) return;
+    // The etag huggingface_hub names blobs by: the LFS sha256, else the git blob sha1 (paths-info, one request).
+    let listed: Awaited<ReturnType<typeof pathsInfo>>;
+    try {
+      listed = await pathsInfo({ repo, paths: [...todo], revision: commit, expand: false, ...common });
+    } catch (e) {
+      throw describeHubFailure(e, repo, revision, settings, todo[0] ?? 'its files');
+    }
     const infos: FileInfo[] = [];
     for (const file of todo) {
-      let info: FileInfo['info'];
-      try {
-        info = await fileDownloadInfo({ repo, path: file, revision: commit, ...common });
-      } catch (e) {
-        throw describeHubFailure(e, repo, revision, settings, file);
-      }
-      if (info === null) throw new HubError(`model ${id}: ${file} is listed by the Hub but cannot be downloaded at commit ${commit}`, 'not-found');
-      infos.push({ file, etag: normaliseEtag(info.etag), size: info.size, info });
+      const p = listed.find((x) => x.path === file);
+      const etag = p?.lfs?.oid ?? p?.oid;
+      if (p === undefined || etag === undefined)
+        throw new HubError(`model ${id}: ${file} is listed by the Hub but has no file info at commit ${commit}`, 'not-found');
+      infos.push({ file, etag, size: p.lfs?.size ?? p.size, info: null });
     }
     const need = infos.filter((f) => !fs.existsSync(blobPath(repoDir, f.etag)));
     const total = need.reduce((s, f) => s + f.size, 0);
@@ -181,6 +182,20 @@ export async function ensureHubModel(repo: string, revision: string, opts: Ensur
     let before = 0;
     for (const f of infos) {
       if (need.includes(f)) {
+        // Where to get it (redirects followed) and its size, asked only for blobs the cache lacks.
+        let info: FileInfo['info'];
+        try {
+          info = await fileDownloadInfo({ repo, path: f.file, revision: commit, ...common });
+        } catch (e) {
+          throw describeHubFailure(e, repo, revision, settings, f.file);
+        }
+        if (info === null) throw new HubError(`model ${id}: ${f.file} is listed by the Hub but cannot be downloaded at commit ${commit}`, 'not-found');
+        if (info.size !== f.size)
+          throw new HubError(
+            `model ${id}: the Hub reports ${info.size} bytes for ${f.file} at download and ${f.size} in its file info; run again later`,
+            'integrity',
+          );
+        f.info = info;
         await fetchBlob(repo, revision, f, repoDir, { ...opts, common }, (done) => opts.onProgress?.({ file: f.file, done: before + done, total }));
         before += f.size;
         bytes += f.size;

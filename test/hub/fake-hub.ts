@@ -1,6 +1,7 @@
 /**
  * A loopback HTTP server that speaks enough of the Hugging Face Hub's API for the cache and download tests:
- * model info (`/api/models/<id>` and `/api/models/<id>/revision/<rev>`, with `sha` and `siblings`),
+ * model info (`/api/models/<id>` and `/api/models/<id>/revision/<rev>`, with `sha` and `siblings`), paths info
+ * (`POST /api/models/<id>/paths-info/<rev>`: each file's git oid, size and LFS sha256),
  * `/<id>/resolve/<rev>/<file>` (LFS files: a 302 to an LFS-like path `/lfs/<sha256>` with `X-Repo-Commit`,
  * `X-Linked-Etag` and `X-Linked-Size`; other files: 200 with the git blob sha1 as `ETag`), `Range` → 206,
  * 401/403 for a gated model without the right token, 404 for an unknown repo, revision or file. Faults are
@@ -100,6 +101,8 @@ export class FakeHub {
     const auth = req.headers.authorization;
     this.log.push({ method: req.method ?? 'GET', url: url.pathname, range: req.headers.range, auth });
     const p = decodeURIComponent(url.pathname);
+    const info = /^\/api\/models\/([^/]+\/[^/]+)\/paths-info\/(.+)$/.exec(p);
+    if (info && req.method === 'POST') return this.pathsInfo(req, res, info[1] as string, info[2] as string, auth);
     const api = /^\/api\/models\/([^/]+(?:\/[^/]+)??)(?:\/revision\/(.+))?$/.exec(p);
     if (api) return this.modelInfo(res, api[1] as string, api[2] ?? 'main', auth);
     const resolve = /^\/([^/]+\/[^/]+)\/resolve\/([^/]+)\/(.+)$/.exec(p);
@@ -146,6 +149,25 @@ export class FakeHub {
       likes: 0,
       lastModified: '2020-01-01T00:00:00.000Z',
       siblings: [...c.files.keys()].map((rfilename) => ({ rfilename })),
+    });
+  }
+
+  private pathsInfo(req: http.IncomingMessage, res: http.ServerResponse, id: string, rev: string, auth: string | undefined): void {
+    let body = '';
+    req.on('data', (d: Buffer) => (body += d.toString('utf8')));
+    req.on('end', () => {
+      const repo = this.repos.get(id);
+      if (repo === undefined) return this.json(res, 404, { error: 'Repository not found' }, { 'X-Error-Code': 'RepoNotFound' });
+      if (!this.access(res, repo, id, auth)) return;
+      const c = this.commitOf(repo, rev);
+      if (c === undefined) return this.json(res, 404, { error: `Invalid rev id: ${rev}` }, { 'X-Error-Code': 'RevisionNotFound' });
+      const paths = (JSON.parse(body) as { paths: string[] }).paths;
+      const out = paths.flatMap((path) => {
+        const b = c.files.get(path);
+        if (b === undefined) return [];
+        return [{ type: 'file', path, oid: gitSha1(b), size: b.length, ...(isLfs(path) ? { lfs: { oid: sha256(b), size: b.length, pointerSize: 134 } } : {}) }];
+      });
+      this.json(res, 200, out);
     });
   }
 
