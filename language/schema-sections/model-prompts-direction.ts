@@ -28,7 +28,7 @@ export const MODEL_SECTION: SectionSpec = {
       name: 'path',
       type: { kind: 'path', target: 'model' },
       required: true,
-      doc: 'Where the model is: a folder with `config.json` (relative to this file), a llama2.c `.bin` file, `builtin:demo` for the small model the project ships and trained itself, or `hf:Org/Name`, a Hugging Face Hub model id, read from the cache Python\'s huggingface_hub uses (`HF_HUB_CACHE`, else `HF_HOME/hub`, else `~/.cache/huggingface/hub`) and downloaded there by a run when it is missing (only config, safetensors weights and tokenizer files; `HF_TOKEN`, `HF_ENDPOINT` and `HF_HUB_OFFLINE=1` are honoured). When the path resolves, the editor checks layer indices and block names against the model and shows its architecture, depth, width and parameter count on hover; when it does not, those checks are skipped.',
+      doc: "Where the model is: a folder with `config.json` (relative to this file), a llama2.c `.bin` file, `builtin:demo` for the small model the project ships and trained itself, or `hf:Org/Name`, a Hugging Face Hub model id, read from the cache Python's huggingface_hub uses (`HF_HUB_CACHE`, else `HF_HOME/hub`, else `~/.cache/huggingface/hub`) and downloaded there by a run when it is missing (only config, safetensors weights and tokenizer files; `HF_TOKEN`, `HF_ENDPOINT` and `HF_HUB_OFFLINE=1` are honoured). When the path resolves, the editor checks layer indices and block names against the model and shows its architecture, depth, width and parameter count on hover; when it does not, those checks are skipped.",
       example: 'path builtin:demo',
     },
     {

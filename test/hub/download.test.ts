@@ -13,7 +13,8 @@ import { after, before, beforeEach, describe, it } from 'node:test';
 import { hubSettingsFromEnv, lookupHubCache, type HubSettings } from '../../hub/cache';
 import { ensureHubModel, HubError } from '../../hub/download';
 import { missingShared, sharedData } from '../helpers';
-import { sha256, tinyGpt2Hub, type FakeHub } from './fake-hub';
+import { commitId, sha256, tinyGpt2Hub, type FakeHub } from './fake-hub';
+import { hubFilesToFetch, parseHubId, repoFolderName, shardsOfIndex } from '../../model/hub-id';
 
 const FIXTURE = 'hf-tiny-gpt2-random';
 const skip = missingShared(FIXTURE);
@@ -198,6 +199,35 @@ describe('Hub models through the huggingface_hub cache (loopback Hub)', { skip }
     );
   });
 
+  it('a sharded model: the index, then the shards its weight map names, and nothing else', async () => {
+    const files = new Map<string, Buffer>([
+      ['config.json', Buffer.from('{"model_type":"gpt2"}')],
+      [
+        'model.safetensors.index.json',
+        Buffer.from(
+          JSON.stringify({
+            weight_map: { a: 'model-00001-of-00002.safetensors', b: 'model-00002-of-00002.safetensors', c: 'model-00001-of-00002.safetensors' },
+          }),
+        ),
+      ],
+      ['model-00001-of-00002.safetensors', Buffer.alloc(3000, 1)],
+      ['model-00002-of-00002.safetensors', Buffer.alloc(2000, 2)],
+      ['consolidated.safetensors', Buffer.alloc(5000, 3)],
+    ]);
+    const c = commitId('sharded');
+    hub.addRepo('org/sharded', { refs: { main: c }, commits: new Map([[c, { sha: c, files }]]) });
+    const got = await ensureHubModel('org/sharded', 'main', { settings });
+    assert.deepEqual([...got.downloaded].sort(), [
+      'config.json',
+      'model-00001-of-00002.safetensors',
+      'model-00002-of-00002.safetensors',
+      'model.safetensors.index.json',
+    ]);
+    assert.equal(lookupHubCache(settings, 'org/sharded', 'main').complete, true);
+    fs.rmSync(path.join(got.snapshot, 'model-00002-of-00002.safetensors'));
+    assert.deepEqual(lookupHubCache(settings, 'org/sharded', 'main').missing, ['model-00002-of-00002.safetensors']);
+  });
+
   it('an unknown model or revision is a 404 that names the id and the revision', async () => {
     await assert.rejects(
       ensureHubModel('nobody/nothing', 'main', { settings }),
@@ -229,5 +259,32 @@ describe('Hub settings from the environment (as huggingface_hub reads them)', ()
     assert.equal(hubSettingsFromEnv({ HF_HOME: home, HF_TOKEN: 'hf_env' }).token, 'hf_env');
     for (const v of ['1', 'ON', 'true', 'yes']) assert.equal(hubSettingsFromEnv({ HF_HOME: home, HF_HUB_OFFLINE: v }).offline, true);
     assert.equal(hubSettingsFromEnv({ HF_HOME: home, HF_HUB_OFFLINE: '0' }).offline, false);
+  });
+});
+
+describe('Hub ids and the files a run fetches (model/hub-id.ts)', () => {
+  it('parses ids by the Hub rules and names cache folders as huggingface_hub does', () => {
+    assert.deepEqual(parseHubId('hf:sshleifer/tiny-gpt2'), { ok: true, id: { repo: 'sshleifer/tiny-gpt2' } });
+    assert.deepEqual(parseHubId('hf:gpt2'), { ok: true, id: { repo: 'gpt2' } });
+    for (const bad of ['hf:', 'hf:a/b/c', 'hf:a--b/c', 'hf:a/b..c', 'hf:a/b.git', 'hf:-a/b', 'hf:a/b c', `hf:a/${'x'.repeat(97)}`])
+      assert.equal(parseHubId(bad).ok, false, bad);
+    assert.equal(repoFolderName('sshleifer/tiny-gpt2'), 'models--sshleifer--tiny-gpt2');
+    assert.equal(repoFolderName('gpt2'), 'models--gpt2');
+  });
+
+  it('fetches config, tokenizer and safetensors files only', () => {
+    const siblings = ['.gitattributes', 'README.md', 'config.json', 'tokenizer.json', 'model.safetensors', 'pytorch_model.bin', 'onnx/model.safetensors'];
+    assert.deepEqual(hubFilesToFetch(siblings), { files: ['config.json', 'tokenizer.json', 'model.safetensors'], index: false });
+    assert.deepEqual(hubFilesToFetch(['config.json', 'model.safetensors.index.json', 'model-1.safetensors']), {
+      files: ['config.json', 'model.safetensors.index.json'],
+      index: true,
+    });
+    assert.deepEqual(hubFilesToFetch(['config.json', 'b.safetensors', 'a.safetensors', 'sub/c.safetensors']), {
+      files: ['config.json', 'a.safetensors', 'b.safetensors'],
+      index: false,
+    });
+    assert.equal(hubFilesToFetch(['config.json', 'pytorch_model.bin']), undefined);
+    assert.deepEqual(shardsOfIndex({ weight_map: { x: 'b.safetensors', y: 'a.safetensors', z: 'b.safetensors' } }), ['a.safetensors', 'b.safetensors']);
+    assert.throws(() => shardsOfIndex({ weight_map: { x: '../etc/passwd' } }), /bad shard name/);
   });
 });
