@@ -20,6 +20,7 @@ import { formatDiagnostics } from '../language/report';
 import { backendOptionsFromEnv } from '../job/backend-env';
 import { runConfig } from '../job/runner';
 import { createNodeEnv } from '../language/node-env';
+import { hubCacheLookup } from '../hub/cache';
 import { packageRoot } from './paths';
 import { EXIT_INTERRUPTED, handleRunSignals, reportRun, runEmitter } from './run-report';
 import { cmdStatus } from './status';
@@ -298,7 +299,7 @@ async function cmdRun(argv: string[], onlyKind?: string): Promise<number> {
   } catch {
     throw new UsageError(`${abs}: file not found or unreadable`);
   }
-  const loaded = loadRunConfig(text, { baseDir: path.dirname(abs), builtinRoot: packageRoot(), env: createNodeEnv() });
+  const loaded = loadRunConfig(text, { baseDir: path.dirname(abs), builtinRoot: packageRoot(), env: createNodeEnv({ hub: hubCacheLookup() }) });
   if ('errors' in loaded) {
     process.stderr.write(formatDiagnostics(abs, text, loaded.errors));
     return 1;

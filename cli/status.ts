@@ -10,6 +10,7 @@ import { parseArgs } from 'node:util';
 import { readRunState } from '../common/run-status';
 import { loadRunConfig } from '../language/analysis';
 import { createNodeEnv } from '../language/node-env';
+import { hubCacheLookup } from '../hub/cache';
 import { formatDiagnostics } from '../language/report';
 import type { RunConfig, RunKind } from '../protocol/contract';
 import { packageRoot } from './paths';
@@ -96,7 +97,7 @@ export function cmdStatus(argv: string[], usage: (code: number) => number): numb
     process.stderr.write(`rtune status: ${abs}: file not found or unreadable\n`);
     return 2;
   }
-  const loaded = loadRunConfig(text, { baseDir: path.dirname(abs), builtinRoot: packageRoot(), env: createNodeEnv() });
+  const loaded = loadRunConfig(text, { baseDir: path.dirname(abs), builtinRoot: packageRoot(), env: createNodeEnv({ hub: hubCacheLookup() }) });
   if ('errors' in loaded) {
     process.stderr.write(formatDiagnostics(abs, text, loaded.errors));
     return 1;

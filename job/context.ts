@@ -3,6 +3,7 @@
  * sections left in memory (direction sets, tuned weights), run folders and events. One interface, so each
  * section kind (job/sections/*.ts) is a plain function of it. Non-goals: no behaviour here.
  */
+import type { HubSettings } from '../hub/cache';
 import type { DirectionSet } from '../engine/method/direction-set';
 import type { StatementRow } from '../engine/method/prompts';
 import type { Session } from '../engine/session';
@@ -36,6 +37,10 @@ export interface RunOptions {
   fresh?: boolean;
   /** A tune run folder whose checkpoint the named eval/export sections use instead of running their tune (`--from`). */
   from?: string;
+  /** Where the Hugging Face cache is and how to reach the Hub (`hf:` models; hub/cache.ts). Default: from the environment. */
+  hub?: HubSettings;
+  /** The fetch Hub requests use (tests); default the global one. */
+  hubFetch?: typeof fetch;
 }
 
 /** A direction section's result kept for the sections after it: its vectors and the metadata it was written with. */

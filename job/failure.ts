@@ -9,6 +9,7 @@ import { NumericsError } from '../engine/util/numerics';
 import type { JobFailed } from '../protocol/job';
 import { PreflightError } from './preflight';
 import { CheckpointError } from './checkpoint';
+import { HubError } from '../hub/download';
 
 export function failureKind(e: unknown): JobFailed['kind'] {
   if (e instanceof CancelledError) return 'cancelled';
@@ -17,5 +18,7 @@ export function failureKind(e: unknown): JobFailed['kind'] {
   if (e instanceof BackendError && e.kind === 'memory') return 'memory';
   // A run folder given with --from that cannot be used (another model, unfinished, not a tune's).
   if (e instanceof CheckpointError) return 'input';
+  // A Hub model that cannot be had: access refused, not found, offline and not cached, a corrupt download.
+  if (e instanceof HubError) return 'input';
   return 'internal';
 }

@@ -88,6 +88,7 @@ function modelFiles(m: ModelConfig): Record<string, unknown> {
 export function modelPart(m: ModelConfig, backend?: Backend): Record<string, unknown> {
   return {
     source: m.source.kind,
+    ...(m.source.kind === 'hub' ? { hub: { repo: m.source.repo, revision: m.source.revision, commit: m.source.commit ?? null } } : {}),
     backend: m.backend === 'auto' ? (backend ?? 'auto') : m.backend,
     files: modelFiles(m),
     tokenizer: m.tokenizer !== undefined ? fileIdentity(m.tokenizer) : null,

@@ -15,6 +15,7 @@ import { RTUNE_LSP_PROTOCOL_VERSION, type RunSummary } from '../protocol/lsp';
 import type { ExtractedDirection, RunOptions, SectionContext, TunedResult } from './context';
 import { fromRunFolder, useTuneFrom } from './checkpoint';
 import { failureKind } from './failure';
+import { prepareHubModels } from './hub-model';
 import { planSections, prerequisitesOf } from './plan';
 import { preflight } from './preflight';
 import { cleanOutputFolder, RunFolder } from './run-folder';
@@ -64,6 +65,8 @@ export class Runner implements SectionContext {
     if (have) return have;
     const m = this.config.models[name];
     if (!m) throw new Error(`unknown model section "${name}"`);
+    if (m.source.kind === 'hub' && m.source.path === '')
+      throw new Error(`model ${name}: hf:${m.source.repo} was not resolved to a cached snapshot before the run`);
     const backend = await initBackend(m.backend === 'auto' && this.opts.backend !== undefined ? this.opts.backend : m.backend, {
       ...this.opts.backendOptions,
       threads: this.opts.threads ?? 1,
@@ -174,6 +177,10 @@ export async function runConfig(config: RunConfig, sections: string[], opts: Run
   const from = opts.from !== undefined ? fromRunFolder(config, sections, opts.from) : undefined;
   const chosen = planSections(config, sections, { prerequisites: opts.prerequisites ?? true, ...(from ? { given: [from.tune] } : {}) });
   preflight(chosen, opts);
+  // Hub models (`hf:`) to their snapshot folders, downloaded when missing; then the model checks see them too.
+  const checked = opts;
+  ({ config, opts } = await prepareHubModels(config, chosen, opts));
+  if (opts !== checked) preflight(chosen, opts);
   const runner = new Runner(config, opts);
   const out: RunSummary[] = [];
   const ended = new Map<string, FinalStatus>();

@@ -84,7 +84,15 @@ export function buildRunConfig(a: AnalysisCore): RunConfig {
       source:
         resolved?.builtin === true
           ? { kind: 'builtin', id: 'demo', path: resolved.path ?? joinPath(a.options.builtinRoot ?? '.', BUILTIN_DEMO_RELATIVE) }
-          : { kind: 'path', path: path(raw) },
+          : resolved?.hub !== undefined
+            ? {
+                kind: 'hub',
+                repo: resolved.hub.repo,
+                revision: resolved.hub.revision,
+                commit: resolved.path !== undefined ? resolved.hub.status?.commit : undefined,
+                path: resolved.path ?? '',
+              }
+            : { kind: 'path', path: path(raw) },
       tokenizer: v.has('tokenizer') ? path(v.str('tokenizer')) : undefined,
       backend: v.choice('backend', BACKENDS),
     };

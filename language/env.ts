@@ -10,6 +10,7 @@
  * checks must answer within a keystroke).
  */
 
+import type { HubCacheStatus } from '../model/hub-id';
 import type { ModelInfoResult } from './model-info';
 
 /** What is at a path, for the checks before compute. */
@@ -56,6 +57,11 @@ export interface LanguageEnv {
   csvHeader?(absPath: string): CsvHeaderResult;
   /** The safetensors headers of a model folder, validated as the loader does; hosts cache them by path and mtime. */
   weights?(modelDir: string): WeightsResult;
+  /**
+   * What the local Hugging Face cache holds for a Hub id (`hf:Org/Name`) at a revision; reads the cache only, never
+   * the network. A host without it resolves no Hub id (model checks are off for it).
+   */
+  hub?(repo: string, revision: string): HubCacheStatus;
 }
 
 export interface LanguageOptions {

@@ -14,7 +14,9 @@ import { BlockValues, KeyedValue } from './block-values';
 import { buildRunConfig } from './builders';
 import type { RunConfig, SectionKind } from './config';
 import { BUILTIN_DEMO, BUILTIN_DEMO_RELATIVE, LanguageOptions, joinPath, resolveUserPath } from './env';
+import { resolveHubPath, type ResolvedHub } from './hub-model';
 import { checkModels } from './model-checks';
+import { isHubPath } from '../model/hub-id';
 import { checkPreflight } from './preflight';
 import type { ModelInfo, ModelInfoResult } from './model-info';
 import { checkRules } from './rules';
@@ -38,6 +40,8 @@ export interface ResolvedModel {
   /** The path as written, e.g. `builtin:demo`. */
   readonly raw: string | undefined;
   readonly builtin: boolean;
+  /** A Hub id (`hf:Org/Name`): its revision and what the cache holds; `path` is the snapshot when it is complete. */
+  readonly hub: ResolvedHub | undefined;
   /** Absolute path, when it could be resolved. */
   readonly path: string | undefined;
   /** Undefined when no environment was given or the path could not be resolved. */
@@ -320,7 +324,10 @@ function resolveModels(
     const raw = written?.lowered?.kind === 'path' ? written.lowered.value : undefined;
     let builtin = false;
     let path: string | undefined;
-    if (raw !== undefined && raw.startsWith('builtin:')) {
+    let hub: ResolvedHub | undefined;
+    if (raw !== undefined && isHubPath(raw)) {
+      ({ hub, path } = resolveHubPath(raw, s.values, options, sink));
+    } else if (raw !== undefined && raw.startsWith('builtin:')) {
       builtin = true;
       if (raw !== BUILTIN_DEMO && written?.entry.value !== undefined) {
         sink({
@@ -341,7 +348,7 @@ function resolveModels(
         message: `cannot use the model at ${path ?? raw}: ${result.reason}`,
       });
     }
-    out.set(s.name, { section: s, raw, builtin, path, result, info: result?.ok === true ? result.info : undefined });
+    out.set(s.name, { section: s, raw, builtin, hub, path, result, info: result?.ok === true ? result.info : undefined });
   }
   return out;
 }

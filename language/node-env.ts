@@ -15,6 +15,7 @@ import * as path from 'node:path';
 import { SafetensorsError, parseSafetensorsHeader, safetensorsHeaderLength } from '../model/safetensors-header';
 import { parseCsvHead } from './csv-header';
 import type { CsvHeaderResult, DirEntry, LanguageEnv, PathProbe, WeightsResult, WeightsTensor } from './env';
+import type { HubCacheStatus } from '../model/hub-id';
 import { LLAMA2C_HEADER_BYTES, ModelInfoResult, ParsedModelInfo, modelInfoFromConfigJson, modelInfoFromLlama2cHeader } from './model-info';
 
 interface Timed<T> {
@@ -26,6 +27,11 @@ export interface NodeEnvOptions {
   /** How long stat and directory answers are reused. Default 2000 ms. */
   readonly ttlMs?: number;
   readonly now?: () => number;
+  /**
+   * Reads the Hugging Face cache for a Hub id (hub/cache.ts `lookupHubCache` with the host's settings); the host
+   * injects it, as language/ may not import hub/. Without it, Hub ids are not resolved.
+   */
+  readonly hub?: (repo: string, revision: string) => HubCacheStatus;
 }
 
 export interface NodeEnv extends LanguageEnv {
@@ -262,6 +268,7 @@ export function createNodeEnv(options: NodeEnvOptions = {}): NodeEnv {
       models.set(file, { key, result });
       return result;
     },
+    ...(options.hub !== undefined ? { hub: options.hub } : {}),
   };
   return env;
 }

@@ -10,6 +10,7 @@ import type { AnalysisCore, SectionInfo } from './lower';
 import { blockSubsets, countBlockSets, type ResolveBlocks } from '../model/block-sets';
 import { BLOCK_NAMES, FAMILY_NAMES, familyBlocks, resolveBlocks, slicesKey, type ParamSlice } from '../model/blocks';
 import type { ModelConfig } from '../model/config';
+import { isHubPath } from '../model/hub-id';
 import { span } from './text';
 import { at, checkNeedsModel, keySpan, MAX_EXHAUSTIVE_TRIALS, PLACEHOLDERS, report, type Sink } from './rule-helpers';
 import { checkEval, checkExport } from './rules-eval-export';
@@ -263,6 +264,10 @@ function checkModel(a: AnalysisCore, s: SectionInfo, sink: Sink): void {
       '`tokenizer` is only used with a llama2.c .bin checkpoint; a model folder uses its tokenizer.json',
       'warning',
     );
+  }
+  // A revision picks a commit of a Hub repo; a folder on disk has only the files it holds.
+  if (path !== undefined && v.has('revision') && !isHubPath(path)) {
+    report(sink, keySpan(v, 'revision', s.headerSpan), '`revision` is only used with a Hub model (`path "hf:Org/Name"`); a folder on disk has no revisions');
   }
 }
 

@@ -98,8 +98,16 @@ export type BlockSelection = readonly BlockName[] | 'all';
 
 export interface ModelConfig {
   readonly name: string;
-  /** `builtin`: the project's demo model (path = `<extension>/examples/demo-model`); `path`: a local folder or llama2.c `.bin`. */
-  readonly source: { readonly kind: 'builtin'; readonly id: 'demo'; readonly path: string } | { readonly kind: 'path'; readonly path: string };
+  /**
+   * `builtin`: the project's demo model (path = `<extension>/examples/demo-model`); `path`: a local folder or
+   * llama2.c `.bin`; `hub`: a Hugging Face Hub id (`hf:Org/Name`) at a revision, whose `path` is its snapshot
+   * folder in the cache (empty until it is there: the job downloads it first, job/hub-model.ts) and `commit` the
+   * commit the revision resolved to.
+   */
+  readonly source:
+    | { readonly kind: 'builtin'; readonly id: 'demo'; readonly path: string }
+    | { readonly kind: 'path'; readonly path: string }
+    | { readonly kind: 'hub'; readonly repo: string; readonly revision: string; readonly commit: string | undefined; readonly path: string };
   /** Tokenizer file for llama2.c checkpoints (`tokenizer.bin`); HF folders use their own `tokenizer.json`. */
   readonly tokenizer: string | undefined;
   readonly backend: Backend;

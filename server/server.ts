@@ -24,6 +24,7 @@ import { onHover } from './handlers/hover';
 import { onDocumentSymbol, onFoldingRanges } from './handlers/outline';
 import { onInlayHints, onInlineResults, onResultsChanged } from './handlers/results';
 import { NodeEnv, createNodeEnv } from '../language/node-env';
+import { hubCacheLookup } from '../hub/cache';
 import { ResultsReader } from './results-reader';
 
 export interface ServerOptions {
@@ -46,7 +47,7 @@ function readInitOptions(raw: unknown): RtuneInitializationOptions {
 }
 
 export function startServer(connection: Connection, options: ServerOptions): void {
-  const env = options.env ?? createNodeEnv();
+  const env = options.env ?? createNodeEnv({ hub: hubCacheLookup() });
   let ctx: ServerContext | undefined;
   let canRefreshLenses = false;
   let canRefreshHints = false;

@@ -21,6 +21,7 @@ import type { JobEvent, JobFailed } from '../protocol/job';
 import type { RunSummary } from '../protocol/lsp';
 import { checkWorkerRequest, type WorkerMessage, type WorkerRunRequest } from '../protocol/worker';
 import { createNodeEnv } from '../language/node-env';
+import { hubCacheLookup } from '../hub/cache';
 
 function send(m: WorkerMessage): Promise<void> {
   return new Promise((resolve) => {
@@ -44,7 +45,7 @@ async function run(req: WorkerRunRequest, ctl: AbortController): Promise<WorkerM
   const loaded = loadRunConfig(req.text, {
     baseDir: path.dirname(req.file),
     builtinRoot: req.builtinRoot,
-    env: createNodeEnv(),
+    env: createNodeEnv({ hub: hubCacheLookup() }),
     ...(req.runsFolder !== undefined ? { defaultRunsDir: req.runsFolder } : {}),
   });
   if ('errors' in loaded) {

@@ -14,6 +14,7 @@ import { KeySpec, ROOT_KEYS, findKey, keyAtPath, sectionSpec } from '../schema';
 import { Span, span } from '../text';
 import { blockMarkdown, keyMarkdown, modelMarkdown, sectionMarkdown } from './describe';
 import { entryAt } from './locate';
+import { hubMarkdown } from '../hub-model';
 
 export interface Hover {
   readonly span: Span;
@@ -43,6 +44,10 @@ function valueHover(a: Analysis, spec: KeySpec, path: readonly string[], v: Valu
     if (type.target === 'model') {
       const model = section !== undefined ? a.models.get(section.name) : undefined;
       if (model === undefined) return keyMarkdown(spec, path);
+      if (model.hub !== undefined) {
+        const cached = model.result?.ok === true ? `\n\n${modelMarkdown(model.result.info, model.path ?? '', model.result.file)}` : '';
+        return `${hubMarkdown(model.hub)}${cached}`;
+      }
       if (model.path === undefined)
         return model.builtin
           ? `\`${BUILTIN_DEMO}\`: the built-in demo model (its location is not known here).`

@@ -22,14 +22,21 @@ export const MODEL_SECTION: SectionSpec = {
   kind: 'model',
   doc: 'A model to load: a Hugging Face folder (`config.json`, `model.safetensors` or a sharded index, `tokenizer.json`), a llama2.c `.bin` checkpoint, or the built-in demo model. Supported architectures: GPT-2 and the Llama family (Llama 2/3, Mistral, Qwen2). Other sections name it with `model <name>`; when a file has exactly one model section they may leave it out.',
   snippet: 'model ${1:demo} {\n  path ${2:builtin:demo}\n}',
-  rules: ['`tokenizer` is only used with a llama2.c `.bin` checkpoint.'],
+  rules: ['`tokenizer` is only used with a llama2.c `.bin` checkpoint.', '`revision` is only used with a Hub model (`path "hf:Org/Name"`).'],
   keys: [
     {
       name: 'path',
       type: { kind: 'path', target: 'model' },
       required: true,
-      doc: 'Where the model is: a folder with `config.json` (relative to this file), a llama2.c `.bin` file, or `builtin:demo` for the small model the project ships and trained itself. When the path resolves, the editor checks layer indices and block names against the model and shows its architecture, depth, width and parameter count on hover; when it does not, those checks are skipped.',
+      doc: "Where the model is: a folder with `config.json` (relative to this file), a llama2.c `.bin` file, `builtin:demo` for the small model the project ships and trained itself, or `hf:Org/Name`, a Hugging Face Hub model id, read from the cache Python's huggingface_hub uses (`HF_HUB_CACHE`, else `HF_HOME/hub`, else `~/.cache/huggingface/hub`) and downloaded there by a run when it is missing (only config, safetensors weights and tokenizer files; `HF_TOKEN`, `HF_ENDPOINT` and `HF_HUB_OFFLINE=1` are honoured). When the path resolves, the editor checks layer indices and block names against the model and shows its architecture, depth, width and parameter count on hover; when it does not, those checks are skipped.",
       example: 'path builtin:demo',
+    },
+    {
+      name: 'revision',
+      type: { kind: 'string' },
+      default: '"main"',
+      doc: 'Which commit of a Hub model (`path "hf:Org/Name"`) to use: a branch, a tag or a 40-hex commit id. A run resolves it once and records the commit in its run folder; a branch already resolved in the cache (`refs/<branch>`) with all its files there is used as it is, with no request, so pin a commit to be sure of the weights. Only with `hf:` paths.',
+      example: 'revision "main"',
     },
     {
       name: 'tokenizer',

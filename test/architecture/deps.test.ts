@@ -62,27 +62,33 @@ const RULES: Record<string, FolderRule> = {
     builtins: (f) => f === 'language/node-env.ts',
     why: 'the language core is pure (hosts inject a LanguageEnv); only language/node-env.ts, its Node host, touches the file system',
   },
+  hub: {
+    folders: ['model', 'protocol', 'common'],
+    packages: (p) => p === '@huggingface/hub',
+    builtins: () => true,
+    why: 'hub/ is the Hugging Face cache (read by the language server too) and the download client: the model description, common/ and @huggingface/hub only',
+  },
   job: {
-    folders: ['model', 'engine', 'language', 'protocol', 'common'],
+    folders: ['model', 'engine', 'language', 'protocol', 'common', 'hub'],
     packages: notEditor,
     builtins: () => true,
     why: 'job/ runs a RunConfig for the CLI and the worker and knows nothing about editors',
   },
   worker: {
-    folders: ['model', 'job', 'engine', 'language', 'protocol', 'common'],
+    folders: ['model', 'job', 'engine', 'language', 'protocol', 'common', 'hub'],
     packages: notEditor,
     builtins: () => true,
     why: 'the compute worker runs jobs like the CLI does; it is not part of the language server or the extension',
   },
   cli: {
-    folders: ['model', 'job', 'engine', 'language', 'protocol', 'common'],
+    folders: ['model', 'job', 'engine', 'language', 'protocol', 'common', 'hub'],
     packages: notEditor,
     builtins: () => true,
     why: 'the `rtune` command must not depend on the language server or the extension',
   },
   // server/lsp-modules.d.ts holds the type shims of every LSP package, the client's included.
   server: {
-    folders: ['language', 'protocol', 'common', 'model'],
+    folders: ['language', 'protocol', 'common', 'model', 'hub'],
     packages: (p, e) => p.startsWith('vscode-languageserver') || p === 'vscode-jsonrpc' || (p === 'vscode-languageclient' && e.from.endsWith('.d.ts')),
     builtins: () => true,
     why: 'the language server is thin LSP handlers over language/; jobs run in the worker',
@@ -116,7 +122,8 @@ const BUNDLES: Array<{ roots: string; banned: readonly string[]; allowedFiles?: 
   {
     roots: 'server',
     banned: ['engine', 'job', 'worker', 'client', 'cli'],
-    why: 'server/ is bundled into dist/server.js, the language server, which must not load the compute engine',
+    packages: (p) => p !== '@huggingface/hub',
+    why: 'server/ is bundled into dist/server.js, the language server, which must not load the compute engine nor the Hub client (it reads the cache, hub/cache.ts, and never downloads)',
   },
   { roots: 'cli', banned: ['server', 'client', 'worker'], why: 'the `rtune` command must not carry the language server or the extension' },
   { roots: 'worker', banned: ['server', 'client', 'cli'], why: 'dist/worker.js must not carry the language server or the extension' },

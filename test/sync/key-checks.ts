@@ -65,6 +65,10 @@ export const KEY_CHECKS: Readonly<Record<string, KeyCheck>> = {
     test: 'test/engine/tokenizer/llama2c.test.ts',
     name: 'loadTokenizer finds tok<vocab>.bin next to a llama2.c model and reads the vocab size from it',
   },
+  'model.revision': {
+    test: 'test/hub/run.test.ts',
+    name: 'two runs differing only in `revision` resolve to different snapshots, record their commits and extract different directions',
+  },
   'model.backend': { section: 'demo', value: 'cpu', run: ['honesty'], compare: 'honesty', expect: logsMention('cpu') },
 
   'prompts.data': { section: 'contrast', value: '"facts2.csv"', run: ['honesty'], compare: 'honesty' },
