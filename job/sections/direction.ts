@@ -146,13 +146,14 @@ export async function runDirection(ctx: SectionContext, d: DirectionConfig): Pro
     const best = bestOf(heldOut?.separation ?? set.separation);
     const inSample = bestOf(set.separation);
     const on = heldOut ? `held-out, ${heldIdx.length} of ${pairs.length} pairs` : 'in-sample';
-    const headline = `direction ${d.name}: best separation ${(100 * best.acc).toFixed(0)}% (${on}) at layer ${best.layer}, position ${offsets[best.k]} (${trainIdx.length} ${p.pairing} pairs estimate it${kept})`;
+    const headline = `direction ${d.name}: best separation ${(100 * best.acc).toFixed(0)}% (${on}) at layer ${best.layer}, position ${offsets[best.k]} (${pairs.length} ${p.pairing} pairs${kept}; ${heldIdx.length} held out of the estimate)`;
     return folder.finish('done', headline, {
       metrics: {
         bestSeparation: best.acc,
         bestLayer: best.layer,
         bestSeparationInSample: inSample.acc,
-        pairs: trainIdx.length,
+        pairs: pairs.length,
+        pairsEstimated: trainIdx.length,
         pairsHeldOut: heldIdx.length,
         ...metrics,
       },
@@ -166,7 +167,8 @@ export async function runDirection(ctx: SectionContext, d: DirectionConfig): Pro
         inSample: { separation: set.separation, effectSize: set.effectSize, pairs: trainIdx.length },
         ...(heldOut ? { heldOut: { ...heldOut, pairs: heldIdx.length } } : {}),
         pairing: p.pairing,
-        pairs: trainIdx.length,
+        pairs: pairs.length,
+        pairsEstimated: trainIdx.length,
         pairsHeldOut: heldIdx.length,
         ...(p.correctOnly ? { correctOnly: { kept: metrics['pairsKept'], dropped: metrics['pairsDropped'] } } : {}),
       },
