@@ -261,7 +261,11 @@ export function buildRunConfig(a: AnalysisCore): RunConfig {
         }
       : undefined;
     const abConfig: AbEvalConfig | undefined = v.has('ab')
-      ? { prompts: optionalStr(ab, 'prompts'), holdout: ab.has('holdout') ? ab.flag('holdout') : v.has('tuned') && !ab.has('prompts'), limit: optionalNum(ab, 'limit') }
+      ? {
+          prompts: optionalStr(ab, 'prompts'),
+          holdout: ab.has('holdout') ? ab.flag('holdout') : v.has('tuned') && !ab.has('prompts'),
+          limit: optionalNum(ab, 'limit'),
+        }
       : undefined;
     const stLayers = st.layers('layers');
     const steering: SteeringConfig | undefined = v.has('steering')

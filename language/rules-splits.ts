@@ -31,7 +31,12 @@ function usesOf(a: AnalysisCore): Use[] {
     const ab = e.values.block('ab');
     // `holdout true` reads the tuned run's held-out statements, not the ab prompt set's rows.
     const holdout = ab.has('holdout') ? ab.flag('holdout') : e.values.has('tuned') && !ab.has('prompts');
-    if (!holdout) add(ab.str('prompts') ?? (e.values.has('tuned') ? a.section('tune', e.values.str('tuned') ?? '')?.values.str('prompts') : undefined), 'ab', `eval \`${e.name}\`'s ab`);
+    if (!holdout)
+      add(
+        ab.str('prompts') ?? (e.values.has('tuned') ? a.section('tune', e.values.str('tuned') ?? '')?.values.str('prompts') : undefined),
+        'ab',
+        `eval \`${e.name}\`'s ab`,
+      );
   }
   return out;
 }
@@ -68,7 +73,8 @@ export function checkSplitOverlaps(a: AnalysisCore, sink: Sink): void {
       if (seen.has(key)) continue;
       seen.add(key);
       const where = at(y.set.values, 'split', y.set.headerSpan);
-      const fractions = fractionsOf(x.set) !== fractionsOf(y.set) ? ' (their `split_fractions` differ, so even different splits overlap: use the same fractions)' : '';
+      const fractions =
+        fractionsOf(x.set) !== fractionsOf(y.set) ? ' (their `split_fractions` differ, so even different splits overlap: use the same fractions)' : '';
       if (x.set === y.set) {
         report(
           sink,

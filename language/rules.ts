@@ -35,7 +35,11 @@ function checkPrompts(s: SectionInfo, sink: Sink): void {
   for (const p of parsed.parts) {
     if (p.kind !== 'placeholder') continue;
     if (!PLACEHOLDERS.includes(p.name)) {
-      report(sink, span(src(p.start), src(p.end)), `unknown placeholder {${p.name}}; placeholders are {statement}, {persona}, {label}, {option_a} and {option_b}`);
+      report(
+        sink,
+        span(src(p.start), src(p.end)),
+        `unknown placeholder {${p.name}}; placeholders are {statement}, {persona}, {label}, {option_a} and {option_b}`,
+      );
     }
     found.add(p.name);
   }
@@ -83,12 +87,18 @@ function checkOptionOrder(s: SectionInfo, found: ReadonlySet<string>, sink: Sink
       at(v, 'order_column', s.headerSpan),
       '`order_column` puts the options in each row\'s order, so the template must show them with {option_a} and {option_b} (e.g. "A) {option_a}\\nB) {option_b}")',
     );
-  if (!v.has('order_column')) for (const k of ['true_text', 'false_text']) if (v.has(k)) report(sink, keySpan(v, k, s.headerSpan), `\`${k}\` is shown only through {option_a}/{option_b}, which need \`order_column\``, 'warning');
+  if (!v.has('order_column'))
+    for (const k of ['true_text', 'false_text'])
+      if (v.has(k)) report(sink, keySpan(v, k, s.headerSpan), `\`${k}\` is shown only through {option_a}/{option_b}, which need \`order_column\``, 'warning');
   const f = v.numbers('split_fractions');
   if (f !== undefined && f.length === 3) {
     const sum = f.reduce((a, x) => a + x, 0);
     if (Math.abs(sum - 1) > 1e-9)
-      report(sink, at(v, 'split_fractions', s.headerSpan), `\`split_fractions\` must sum to 1 (direction, tuning, evaluation); [${f.join(', ')}] sums to ${Number(sum.toFixed(6))}`);
+      report(
+        sink,
+        at(v, 'split_fractions', s.headerSpan),
+        `\`split_fractions\` must sum to 1 (direction, tuning, evaluation); [${f.join(', ')}] sums to ${Number(sum.toFixed(6))}`,
+      );
   }
   if (v.has('split_fractions') && !v.has('split'))
     report(sink, keySpan(v, 'split_fractions', s.headerSpan), '`split_fractions` applies only with a `split` other than `all`', 'warning');
@@ -108,10 +118,12 @@ function checkDirection(a: AnalysisCore, s: SectionInfo, sink: Sink): void {
     report(sink, keySpan(v, 'component', s.headerSpan), '`component` is ignored with `method meandiff`; it applies to pca and pca-diff', 'warning');
   }
   if (v.str('method') === 'random') {
-    for (const k of ['prompts', 'project_out', 'component']) if (v.has(k)) report(sink, keySpan(v, k, s.headerSpan), `\`${k}\` is not used by \`method random\``, 'warning');
+    for (const k of ['prompts', 'project_out', 'component'])
+      if (v.has(k)) report(sink, keySpan(v, k, s.headerSpan), `\`${k}\` is not used by \`method random\``, 'warning');
     return;
   }
-  if (!v.has('prompts')) report(sink, s.headerSpan, `direction \`${s.name}\` needs \`prompts\` (a contrastive prompt set), unless it is a \`method random\` control`);
+  if (!v.has('prompts'))
+    report(sink, s.headerSpan, `direction \`${s.name}\` needs \`prompts\` (a contrastive prompt set), unless it is a \`method random\` control`);
   if (v.has('seed')) report(sink, keySpan(v, 'seed', s.headerSpan), '`seed` applies only to `method random`', 'warning');
   const used = placeholdersOf(a, v.str('prompts'));
   const byLabel = a.section('prompts', v.str('prompts') ?? '')?.values.str('pairing') === 'by_label';

@@ -101,7 +101,11 @@ export function cosineMatrix(acts: Activations, layers: readonly number[], vecs:
 /** The activations of the prompts at `indices` only (same layers and positions). */
 export function subsetActivations(acts: Activations, indices: readonly number[]): Activations {
   const out: Activations = new Map();
-  for (const [l, perPos] of acts) out.set(l, perPos.map((rows) => indices.map((i) => rows[i] as Float32Array)));
+  for (const [l, perPos] of acts)
+    out.set(
+      l,
+      perPos.map((rows) => indices.map((i) => rows[i] as Float32Array)),
+    );
   return out;
 }
 

@@ -191,12 +191,16 @@ function nuisanceOf(ctx: SectionContext, d: DirectionConfig): ((l: number, offse
   if (d.projectOut === undefined) return undefined;
   const other = ctx.directions.get(d.projectOut);
   if (!other)
-    throw new Error(`direction ${d.name}: project_out ${d.projectOut} needs direction ${d.projectOut} to run first (put its section earlier in the file and select both)`);
+    throw new Error(
+      `direction ${d.name}: project_out ${d.projectOut} needs direction ${d.projectOut} to run first (put its section earlier in the file and select both)`,
+    );
   return (l, offset) => {
     const k = other.offsets.indexOf(offset);
     const u = other.vectors.get(l)?.[k];
     if (k < 0 || !u)
-      throw new Error(`direction ${d.name}: project_out ${d.projectOut} has no vector at layer ${l}, position ${offset}; extract it at the same layers and positions`);
+      throw new Error(
+        `direction ${d.name}: project_out ${d.projectOut} has no vector at layer ${l}, position ${offset}; extract it at the same layers and positions`,
+      );
     return Float64Array.from(u);
   };
 }

@@ -206,21 +206,21 @@ export const PROMPTS_SECTION: SectionSpec = {
       name: 'order_column',
       type: { kind: 'string' },
       defaultDoc: 'none: every row shows True first',
-      doc: 'Header of a CSV column that holds each row\'s option order: `TF` (the first option line is True, the second False) or `FT` (False first). The template then shows `{option_a}` and `{option_b}`, filled per row with `true_text`/`false_text` in that order, and the truthful answer letter is per row: `true_label` names the first option line and `false_label` the second. Tuning targets, A/B gold answers (and the A/B bias, P(says A) − P(gold is A)), a direction\'s `{label}` and `correct_only` all use the row\'s letter, so a letter bias cannot pass for honesty.',
+      doc: "Header of a CSV column that holds each row's option order: `TF` (the first option line is True, the second False) or `FT` (False first). The template then shows `{option_a}` and `{option_b}`, filled per row with `true_text`/`false_text` in that order, and the truthful answer letter is per row: `true_label` names the first option line and `false_label` the second. Tuning targets, A/B gold answers (and the A/B bias, P(says A) − P(gold is A)), a direction's `{label}` and `correct_only` all use the row's letter, so a letter bias cannot pass for honesty.",
       example: 'order_column "order"',
     },
     {
       name: 'true_text',
       type: { kind: 'string' },
       default: '"True"',
-      doc: 'Option text of the true answer, shown at `{option_a}` or `{option_b}` as the row\'s order says.',
+      doc: "Option text of the true answer, shown at `{option_a}` or `{option_b}` as the row's order says.",
       example: 'true_text "True"',
     },
     {
       name: 'false_text',
       type: { kind: 'string' },
       default: '"False"',
-      doc: 'Option text of the false answer, shown at `{option_a}` or `{option_b}` as the row\'s order says.',
+      doc: "Option text of the false answer, shown at `{option_a}` or `{option_b}` as the row's order says.",
       example: 'false_text "False"',
     },
     {
@@ -274,7 +274,7 @@ export const DIRECTION_SECTION: SectionSpec = {
           pca: 'Principal component of all positive and negative activations together (sklearn-style, centred), sign chosen so positives project higher.',
           'pca-diff': 'Principal component of the centred per-pair differences.',
           random:
-            'A control: a random unit vector per layer and position (Gaussian draws of the model\'s hidden size, normalised), reproducible from `seed`; reads no prompts. Tuning toward it shows what the procedure does without an honesty direction.',
+            "A control: a random unit vector per layer and position (Gaussian draws of the model's hidden size, normalised), reproducible from `seed`; reads no prompts. Tuning toward it shows what the procedure does without an honesty direction.",
         }),
       },
       default: 'meandiff',
@@ -333,7 +333,7 @@ export const DIRECTION_SECTION: SectionSpec = {
       name: 'holdout',
       type: { kind: 'number', min: 0, max: 1, exclusiveMax: true },
       default: '0.2',
-      doc: 'Fraction of the pairs left out of the direction\'s estimate and used for its separation diagnostics (the `held-out` heatmaps, `bestSeparation` and the headline). Pairs are chosen by a salted hash of their statement, independent of the prompt set\'s `split`, so the same statements are held out in every run. The in-sample numbers (on the pairs the direction was estimated from, optimistic) are reported too and labelled `in-sample`. 0 estimates from every pair and reports in-sample numbers only.',
+      doc: "Fraction of the pairs left out of the direction's estimate and used for its separation diagnostics (the `held-out` heatmaps, `bestSeparation` and the headline). Pairs are chosen by a salted hash of their statement, independent of the prompt set's `split`, so the same statements are held out in every run. The in-sample numbers (on the pairs the direction was estimated from, optimistic) are reported too and labelled `in-sample`. 0 estimates from every pair and reports in-sample numbers only.",
       example: 'holdout 0.2',
     },
     {

@@ -33,10 +33,16 @@ describe('statement splits', () => {
   it('the three parts of a list are disjoint and cover it; same statements land together', () => {
     const items = Array.from({ length: 300 }, (_, i) => `${i % 150} is a number.`);
     const parts = (['direction', 'tuning', 'evaluation'] as const).map((s) => inSplit(items, (x) => x, s));
-    assert.equal(parts.reduce((n, p) => n + p.length, 0), items.length);
+    assert.equal(
+      parts.reduce((n, p) => n + p.length, 0),
+      items.length,
+    );
     const sets = parts.map((p) => new Set(p));
     for (let i = 0; i < 3; i++) for (let j = i + 1; j < 3; j++) for (const x of sets[i] as Set<string>) assert.ok(!(sets[j] as Set<string>).has(x));
-    assert.deepEqual(inSplit(items, (x) => x, 'all'), items);
+    assert.deepEqual(
+      inSplit(items, (x) => x, 'all'),
+      items,
+    );
     // Roughly the fractions (150 distinct statements: within ±0.12).
     parts.forEach((p, k) => assert.ok(Math.abs(p.length / items.length - ([0.4, 0.3, 0.3][k] as number)) < 0.12, `part ${k}: ${p.length}`));
   });

@@ -19,7 +19,7 @@ import { Rng } from '../../engine/util/random';
 import { readDirection } from '../../job/checkpoint';
 import { goldOf, letterFor, readRows, render, renderSide } from '../../job/prompting';
 import { runConfig } from '../../job/runner';
-import { analyze } from '../../language/analysis';
+import { analyze, loadRunConfig } from '../../language/analysis';
 import { createNodeEnv } from '../../language/node-env';
 import type { JobEvent } from '../../protocol/job';
 import { REPO_ROOT } from '../helpers';
@@ -40,7 +40,10 @@ describe('statement splits and option order', () => {
       { statement: '7 is even.', truth: false, order: 'TF' },
       { statement: '8 is even.', truth: true, order: 'FT' },
     ]);
-    assert.throws(() => parseStatementsCsv('statement,label,order\na,1,TF\nb,0,tf\n', 'x.csv', { order: 'order' }), /x\.csv:3: column "order" must be TF .* or FT .*found "tf"/);
+    assert.throws(
+      () => parseStatementsCsv('statement,label,order\na,1,TF\nb,0,tf\n', 'x.csv', { order: 'order' }),
+      /x\.csv:3: column "order" must be TF .* or FT .*found "tf"/,
+    );
     assert.throws(() => parseStatementsCsv('statement,label\na,1\n', 'x.csv', { order: 'order' }), /x\.csv:1: the header has no column "order"/);
     // Without order_column the column is not read (the old CSVs keep working).
     assert.deepEqual(parseStatementsCsv('statement,label\na,1\n', 'x.csv'), [{ statement: 'a', truth: true }]);
@@ -58,7 +61,10 @@ describe('statement splits and option order', () => {
     assert.ok(c);
     const sets = ['contrast', 'train', 'heldout'].map((n) => readRows(c.prompts[n] as NonNullable<(typeof c.prompts)[string]>));
     const all = parseStatementsCsv(fs.readFileSync(path.join(dir, 'ordered.csv'), 'utf8'), 'ordered.csv', { order: 'order' });
-    assert.equal(sets.reduce((n, s) => n + s.length, 0), all.length);
+    assert.equal(
+      sets.reduce((n, s) => n + s.length, 0),
+      all.length,
+    );
     const names = sets.map((s) => new Set(s.map((r) => r.statement)));
     for (let i = 0; i < 3; i++) for (let j = i + 1; j < 3; j++) for (const x of names[i] as Set<string>) assert.ok(!(names[j] as Set<string>).has(x), x);
     // The per-row letter: true_label is the first option line, so an FT row's True is B.
@@ -83,10 +89,7 @@ describe('statement splits and option order', () => {
     const { config, file } = load(dir, fs.readFileSync(path.join(dir, 'splits.rtune'), 'utf8'));
     const events: JobEvent[] = [];
     const summaries = await runConfig(config, ['honesty', 'control', 'placebo', 'clean'], { file, emit: (e) => events.push(e) });
-    assert.ok(
-      summaries.length === 5 && summaries.every((s) => s.status === 'done'),
-      summaries.map((s) => `${s.status}: ${s.headline}`).join('\n'),
-    );
+    assert.ok(summaries.length === 5 && summaries.every((s) => s.status === 'done'), summaries.map((s) => `${s.status}: ${s.headline}`).join('\n'));
     const bySection = (name: string) => {
       const run = events.find((e) => e.type === 'run' && e.section === name);
       assert.ok(run && run.type === 'run', `a run folder for ${name}`);
@@ -118,10 +121,30 @@ describe('statement splits and option order', () => {
     // The placebo tune trained toward it.
     assert.ok(events.some((e) => e.type === 'step' && e.run.endsWith('placebo')));
     // The clean A/B evaluation: every row of the evaluation split, gold letters per row.
-    const clean = JSON.parse(fs.readFileSync(path.join(bySection('clean'), 'result.json'), 'utf8')) as { ab: { base: { n: number; perGold: { A: { n: number } } } } };
+    const clean = JSON.parse(fs.readFileSync(path.join(bySection('clean'), 'result.json'), 'utf8')) as {
+      ab: { base: { n: number; perGold: { A: { n: number } } } };
+    };
     const heldout = readRows(config.prompts['heldout'] as NonNullable<(typeof config.prompts)[string]>);
     assert.equal(clean.ab.base.n, heldout.length);
     assert.equal(clean.ab.base.perGold.A.n, heldout.filter((r) => r.truth === (r.order === 'TF')).length);
+    fs.rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('a row whose order is neither TF nor FT refuses the run before compute, naming the CSV line, on `order_column`', async () => {
+    const dir = fixtureDir();
+    const csv = path.join(dir, 'ordered.csv');
+    const lines = fs.readFileSync(csv, 'utf8').split('\n');
+    lines[4] = (lines[4] as string).replace(/,(TF|FT)$/, ',TT');
+    fs.writeFileSync(csv, lines.join('\n'));
+    const text = fs.readFileSync(path.join(dir, 'splits.rtune'), 'utf8');
+    const file = path.join(dir, 'splits.rtune');
+    const r = loadRunConfig(text, { baseDir: dir, builtinRoot: REPO_ROOT, env: createNodeEnv() });
+    assert.ok('config' in r);
+    await assert.rejects(
+      runConfig(r.config, ['honesty'], { file, source: { text, analysis: r.analysis } }),
+      (e: Error) => e.name === 'PreflightError' && /splits\.rtune:\d+:\d+: error: .*ordered\.csv:5: column "order" must be TF .*found "TT"/s.test(e.message),
+    );
+    assert.ok(!fs.existsSync(path.join(dir, 'runs')), 'no run folder was opened');
     fs.rmSync(dir, { recursive: true, force: true });
   });
 

@@ -123,7 +123,8 @@ describe('checks before compute, as diagnostics', () => {
   it('`order_column` naming a column the header lacks: on the key', () => {
     expectAt(
       doc({
-        extra: 'prompts ordered {\n  data "cols.csv"\n  text_column "text"\n  label_column "truth"\n  order_column ⟦"order"⟧\n  template "{statement} A) {option_a} B) {option_b}"\n}\n',
+        extra:
+          'prompts ordered {\n  data "cols.csv"\n  text_column "text"\n  label_column "truth"\n  order_column ⟦"order"⟧\n  template "{statement} A) {option_a} B) {option_b}"\n}\n',
       }),
       /no column "order" \(its columns: "text", "truth"\); set `order_column` to one of them/,
     );

@@ -32,7 +32,9 @@ describe('splits and option order in the language', () => {
 
   it('{option_a}/{option_b} need order_column, and order_column needs both', () => {
     const options = '\n  template "{statement} A) {option_a} B) {option_b} Answer:"';
-    assert.ok(messages(`${MODEL}prompts p {\n  data "facts.csv"${options}\n}\n`, 'error').some((m) => /uses \{option_a\} and \{option_b\}.*set `order_column`/.test(m)));
+    assert.ok(
+      messages(`${MODEL}prompts p {\n  data "facts.csv"${options}\n}\n`, 'error').some((m) => /uses \{option_a\} and \{option_b\}.*set `order_column`/.test(m)),
+    );
     assert.ok(
       messages(`${MODEL}prompts p {\n  data "facts.csv"\n  template "{statement} A) True B) False Answer:"\n  order_column "order"\n}\n`, 'error').some((m) =>
         /`order_column` puts the options in each row's order/.test(m),
@@ -43,7 +45,9 @@ describe('splits and option order in the language', () => {
   });
 
   it('split_fractions must be three numbers summing to 1', () => {
-    assert.ok(messages(`${MODEL}${TRAIN('\n  split tuning\n  split_fractions [0.5, 0.3, 0.3]', 'p')}`, 'error').some((m) => /must sum to 1.*sums to 1\.1/.test(m)));
+    assert.ok(
+      messages(`${MODEL}${TRAIN('\n  split tuning\n  split_fractions [0.5, 0.3, 0.3]', 'p')}`, 'error').some((m) => /must sum to 1.*sums to 1\.1/.test(m)),
+    );
     assert.ok(messages(`${MODEL}${TRAIN('\n  split tuning\n  split_fractions [0.5, 0.5]', 'p')}`, 'error').length > 0);
     assert.ok(messages(`${MODEL}${TRAIN('\n  split evaluation\n  split_fractions [0.7, 0.2, 0.1]', 'p')}`, 'error').length === 0);
   });
@@ -52,8 +56,14 @@ describe('splits and option order in the language', () => {
     const a = check(`${MODEL}direction r {\n  method random\n  seed 5\n}\n`);
     assert.deepEqual(summarize(a.diagnostics, a.document.text), []);
     assert.deepEqual([a.config?.directions['r']?.method, a.config?.directions['r']?.prompts, a.config?.directions['r']?.seed], ['random', undefined, 5]);
-    assert.ok(messages(`${MODEL}direction d {\n  method meandiff\n}\n`, 'error').some((m) => /needs `prompts`.*unless it is a `method random` control/.test(m)));
-    assert.ok(messages(`${MODEL}${CONTRAST()}direction d {\n  prompts contrast\n  seed 3\n}\n`, 'warning').some((m) => /`seed` applies only to `method random`/.test(m)));
+    assert.ok(
+      messages(`${MODEL}direction d {\n  method meandiff\n}\n`, 'error').some((m) => /needs `prompts`.*unless it is a `method random` control/.test(m)),
+    );
+    assert.ok(
+      messages(`${MODEL}${CONTRAST()}direction d {\n  prompts contrast\n  seed 3\n}\n`, 'warning').some((m) =>
+        /`seed` applies only to `method random`/.test(m),
+      ),
+    );
   });
 
   it("an eval's ab { prompts X } evaluates X's rows by default; without prompts, the tuned run's held-out statements", () => {
@@ -78,7 +88,13 @@ describe('splits and option order in the language', () => {
     assert.deepEqual(ab('\n  split direction'), []);
     assert.ok(ab('').some((m) => /`contrast` and `heldout` share statements/.test(m)));
     // One set feeding both a direction and a tune.
-    const same = messages(`${MODEL}${CONTRAST('\n  split direction')}direction d {\n  prompts contrast\n}\ndirection e {\n  prompts train\n}\n${TRAIN('\n  split tuning')}eval x {\n  ab { prompts contrast }\n}\n`, 'warning');
-    assert.ok(same.some((m) => /prompt set `contrast` feeds both direction `d` and eval `x`'s ab/.test(m)), same.join('\n'));
+    const same = messages(
+      `${MODEL}${CONTRAST('\n  split direction')}direction d {\n  prompts contrast\n}\ndirection e {\n  prompts train\n}\n${TRAIN('\n  split tuning')}eval x {\n  ab { prompts contrast }\n}\n`,
+      'warning',
+    );
+    assert.ok(
+      same.some((m) => /prompt set `contrast` feeds both direction `d` and eval `x`'s ab/.test(m)),
+      same.join('\n'),
+    );
   });
 });

@@ -254,7 +254,8 @@ export async function runExperiment(x: Experiment, sections: string[]): Promise<
   const rows = lines.slice(1).map((l) => l.split(','));
   // Two option-order columns (order_column has something to choose): `order` alternates TF/FT, `order2` is FT every third row.
   const wide = rows.map(
-    (r, i) => `${r[0]},${r[1]},${(rows[(i + 7) % rows.length] as string[])[0]},${r[1] === '1' ? 0 : 1},${i % 2 === 0 ? 'TF' : 'FT'},${i % 3 === 0 ? 'FT' : 'TF'}`,
+    (r, i) =>
+      `${r[0]},${r[1]},${(rows[(i + 7) % rows.length] as string[])[0]},${r[1] === '1' ? 0 : 1},${i % 2 === 0 ? 'TF' : 'FT'},${i % 3 === 0 ? 'FT' : 'TF'}`,
   );
   fs.writeFileSync(path.join(dir, 'facts.csv'), `statement,label,claim,truth,order,order2\n${wide.join('\n')}\n`);
   fs.copyFileSync(path.join(data, 'facts-heldout.csv'), path.join(dir, 'facts2.csv'));
