@@ -145,8 +145,9 @@ export async function runDirection(ctx: SectionContext, d: DirectionConfig): Pro
     };
     const best = bestOf(heldOut?.separation ?? set.separation);
     const inSample = bestOf(set.separation);
-    const on = heldOut ? `held-out, ${heldIdx.length} of ${pairs.length} pairs` : 'in-sample';
-    const headline = `direction ${d.name}: best separation ${(100 * best.acc).toFixed(0)}% (${on}) at layer ${best.layer}, position ${offsets[best.k]} (${pairs.length} ${p.pairing} pairs${kept}; ${heldIdx.length} held out of the estimate)`;
+    // The pairs the separation is measured on; the count in parentheses is every pair (estimate + held out).
+    const on = heldOut ? `on ${heldIdx.length} held-out pairs` : 'in-sample';
+    const headline = `direction ${d.name}: best separation ${(100 * best.acc).toFixed(0)}% ${on} at layer ${best.layer}, position ${offsets[best.k]} (${pairs.length} ${p.pairing} pairs${kept})`;
     return folder.finish('done', headline, {
       metrics: {
         bestSeparation: best.acc,

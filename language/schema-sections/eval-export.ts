@@ -74,7 +74,7 @@ const AB_KEYS: readonly KeySpec[] = [
     name: 'prompts',
     type: { kind: 'ref', section: 'prompts' },
     defaultDoc: "the tuned run's prompt set",
-    doc: 'Prompt set to evaluate, with a training-style template (no `{label}`). The answer is scored from the logits of the two label tokens: P(A), P(B), the honest rate and the A/B bias, reported separately.',
+    doc: 'Prompt set to evaluate, with a training-style template (no `{label}`). The answer is scored from the logits of the two label tokens: P(A), P(B), the honest rate and the A/B bias (P(says A) − P(gold is A); with `order_column` the gold letter is per row), reported separately. Naming a set makes `holdout` default to false, so its rows are evaluated: give it `split evaluation` for a clean number.',
     example: 'prompts heldout',
   },
   {

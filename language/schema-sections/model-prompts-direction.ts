@@ -242,7 +242,7 @@ export const PROMPTS_SECTION: SectionSpec = {
 
 export const DIRECTION_SECTION: SectionSpec = {
   kind: 'direction',
-  doc: 'A steering direction extracted from a prompt set: the model reads every positive and negative prompt, activations are taken at the output of each chosen layer at positions relative to the anchor, and the per-layer, per-position direction is the mean difference or a principal component. The run saves the direction (safetensors with metadata) and per-layer separation diagnostics; a later run that needs it loads that file instead of extracting again when its inputs (its keys, its model and prompts, the data) are unchanged (`rtune run --fresh` extracts again).',
+  doc: 'A steering direction extracted from a prompt set: the model reads every positive and negative prompt, activations are taken at the output of each chosen layer at positions relative to the anchor, and the per-layer, per-position direction is the mean difference or a principal component. The run saves the direction (safetensors with metadata) and per-layer separation diagnostics, measured on the `holdout` pairs it was not estimated from (in-sample numbers beside them, labelled so); `method random` instead draws a seeded random control direction; a later run that needs it loads that file instead of extracting again when its inputs (its keys, its model and prompts, the data) are unchanged (`rtune run --fresh` extracts again).',
   snippet: 'direction ${1:honesty} {\n  prompts ${2:facts}\n  method meandiff\n  layers ${3:all}\n  positions 0\n}',
   rules: [
     '`component` applies only to `pca` and `pca-diff`.',
