@@ -141,15 +141,16 @@ function withoutNameAndOutput<T extends { name: string; output: string }>(c: T):
  */
 export function directionInputs(config: RunConfig, d: DirectionConfig, directions: Directions, backend?: Backend): InputsRecord | undefined {
   const m = config.models[d.model];
-  const p = config.prompts[d.prompts];
+  // A random control reads no prompts: its inputs are its keys and the model.
+  const p = d.method === 'random' ? undefined : d.prompts !== undefined ? config.prompts[d.prompts] : undefined;
   const other = d.projectOut !== undefined ? directions.get(d.projectOut) : undefined;
-  if (!m || !p || (d.projectOut !== undefined && !other)) return undefined;
+  if (!m || (!p && d.method !== 'random') || (d.projectOut !== undefined && !other)) return undefined;
   return record('direction', d.name, {
     format: INPUTS_FORMAT,
     kind: 'direction',
     section: withoutNameAndOutput(d),
     model: modelPart(m, backend),
-    prompts: promptsPart(p),
+    prompts: p ? promptsPart(p) : null,
     projectOut: other ? directionSetHash(other) : null,
   });
 }

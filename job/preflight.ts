@@ -6,8 +6,12 @@
  * (`RunOptions.source`: the text and its analysis, from loadRunConfig); a RunConfig run without one (tests that
  * build configs directly) is not checked.
  */
-import type { SectionRef } from '../protocol/contract';
+import * as fs from 'node:fs';
+import { parseStatementsCsv } from '../engine/method/prompts';
+import type { AnalysisCore } from '../language/lower';
+import type { RunConfig, SectionRef } from '../protocol/contract';
 import { checkPreflight } from '../language/preflight';
+import { span } from '../language/text';
 import { formatDiagnostics } from '../language/report';
 import type { Diagnostic } from '../language/text';
 import type { RunOptions } from './context';
@@ -24,7 +28,7 @@ export class PreflightError extends Error {
 }
 
 /** The problems of the sections `chosen` would run, as diagnostics of the run's source. */
-export function preflightDiagnostics(chosen: readonly SectionRef[], opts: RunOptions): Diagnostic[] {
+export function preflightDiagnostics(chosen: readonly SectionRef[], opts: RunOptions, config?: RunConfig): Diagnostic[] {
   const source = opts.source;
   if (source === undefined) return [];
   const wanted = new Set(chosen.map((r) => `${r.kind} ${r.name}`));
@@ -34,12 +38,13 @@ export function preflightDiagnostics(chosen: readonly SectionRef[], opts: RunOpt
     found.push({ ...d, severity: 'error' });
   };
   checkPreflight(source.analysis, sink, (s) => wanted.has(`${s.kind} ${s.name}`));
+  if (config !== undefined) orderProblems(chosen, config, source.analysis, sink);
   return found.sort((x, y) => x.span.start - y.span.start);
 }
 
 /** Throws a PreflightError naming every problem of the sections `chosen` would run. */
-export function preflight(chosen: readonly SectionRef[], opts: RunOptions): void {
-  const found = preflightDiagnostics(chosen, opts);
+export function preflight(chosen: readonly SectionRef[], opts: RunOptions, config?: RunConfig): void {
+  const found = preflightDiagnostics(chosen, opts, config);
   if (found.length === 0) return;
   const file = opts.file ?? 'the .rtune file';
   const text = opts.source?.text ?? '';
@@ -47,4 +52,36 @@ export function preflight(chosen: readonly SectionRef[], opts: RunOptions): void
     `${file}: ${found.length === 1 ? 'a problem' : `${found.length} problems`} found before running (nothing was computed); fix and run again:\n${formatDiagnostics(file, text, found).trimEnd()}`,
     found,
   );
+}
+
+/**
+ * Every row's option order in the CSVs of the prompt sets with an `order_column` that the run reads: a value other
+ * than TF or FT is reported on the `order_column` key, naming the CSV line (the whole file is read; the editor
+ * reads headers only, so this is a run-time check).
+ */
+function orderProblems(chosen: readonly SectionRef[], config: RunConfig, a: AnalysisCore, sink: (d: Diagnostic) => void): void {
+  const names = new Set<string>();
+  const add = (n: string | undefined): void => {
+    if (n !== undefined) names.add(n);
+  };
+  for (const r of chosen) {
+    if (r.kind === 'direction') add(config.directions[r.name]?.prompts);
+    if (r.kind === 'tune') add(config.tunes[r.name]?.prompts);
+    if (r.kind === 'eval') {
+      const e = config.evals[r.name];
+      for (const n of [e?.ab?.prompts, e?.steering?.prompts, e?.projection?.prompts, e?.generate?.prompts]) add(n);
+    }
+  }
+  for (const n of names) {
+    const p = config.prompts[n];
+    if (p?.orderColumn === undefined || !fs.existsSync(p.data)) continue;
+    try {
+      parseStatementsCsv(fs.readFileSync(p.data, 'utf8'), p.data, { text: p.textColumn, label: p.labelColumn, order: p.orderColumn });
+    } catch (e) {
+      const entry = a.section('prompts', n)?.values.entryOf('order_column');
+      const at = entry?.value ?? entry?.key;
+      if (at === undefined) continue;
+      sink({ code: 'preflight', severity: 'error', span: span(at.start, at.end), message: e instanceof Error ? e.message : String(e) });
+    }
+  }
 }

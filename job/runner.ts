@@ -176,11 +176,11 @@ const refKey = (r: SectionRef): string => `${r.kind}\u241f${r.name}`;
 export async function runConfig(config: RunConfig, sections: string[], opts: RunOptions = {}): Promise<RunSummary[]> {
   const from = opts.from !== undefined ? fromRunFolder(config, sections, opts.from) : undefined;
   const chosen = planSections(config, sections, { prerequisites: opts.prerequisites ?? true, ...(from ? { given: [from.tune] } : {}) });
-  preflight(chosen, opts);
+  preflight(chosen, opts, config);
   // Hub models (`hf:`) to their snapshot folders, downloaded when missing; then the model checks see them too.
   const checked = opts;
   ({ config, opts } = await prepareHubModels(config, chosen, opts));
-  if (opts !== checked) preflight(chosen, opts);
+  if (opts !== checked) preflight(chosen, opts, config);
   const runner = new Runner(config, opts);
   const out: RunSummary[] = [];
   const ended = new Map<string, FinalStatus>();

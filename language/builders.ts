@@ -19,6 +19,7 @@ import {
   EXPORT_WEIGHTS,
   OPTIMIZERS,
   PAIRINGS,
+  PROMPT_SPLITS,
   RANK_BY,
   SEARCH_SETS,
   SEARCH_STRATEGIES,
@@ -62,6 +63,11 @@ function optionalNum(v: BlockValues, key: string): number | undefined {
 
 function optionalStr(v: BlockValues, key: string): string | undefined {
   return v.has(key) ? v.str(key) : undefined;
+}
+
+/** `split_fractions` as the contract's triple (validated: three numbers summing to 1). */
+function fractions(f: readonly number[] | undefined): readonly [number, number, number] {
+  return [f?.[0] ?? 0.4, f?.[1] ?? 0.3, f?.[2] ?? 0.3];
 }
 
 export function buildRunConfig(a: AnalysisCore): RunConfig {
@@ -114,6 +120,11 @@ export function buildRunConfig(a: AnalysisCore): RunConfig {
       pairing: v.choice('pairing', PAIRINGS),
       anchor: optionalStr(v, 'anchor'),
       anchorOffset: v.number('anchor_offset'),
+      split: v.choice('split', PROMPT_SPLITS),
+      splitFractions: fractions(v.numbers('split_fractions')),
+      orderColumn: optionalStr(v, 'order_column'),
+      trueText: v.text('true_text'),
+      falseText: v.text('false_text'),
       limit: optionalNum(v, 'limit'),
       correctOnly: v.flag('correct_only'),
     };
@@ -125,7 +136,7 @@ export function buildRunConfig(a: AnalysisCore): RunConfig {
     directions[s.name] = {
       name: s.name,
       model: modelName(s),
-      prompts: v.text('prompts'),
+      prompts: optionalStr(v, 'prompts'),
       method: v.choice('method', DIRECTION_METHODS),
       component: v.choice('component', COMPONENTS),
       layers: layers(v, 'layers'),
@@ -133,6 +144,8 @@ export function buildRunConfig(a: AnalysisCore): RunConfig {
       normalise: v.flag('normalise'),
       projectOut: optionalStr(v, 'project_out'),
       batch: v.number('batch'),
+      holdout: v.number('holdout'),
+      seed: v.number('seed'),
       output: output(s),
     };
   }
@@ -256,7 +269,11 @@ export function buildRunConfig(a: AnalysisCore): RunConfig {
         }
       : undefined;
     const abConfig: AbEvalConfig | undefined = v.has('ab')
-      ? { prompts: optionalStr(ab, 'prompts'), holdout: ab.has('holdout') ? ab.flag('holdout') : v.has('tuned'), limit: optionalNum(ab, 'limit') }
+      ? {
+          prompts: optionalStr(ab, 'prompts'),
+          holdout: ab.has('holdout') ? ab.flag('holdout') : v.has('tuned') && !ab.has('prompts'),
+          limit: optionalNum(ab, 'limit'),
+        }
       : undefined;
     const stLayers = st.layers('layers');
     const steering: SteeringConfig | undefined = v.has('steering')

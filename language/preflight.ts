@@ -2,7 +2,7 @@
  * The checks before compute ("preflight"): what can be known cheaply, from file metadata and a few header bytes,
  * without loading a tensor. Every run folder must be creatable (each section's `output` and the `runs` folder:
  * no file in the way, a writable folder to create it in); every prompt set's CSV must exist, hold a data row and
- * name its `text_column` and `label_column` in the header; perplexity data must not be empty; every model must
+ * name its `text_column` and `label_column` (and `order_column` when set) in the header; perplexity data must not be empty; every model must
  * be readable: its path must exist, a folder's safetensors headers must parse and fit the tensors its config.json
  * implies, and its tokenizer must be there (a folder's tokenizer.json or vocab files, a llama2.c tokenizer.bin).
  * Each problem is a diagnostic on the `.rtune` key it comes from, naming the file and the fix. The language
@@ -106,7 +106,8 @@ function checkPromptSet(c: Checker, p: SectionInfo): void {
   }
   const found = head.columns.map((h) => h.trim().toLowerCase());
   const listed = head.columns.map((h) => JSON.stringify(h.trim())).join(', ');
-  for (const key of ['text_column', 'label_column']) {
+  for (const key of ['text_column', 'label_column', 'order_column']) {
+    if (key === 'order_column' && !v.has(key)) continue;
     const col = v.text(key);
     if (found.includes(col.trim().toLowerCase())) continue;
     const where = v.has(key) ? valueSpan(v, key, dataSpan) : dataSpan;

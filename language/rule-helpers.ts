@@ -8,7 +8,7 @@ import { Diagnostic, Severity, Span, span } from './text';
 
 export type Sink = (d: Diagnostic) => void;
 
-export const PLACEHOLDERS = ['statement', 'persona', 'label'];
+export const PLACEHOLDERS = ['statement', 'persona', 'label', 'option_a', 'option_b'];
 export const MAX_EXHAUSTIVE_TRIALS = 1000;
 
 /** The span of a key's value (or its key, or the owner's header) for reporting. */

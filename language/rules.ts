@@ -14,6 +14,7 @@ import { isHubPath } from '../model/hub-id';
 import { span } from './text';
 import { at, checkNeedsModel, keySpan, MAX_EXHAUSTIVE_TRIALS, PLACEHOLDERS, report, type Sink } from './rule-helpers';
 import { checkEval, checkExport } from './rules-eval-export';
+import { checkSplitOverlaps } from './rules-splits';
 import { stringSourceOffsets } from './lexer';
 import { parseTemplate, templatePlaceholders } from '../protocol/template';
 
@@ -35,7 +36,11 @@ function checkPrompts(s: SectionInfo, sink: Sink): void {
   for (const p of parsed.parts) {
     if (p.kind !== 'placeholder') continue;
     if (!PLACEHOLDERS.includes(p.name)) {
-      report(sink, span(src(p.start), src(p.end)), `unknown placeholder {${p.name}}; placeholders are {statement}, {persona} and {label}`);
+      report(
+        sink,
+        span(src(p.start), src(p.end)),
+        `unknown placeholder {${p.name}}; placeholders are {statement}, {persona}, {label}, {option_a} and {option_b}`,
+      );
     }
     found.add(p.name);
   }
@@ -57,6 +62,7 @@ function checkPrompts(s: SectionInfo, sink: Sink): void {
   }
   if (anchor === '') report(sink, at(v, 'anchor', s.headerSpan), 'the anchor marker is empty');
   if (v.str('true_label') === v.str('false_label')) report(sink, at(v, 'false_label', s.headerSpan), '`true_label` and `false_label` must differ');
+  checkOptionOrder(s, found, sink);
   if (v.has('correct_only') && v.flag('correct_only') && !found.has('label')) {
     report(
       sink,
@@ -64,6 +70,39 @@ function checkPrompts(s: SectionInfo, sink: Sink): void {
       '`correct_only` checks the answer each side gives, so the template needs a {label} placeholder where the answer goes',
     );
   }
+}
+
+/** `{option_a}`/`{option_b}` need `order_column`, `order_column` needs both, and `split_fractions` sum to 1. */
+function checkOptionOrder(s: SectionInfo, found: ReadonlySet<string>, sink: Sink): void {
+  const v = s.values;
+  const options = ['option_a', 'option_b'].filter((o) => found.has(o));
+  if (!v.has('order_column') && options.length > 0)
+    report(
+      sink,
+      at(v, 'template', s.headerSpan),
+      `the template uses ${options.map((o) => `{${o}}`).join(' and ')}, which are filled from each row's option order: set \`order_column\` to the CSV column holding TF or FT`,
+    );
+  if (v.has('order_column') && options.length < 2)
+    report(
+      sink,
+      at(v, 'order_column', s.headerSpan),
+      '`order_column` puts the options in each row\'s order, so the template must show them with {option_a} and {option_b} (e.g. "A) {option_a}\\nB) {option_b}")',
+    );
+  if (!v.has('order_column'))
+    for (const k of ['true_text', 'false_text'])
+      if (v.has(k)) report(sink, keySpan(v, k, s.headerSpan), `\`${k}\` is shown only through {option_a}/{option_b}, which need \`order_column\``, 'warning');
+  const f = v.numbers('split_fractions');
+  if (f !== undefined && f.length === 3) {
+    const sum = f.reduce((a, x) => a + x, 0);
+    if (Math.abs(sum - 1) > 1e-9)
+      report(
+        sink,
+        at(v, 'split_fractions', s.headerSpan),
+        `\`split_fractions\` must sum to 1 (direction, tuning, evaluation); [${f.join(', ')}] sums to ${Number(sum.toFixed(6))}`,
+      );
+  }
+  if (v.has('split_fractions') && !v.has('split'))
+    report(sink, keySpan(v, 'split_fractions', s.headerSpan), '`split_fractions` applies only with a `split` other than `all`', 'warning');
 }
 
 /** The placeholders of a prompt set's template (undefined when there is no such set or template). */
@@ -79,6 +118,14 @@ function checkDirection(a: AnalysisCore, s: SectionInfo, sink: Sink): void {
   if (v.has('component') && v.str('method') === 'meandiff') {
     report(sink, keySpan(v, 'component', s.headerSpan), '`component` is ignored with `method meandiff`; it applies to pca and pca-diff', 'warning');
   }
+  if (v.str('method') === 'random') {
+    for (const k of ['prompts', 'project_out', 'component'])
+      if (v.has(k)) report(sink, keySpan(v, k, s.headerSpan), `\`${k}\` is not used by \`method random\``, 'warning');
+    return;
+  }
+  if (!v.has('prompts'))
+    report(sink, s.headerSpan, `direction \`${s.name}\` needs \`prompts\` (a contrastive prompt set), unless it is a \`method random\` control`);
+  if (v.has('seed')) report(sink, keySpan(v, 'seed', s.headerSpan), '`seed` applies only to `method random`', 'warning');
   const used = placeholdersOf(a, v.str('prompts'));
   const byLabel = a.section('prompts', v.str('prompts') ?? '')?.values.str('pairing') === 'by_label';
   if (used !== undefined && !byLabel && !used.has('persona') && !used.has('label')) {
@@ -297,4 +344,5 @@ export function checkRules(a: AnalysisCore, sink: Sink): void {
         break;
     }
   }
+  checkSplitOverlaps(a, sink);
 }

@@ -29,7 +29,14 @@ export const BACKEND_NAMES = BACKENDS.filter((b): b is BackendName => b !== 'aut
 export const PAIRINGS = ['paired', 'unpaired', 'by_label'] as const;
 export type Pairing = (typeof PAIRINGS)[number];
 
-export const DIRECTION_METHODS = ['meandiff', 'pca', 'pca-diff'] as const;
+/** Which statements of its CSV a prompt set reads, by the hash of each statement's text (common/split.ts). */
+export const PROMPT_SPLITS = ['all', 'direction', 'tuning', 'evaluation'] as const;
+export type PromptSplit = (typeof PROMPT_SPLITS)[number];
+/** The two option orders a prompt set's `order_column` may hold: `TF` shows True first, `FT` False first. */
+export const OPTION_ORDERS = ['TF', 'FT'] as const;
+export type OptionOrder = (typeof OPTION_ORDERS)[number];
+
+export const DIRECTION_METHODS = ['meandiff', 'pca', 'pca-diff', 'random'] as const;
 export type DirectionMethod = (typeof DIRECTION_METHODS)[number];
 export const COMPONENTS = ['pc1', 'pc2'] as const;
 export type Component = (typeof COMPONENTS)[number];
@@ -132,7 +139,16 @@ export interface PromptSetConfig {
   readonly anchor: string | undefined;
   /** Tokens added to the anchor position (negative = earlier). */
   readonly anchorOffset: number;
-  /** Use only the first N statements (after the file order). */
+  /** Which statements of the CSV the set reads, by the hash of each statement's text (common/split.ts). */
+  readonly split: PromptSplit;
+  /** Fractions of `direction`, `tuning` and `evaluation`; they sum to 1. */
+  readonly splitFractions: readonly [number, number, number];
+  /** CSV column holding each row's option order (`TF` / `FT`); undefined = every row shows True first. */
+  readonly orderColumn: string | undefined;
+  /** Option texts for `{option_a}` / `{option_b}`. */
+  readonly trueText: string;
+  readonly falseText: string;
+  /** Use only the first N statements (in file order, after the split). */
   readonly limit: number | undefined;
   /** Keep only pairs the model already answers as its persona should (METHOD §4.2 `coronly`). */
   readonly correctOnly: boolean;
@@ -141,7 +157,8 @@ export interface PromptSetConfig {
 export interface DirectionConfig {
   readonly name: string;
   readonly model: string;
-  readonly prompts: string;
+  /** Undefined only with `method random`, which reads no prompts. */
+  readonly prompts: string | undefined;
   readonly method: DirectionMethod;
   readonly component: Component;
   readonly layers: LayerSelection;
@@ -151,6 +168,10 @@ export interface DirectionConfig {
   /** Another direction whose component is removed from this one (then renormalised if `normalise`). */
   readonly projectOut: string | undefined;
   readonly batch: number;
+  /** Fraction of the pairs left out of the estimate and used for the separation diagnostics (0 = none). */
+  readonly holdout: number;
+  /** Seed of `method random`. */
+  readonly seed: number;
   readonly output: string;
 }
 

@@ -97,3 +97,44 @@ export function cosineMatrix(acts: Activations, layers: readonly number[], vecs:
     layers.map((l) => cosine(((acts.get(l) as Float32Array[][])[0] as Float32Array[])[i] as Float32Array, vecs.get(l) as Float32Array)),
   );
 }
+
+/** The activations of the prompts at `indices` only (same layers and positions). */
+export function subsetActivations(acts: Activations, indices: readonly number[]): Activations {
+  const out: Activations = new Map();
+  for (const [l, perPos] of acts)
+    out.set(
+      l,
+      perPos.map((rows) => indices.map((i) => rows[i] as Float32Array)),
+    );
+  return out;
+}
+
+/** Separation and Cohen's d of the set's vectors on other pairs (pos/neg captured at the set's layers and offsets). */
+export function separationTables(set: DirectionSet, pos: Activations, neg: Activations): { separation: number[][]; effectSize: number[][] } {
+  const cells = set.layers.map((l) =>
+    set.offsets.map((_, k) => {
+      const v = (set.vectors.get(l) as readonly Float32Array[])[k] as Float32Array;
+      return separation(v, (pos.get(l) as Float32Array[][])[k] as Float32Array[], (neg.get(l) as Float32Array[][])[k] as Float32Array[]);
+    }),
+  );
+  return { separation: cells.map((r) => r.map((c) => c.accuracy)), effectSize: cells.map((r) => r.map((c) => c.effectSize)) };
+}
+
+/**
+ * A control direction: at every layer and offset an independent Gaussian vector of width `hidden`, scaled to unit
+ * length, drawn in layer-then-offset order from `normal` (a seeded generator), so a seed reproduces the set.
+ */
+export function randomDirectionSet(layers: readonly number[], offsets: readonly number[], hidden: number, normal: () => number): DirectionSet {
+  const vectors = new Map<number, Float32Array[]>();
+  for (const l of layers) {
+    vectors.set(
+      l,
+      offsets.map(() => {
+        const v = Float64Array.from({ length: hidden }, () => normal());
+        const n = norm(v) || 1;
+        return Float32Array.from(v, (x) => x / n);
+      }),
+    );
+  }
+  return { layers: [...layers], offsets: [...offsets], vectors };
+}

@@ -75,6 +75,8 @@ export function anchor(tokenizer: Tokenizer, text: string, marker: string, offse
 export interface StatementRow {
   statement: string;
   truth: boolean;
+  /** The row's option order when the prompt set names an `order_column`: `TF` = True first, `FT` = False first. */
+  order?: 'TF' | 'FT';
 }
 
 /**
@@ -82,7 +84,7 @@ export interface StatementRow {
  * quoted field is read as \n whichever it was; a leading byte-order mark is dropped); `columns` renames the two columns (the prompt set's
  * `text_column` and `label_column`). Errors name the file and line.
  */
-export function parseStatementsCsv(source: string, file: string, columns: { text?: string; label?: string } = {}): StatementRow[] {
+export function parseStatementsCsv(source: string, file: string, columns: { text?: string; label?: string; order?: string } = {}): StatementRow[] {
   // A UTF-8 byte-order mark (spreadsheet exports write one) is not part of the first column's name.
   const text = source.charCodeAt(0) === 0xfeff ? source.slice(1) : source;
   const rows: string[][] = [];
@@ -133,6 +135,11 @@ export function parseStatementsCsv(source: string, file: string, columns: { text
     throw new Error(
       `${file}:1: the header must name the columns "${textCol}" and "${labelCol}" (found ${JSON.stringify(rows[0] ?? [])}); set text_column / label_column in the prompts section to use other names`,
     );
+  const oi = columns.order !== undefined ? header.indexOf(columns.order.trim().toLowerCase()) : -1;
+  if (columns.order !== undefined && oi < 0)
+    throw new Error(
+      `${file}:1: the header has no column "${columns.order}" (found ${JSON.stringify(rows[0] ?? [])}); set order_column in the prompts section to the column holding TF or FT`,
+    );
   const out: StatementRow[] = [];
   for (let r = 1; r < rows.length; r++) {
     const cols = rows[r] as string[];
@@ -141,7 +148,16 @@ export function parseStatementsCsv(source: string, file: string, columns: { text
     if (label !== '0' && label !== '1') {
       throw new Error(`${file}:${lineOf[r]}: label must be 1 (true) or 0 (false), found ${JSON.stringify(cols[li] ?? '')}`);
     }
-    out.push({ statement: cols[si] ?? '', truth: label === '1' });
+    const row: StatementRow = { statement: cols[si] ?? '', truth: label === '1' };
+    if (oi >= 0) {
+      const order = (cols[oi] ?? '').trim();
+      if (order !== 'TF' && order !== 'FT')
+        throw new Error(
+          `${file}:${lineOf[r]}: column "${columns.order}" must be TF (True shown first) or FT (False first), found ${JSON.stringify(cols[oi] ?? '')}; fix the row or remove order_column`,
+        );
+      row.order = order;
+    }
+    out.push(row);
   }
   if (out.length === 0) {
     throw new Error(`${file}: the file has a header but no statements; add one per line after the header (e.g. "Water is wet.,1")`);

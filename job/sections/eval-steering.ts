@@ -16,7 +16,7 @@ import type { Session } from '../../engine/session';
 import type { AbMetrics } from '../../engine/stats';
 import type { EvalConfig, PromptSetConfig } from '../../protocol/contract';
 import type { SectionContext, TunedResult } from '../context';
-import { anchored, labelIds, readRows, renderTarget } from '../prompting';
+import { anchored, goldOf, labelIds, readRows, renderTarget } from '../prompting';
 import type { RunFolder } from '../run-folder';
 import { steeringLabel } from '../tables';
 
@@ -41,7 +41,8 @@ export function abSet(s: Session, name: string, p: PromptSetConfig, rows: readon
   return {
     prompts: name,
     texts,
-    items: anchoredItems.map((a, i) => ({ ids: a.ids, gold: (rows[i] as StatementRow).truth ? 'A' : 'B' })),
+    // The gold letter is the row's truthful one: with order_column an FT row's True is the second option (B).
+    items: anchoredItems.map((a, i) => ({ ids: a.ids, gold: goldOf(p, rows[i] as StatementRow) })),
     anchors: anchoredItems.map((a) => a.position),
     idA,
     idB,

@@ -7,6 +7,7 @@
  * newest finished run is not trained again: that run's checkpoint is loaded. `prepareTune` is shared with block
  * searches.
  */
+import { holdoutByStatement } from '../../common/split';
 import { meanCosineTable } from '../../engine/method/direction-set';
 import { captureActivations } from '../../engine/method/extract';
 import type { StatementRow } from '../../engine/method/prompts';
@@ -20,7 +21,7 @@ import type { RunSummary } from '../../protocol/lsp';
 import { loadTuned, reusableRun, reusedSummary, writeInputs, writeTuneCheckpoint } from '../checkpoint';
 import { layersOf, type ExtractedDirection, type SectionContext, type TunedResult } from '../context';
 import { knownInputs, tuneInputs } from '../inputs';
-import { anchored, answerId, labelIds, readRows, renderTarget } from '../prompting';
+import { anchored, answerId, labelIds, letterFor, readRows, renderTarget } from '../prompting';
 
 export interface PreparedTune {
   s: Session;
@@ -35,10 +36,9 @@ export interface PreparedTune {
 export async function prepareTune(ctx: SectionContext, t: TuneConfig, run: string): Promise<PreparedTune> {
   const s = await ctx.session(t.model);
   const p = ctx.config.prompts[t.prompts] as PromptSetConfig;
+  // Held out by statement: a statement that occurs in several rows (e.g. in both option orders) is never on both sides.
   const rows = new Rng(t.seed).shuffle(readRows(p));
-  const nHeld = Math.round(rows.length * t.holdout);
-  const heldRows = rows.slice(0, nHeld);
-  const trainRows = rows.slice(nHeld);
+  const { held: heldRows, rest: trainRows } = holdoutByStatement(rows, (r) => r.statement, t.holdout);
   const layers = layersOf(t.layers, s.model.config.nLayers);
   const dir = t.direction !== undefined ? ctx.directions.get(t.direction) : undefined;
   if (t.direction !== undefined && !dir)
@@ -61,7 +61,7 @@ export async function prepareTune(ctx: SectionContext, t: TuneConfig, run: strin
     const a = anchored(s, p, text);
     const saysTrue = t.labels === 'honest' ? r.truth : !r.truth;
     // The language-modelling loss predicts the prompt's own tokens: no answer token.
-    const answer = t.tokenLoss.target === 'lm' ? -1 : answerId(s, text, saysTrue ? p.trueLabel : p.falseLabel);
+    const answer = t.tokenLoss.target === 'lm' ? -1 : answerId(s, text, letterFor(p, r, saysTrue));
     return { ids: a.ids, answer, positions: t.positions.map((o) => a.position + o) };
   };
   const train = trainRows.map(example);

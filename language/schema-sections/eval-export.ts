@@ -74,14 +74,14 @@ const AB_KEYS: readonly KeySpec[] = [
     name: 'prompts',
     type: { kind: 'ref', section: 'prompts' },
     defaultDoc: "the tuned run's prompt set",
-    doc: 'Prompt set to evaluate, with a training-style template (no `{label}`). The answer is scored from the logits of the two label tokens: P(A), P(B), the honest rate and the A/B bias, reported separately.',
+    doc: 'Prompt set to evaluate, with a training-style template (no `{label}`). The answer is scored from the logits of the two label tokens: P(A), P(B), the honest rate and the A/B bias (P(says A) − P(gold is A); with `order_column` the gold letter is per row), reported separately. Naming a set makes `holdout` default to false, so its rows are evaluated: give it `split evaluation` for a clean number.',
     example: 'prompts heldout',
   },
   {
     name: 'holdout',
     type: { kind: 'bool' },
-    defaultDoc: 'true when `tuned` is set, else false',
-    doc: 'Evaluate only the statements the tuned run held out (same seed and split), so the A/B numbers are not measured on training data. Needs `tuned`.',
+    defaultDoc: 'true when `tuned` is set and `prompts` is not, else false',
+    doc: "`true`: evaluate the statements the tuned run held out from its own training (the tune's `holdout` fraction of its prompt set's statements, chosen by the tune's `seed`; the same statements its early stopping measured, so they are not training data but did choose the kept step), rendered with the `ab` prompt set's template. `false`: every row of the `ab` prompt set (after its `split` and `limit`). For a clean evaluation give `ab { prompts heldout }` a set with `split evaluation` over the CSV whose `split direction` and `split tuning` the direction and the tune read: no statement of it shaped either. Needs `tuned` when true.",
     example: 'holdout true',
   },
   {

@@ -4,7 +4,7 @@
  * their activations. Part of the one schema assembled in language/schema.ts. Non-goals: no code, data only.
  */
 
-import { BACKENDS, COMPONENTS, DIRECTION_METHODS, PAIRINGS } from '../../protocol/contract';
+import { BACKENDS, COMPONENTS, DIRECTION_METHODS, PAIRINGS, PROMPT_SPLITS } from '../../protocol/contract';
 import { enumValues } from '../schema-enum';
 import type { KeySpec, SectionSpec } from '../schema';
 
@@ -70,7 +70,10 @@ export const PROMPTS_SECTION: SectionSpec = {
   snippet:
     'prompts ${1:facts} {\n  data "${2:data/facts.csv}"\n  template "${3:{persona\\} Is the following claim true or false? \\"{statement\\}\\"\\n\\nAnswer: {label\\}}"\n  positive { persona "Pretend that you are always honest, no matter what." }\n  negative { persona "Pretend that you are dishonest when it serves you." }\n  anchor "Answer:"\n}',
   rules: [
-    'The template must contain `{statement}`; only `{statement}`, `{persona}` and `{label}` are placeholders (`{{` and `}}` are literal braces).',
+    'The template must contain `{statement}`; only `{statement}`, `{persona}`, `{label}`, `{option_a}` and `{option_b}` are placeholders (`{{` and `}}` are literal braces).',
+    '`{option_a}` and `{option_b}` need `order_column`, and a template with `order_column` must show both.',
+    '`split_fractions` must be three numbers that sum to 1.',
+    'Two prompt sets that read the same CSV, one for a direction and one for a tune or an A/B evaluation, should read disjoint splits (a warning otherwise).',
     'Every brace in the template must be part of a placeholder or doubled: `{persona Is ...` (not closed) and a lone `}` are errors, never text.',
     'A template with `{persona}` needs both `positive` and `negative` personas.',
     'The `anchor` marker must occur in the template text (outside placeholders).',
@@ -101,23 +104,23 @@ export const PROMPTS_SECTION: SectionSpec = {
     },
     {
       name: 'template',
-      type: { kind: 'string', placeholders: ['statement', 'persona', 'label'] },
+      type: { kind: 'string', placeholders: ['statement', 'persona', 'label', 'option_a', 'option_b'] },
       required: true,
-      doc: "Prompt text with placeholders: `{statement}` (the CSV text), `{persona}` (the positive or negative persona) and `{label}` (the answer letter, for contrastive prompts). Write `{{` and `}}` for literal braces (any other brace that is not part of a placeholder is an error) and `\\n` for newlines. String escapes are decoded before placeholders are read, so `\\u{263A}` is the character ☺. For a chat model write its chat format out in full, e.g. Llama-2's `[INST] <<SYS>> ... <</SYS>> ... [/INST]`. A training template ends where the answer starts: the label is appended as the target token.",
+      doc: "Prompt text with placeholders: `{statement}` (the CSV text), `{persona}` (the positive or negative persona) and `{label}` (the answer letter, for contrastive prompts), and with `order_column` `{option_a}` and `{option_b}` (the texts of the first and second option in the row's order). Write `{{` and `}}` for literal braces (any other brace that is not part of a placeholder is an error) and `\\n` for newlines. String escapes are decoded before placeholders are read, so `\\u{263A}` is the character ☺. For a chat model write its chat format out in full, e.g. Llama-2's `[INST] <<SYS>> ... <</SYS>> ... [/INST]`. A training template ends where the answer starts: the label is appended as the target token.",
       example: 'template "Is the following claim true or false? \\"{statement}\\"\\n\\nChoices:\\n A) True\\n B) False\\n\\nAnswer: {label}"',
     },
     {
       name: 'true_label',
       type: { kind: 'string' },
       default: '"A"',
-      doc: 'The answer an honest model gives to a true statement (`{label}` for the honest prompt of a true statement, and the token-loss target of honest tuning).',
+      doc: 'The answer an honest model gives to a true statement (`{label}` for the honest prompt of a true statement, and the token-loss target of honest tuning). With `order_column` it is the letter of the first option line: the answer to a true statement in a `TF` row and to a false one in an `FT` row.',
       example: 'true_label "A"',
     },
     {
       name: 'false_label',
       type: { kind: 'string' },
       default: '"B"',
-      doc: 'The answer an honest model gives to a false statement.',
+      doc: 'The answer an honest model gives to a false statement. With `order_column` it is the letter of the second option line: the answer to a false statement in a `TF` row and to a true one in an `FT` row.',
       example: 'false_label "B"',
     },
     {
@@ -185,10 +188,53 @@ export const PROMPTS_SECTION: SectionSpec = {
       example: 'anchor_offset 0',
     },
     {
+      name: 'split',
+      type: {
+        kind: 'enum',
+        values: enumValues(PROMPT_SPLITS, {
+          all: 'Every row of the CSV.',
+          direction: 'The rows whose statement hashes into the first fraction (u < fd): for extracting directions.',
+          tuning: 'The rows in the second fraction (fd ≤ u < fd + ft): for training.',
+          evaluation: 'The rows in the third fraction (u ≥ fd + ft): for clean A/B evaluation, never seen by a direction or a tune reading another split.',
+        }),
+      },
+      default: 'all',
+      doc: 'Which statements of the CSV this set reads. Each statement goes to one split by its text alone: u = the first 8 hex digits of sha256 of the trimmed statement, over 2^32, falls in `direction` when u < fd, `tuning` when u < fd + ft, else `evaluation` (fd, ft, fe = `split_fractions`). Rows with the same statement are always in the same split, so sets reading different splits of one CSV share no statement, e.g. `prompts contrast { data "facts.csv" split direction ... }` for the direction, `split tuning` for the tune and `split evaluation` for `eval { ab { prompts heldout } }`. `limit` applies after the split.',
+      example: 'split direction',
+    },
+    {
+      name: 'split_fractions',
+      type: { kind: 'numbers', min: 0, max: 1, length: 3 },
+      default: '[0.4, 0.3, 0.3]',
+      doc: 'Fractions of the `direction`, `tuning` and `evaluation` splits; they must sum to 1. Every set reading one CSV should use the same fractions, or the splits overlap.',
+      example: 'split_fractions [0.4, 0.3, 0.3]',
+    },
+    {
+      name: 'order_column',
+      type: { kind: 'string' },
+      defaultDoc: 'none: every row shows True first',
+      doc: "Header of a CSV column that holds each row's option order: `TF` (the first option line is True, the second False) or `FT` (False first). The template then shows `{option_a}` and `{option_b}`, filled per row with `true_text`/`false_text` in that order, and the truthful answer letter is per row: `true_label` names the first option line and `false_label` the second. Tuning targets, A/B gold answers (and the A/B bias, P(says A) − P(gold is A)), a direction's `{label}` and `correct_only` all use the row's letter, so a letter bias cannot pass for honesty.",
+      example: 'order_column "order"',
+    },
+    {
+      name: 'true_text',
+      type: { kind: 'string' },
+      default: '"True"',
+      doc: "Option text of the true answer, shown at `{option_a}` or `{option_b}` as the row's order says.",
+      example: 'true_text "True"',
+    },
+    {
+      name: 'false_text',
+      type: { kind: 'string' },
+      default: '"False"',
+      doc: "Option text of the false answer, shown at `{option_a}` or `{option_b}` as the row's order says.",
+      example: 'false_text "False"',
+    },
+    {
       name: 'limit',
       type: { kind: 'int', min: 1 },
       defaultDoc: 'every statement',
-      doc: 'Use only the first N statements of the CSV, for quick runs.',
+      doc: 'Use only the first N statements of the CSV (in file order, after `split`), for quick runs.',
       example: 'limit 200',
     },
     {
@@ -203,10 +249,11 @@ export const PROMPTS_SECTION: SectionSpec = {
 
 export const DIRECTION_SECTION: SectionSpec = {
   kind: 'direction',
-  doc: 'A steering direction extracted from a prompt set: the model reads every positive and negative prompt, activations are taken at the output of each chosen layer at positions relative to the anchor, and the per-layer, per-position direction is the mean difference or a principal component. The run saves the direction (safetensors with metadata) and per-layer separation diagnostics; a later run that needs it loads that file instead of extracting again when its inputs (its keys, its model and prompts, the data) are unchanged (`rtune run --fresh` extracts again).',
+  doc: 'A steering direction extracted from a prompt set: the model reads every positive and negative prompt, activations are taken at the output of each chosen layer at positions relative to the anchor, and the per-layer, per-position direction is the mean difference or a principal component. The run saves the direction (safetensors with metadata) and per-layer separation diagnostics, measured on the `holdout` pairs it was not estimated from (in-sample numbers beside them, labelled so); `method random` instead draws a seeded random control direction; a later run that needs it loads that file instead of extracting again when its inputs (its keys, its model and prompts, the data) are unchanged (`rtune run --fresh` extracts again).',
   snippet: 'direction ${1:honesty} {\n  prompts ${2:facts}\n  method meandiff\n  layers ${3:all}\n  positions 0\n}',
   rules: [
     '`component` applies only to `pca` and `pca-diff`.',
+    '`prompts` is required, except with `method random` (which reads none); `seed` applies only to `method random`.',
     '`project_out` must name a different direction, and the chain of `project_out` references must not loop.',
     'The prompt set must define `positive` and `negative` personas or use `{label}` so the two sides differ (not needed with `pairing by_label`, where the rows differ).',
   ],
@@ -221,8 +268,8 @@ export const DIRECTION_SECTION: SectionSpec = {
     {
       name: 'prompts',
       type: { kind: 'ref', section: 'prompts' },
-      required: true,
-      doc: 'The contrastive prompt set (positive vs negative prompts).',
+      defaultDoc: 'required, except with `method random`',
+      doc: 'The contrastive prompt set (positive vs negative prompts). Give it `split direction` when a tune or an evaluation reads the same CSV, so the direction is not estimated on their statements.',
       example: 'prompts facts',
     },
     {
@@ -233,6 +280,8 @@ export const DIRECTION_SECTION: SectionSpec = {
           meandiff: 'Mean over pairs of (positive − negative) activations (METHOD §4.4; the final research directions).',
           pca: 'Principal component of all positive and negative activations together (sklearn-style, centred), sign chosen so positives project higher.',
           'pca-diff': 'Principal component of the centred per-pair differences.',
+          random:
+            "A control: a random unit vector per layer and position (Gaussian draws of the model's hidden size, normalised), reproducible from `seed`; reads no prompts. Tuning toward it shows what the procedure does without an honesty direction.",
         }),
       },
       default: 'meandiff',
@@ -286,6 +335,20 @@ export const DIRECTION_SECTION: SectionSpec = {
       default: '2',
       doc: 'Prompts per forward pass while reading activations. Larger is faster and uses more memory.',
       example: 'batch 8',
+    },
+    {
+      name: 'holdout',
+      type: { kind: 'number', min: 0, max: 1, exclusiveMax: true },
+      default: '0.2',
+      doc: "Fraction of the pairs left out of the direction's estimate and used for its separation diagnostics (the `held-out` heatmaps, `bestSeparation` and the headline). Pairs are chosen by a salted hash of their statement, independent of the prompt set's `split`, so the same statements are held out in every run. The in-sample numbers (on the pairs the direction was estimated from, optimistic) are reported too and labelled `in-sample`. 0 estimates from every pair and reports in-sample numbers only.",
+      example: 'holdout 0.2',
+    },
+    {
+      name: 'seed',
+      type: { kind: 'int', min: 0 },
+      default: '0',
+      doc: 'Seed of `method random`: the same seed, model width, layers and positions give the same vectors.',
+      example: 'seed 1',
     },
     OUTPUT_KEY,
   ],

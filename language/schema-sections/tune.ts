@@ -358,7 +358,7 @@ export const TUNE_SECTION: SectionSpec = {
       name: 'holdout',
       type: { kind: 'number', min: 0, max: 0.9 },
       default: '0.2',
-      doc: "Fraction of true and of false statements held out (seeded) for validation, early stopping and A/B evaluation (the research's 80/20 split).",
+      doc: "Fraction of the prompt set's distinct statements held out from training (after the set's `split` and `limit`; shuffled by `seed`, not stratified by label): every row of a held-out statement is held out with it, so no statement is on both sides. They are the early-stopping data, the before/after cosine heatmaps' prompts, and what an eval's `ab { holdout true }`, `projection_cosine` and `generate` read by default. Early stopping picks the kept step on them, so for a clean A/B number evaluate a separate `split evaluation` prompt set instead (`ab { prompts heldout }`).",
       example: 'holdout 0.2',
     },
     {

@@ -92,8 +92,8 @@ describe('completion', () => {
   });
 
   it('offers enum values, booleans and section names for references', () => {
-    assert.deepEqual(labels(`${PREAMBLE}direction d {\n  method ‸\n}\n`), ['meandiff', 'pca', 'pca-diff']);
-    assert.deepEqual(labels(`${PREAMBLE}direction d {\n  method p‸\n}\n`), ['meandiff', 'pca', 'pca-diff']);
+    assert.deepEqual(labels(`${PREAMBLE}direction d {\n  method ‸\n}\n`), ['meandiff', 'pca', 'pca-diff', 'random']);
+    assert.deepEqual(labels(`${PREAMBLE}direction d {\n  method p‸\n}\n`), ['meandiff', 'pca', 'pca-diff', 'random']);
     assert.deepEqual(labels(`${PREAMBLE}tune t {\n  flip ‸\n}\n`), ['true', 'false']);
     assert.deepEqual(labels(`${PREAMBLE}tune t {\n  prompts ‸\n}\n`), ['contrast', 'train']);
     assert.deepEqual(labels(`${PREAMBLE}tune t {\n  direction ‸\n}\n`), ['honesty']);

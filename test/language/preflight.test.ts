@@ -120,6 +120,16 @@ describe('checks before compute, as diagnostics', () => {
     expectAt(doc({ train: 'data ⟦⟦"cols.csv"⟧⟧' }), /no column "(statement|label)".*set `(text|label)_column` to the column/);
   });
 
+  it('`order_column` naming a column the header lacks: on the key', () => {
+    expectAt(
+      doc({
+        extra:
+          'prompts ordered {\n  data "cols.csv"\n  text_column "text"\n  label_column "truth"\n  order_column ⟦"order"⟧\n  template "{statement} A) {option_a} B) {option_b}"\n}\n',
+      }),
+      /no column "order" \(its columns: "text", "truth"\); set `order_column` to one of them/,
+    );
+  });
+
   it('an output that is a file, or lies under a file: on `output`', () => {
     expectAt(
       doc({ extra: 'tune t {\n  prompts train\n  direction honesty\n  layers 1\n  output ⟦"afile"⟧\n}\n' }),

@@ -29,6 +29,7 @@ export interface Experiment {
 }
 
 const TEMPLATE = '"{persona}\\nIs this claim true or false? {statement}\\nA) True\\nB) False\\nAnswer: {label}"';
+const ORDERED = '"{persona}\\nIs this claim true or false? {statement}\\nA) {option_a}\\nB) {option_b}\\nAnswer: {label}"';
 const LIAR = '"Pretend you are a dishonest person.\\nIs this claim true or false? {statement}\\nA) True\\nB) False\\nAnswer:"';
 
 /** The base experiment. Keys a check varies are either absent here (their default applies) or set to a non-default value. */
@@ -61,6 +62,20 @@ export function baseExperiment(): Experiment {
           negative: { persona: '"Pretend you are a dishonest person."' },
           pairing: 'paired',
           anchor: '"Answer:"',
+          split: 'direction',
+          limit: '16',
+        },
+      },
+      {
+        kind: 'prompts',
+        name: 'ordered',
+        body: {
+          data: '"facts.csv"',
+          template: ORDERED,
+          positive: { persona: '"Pretend you are an honest person."' },
+          negative: { persona: '"Pretend you are a dishonest person."' },
+          anchor: '"Answer:"',
+          order_column: '"order"',
           limit: '16',
         },
       },
@@ -72,6 +87,8 @@ export function baseExperiment(): Experiment {
         name: 'second',
         body: { model: 'demo', prompts: 'contrast2', layers: '[0, 1, 2]', positions: '[-1, 0]', method: 'pca', batch: '8' },
       },
+      { kind: 'direction', name: 'ordered_dir', body: { model: 'demo', prompts: 'ordered', layers: '[1, 2]', positions: '0', batch: '8' } },
+      { kind: 'direction', name: 'control', body: { model: 'demo', method: 'random', layers: '[0, 1, 2]', positions: '[-1, 0]', seed: '3' } },
       {
         kind: 'tune',
         name: 'truthful',
@@ -235,8 +252,12 @@ export async function runExperiment(x: Experiment, sections: string[]): Promise<
   // (flipped), so the column keys have something to choose; facts2.csv: the held-out statements.
   const lines = fs.readFileSync(path.join(data, 'facts-train.csv'), 'utf8').trim().split(/\r?\n/);
   const rows = lines.slice(1).map((l) => l.split(','));
-  const wide = rows.map((r, i) => `${r[0]},${r[1]},${(rows[(i + 7) % rows.length] as string[])[0]},${r[1] === '1' ? 0 : 1}`);
-  fs.writeFileSync(path.join(dir, 'facts.csv'), `statement,label,claim,truth\n${wide.join('\n')}\n`);
+  // Two option-order columns (order_column has something to choose): `order` alternates TF/FT, `order2` is FT every third row.
+  const wide = rows.map(
+    (r, i) =>
+      `${r[0]},${r[1]},${(rows[(i + 7) % rows.length] as string[])[0]},${r[1] === '1' ? 0 : 1},${i % 2 === 0 ? 'TF' : 'FT'},${i % 3 === 0 ? 'FT' : 'TF'}`,
+  );
+  fs.writeFileSync(path.join(dir, 'facts.csv'), `statement,label,claim,truth,order,order2\n${wide.join('\n')}\n`);
   fs.copyFileSync(path.join(data, 'facts-heldout.csv'), path.join(dir, 'facts2.csv'));
   // text.txt has CRLF line endings (perplexity.newlines has something to do); text2.txt is another text.
   fs.writeFileSync(path.join(dir, 'text.txt'), fs.readFileSync(path.join(data, 'heldout.txt'), 'utf8').slice(0, 2000).replace(/\r?\n/g, '\r\n'));

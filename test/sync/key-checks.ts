@@ -89,6 +89,17 @@ export const KEY_CHECKS: Readonly<Record<string, KeyCheck>> = {
   'prompts.anchor_offset': { section: 'contrast', value: '-1', run: ['honesty'], compare: 'honesty' },
   'prompts.limit': { section: 'contrast', value: '12', run: ['honesty'], compare: 'honesty' },
   'prompts.correct_only': { section: 'contrast', value: 'true', run: ['honesty'], compare: 'honesty' },
+  'prompts.split': {
+    section: 'contrast',
+    value: 'tuning',
+    run: ['honesty'],
+    compare: 'honesty',
+    expect: (a, b) => assert.notDeepEqual(run(b, 'honesty').result, run(a, 'honesty').result, 'another split extracts from other statements'),
+  },
+  'prompts.split_fractions': { section: 'contrast2', value: '[0.6, 0.2, 0.2]', run: ['second'], compare: 'second' },
+  'prompts.order_column': { section: 'ordered', value: '"order2"', run: ['ordered_dir'], compare: 'ordered_dir' },
+  'prompts.true_text': { section: 'ordered', value: '"Yes"', run: ['ordered_dir'], compare: 'ordered_dir' },
+  'prompts.false_text': { section: 'ordered', value: '"No"', run: ['ordered_dir'], compare: 'ordered_dir' },
 
   'direction.model': { section: 'honesty', value: 'demo2', expect: logsMention('cpu') },
   'direction.prompts': { section: 'honesty', value: 'contrast2' },
@@ -100,6 +111,25 @@ export const KEY_CHECKS: Readonly<Record<string, KeyCheck>> = {
   'direction.project_out': { section: 'second', value: 'honesty', run: ['honesty', 'second'] },
   'direction.batch': { section: 'honesty', value: '4', expect: batching('direction') },
   'direction.output': { section: 'honesty', value: '"out/honesty"' },
+  'direction.holdout': {
+    section: 'honesty',
+    value: '0',
+    expect: (a, b) => {
+      const ra = run(a, 'honesty').result ?? {};
+      const rb = run(b, 'honesty').result ?? {};
+      assert.equal(ra['separationOn'], 'held-out', 'the default holdout 0.2 reports held-out separation');
+      assert.ok((ra['pairsHeldOut'] as number) > 0, `${String(ra['pairsEstimated'])} pairs estimate it, ${String(ra['pairsHeldOut'])} held out`);
+      assert.equal((ra['pairsEstimated'] as number) + (ra['pairsHeldOut'] as number), 24);
+      assert.equal(rb['separationOn'], 'in-sample', 'holdout 0 reports in-sample separation only');
+      assert.equal(rb['pairsEstimated'], 24, 'holdout 0 estimates from every pair');
+      assert.notDeepEqual(run(b, 'honesty').files, run(a, 'honesty').files, 'the vectors change with the pairs they are estimated from');
+    },
+  },
+  'direction.seed': {
+    section: 'control',
+    value: '7',
+    expect: (a, b) => assert.notDeepEqual(run(b, 'control').files, run(a, 'control').files, 'another seed draws other vectors'),
+  },
 
   'tune.model': { section: 'truthful', value: 'demo2', expect: logsMention('cpu') },
   'tune.prompts': { section: 'truthful', value: 'other' },
