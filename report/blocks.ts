@@ -148,7 +148,7 @@ function searchBlocks(r: ReportRun): Block[] {
   return [
     {
       type: 'table',
-      title: `Block-search leaderboard (${board.length} trials, best first)`,
+      title: `Block-search leaderboard (${board.length} trial${board.length === 1 ? "" : "s"}, best first)`,
       head: cols.map((c) => (c.group ? `${c.group} ${c.label}` : c.label)),
       rows,
     },

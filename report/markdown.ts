@@ -7,7 +7,7 @@ import * as path from 'node:path';
 import { sectionBlocks, type Block } from './blocks';
 import type { ReportModel } from './model';
 
-const cellMd = (s: string): string => s.replace(/\\/g, '\\\\').replace(/\|/g, '\\|').replace(/\r?\n/g, ' ');
+const cellMd = (s: string): string => escapeMd(s);
 
 /** Text outside code: Markdown and HTML specials escaped. */
 export function escapeMd(s: string): string {
