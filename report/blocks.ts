@@ -54,13 +54,16 @@ export function metaBlock(r: ReportRun): Block {
     [cell('config hash'), cell(r.configHash !== undefined ? `sha256:${r.configHash}` : '—')],
   ];
   if (r.inputsHash !== undefined) rows.push([cell('inputs hash'), cell(`sha256:${r.inputsHash}`)]);
-  if (r.backends.length === 0) rows.push([cell('backend'), cell('not recorded (a run folder written before rtune recorded backends, or a section without a model)')]);
+  if (r.backends.length === 0)
+    rows.push([cell('backend'), cell('not recorded (a run folder written before rtune recorded backends, or a section without a model)')]);
   for (const b of r.backends) {
     rows.push([cell(`backend${b.model !== undefined ? ` (model ${b.model})` : ''}`), cell(`${b.backend.backend}: ${b.backend.device}`)]);
     if (b.machine)
       rows.push([
         cell('machine'),
-        cell(`${b.machine.host}: ${b.machine.cpu}, ${b.machine.cores} cores, ${(b.machine.memoryBytes / 2 ** 30).toFixed(1)} GiB, ${b.machine.platform} ${b.machine.arch}`),
+        cell(
+          `${b.machine.host}: ${b.machine.cpu}, ${b.machine.cores} cores, ${(b.machine.memoryBytes / 2 ** 30).toFixed(1)} GiB, ${b.machine.platform} ${b.machine.arch}`,
+        ),
       ]);
     if (b.versions)
       rows.push([
@@ -94,7 +97,12 @@ function tuneBlocks(r: ReportRun): Block[] {
   });
   if (r.steps.length > 0) {
     const x = r.steps.map((s) => s.step);
-    const series = (['totalLoss', 'tokenLoss', 'projectionLoss'] as const).map((k, i) => ({ name: k.replace('Loss', ' loss'), x, y: r.steps.map((s) => s[k]), color: PALETTE[i] as string }));
+    const series = (['totalLoss', 'tokenLoss', 'projectionLoss'] as const).map((k, i) => ({
+      name: k.replace('Loss', ' loss'),
+      x,
+      y: r.steps.map((s) => s[k]),
+      color: PALETTE[i] as string,
+    }));
     const held = r.evals.filter((e) => e.split === 'heldout');
     const heldSeries = (['totalLoss', 'tokenLoss', 'projectionLoss'] as const).map((k, i) => ({
       name: `held-out ${k.replace('Loss', '')}`,
@@ -108,7 +116,12 @@ function tuneBlocks(r: ReportRun): Block[] {
       type: 'figure',
       id: `${r.section}-loss`,
       title: `Loss curves (${r.steps.length} steps; held-out evaluations dashed)`,
-      svg: lineChartSvg({ title: `tune ${r.section}: losses`, xLabel: 'step', yLabel: 'loss', series: [...series, ...heldSeries.filter((s) => s.x.length > 0)] }),
+      svg: lineChartSvg({
+        title: `tune ${r.section}: losses`,
+        xLabel: 'step',
+        yLabel: 'loss',
+        series: [...series, ...heldSeries.filter((s) => s.x.length > 0)],
+      }),
     });
   }
   const cos = res['cosine'];
@@ -148,7 +161,7 @@ function searchBlocks(r: ReportRun): Block[] {
   return [
     {
       type: 'table',
-      title: `Block-search leaderboard (${board.length} trial${board.length === 1 ? "" : "s"}, best first)`,
+      title: `Block-search leaderboard (${board.length} trial${board.length === 1 ? '' : 's'}, best first)`,
       head: cols.map((c) => (c.group ? `${c.group} ${c.label}` : c.label)),
       rows,
     },

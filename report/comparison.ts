@@ -20,16 +20,28 @@ function flatten(x: Record<string, unknown>, prefix: string, src: string, out: M
       ];
       out.set(key, cell(`[${formatNumber(v['lo'])}, ${formatNumber(v['hi'])}]`, ...nums));
     } else if (Array.isArray(v) && v.length === 2 && v.every((n) => typeof n === 'number')) {
-      out.set(key, cell(`[${formatNumber(v[0] as number)}, ${formatNumber(v[1] as number)}]`, { src: `${at}.0`, value: v[0] as number }, { src: `${at}.1`, value: v[1] as number }));
+      out.set(
+        key,
+        cell(
+          `[${formatNumber(v[0] as number)}, ${formatNumber(v[1] as number)}]`,
+          { src: `${at}.0`, value: v[0] as number },
+          { src: `${at}.1`, value: v[1] as number },
+        ),
+      );
     } else if (isRecord(v)) flatten(v, key, at, out);
-    else if (Array.isArray(v)) out.set(key, cell(v.map((e) => (typeof e === 'number' ? formatNumber(e) : typeof e === 'string' ? e : JSON.stringify(e))).join(', ')));
+    else if (Array.isArray(v))
+      out.set(key, cell(v.map((e) => (typeof e === 'number' ? formatNumber(e) : typeof e === 'string' ? e : JSON.stringify(e))).join(', ')));
   }
 }
 
 export function comparisonBlocks(doc: unknown): Block[] {
   const rows = Array.isArray(doc) ? doc : isRecord(doc) && Array.isArray(doc['rows']) ? doc['rows'] : undefined;
   const base = Array.isArray(doc) ? 'comparison.json#' : 'comparison.json#rows.';
-  if (!rows) return [{ type: 'note', text: 'comparison.json has no `rows` list; shown as it is below.' }, { type: 'generations', title: 'comparison.json', items: [{ prompt: '', outputs: [{ condition: 'json', text: JSON.stringify(doc, null, 2) }] }] }];
+  if (!rows)
+    return [
+      { type: 'note', text: 'comparison.json has no `rows` list; shown as it is below.' },
+      { type: 'generations', title: 'comparison.json', items: [{ prompt: '', outputs: [{ condition: 'json', text: JSON.stringify(doc, null, 2) }] }] },
+    ];
   const flat = rows.map((r, i) => {
     const m = new Map<string, Cell>();
     if (isRecord(r)) flatten(r, '', `${base}${i}`.replace('#.', '#'), m);

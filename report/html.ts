@@ -64,7 +64,10 @@ export function anchorOf(kind: string, section: string): string {
 export function reportHtml(m: ReportModel): string {
   const title = `RTune report: ${path.basename(m.file)}`;
   const toc = m.sections
-    .map((s) => `<li><a href="#${anchorOf(s.kind, s.section)}">${esc(`${s.kind} ${s.section}`)}</a> <span class="status ${esc(s.run?.status ?? 'missing')}">${esc(s.run ? s.run.status : s.newest ? `no finished run (${s.newest.status})` : 'never run')}</span></li>`)
+    .map(
+      (s) =>
+        `<li><a href="#${anchorOf(s.kind, s.section)}">${esc(`${s.kind} ${s.section}`)}</a> <span class="status ${esc(s.run?.status ?? 'missing')}">${esc(s.run ? s.run.status : s.newest ? `no finished run (${s.newest.status})` : 'never run')}</span></li>`,
+    )
     .join('');
   const body = m.sections
     .map((s) => {

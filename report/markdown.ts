@@ -24,7 +24,11 @@ function blockMd(b: Block, figures: Map<string, string>): string {
   switch (b.type) {
     case 'table': {
       const head = b.head.some((h) => h !== '') ? b.head : b.head.map((_h, i) => (i === 0 ? 'item' : 'value'));
-      const lines = [`| ${head.map(cellMd).join(' | ')} |`, `| ${head.map(() => '---').join(' | ')} |`, ...b.rows.map((r) => `| ${r.map((c) => cellMd(c.text)).join(' | ')} |`)];
+      const lines = [
+        `| ${head.map(cellMd).join(' | ')} |`,
+        `| ${head.map(() => '---').join(' | ')} |`,
+        ...b.rows.map((r) => `| ${r.map((c) => cellMd(c.text)).join(' | ')} |`),
+      ];
       return `${b.title ? `**${escapeMd(b.title)}**\n\n` : ''}${lines.join('\n')}${b.note ? `\n\n${escapeMd(b.note)}` : ''}`;
     }
     case 'figure': {
@@ -34,7 +38,12 @@ function blockMd(b: Block, figures: Map<string, string>): string {
     }
     case 'generations':
       return `**${escapeMd(b.title)}**\n\n${b.items
-        .map((it, i) => [...(it.prompt !== '' ? [`${i + 1}. prompt:\n\n${fence(it.prompt)}`] : []), ...it.outputs.map((o) => `   - ${escapeMd(o.condition)}:\n\n${fence(o.text)}`)].join('\n\n'))
+        .map((it, i) =>
+          [
+            ...(it.prompt !== '' ? [`${i + 1}. prompt:\n\n${fence(it.prompt)}`] : []),
+            ...it.outputs.map((o) => `   - ${escapeMd(o.condition)}:\n\n${fence(o.text)}`),
+          ].join('\n\n'),
+        )
         .join('\n\n')}`;
     case 'note':
       return `> ${escapeMd(b.text)}`;
@@ -44,7 +53,12 @@ function blockMd(b: Block, figures: Map<string, string>): string {
 /** The Markdown text and the figure files (name → SVG text) it links. */
 export function reportMarkdown(m: ReportModel): { text: string; figures: Map<string, string> } {
   const figures = new Map<string, string>();
-  const parts = [`# RTune report: ${escapeMd(path.basename(m.file))}`, '', `${escapeMd(m.file)} · generated ${m.generated} · each section's newest finished run folder`, ''];
+  const parts = [
+    `# RTune report: ${escapeMd(path.basename(m.file))}`,
+    '',
+    `${escapeMd(m.file)} · generated ${m.generated} · each section's newest finished run folder`,
+    '',
+  ];
   for (const s of m.sections) {
     parts.push(`## ${escapeMd(`${s.kind} ${s.section}`)}`, '');
     for (const b of sectionBlocks(s)) parts.push(blockMd(b, figures), '');

@@ -94,7 +94,10 @@ export function readRun(row: RunRow): ReportRun {
   const inputs = readJson(path.join(row.dir, 'inputs.json'));
   let configHash: string | undefined;
   try {
-    configHash = crypto.createHash('sha256').update(fs.readFileSync(path.join(row.dir, 'config.json'))).digest('hex');
+    configHash = crypto
+      .createHash('sha256')
+      .update(fs.readFileSync(path.join(row.dir, 'config.json')))
+      .digest('hex');
   } catch {
     // no config.json
   }

@@ -89,7 +89,9 @@ export function lineChartSvg(c: LineChart): string {
   parts.push(`<text x="${m.left + pw / 2}" y="${m.top + ph + 32}" text-anchor="middle" fill="#333">${escapeXml(c.xLabel)}</text>`);
   parts.push(`<text transform="translate(14 ${m.top + ph / 2}) rotate(-90)" text-anchor="middle" fill="#333">${escapeXml(c.yLabel)}</text>`);
   for (const r of c.refs ?? []) {
-    parts.push(`<line x1="${m.left}" x2="${m.left + pw}" y1="${Y(r.y).toFixed(1)}" y2="${Y(r.y).toFixed(1)}" stroke="${r.color}" stroke-dasharray="2 3" stroke-width="1.5"/>`);
+    parts.push(
+      `<line x1="${m.left}" x2="${m.left + pw}" y1="${Y(r.y).toFixed(1)}" y2="${Y(r.y).toFixed(1)}" stroke="${r.color}" stroke-dasharray="2 3" stroke-width="1.5"/>`,
+    );
   }
   for (const s of c.series) {
     const n = s.x.length;
@@ -115,10 +117,15 @@ export function lineChartSvg(c: LineChart): string {
   }
   // Legend below the axis title.
   let lx = m.left;
-  const items = [...c.series.map((s) => ({ name: s.name, color: s.color, dash: s.dashed === true })), ...(c.refs ?? []).map((r) => ({ name: r.name, color: r.color, dash: true }))];
+  const items = [
+    ...c.series.map((s) => ({ name: s.name, color: s.color, dash: s.dashed === true })),
+    ...(c.refs ?? []).map((r) => ({ name: r.name, color: r.color, dash: true })),
+  ];
   for (const it of items) {
     const y = H - 10;
-    parts.push(`<line x1="${lx}" x2="${lx + 18}" y1="${y - 4}" y2="${y - 4}" stroke="${it.color}" stroke-width="2"${it.dash ? ' stroke-dasharray="4 2"' : ''}/>`);
+    parts.push(
+      `<line x1="${lx}" x2="${lx + 18}" y1="${y - 4}" y2="${y - 4}" stroke="${it.color}" stroke-width="2"${it.dash ? ' stroke-dasharray="4 2"' : ''}/>`,
+    );
     parts.push(`<text x="${lx + 22}" y="${y}" fill="#333">${escapeXml(it.name)}</text>`);
     lx += 30 + it.name.length * 7;
   }
@@ -156,8 +163,13 @@ export function heatmapSvg(h: Heatmap, availableWidth = 640): string {
       const col = colorFor(v, h.min, h.max);
       const x = L.left + j * L.cellW;
       const y = top + i * L.cellH;
-      parts.push(`<rect x="${x}" y="${y}" width="${L.cellW}" height="${L.cellH}" fill="${rgb(col)}"><title>${escapeXml(`${h.rowLabel} ${r}, ${h.columnLabel} ${h.columns[j] ?? ''}: ${formatNumber(v)}`)}</title></rect>`);
-      if (label) parts.push(`<text x="${x + L.cellW / 2}" y="${y + L.cellH / 2 + 4}" text-anchor="middle" fill="${contrastText(col)}" font-size="11">${escapeXml(formatNumber(v, 3))}</text>`);
+      parts.push(
+        `<rect x="${x}" y="${y}" width="${L.cellW}" height="${L.cellH}" fill="${rgb(col)}"><title>${escapeXml(`${h.rowLabel} ${r}, ${h.columnLabel} ${h.columns[j] ?? ''}: ${formatNumber(v)}`)}</title></rect>`,
+      );
+      if (label)
+        parts.push(
+          `<text x="${x + L.cellW / 2}" y="${y + L.cellH / 2 + 4}" text-anchor="middle" fill="${contrastText(col)}" font-size="11">${escapeXml(formatNumber(v, 3))}</text>`,
+        );
     });
   });
   h.columns.forEach((c, j) => {

@@ -21,7 +21,11 @@ export interface WrittenReport {
 export class ReportWriteError extends Error {}
 
 function write(file: string, text: string): void {
-  writeFileAtomicWith(file, [Buffer.from(text, 'utf8')], (_m, err) => new ReportWriteError(`${file}: cannot write the report (${describeError(err)}); check that the folder is writable`));
+  writeFileAtomicWith(
+    file,
+    [Buffer.from(text, 'utf8')],
+    (_m, err) => new ReportWriteError(`${file}: cannot write the report (${describeError(err)}); check that the folder is writable`),
+  );
 }
 
 /** 2026-12-02T12-31-44Z: the start time as exports name their folders (job/run-folder.ts timeStamp). */

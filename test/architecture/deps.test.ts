@@ -97,7 +97,7 @@ const RULES: Record<string, FolderRule> = {
     folders: ['protocol', 'common', 'language', 'webview'],
     packages: () => false,
     builtins: () => true,
-    why: 'report/ reads run folders and writes report files for the CLI and the extension host alike: no engine, no job/, no editor; it draws with the panels\' pure modules',
+    why: "report/ reads run folders and writes report files for the CLI and the extension host alike: no engine, no job/, no editor; it draws with the panels' pure modules",
   },
   webview: {
     folders: ['protocol'],

@@ -189,8 +189,25 @@ describe('extension (stubbed vscode)', { concurrency: false }, () => {
     stub.config['runsFolder'] = runs;
     const run = path.join(runs, 'honest', '20261127T070000Z-honest');
     fs.mkdirSync(run, { recursive: true });
-    const step = { type: 'step', job: 'tune', run: path.basename(run), epoch: 0, tokenLoss: 2, projectionLoss: 0.5, totalLoss: 2.5, lr: 1e-3, gradNorm: 1, cosine: [0.1], layers: [1], tokensPerSecond: 1 };
-    const events = [{ type: 'run', run: path.basename(run), section: 'honest', kind: 'tune', dir: run }, { ...step, step: 0 }, { ...step, step: 1, totalLoss: 1.75 }];
+    const step = {
+      type: 'step',
+      job: 'tune',
+      run: path.basename(run),
+      epoch: 0,
+      tokenLoss: 2,
+      projectionLoss: 0.5,
+      totalLoss: 2.5,
+      lr: 1e-3,
+      gradNorm: 1,
+      cosine: [0.1],
+      layers: [1],
+      tokensPerSecond: 1,
+    };
+    const events = [
+      { type: 'run', run: path.basename(run), section: 'honest', kind: 'tune', dir: run },
+      { ...step, step: 0 },
+      { ...step, step: 1, totalLoss: 1.75 },
+    ];
     fs.writeFileSync(path.join(run, 'events.jsonl'), events.map((e) => JSON.stringify(e)).join('\n'));
     fs.writeFileSync(path.join(run, 'config.json'), '{}');
     fs.writeFileSync(path.join(run, 'result.json'), JSON.stringify({ steps: 2, bestStep: 1, metric: 'projection', bestMetric: 0.5 }));
@@ -210,7 +227,10 @@ describe('extension (stubbed vscode)', { concurrency: false }, () => {
     assert.match(panel.html, /tune honest/);
     assert.match(panel.html, /No run folder yet: this section has never run\./, 'the sections that never ran are listed');
     assert.ok(fs.existsSync(path.join(path.dirname(html), 'report.md')));
-    assert.match(stub.messages.find((m) => m.level === 'info')?.text ?? '', /report written to .*report\.html \(no finished run: direction honesty, eval check, search blocks, export release\)/);
+    assert.match(
+      stub.messages.find((m) => m.level === 'info')?.text ?? '',
+      /report written to .*report\.html \(no finished run: direction honesty, eval check, search blocks, export release\)/,
+    );
     await new Promise((r) => setImmediate(r));
     assert.deepEqual(stub.external, [`file://${html}`]);
     fs.rmSync(runs, { recursive: true, force: true });

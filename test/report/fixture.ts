@@ -50,7 +50,10 @@ export function reportFixture(): Promise<Fixture> {
     // A failed export run folder (as a crash marked by the extension leaves it) for `again`; `release` never ran.
     const failed = path.join(dir, 'exports', 'release', '2026-01-01T00-00-00Z');
     fs.mkdirSync(failed, { recursive: true });
-    fs.writeFileSync(path.join(failed, 'events.jsonl'), `${JSON.stringify({ type: 'run', run: path.basename(failed), section: 'again', kind: 'export', dir: failed })}\n`);
+    fs.writeFileSync(
+      path.join(failed, 'events.jsonl'),
+      `${JSON.stringify({ type: 'run', run: path.basename(failed), section: 'again', kind: 'export', dir: failed })}\n`,
+    );
     fs.writeFileSync(path.join(failed, 'status.json'), JSON.stringify({ status: 'failed', message: 'failed: the worker exited (code 1)' }));
     return { dir, file, text };
   })();

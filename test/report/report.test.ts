@@ -24,7 +24,13 @@ import { checkCell, reportFixture, type Fixture } from './fixture';
 /** Every `data-nums` cell of an HTML text: [run folder, cell text, numbers]. */
 function numericCells(html: string): Array<{ dir: string; text: string; nums: Array<{ src: string; value: number; pct?: boolean }> }> {
   const out: Array<{ dir: string; text: string; nums: Array<{ src: string; value: number; pct?: boolean }> }> = [];
-  const unesc = (s: string) => s.replace(/&quot;/g, '"').replace(/&#39;/g, "'").replace(/&lt;/g, '<').replace(/&gt;/g, '>').replace(/&amp;/g, '&');
+  const unesc = (s: string) =>
+    s
+      .replace(/&quot;/g, '"')
+      .replace(/&#39;/g, "'")
+      .replace(/&lt;/g, '<')
+      .replace(/&gt;/g, '>')
+      .replace(/&amp;/g, '&');
   for (const sec of html.split('<section ').slice(1)) {
     const dir = /data-dir="([^"]*)"/.exec(sec)?.[1];
     for (const m of sec.matchAll(/<td class="num" data-nums="([^"]*)">([^<]*)<\/td>/g)) {
@@ -94,7 +100,14 @@ describe('rtune report', { concurrency: false }, () => {
       assert.ok(html.includes(want.replace(/'/g, '&#39;')), want);
     assert.match(html, /Block-search leaderboard \(\d+ trials?, best first\)/);
     const sources = new Set(cells.flatMap((c) => c.nums.map((n) => n.src.replace(/\.\d+/g, '.N'))));
-    for (const src of ['result.json#perplexity.base', 'result.json#ab.tuned.honestCi.lo', 'result.json#steering.cells.N.metrics.bias', 'result.json#projection.tuned.mean', 'result.json#cosine.after.N.N', 'result.json#leaderboard.N.finalTokenLoss'])
+    for (const src of [
+      'result.json#perplexity.base',
+      'result.json#ab.tuned.honestCi.lo',
+      'result.json#steering.cells.N.metrics.bias',
+      'result.json#projection.tuned.mean',
+      'result.json#cosine.after.N.N',
+      'result.json#leaderboard.N.finalTokenLoss',
+    ])
       assert.ok(sources.has(src), src);
   });
 
@@ -140,7 +153,10 @@ describe('rtune report', { concurrency: false }, () => {
     try {
       const again = collectReport({ ...loadConfig(), order: [{ kind: 'eval', name: 'check' }] }, fx.file);
       const html = reportHtml(again);
-      assert.match(html, /<th>condition<\/th><th>facts\.honest<\/th><th>facts\.honestCi<\/th><th>facts\.bias<\/th><th>pplChangePct<\/th><th>cosine<\/th><th>brandNew<\/th>/);
+      assert.match(
+        html,
+        /<th>condition<\/th><th>facts\.honest<\/th><th>facts\.honestCi<\/th><th>facts\.bias<\/th><th>pplChangePct<\/th><th>cosine<\/th><th>brandNew<\/th>/,
+      );
       const cells = numericCells(html).filter((c) => c.nums.some((n) => n.src.startsWith('comparison.json')));
       assert.equal(cells.length, 11);
       assert.deepEqual(
@@ -195,7 +211,9 @@ describe('rtune report', { concurrency: false }, () => {
       const page = await b.browser.newPage({ viewport: { width: 1100, height: 1400 } });
       const blocked: string[] = [];
       const errors: string[] = [];
-      await page.route('**/*', (route) => (route.request().url().startsWith('file://') ? route.continue() : (blocked.push(route.request().url()), route.abort())));
+      await page.route('**/*', (route) =>
+        route.request().url().startsWith('file://') ? route.continue() : (blocked.push(route.request().url()), route.abort()),
+      );
       page.on('console', (m) => m.type() === 'error' && errors.push(m.text()));
       page.on('pageerror', (e) => errors.push(e.message));
       page.on('requestfailed', (r) => errors.push(`request failed: ${r.url()}`));
@@ -207,7 +225,11 @@ describe('rtune report', { concurrency: false }, () => {
       assert.deepEqual(blocked, []);
       const shown = await page.evaluate(() =>
         Array.from(document.querySelectorAll('section')).flatMap((s) =>
-          Array.from(s.querySelectorAll('td[data-nums]')).map((td) => ({ dir: s.getAttribute('data-dir') ?? '', text: td.textContent ?? '', nums: JSON.parse(td.getAttribute('data-nums') ?? '[]') as [] })),
+          Array.from(s.querySelectorAll('td[data-nums]')).map((td) => ({
+            dir: s.getAttribute('data-dir') ?? '',
+            text: td.textContent ?? '',
+            nums: JSON.parse(td.getAttribute('data-nums') ?? '[]') as [],
+          })),
         ),
       );
       assert.ok(shown.length > 50);
