@@ -182,7 +182,7 @@ export function sectionBlocks(s: ReportSection): Block[] {
   const r = s.run;
   if (!r) {
     const why = s.newest
-      ? `No finished run: the newest of its ${s.folders} run folder${s.folders === 1 ? '' : 's'} is ${s.newest.status}${s.newest.message ? ` (${s.newest.message})` : ''}: ${s.newest.dir}`
+      ? `No finished run: the newest of its ${s.folders} run folder${s.folders === 1 ? '' : 's'} is ${s.newest.message?.startsWith(s.newest.status) ? s.newest.message : `${s.newest.status}${s.newest.message ? ` (${s.newest.message})` : ''}`}: ${s.newest.dir}`
       : 'No run folder yet: this section has never run.';
     return [{ type: 'note', text: why }];
   }

@@ -94,7 +94,7 @@ describe('rtune report', { concurrency: false }, () => {
       'Cosine with the direction, before → after tuning',
       'cosine with the direction after tuning',
       'No run folder yet: this section has never run.',
-      'No finished run: the newest of its 1 run folder is failed',
+      'No finished run: the newest of its 1 run folder is failed: the worker exited (code 1)',
       'backend (model demo)',
     ])
       assert.ok(html.includes(want.replace(/'/g, '&#39;')), want);
