@@ -8,7 +8,7 @@
 import { strict as assert } from 'node:assert';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { before, describe, it } from 'node:test';
+import { after, before, describe, it } from 'node:test';
 import { pathToFileURL } from 'node:url';
 import { main } from '../../cli/main';
 import { reportForFile } from '../../report/for-file';
@@ -50,6 +50,9 @@ describe('rtune report', { concurrency: false }, () => {
     const r = reportForFile(fx.file, fx.text, { builtinRoot: REPO_ROOT, out: path.join(fx.dir, 'report-out') });
     assert.ok(r.ok, r.ok ? '' : r.message);
     model = r.model;
+  });
+  after(() => {
+    if (fx !== undefined) fs.rmSync(fx.dir, { recursive: true, force: true });
   });
 
   it('takes each section’s newest finished run, in file order, and lists the others with their state', () => {
