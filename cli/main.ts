@@ -23,6 +23,7 @@ import { createNodeEnv } from '../language/node-env';
 import { hubCacheLookup } from '../hub/cache';
 import { packageRoot } from './paths';
 import { EXIT_INTERRUPTED, handleRunSignals, reportRun, runEmitter } from './run-report';
+import { cmdReport } from './report';
 import { cmdStatus } from './status';
 
 export { packageRoot };
@@ -39,6 +40,10 @@ Usage:
                                                   each section's newest run folder (every one with --all)
                                                   and its status: running, done, failed, cancelled, skipped,
                                                   or interrupted (its process is gone)
+  rtune report FILE.rtune [SECTION ...] [--out DIR] [--json]
+                                                  each section's newest finished run as one self-contained
+                                                  report.html and report.md (default folder
+                                                  <runs>/reports/<file>-<time>/, <runs>/reports/latest names it)
   rtune extract|tune|search|eval|export FILE.rtune [NAME ...] [same options]
                                                   run only the direction/tune/search/eval/export sections
   A direction or tune whose inputs (keys, data, model files) equal those of its newest finished run folder is
@@ -348,6 +353,7 @@ const COMMANDS: Record<string, (argv: string[]) => Promise<number>> = {
   perplexity: cmdPerplexity,
   run: (argv) => cmdRun(argv),
   status: (argv) => Promise.resolve(cmdStatus(argv, usage)),
+  report: (argv) => Promise.resolve(cmdReport(argv, usage)),
   ...Object.fromEntries(Object.entries(SHORTCUT_KIND).map(([cmd, kind]) => [cmd, (argv: string[]) => cmdRun(argv, kind)])),
 };
 

@@ -7,77 +7,19 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { parseArgs } from 'node:util';
-import { readRunState } from '../common/run-status';
+import { listRuns as listRunFolders, type RunListConfig, type RunRow } from '../common/run-list';
 import { loadRunConfig } from '../language/analysis';
 import { createNodeEnv } from '../language/node-env';
 import { hubCacheLookup } from '../hub/cache';
 import { formatDiagnostics } from '../language/report';
-import type { RunConfig, RunKind } from '../protocol/contract';
+import type { RunConfig } from '../protocol/contract';
 import { packageRoot } from './paths';
 
-export interface RunRow {
-  kind: RunKind;
-  section: string;
-  dir: string;
-  status: string;
-  message?: string;
-  started?: string;
-  updated?: string;
-}
+export type { RunRow };
 
-function opening(dir: string): { section?: unknown; kind?: unknown } | undefined {
-  try {
-    const fd = fs.openSync(path.join(dir, 'events.jsonl'), 'r');
-    try {
-      const buf = Buffer.alloc(64 * 1024);
-      const n = fs.readSync(fd, buf, 0, buf.length, 0);
-      const text = buf.subarray(0, n).toString('utf8');
-      const nl = text.indexOf('\n');
-      const e = JSON.parse(nl >= 0 ? text.slice(0, nl) : text) as { type?: unknown; section?: unknown; kind?: unknown };
-      return e.type === 'run' ? e : undefined;
-    } finally {
-      fs.closeSync(fd);
-    }
-  } catch {
-    return undefined;
-  }
-}
-
-/** Every run folder of the named sections (all runnable ones when none are named), newest first per section. */
+/** Every run folder of the named sections (all runnable ones when none are named), newest first per section (common/run-list.ts). */
 export function listRuns(config: RunConfig, names: readonly string[] = []): RunRow[] {
-  const tables = { direction: config.directions, tune: config.tunes, search: config.searches, eval: config.evals, export: config.exports };
-  const out: RunRow[] = [];
-  for (const ref of config.order) {
-    if (ref.kind === 'model' || ref.kind === 'prompts' || (names.length > 0 && !names.includes(ref.name))) continue;
-    const kind = ref.kind as RunKind;
-    const output = tables[kind][ref.name]?.output;
-    if (output === undefined) continue;
-    let entries: string[] = [];
-    try {
-      entries = fs.readdirSync(output).filter((n) => !n.startsWith('.'));
-    } catch {
-      // never run
-    }
-    const rows: RunRow[] = [];
-    for (const n of entries) {
-      const dir = path.join(output, n);
-      const e = opening(dir);
-      if (e?.section !== ref.name || e.kind !== kind) continue;
-      const st = readRunState(dir);
-      rows.push({
-        kind,
-        section: ref.name,
-        dir,
-        status: st.status,
-        ...(st.message !== undefined ? { message: st.message } : {}),
-        ...(st.started !== undefined ? { started: st.started } : {}),
-        ...(st.updated !== undefined ? { updated: st.updated } : {}),
-      });
-    }
-    rows.sort((a, b) => (b.started ?? '').localeCompare(a.started ?? '') || b.dir.localeCompare(a.dir));
-    out.push(...rows);
-  }
-  return out;
+  return listRunFolders(config as unknown as RunListConfig, names);
 }
 
 export function cmdStatus(argv: string[], usage: (code: number) => number): number {

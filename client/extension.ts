@@ -14,6 +14,7 @@ import { analyze } from '../language/analysis';
 import { RtuneCommands, type OpenRunArgs, type RtuneInitializationOptions, type RunSectionArgs } from '../protocol/lsp';
 import { JobController, type JobSpec } from './jobs';
 import { PanelHost } from './panels';
+import { openReport } from './report-command';
 import { RunState, loadRunFolder } from './run-state';
 import { exportsOfTune, exportTune, finishedTuneRuns, isFinishedTuneRun, runFoldersUnder } from './run-folders';
 import { COMMAND_SECTIONS, runnableSections, sectionsFor, type RunnableSection } from './sections';
@@ -36,6 +37,7 @@ export const EXTENSION_COMMANDS = [
   'rtune.showHeatmap',
   'rtune.showLeaderboard',
   'rtune.showLog',
+  'rtune.openReport',
 ] as const;
 
 /** What activate() returns: used by the end-to-end test inside the real extension host. */
@@ -155,6 +157,8 @@ export async function activate(context: vscode.ExtensionContext): Promise<RtuneA
   register('rtune.showLeaderboard', () => void panels.show('leaderboard'));
   register('rtune.showLog', () => log.show(true));
   register(RtuneCommands.openRun, (args?: OpenRunArgs) => openRun(args));
+  const reportDeps = { extensionPath: context.extensionPath, document: documentFor, fileOf, runsFolderFor: (f: string) => resolveRunsFolder(settings, f), log };
+  register('rtune.openReport', (args?: { uri?: string }) => openReport(reportDeps, args));
 
   async function documentFor(uri: string | undefined): Promise<vscode.TextDocument | undefined> {
     if (uri !== undefined) return vscode.workspace.openTextDocument(vscode.Uri.parse(uri));

@@ -10,7 +10,8 @@ import { initBackend } from '../engine/backend';
 import { openModel, type Session } from '../engine/session';
 import { CancelledError } from '../engine/util/cancel';
 import type { FinalStatus, RunConfig, RunKind, SectionRef } from '../protocol/contract';
-import type { JobEvent, RunEnded } from '../protocol/job';
+import type { BackendInfo, JobEvent, RunEnded } from '../protocol/job';
+import { startedEvent } from './environment';
 import { RTUNE_LSP_PROTOCOL_VERSION, type RunSummary } from '../protocol/lsp';
 import type { ExtractedDirection, RunOptions, SectionContext, TunedResult } from './context';
 import { fromRunFolder, useTuneFrom } from './checkpoint';
@@ -30,6 +31,9 @@ export { resumableTrials } from './resume';
 
 export class Runner implements SectionContext {
   private readonly sessions = new Map<string, Session>();
+  /** The backend of each model session, and the folder now open (sections run one at a time), for its `started` events. */
+  private readonly backends = new Map<string, BackendInfo>();
+  private open: { folder: RunFolder; models: Set<string> } | undefined;
   readonly directions = new Map<string, ExtractedDirection>();
   readonly tuned = new Map<string, TunedResult>();
   readonly cancel: { signal?: AbortSignal };
@@ -52,6 +56,10 @@ export class Runner implements SectionContext {
       { type: 'run', run: folder.id, section, kind, dir: path.resolve(folder.dir), ...(this.opts.file !== undefined ? { file: this.opts.file } : {}) },
       folder,
     );
+    this.open = { folder, models: new Set() };
+    // A section that opened its model before its folder: record that session's backend now.
+    const model = (config as { model?: unknown } | undefined)?.model;
+    if (typeof model === 'string' && this.backends.has(model)) this.recordBackend(model, kind);
     return folder;
   }
 
@@ -60,9 +68,20 @@ export class Runner implements SectionContext {
     this.opts.emit?.(e);
   }
 
+  /** Writes a `started` event (backend, machine, versions) for model session `model` into the open folder, once. */
+  private recordBackend(model: string, job: string): void {
+    const backend = this.backends.get(model);
+    if (!this.open || backend === undefined || this.open.models.has(model)) return;
+    this.open.models.add(model);
+    this.open.folder.event(startedEvent(job, model, backend));
+  }
+
   async session(name: string): Promise<Session> {
     const have = this.sessions.get(name);
-    if (have) return have;
+    if (have) {
+      this.recordBackend(name, this.open?.folder.kind ?? 'job');
+      return have;
+    }
     const m = this.config.models[name];
     if (!m) throw new Error(`unknown model section "${name}"`);
     if (m.source.kind === 'hub' && m.source.path === '')
@@ -76,6 +95,8 @@ export class Runner implements SectionContext {
     if (backend.notes.length > 0) this.emit({ type: 'log', level: 'info', message: `backend ${backend.backend}: ${backend.notes.join('; ')}` });
     const s = openModel(m.source.path, m.tokenizer !== undefined ? { tokenizerPath: m.tokenizer } : {});
     this.sessions.set(name, s);
+    this.backends.set(name, backend);
+    this.recordBackend(name, this.open?.folder.kind ?? 'job');
     return s;
   }
 
@@ -125,6 +146,7 @@ export class Runner implements SectionContext {
 
   /** Tells watchers a folder ended (after finish() its event log is closed). */
   private ended(folder: RunFolder, s: RunSummary): RunSummary {
+    if (this.open?.folder === folder) this.open = undefined;
     this.opts.emit?.({
       type: 'runEnd',
       run: folder.id,

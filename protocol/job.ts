@@ -19,12 +19,31 @@ export interface BackendInfo {
   notes: string[];
 }
 
+/** The machine a run folder was written on (job/environment.ts). */
+export interface RunMachine {
+  host: string;
+  /** `os.platform()` and `os.release()`, e.g. "linux 6.8.0". */
+  platform: string;
+  arch: string;
+  cpu: string;
+  cores: number;
+  memoryBytes: number;
+}
+
+/**
+ * A job started on a backend. Each run folder records one per model session its section uses (`model`), with the
+ * machine and the versions (`rtune`, `node`, `tfjs`), for `rtune report`.
+ */
 export interface JobStarted {
   type: 'started';
   protocolVersion: number;
   job: string;
+  /** The model section whose session this is. */
+  model?: string;
   backend: BackendInfo;
   time: string;
+  machine?: RunMachine;
+  versions?: Record<string, string>;
 }
 
 /** Generic progress: `done` of `total` units (`unit` says what is counted: windows, tokens, steps, trials). */

@@ -81,7 +81,7 @@ const RULES: Record<string, FolderRule> = {
     why: 'the compute worker runs jobs like the CLI does; it is not part of the language server or the extension',
   },
   cli: {
-    folders: ['model', 'job', 'engine', 'language', 'protocol', 'common', 'hub'],
+    folders: ['model', 'job', 'engine', 'language', 'protocol', 'common', 'hub', 'report'],
     packages: notEditor,
     builtins: () => true,
     why: 'the `rtune` command must not depend on the language server or the extension',
@@ -94,10 +94,16 @@ const RULES: Record<string, FolderRule> = {
     why: 'the language server is thin LSP handlers over language/; jobs run in the worker',
   },
   client: {
-    folders: ['protocol', 'language', 'job', 'webview', 'common'],
+    folders: ['protocol', 'language', 'job', 'webview', 'common', 'report'],
     packages: (p) => p === 'vscode' || p === 'vscode-languageclient',
     builtins: () => true,
     why: 'the extension host runs only client/: it talks to the server over LSP and forks the worker for jobs',
+  },
+  report: {
+    folders: ['protocol', 'common', 'language', 'webview'],
+    packages: () => false,
+    builtins: () => true,
+    why: "report/ reads run folders and writes report files for the CLI and the extension host alike: no engine, no job/, no editor; it draws with the panels' pure modules",
   },
   webview: {
     folders: ['protocol'],
@@ -115,7 +121,15 @@ const BUNDLES: Array<{ roots: string; banned: readonly string[]; allowedFiles?: 
   {
     roots: 'client',
     banned: ['engine', 'server', 'cli', 'worker', 'webview'],
-    allowedFiles: ['webview/html.ts'],
+    // The report (report/) draws with the panels' pure modules; none of them touches the DOM.
+    allowedFiles: [
+      'webview/html.ts',
+      'webview/common/format.ts',
+      'webview/heatmap/color-scale.ts',
+      'webview/heatmap/layout.ts',
+      'webview/loss-curves/decimate.ts',
+      'webview/leaderboard/columns.ts',
+    ],
     packages: (p) => p === 'vscode' || p === 'vscode-languageclient',
     why: 'client/ is bundled into dist/extension.js, which runs in the extension host and must not carry the compute engine',
   },

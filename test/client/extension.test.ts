@@ -183,4 +183,56 @@ describe('extension (stubbed vscode)', { concurrency: false }, () => {
     assert.ok(note && String((note.params as { runDir: string }).runDir).startsWith(runs));
     fs.rmSync(runs, { recursive: true, force: true });
   });
+
+  it('Open Report writes the report of the active file (newest finished run per section) and shows it, with Open in Browser', async () => {
+    const runs = fs.mkdtempSync(path.join(os.tmpdir(), 'rtune-ext-report-'));
+    stub.config['runsFolder'] = runs;
+    const run = path.join(runs, 'honest', '20261127T070000Z-honest');
+    fs.mkdirSync(run, { recursive: true });
+    const step = {
+      type: 'step',
+      job: 'tune',
+      run: path.basename(run),
+      epoch: 0,
+      tokenLoss: 2,
+      projectionLoss: 0.5,
+      totalLoss: 2.5,
+      lr: 1e-3,
+      gradNorm: 1,
+      cosine: [0.1],
+      layers: [1],
+      tokensPerSecond: 1,
+    };
+    const events = [
+      { type: 'run', run: path.basename(run), section: 'honest', kind: 'tune', dir: run },
+      { ...step, step: 0 },
+      { ...step, step: 1, totalLoss: 1.75 },
+    ];
+    fs.writeFileSync(path.join(run, 'events.jsonl'), events.map((e) => JSON.stringify(e)).join('\n'));
+    fs.writeFileSync(path.join(run, 'config.json'), '{}');
+    fs.writeFileSync(path.join(run, 'result.json'), JSON.stringify({ steps: 2, bestStep: 1, metric: 'projection', bestMetric: 0.5 }));
+    const summary = { status: 'done', headline: 'done after 2 steps', started: '2026-11-27T07:00:00.000Z', finished: '2026-11-27T07:00:03.000Z' };
+    fs.writeFileSync(path.join(run, 'summary.json'), JSON.stringify(summary));
+    fs.writeFileSync(path.join(run, 'status.json'), JSON.stringify({ status: 'done' }));
+    stub.activeDocument = document(demoFile, fs.readFileSync(demoFile, 'utf8').replace('runs "runs"\n', ''));
+    stub.answers.message = 'Open in Browser';
+    await activate();
+    const html = (await stub.commands.get('rtune.openReport')?.()) as string;
+    assert.equal(path.dirname(path.dirname(html)), path.join(runs, 'reports'));
+    assert.equal(fs.readFileSync(path.join(runs, 'reports', 'latest'), 'utf8').trim(), path.basename(path.dirname(html)));
+    const panel = stub.panels.find((p) => p.viewType === 'rtune.report');
+    assert.ok(panel, 'a report panel');
+    assert.equal(panel.title, 'RTune Report: demo.rtune');
+    assert.equal(panel.html, fs.readFileSync(html, 'utf8'));
+    assert.match(panel.html, /tune honest/);
+    assert.match(panel.html, /No run folder yet: this section has never run\./, 'the sections that never ran are listed');
+    assert.ok(fs.existsSync(path.join(path.dirname(html), 'report.md')));
+    assert.match(
+      stub.messages.find((m) => m.level === 'info')?.text ?? '',
+      /report written to .*report\.html \(no finished run: direction honesty, eval check, search blocks\b/, // (export release writes outside the runs folder)
+    );
+    await new Promise((r) => setImmediate(r));
+    assert.deepEqual(stub.external, [`file://${html}`]);
+    fs.rmSync(runs, { recursive: true, force: true });
+  });
 });

@@ -61,7 +61,10 @@ export const stub = {
   messages: [] as { level: 'info' | 'warn' | 'error'; text: string }[],
   quickPicks: [] as { items: { label: string; description?: string }[]; title?: string }[],
   /** What the next quick pick returns: an index into its items, or undefined (dismissed). */
-  answers: { quickPick: undefined as number | undefined },
+  answers: { quickPick: undefined as number | undefined, message: undefined as string | undefined },
+  /** URIs given to env.openExternal, and commands run with executeCommand that no one registered. */
+  external: [] as string[],
+  executed: [] as { id: string; args: unknown[] }[],
   progress: [] as { title?: string; cancellable?: boolean }[],
   statusBar: { text: '', visible: false },
   panels: [] as { viewType: string; title: string; html: string; posted: unknown[]; receive: EventEmitter<unknown> }[],
@@ -81,6 +84,9 @@ export const stub = {
     this.log.length = 0;
     this.serializers.length = 0;
     this.answers.quickPick = undefined;
+    this.answers.message = undefined;
+    this.external.length = 0;
+    this.executed.length = 0;
     this.config = {};
     this.trusted = true;
     this.activeDocument = undefined;
@@ -99,10 +105,13 @@ const logChannel = {
   dispose: () => {},
 };
 
-const message = (level: 'info' | 'warn' | 'error') => (text: string) => {
-  stub.messages.push({ level, text });
-  return Promise.resolve(undefined);
-};
+const message =
+  (level: 'info' | 'warn' | 'error') =>
+  (text: string, ...items: string[]): Promise<string | undefined> => {
+    stub.messages.push({ level, text });
+    const a = stub.answers.message;
+    return Promise.resolve(a !== undefined && items.includes(a) ? a : undefined);
+  };
 
 export const vscodeStub = {
   Uri,
@@ -116,7 +125,17 @@ export const vscodeStub = {
       stub.commands.set(id, fn);
       return { dispose: () => stub.commands.delete(id) };
     },
-    executeCommand: (id: string, ...args: unknown[]) => Promise.resolve(stub.commands.get(id)?.(...args)),
+    executeCommand: (id: string, ...args: unknown[]) => {
+      const fn = stub.commands.get(id);
+      if (!fn) stub.executed.push({ id, args });
+      return Promise.resolve(fn?.(...args));
+    },
+  },
+  env: {
+    openExternal: (u: Uri) => {
+      stub.external.push(u.toString());
+      return Promise.resolve(true);
+    },
   },
   window: {
     createOutputChannel: () => logChannel,
