@@ -23,6 +23,7 @@ import {
   SEARCH_SETS,
   SEARCH_STRATEGIES,
   STEERING_SCALES,
+  BOOTSTRAP_UNITS,
   TOKEN_TARGETS,
   TUNE_LABELS,
   TUNE_MODES,
@@ -230,6 +231,8 @@ export function buildRunConfig(a: AnalysisCore): RunConfig {
   };
 
   const evals: Record<string, EvalConfig> = {};
+  /** steering.max_ppl_increase when the eval scores perplexity and the key is not written. */
+  const DEFAULT_MAX_PPL_INCREASE = 0.1;
   for (const s of a.sectionsOf('eval')) {
     const v = s.values;
     const p = v.block('perplexity');
@@ -242,13 +245,14 @@ export function buildRunConfig(a: AnalysisCore): RunConfig {
           stride: p.number('stride'),
           batch: p.number('batch'),
           bootstrap: p.number('bootstrap'),
+          bootstrapUnit: p.choice('bootstrap_unit', BOOTSTRAP_UNITS),
           seed: p.number('seed'),
           maxTokens: optionalNum(p, 'max_tokens'),
           newlines: p.choice('newlines', NEWLINE_MODES),
         }
       : undefined;
     const abConfig: AbEvalConfig | undefined = v.has('ab')
-      ? { prompts: optionalStr(ab, 'prompts'), holdout: ab.has('holdout') ? ab.flag('holdout') : v.has('tuned'), limit: optionalNum(ab, 'limit') }
+      ? { prompts: ab.has('prompts') ? ab.refs('prompts') : undefined, holdout: ab.has('holdout') ? ab.flag('holdout') : v.has('tuned'), limit: optionalNum(ab, 'limit') }
       : undefined;
     const stLayers = st.layers('layers');
     const steering: SteeringConfig | undefined = v.has('steering')
@@ -261,6 +265,7 @@ export function buildRunConfig(a: AnalysisCore): RunConfig {
           position: optionalNum(st, 'position') ?? positionFor(st.text('direction'), optionalStr(v, 'tuned')),
           prompts: optionalStr(st, 'prompts'),
           maxNewTokens: st.number('max_new_tokens'),
+          maxPplIncrease: optionalNum(st, 'max_ppl_increase') ?? (perplexity ? DEFAULT_MAX_PPL_INCREASE : undefined),
         }
       : undefined;
     const pr = v.block('projection_cosine');

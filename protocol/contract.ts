@@ -54,6 +54,10 @@ export type SearchStrategy = (typeof SEARCH_STRATEGIES)[number];
 export const RANK_BY = ['total', 'projection', 'token', 'ab_accuracy'] as const;
 export type RankBy = (typeof RANK_BY)[number];
 
+/** What the paired bootstrap of a perplexity change resamples (engine/eval/units.ts). */
+export const BOOTSTRAP_UNITS = ['documents', 'windows'] as const;
+export type BootstrapUnitName = (typeof BOOTSTRAP_UNITS)[number];
+
 export const STEERING_SCALES = ['absolute', 'norm'] as const;
 export type SteeringScale = (typeof STEERING_SCALES)[number];
 
@@ -249,14 +253,16 @@ export interface PerplexityConfig {
   readonly stride: number;
   readonly batch: number;
   readonly bootstrap: number;
+  /** The unit the bootstrap resamples: whole documents of the text, or the windows' scored spans. */
+  readonly bootstrapUnit: BootstrapUnitName;
   readonly seed: number;
   readonly maxTokens: number | undefined;
   readonly newlines: NewlineMode;
 }
 
 export interface AbEvalConfig {
-  /** A prompt set to evaluate; undefined = the tuned run's held-out statements. */
-  readonly prompts: string | undefined;
+  /** Prompt sets to evaluate, in order (the first is the target in comparisons); undefined = the tuned run's set. */
+  readonly prompts: readonly string[] | undefined;
   readonly holdout: boolean;
   readonly limit: number | undefined;
 }
@@ -276,6 +282,8 @@ export interface SteeringConfig {
   readonly prompts: string | undefined;
   /** Greedy tokens of each steered generation (0 = none). */
   readonly maxNewTokens: number;
+  /** The best cell's bound on the relative perplexity increase (0.1 = +10%); undefined = no bound (no perplexity block). */
+  readonly maxPplIncrease: number | undefined;
 }
 
 export interface ProjectionEvalConfig {
