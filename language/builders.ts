@@ -35,6 +35,7 @@ import type {
   DirectionConfig,
   EvalConfig,
   ExportConfig,
+  CompareConfig,
   LayerSelection,
   ModelConfig,
   PerplexityConfig,
@@ -314,6 +315,9 @@ export function buildRunConfig(a: AnalysisCore): RunConfig {
     };
   }
 
+  const compares: Record<string, CompareConfig> = {};
+  for (const s of a.sectionsOf('compare')) compares[s.name] = { name: s.name, evals: s.values.refs('evals') ?? [], output: output(s) };
+
   return deepFreeze({
     version: 1,
     baseDir,
@@ -325,6 +329,7 @@ export function buildRunConfig(a: AnalysisCore): RunConfig {
     searches,
     evals,
     exports,
+    compares,
     order: a.sections.map((s) => ({ kind: s.kind, name: s.name })),
   });
 }

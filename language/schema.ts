@@ -9,6 +9,7 @@
  * only as prose in each section's `rules`.
  */
 
+import { COMPARE_SECTION } from './schema-sections/compare';
 import { EVAL_SECTION, EXPORT_SECTION } from './schema-sections/eval-export';
 import { DIRECTION_SECTION, MODEL_SECTION, PROMPTS_SECTION } from './schema-sections/model-prompts-direction';
 import { SEARCH_SECTION } from './schema-sections/search';
@@ -96,7 +97,7 @@ export const ROOT_KEYS: readonly KeySpec[] = [
   },
 ];
 
-export const SECTIONS: readonly SectionSpec[] = [MODEL_SECTION, PROMPTS_SECTION, DIRECTION_SECTION, TUNE_SECTION, SEARCH_SECTION, EVAL_SECTION, EXPORT_SECTION];
+export const SECTIONS: readonly SectionSpec[] = [MODEL_SECTION, PROMPTS_SECTION, DIRECTION_SECTION, TUNE_SECTION, SEARCH_SECTION, EVAL_SECTION, EXPORT_SECTION, COMPARE_SECTION];
 
 export const SECTION_KINDS: readonly SectionKind[] = SECTIONS.map((s) => s.kind);
 

@@ -13,10 +13,10 @@
  */
 
 /** Section kinds of a `.rtune` file, in the order the language documents them. */
-export const SECTION_KINDS = ['model', 'prompts', 'direction', 'tune', 'search', 'eval', 'export'] as const;
+export const SECTION_KINDS = ['model', 'prompts', 'direction', 'tune', 'search', 'eval', 'export', 'compare'] as const;
 export type SectionKind = (typeof SECTION_KINDS)[number];
 /** Section kinds that run (and write a run folder). */
-export const RUN_KINDS = ['direction', 'tune', 'search', 'eval', 'export'] as const;
+export const RUN_KINDS = ['direction', 'tune', 'search', 'eval', 'export', 'compare'] as const;
 export type RunKind = (typeof RUN_KINDS)[number];
 
 /** Compute backends a model section, the CLI (`--backend`, RTUNE_BACKEND) and the editor setting may name. */
@@ -332,6 +332,13 @@ export interface ExportConfig {
   readonly output: string;
 }
 
+export interface CompareConfig {
+  readonly name: string;
+  /** Eval sections, in row order. */
+  readonly evals: readonly string[];
+  readonly output: string;
+}
+
 export interface SectionRef {
   readonly kind: SectionKind;
   readonly name: string;
@@ -350,6 +357,7 @@ export interface RunConfig {
   readonly searches: Readonly<Record<string, SearchConfig>>;
   readonly evals: Readonly<Record<string, EvalConfig>>;
   readonly exports: Readonly<Record<string, ExportConfig>>;
+  readonly compares: Readonly<Record<string, CompareConfig>>;
   /** Every section in file order. */
   readonly order: readonly SectionRef[];
 }

@@ -21,6 +21,7 @@ import { greedy } from './search';
 
 export async function runEval(ctx: SectionContext, e: EvalConfig): Promise<RunSummary> {
   const folder = ctx.openFolder(e.output, e.name, 'eval', e);
+  ctx.evalRuns.set(e.name, folder.dir);
   return ctx.guarded(folder, 'eval', async () => {
     const s = await ctx.session(e.model);
     const tuned = e.tuned !== undefined ? ctx.tuned.get(e.tuned) : undefined;
