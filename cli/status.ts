@@ -44,7 +44,14 @@ function opening(dir: string): { section?: unknown; kind?: unknown } | undefined
 
 /** Every run folder of the named sections (all runnable ones when none are named), newest first per section. */
 export function listRuns(config: RunConfig, names: readonly string[] = []): RunRow[] {
-  const tables = { direction: config.directions, tune: config.tunes, search: config.searches, eval: config.evals, export: config.exports, compare: config.compares };
+  const tables = {
+    direction: config.directions,
+    tune: config.tunes,
+    search: config.searches,
+    eval: config.evals,
+    export: config.exports,
+    compare: config.compares,
+  };
   const out: RunRow[] = [];
   for (const ref of config.order) {
     if (ref.kind === 'model' || ref.kind === 'prompts' || (names.length > 0 && !names.includes(ref.name))) continue;

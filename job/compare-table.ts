@@ -115,7 +115,14 @@ export function comparisonRows(evals: readonly EvalResult[]): Comparison {
     const best = st.best ?? null;
     const bestCell = best !== null ? st.cells[best] : undefined;
     if (bestCell && best !== 0)
-      rows.push({ label: `steered best (${steeringLabel(bestCell)})`, kind: 'steered-best', eval: steerEval.name, ab: cellAb(bestCell), ppl: pplCol(bestCell.ppl), cosine: null });
+      rows.push({
+        label: `steered best (${steeringLabel(bestCell)})`,
+        kind: 'steered-best',
+        eval: steerEval.name,
+        ab: cellAb(bestCell),
+        ppl: pplCol(bestCell.ppl),
+        cosine: null,
+      });
     for (const c of st.cells)
       if (c.multiplier !== 0)
         rows.push({ label: `steered ${steeringLabel(c)}`, kind: 'steered', eval: steerEval.name, ab: cellAb(c), ppl: pplCol(c.ppl), cosine: null });
@@ -135,7 +142,10 @@ export function comparisonRows(evals: readonly EvalResult[]): Comparison {
   }
   const target = sets[0];
   const rate = (r: ComparisonRow) => (target !== undefined && r.ab[target] ? `${r.label} ${(100 * r.ab[target].honest).toFixed(0)}%` : undefined);
-  const shown = rows.filter((r) => r.kind !== 'steered').map(rate).filter((x) => x !== undefined);
+  const shown = rows
+    .filter((r) => r.kind !== 'steered')
+    .map(rate)
+    .filter((x) => x !== undefined);
   const headline =
     `${rows.length} conditions × ${sets.length} prompt set(s)` + (shown.length > 0 && target !== undefined ? `; honest on ${target}: ${shown.join(', ')}` : '');
   return { headline, sets, evals: evals.map((e) => ({ name: e.name, tune: e.tune ?? null, dir: e.dir })), rows };
@@ -150,7 +160,14 @@ export function comparisonMarkdown(t: Comparison): string {
       const c = r.ab[s];
       return abCells(
         c
-          ? ({ n: c.n, honest: c.honest, lie: c.lie, bias: c.bias, honestCi: { lo: c.honestCi[0], hi: c.honestCi[1] }, lieCi: { lo: c.lieCi[0], hi: c.lieCi[1] } } as AbMetrics)
+          ? ({
+              n: c.n,
+              honest: c.honest,
+              lie: c.lie,
+              bias: c.bias,
+              honestCi: { lo: c.honestCi[0], hi: c.honestCi[1] },
+              lieCi: { lo: c.lieCi[0], hi: c.lieCi[1] },
+            } as AbMetrics)
           : undefined,
       );
     });

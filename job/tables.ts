@@ -49,7 +49,9 @@ export function abCells(m: AbMetrics | undefined): string[] {
  * Wilson intervals, for the summary's detail. Steering on other prompts than `ab`'s gets a table of its own.
  */
 export function abTable(result: Record<string, unknown>): string | undefined {
-  const ab = result['ab'] as { prompts?: string; base: AbMetrics; tuned?: AbMetrics; sets?: Array<{ prompts: string; base: AbMetrics; tuned?: AbMetrics }> } | undefined;
+  const ab = result['ab'] as
+    | { prompts?: string; base: AbMetrics; tuned?: AbMetrics; sets?: Array<{ prompts: string; base: AbMetrics; tuned?: AbMetrics }> }
+    | undefined;
   const st = result['steering'] as SteeringPart | undefined;
   const tunedPpl = (result['perplexity'] as { comparison?: PplChange } | undefined)?.comparison;
   const withPpl = st?.cells.some((c) => c.ppl !== undefined) === true || tunedPpl !== undefined;
@@ -63,7 +65,9 @@ export function abTable(result: Record<string, unknown>): string | undefined {
       ? st.cells
           .map((c, i) => ({ c, i }))
           .filter(({ c }) => c.multiplier !== 0)
-          .map(({ c, i }) => row(`steered ${steeringLabel(c)}${st.best === i ? ' (best)' : ''}`, c.sets?.[j]?.metrics ?? (j === 0 ? c.metrics : undefined), c.ppl))
+          .map(({ c, i }) =>
+            row(`steered ${steeringLabel(c)}${st.best === i ? ' (best)' : ''}`, c.sets?.[j]?.metrics ?? (j === 0 ? c.metrics : undefined), c.ppl),
+          )
       : [];
   const note = st
     ? `steering adds ±k·v at every token, v from position ${st.position}${st.combine ? `, split evenly over the ${st.cells[1]?.layers.length ?? 0} layers` : ''}` +

@@ -253,7 +253,11 @@ export function buildRunConfig(a: AnalysisCore): RunConfig {
         }
       : undefined;
     const abConfig: AbEvalConfig | undefined = v.has('ab')
-      ? { prompts: ab.has('prompts') ? ab.refs('prompts') : undefined, holdout: ab.has('holdout') ? ab.flag('holdout') : v.has('tuned'), limit: optionalNum(ab, 'limit') }
+      ? {
+          prompts: ab.has('prompts') ? ab.refs('prompts') : undefined,
+          holdout: ab.has('holdout') ? ab.flag('holdout') : v.has('tuned'),
+          limit: optionalNum(ab, 'limit'),
+        }
       : undefined;
     const stLayers = st.layers('layers');
     const steering: SteeringConfig | undefined = v.has('steering')

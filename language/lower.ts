@@ -266,18 +266,18 @@ function checkReferences(sections: readonly SectionInfo[], find: (kind: SectionK
       if (v.spec.type.kind !== 'ref' || v.lowered?.kind !== 'ref' || v.entry.value === undefined) return;
       const kind = v.spec.type.section;
       for (const item of v.lowered.items) {
-      const name = item.value;
-      if (find(kind, name) !== undefined) continue;
-      const names = sections.filter((x) => x.kind === kind).map((x) => x.name);
-      const guess = didYouMean(name, names);
-      const valueSpan = span(item.span.start, item.span.end);
-      sink({
-        code: 'unresolved-ref',
-        severity: 'error',
-        span: valueSpan,
-        message: `no \`${kind}\` section named \`${name}\`${guess !== undefined ? `. Did you mean \`${guess}\`?` : names.length > 0 ? `; ${kind} sections: ${names.join(', ')}` : `; add \`${kind} ${name} { ... }\``}`,
-        fixes: guess !== undefined ? [{ title: `Change to '${guess}'`, edit: { span: valueSpan, newText: guess } }] : undefined,
-      });
+        const name = item.value;
+        if (find(kind, name) !== undefined) continue;
+        const names = sections.filter((x) => x.kind === kind).map((x) => x.name);
+        const guess = didYouMean(name, names);
+        const valueSpan = span(item.span.start, item.span.end);
+        sink({
+          code: 'unresolved-ref',
+          severity: 'error',
+          span: valueSpan,
+          message: `no \`${kind}\` section named \`${name}\`${guess !== undefined ? `. Did you mean \`${guess}\`?` : names.length > 0 ? `; ${kind} sections: ${names.join(', ')}` : `; add \`${kind} ${name} { ... }\``}`,
+          fixes: guess !== undefined ? [{ title: `Change to '${guess}'`, edit: { span: valueSpan, newText: guess } }] : undefined,
+        });
       }
     });
   }

@@ -97,7 +97,16 @@ export const ROOT_KEYS: readonly KeySpec[] = [
   },
 ];
 
-export const SECTIONS: readonly SectionSpec[] = [MODEL_SECTION, PROMPTS_SECTION, DIRECTION_SECTION, TUNE_SECTION, SEARCH_SECTION, EVAL_SECTION, EXPORT_SECTION, COMPARE_SECTION];
+export const SECTIONS: readonly SectionSpec[] = [
+  MODEL_SECTION,
+  PROMPTS_SECTION,
+  DIRECTION_SECTION,
+  TUNE_SECTION,
+  SEARCH_SECTION,
+  EVAL_SECTION,
+  EXPORT_SECTION,
+  COMPARE_SECTION,
+];
 
 export const SECTION_KINDS: readonly SectionKind[] = SECTIONS.map((s) => s.kind);
 

@@ -1,5 +1,5 @@
 /**
- * `eval` sections: perplexity on held-out text (base vs tuned, paired bootstrap of the change), A/B answers (base
+ * `eval` sections: perplexity on held-out text (base vs tuned, paired bootstrap of the change over documents or windows, eval-perplexity.ts), A/B answers (base
  * vs tuned) with Wilson intervals, steering (eval-steering.ts), the projection cosine (eval-projection.ts) and
  * greedy generations. A tuned run's weights are swapped into the shared model for its half of each comparison and
  * the base ones put back.
@@ -61,7 +61,7 @@ export async function runEval(ctx: SectionContext, e: EvalConfig): Promise<RunSu
           parts.push(`ppl ${base.perplexity.toFixed(2)}`);
         }
       }
-      let abSets: AbSet[] = [];
+      const abSets: AbSet[] = [];
       if (e.ab) {
         const names = e.ab.prompts ?? (tuned ? [tuned.prompts] : undefined);
         if (names === undefined) throw new Error(`eval ${e.name}: ab needs a prompts set (ab { prompts NAME }) or a tuned run`);
@@ -85,7 +85,9 @@ export async function runEval(ctx: SectionContext, e: EvalConfig): Promise<RunSu
           const first = sets[0] as (typeof sets)[number];
           // `ab` is the first (target) set, as before; `sets` has one entry per prompt set, in order.
           result['ab'] = { prompts: first.prompts, base: first.base, tuned: first.tuned, sets };
-          parts.push(`${names.length > 1 ? `${pname}: ` : ''}honest ${(100 * base.honest).toFixed(0)}%${after ? ` → ${(100 * after.honest).toFixed(0)}%` : ''} (n ${base.n})`);
+          parts.push(
+            `${names.length > 1 ? `${pname}: ` : ''}honest ${(100 * base.honest).toFixed(0)}%${after ? ` → ${(100 * after.honest).toFixed(0)}%` : ''} (n ${base.n})`,
+          );
         }
       }
       if (e.steering) {

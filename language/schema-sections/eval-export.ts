@@ -89,7 +89,7 @@ const AB_KEYS: readonly KeySpec[] = [
     name: 'prompts',
     type: { kind: 'ref', section: 'prompts', many: true },
     defaultDoc: "the tuned run's prompt set",
-    doc: 'Prompt set to evaluate, or a list of them (`[liar_eval, honest_eval, plain_eval]`: one row per set, in order; the first is the target, the others collateral), each with a training-style template (no `{label}`). The answer is scored from the logits of the two label tokens: P(A), P(B), the honest and lie rates with Wilson 95% intervals and the A/B bias, per set. With `holdout` every set renders the tuned run\'s held-out statements with its own template.',
+    doc: "Prompt set to evaluate, or a list of them (`[liar_eval, honest_eval, plain_eval]`: one row per set, in order; the first is the target, the others collateral), each with a training-style template (no `{label}`). The answer is scored from the logits of the two label tokens: P(A), P(B), the honest and lie rates with Wilson 95% intervals and the A/B bias, per set. With `holdout` every set renders the tuned run's held-out statements with its own template.",
     example: 'prompts [liar, other]',
   },
   {

@@ -21,7 +21,20 @@ function cell(multiplier: number, honest: number, deltaPct: number): SteeringCel
     scales: [],
     metrics,
     sets: [{ prompts: 'liar', metrics }],
-    ppl: { pplBase: 1, pplTuned: 1, deltaPct, ciPct: [deltaPct - 1, deltaPct + 1], p: 1, nllBase: 0, nllTuned: 0, n: 10, unit: 'documents', units: 12, resamples: 100, confidence: 0.95 },
+    ppl: {
+      pplBase: 1,
+      pplTuned: 1,
+      deltaPct,
+      ciPct: [deltaPct - 1, deltaPct + 1],
+      p: 1,
+      nllBase: 0,
+      nllTuned: 0,
+      n: 10,
+      unit: 'documents',
+      units: 12,
+      resamples: 100,
+      confidence: 0.95,
+    },
   };
 }
 

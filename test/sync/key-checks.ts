@@ -204,7 +204,8 @@ export const KEY_CHECKS: Readonly<Record<string, KeyCheck>> = {
     section: 'check',
     value: 'windows',
     expect: (a, b, c) => {
-      const cmp = (o: Outcome) => (run(o, c).result?.['perplexity'] as { comparison: { unit: string; units: number; deltaPct: number; ciPct: number[] } }).comparison;
+      const cmp = (o: Outcome) =>
+        (run(o, c).result?.['perplexity'] as { comparison: { unit: string; units: number; deltaPct: number; ciPct: number[] } }).comparison;
       assert.equal(cmp(a).unit, 'documents');
       assert.equal(cmp(b).unit, 'windows');
       assert.notEqual(cmp(a).units, cmp(b).units, 'documents and windows are different units');
@@ -234,7 +235,10 @@ export const KEY_CHECKS: Readonly<Record<string, KeyCheck>> = {
         [b, 0],
       ] as const) {
         const s = st(o);
-        assert.ok(s.cells.every((x) => x.ppl !== undefined), 'every cell has a perplexity cost');
+        assert.ok(
+          s.cells.every((x) => x.ppl !== undefined),
+          'every cell has a perplexity cost',
+        );
         const ok = s.cells.filter((x) => x.ppl.deltaPct <= bound);
         const top = Math.max(...ok.map((x) => x.metrics.honest));
         assert.ok(s.best !== null && (s.cells[s.best]?.ppl.deltaPct ?? Infinity) <= bound, 'the best cell is within the bound');
