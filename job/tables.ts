@@ -63,11 +63,8 @@ export function abTable(result: Record<string, unknown>): string | undefined {
   const steeredOn = (j: number) =>
     st
       ? st.cells
-          .map((c, i) => ({ c, i }))
-          .filter(({ c }) => c.multiplier !== 0)
-          .map(({ c, i }) =>
-            row(`steered ${steeringLabel(c)}${st.best === i ? ' (best)' : ''}`, c.sets?.[j]?.metrics ?? (j === 0 ? c.metrics : undefined), c.ppl),
-          )
+          .filter((c) => c.multiplier !== 0)
+          .map((c) => row(`steered ${steeringLabel(c)}`, c.sets?.[j]?.metrics ?? (j === 0 ? c.metrics : undefined), c.ppl))
       : [];
   const note = st
     ? `steering adds ±k·v at every token, v from position ${st.position}${st.combine ? `, split evenly over the ${st.cells[1]?.layers.length ?? 0} layers` : ''}` +
@@ -75,6 +72,9 @@ export function abTable(result: Record<string, unknown>): string | undefined {
         ? `; k in units of the mean block-output norm (${Object.entries(st.norms)
             .map(([l, x]) => `L${l} ${x.toFixed(2)}`)
             .join(', ')})`
+        : '') +
+      (st.best !== undefined && st.best !== null
+        ? `; best cell ${st.best === 0 ? 'unsteered' : steeringLabel(st.cells[st.best] as SteeringPart['cells'][number])}`
         : '') +
       (st.maxPplIncrease !== undefined && st.maxPplIncrease !== null
         ? `; best: highest honest rate on the first set with ppl change <= +${(100 * st.maxPplIncrease).toFixed(0)}%${st.best === null ? ' (no cell qualifies)' : ''}`
