@@ -71,6 +71,8 @@ export interface SectionContext {
   readonly cancel: { signal?: AbortSignal };
   readonly directions: Map<string, ExtractedDirection>;
   readonly tuned: Map<string, TunedResult>;
+  /** Eval name → the run folder it wrote in this run (what a compare reads). */
+  readonly evalRuns: Map<string, string>;
   session(model: string): Promise<Session>;
   /** Create a section's run folder and announce it (a `run` event) before anything else is streamed. */
   openFolder(outputDir: string, section: string, kind: RunKind, config: unknown, opts?: { stamp?: boolean }): RunFolder;

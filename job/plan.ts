@@ -1,7 +1,7 @@
 /**
  * Which sections a run executes. Asking for one section runs what it stands on first: a tune needs its direction,
  * a search its tune (and that tune's direction), an eval the tune it compares and the direction it steers with, an
- * export the tune and direction it writes. Results pass between sections in memory (the runner keeps tuned weights
+ * export the tune and direction it writes, a compare the evals it tabulates. Results pass between sections in memory (the runner keeps tuned weights
  * as host arrays), so "Run Tuning" on `tune honest` plans `direction honesty` in the same job; whether a planned
  * direction or tune is computed or loaded from a finished run folder with the same inputs is decided when it runs
  * (job/checkpoint.ts), not here.
@@ -48,6 +48,9 @@ export function prerequisitesOf(config: RunConfig, ref: SectionRef): SectionRef[
       dir(x?.direction);
       break;
     }
+    case 'compare':
+      for (const name of config.compares[ref.name]?.evals ?? []) if (config.evals[name] !== undefined) out.push({ kind: 'eval', name } as SectionRef);
+      break;
     default:
       break;
   }
@@ -55,7 +58,7 @@ export function prerequisitesOf(config: RunConfig, ref: SectionRef): SectionRef[
 }
 
 /**
- * The runnable sections to execute, in file order: the named ones (all runnable sections when `names` is empty),
+ * The runnable sections to execute, in file order (compare sections last: they read the evals' results), the named ones (all runnable sections when `names` is empty),
  * plus, when `prerequisites` is on, everything they transitively stand on. A search is never pulled in as a
  * prerequisite (nothing consumes its result). `given` names tunes whose result the run already has (loaded from a
  * run folder): they are not run, nor what only they stand on. Throws on an unknown name, listing the sections there are.
@@ -66,7 +69,8 @@ export function planSections(config: RunConfig, names: readonly string[], opts: 
   if (unknown.length > 0) {
     throw new Error(`no runnable section named ${unknown.join(', ')} (have: ${runnable.map((r) => `${r.kind} ${r.name}`).join(', ') || 'none'})`);
   }
-  if (names.length === 0) return runnable;
+  const lastCompares = (refs: SectionRef[]): SectionRef[] => [...refs.filter((r) => r.kind !== 'compare'), ...refs.filter((r) => r.kind === 'compare')];
+  if (names.length === 0) return lastCompares(runnable);
   const key = (r: SectionRef): string => `${r.kind}\u241f${r.name}`;
   const wanted = new Set<string>();
   const visit = (r: SectionRef): void => {
@@ -76,5 +80,5 @@ export function planSections(config: RunConfig, names: readonly string[], opts: 
     if (opts.prerequisites === true) for (const p of prerequisitesOf(config, r)) visit(p);
   };
   for (const r of runnable) if (names.includes(r.name)) visit(r);
-  return runnable.filter((r) => wanted.has(key(r)));
+  return lastCompares(runnable.filter((r) => wanted.has(key(r))));
 }

@@ -61,8 +61,8 @@ export function preflight(chosen: readonly SectionRef[], opts: RunOptions, confi
  */
 function orderProblems(chosen: readonly SectionRef[], config: RunConfig, a: AnalysisCore, sink: (d: Diagnostic) => void): void {
   const names = new Set<string>();
-  const add = (n: string | undefined): void => {
-    if (n !== undefined) names.add(n);
+  const add = (n: string | readonly string[] | undefined): void => {
+    for (const x of n === undefined ? [] : typeof n === 'string' ? [n] : n) names.add(x);
   };
   for (const r of chosen) {
     if (r.kind === 'direction') add(config.directions[r.name]?.prompts);

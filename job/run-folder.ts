@@ -50,6 +50,11 @@ export function writeJsonAtomic(file: string, value: unknown): void {
   writeFileAtomicWith(file, [bytes], (_message, err) => runFolderError(file, 'write this run-folder file', err));
 }
 
+/** A text file of a run folder, written atomically (temp sibling, fsync, rename). */
+export function writeTextAtomic(file: string, text: string): void {
+  writeFileAtomicWith(file, [Buffer.from(text, 'utf8')], (_message, err) => runFolderError(file, 'write this run-folder file', err));
+}
+
 function runId(section: string, now: Date): string {
   const stamp = now
     .toISOString()

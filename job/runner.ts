@@ -21,6 +21,7 @@ import { planSections, prerequisitesOf } from './plan';
 import { preflight } from './preflight';
 import { cleanOutputFolder, RunFolder } from './run-folder';
 import { runDirection } from './sections/direction';
+import { runCompare } from './sections/compare';
 import { runEval } from './sections/eval';
 import { runExport } from './sections/export';
 import { runSearch } from './sections/search';
@@ -36,6 +37,7 @@ export class Runner implements SectionContext {
   private open: { folder: RunFolder; models: Set<string> } | undefined;
   readonly directions = new Map<string, ExtractedDirection>();
   readonly tuned = new Map<string, TunedResult>();
+  readonly evalRuns = new Map<string, string>();
   readonly cancel: { signal?: AbortSignal };
 
   constructor(
@@ -113,6 +115,8 @@ export class Runner implements SectionContext {
         return runEval(this, c.evals[ref.name] as NonNullable<(typeof c.evals)[string]>);
       case 'export':
         return runExport(this, c.exports[ref.name] as NonNullable<(typeof c.exports)[string]>);
+      case 'compare':
+        return runCompare(this, c.compares[ref.name] as NonNullable<(typeof c.compares)[string]>);
       default:
         return undefined;
     }
@@ -161,7 +165,7 @@ export class Runner implements SectionContext {
 
 /** The config of a runnable section (its `output` says where its run folders go). */
 function sectionConfig(c: RunConfig, ref: SectionRef): { readonly output: string } | undefined {
-  const tables = { direction: c.directions, tune: c.tunes, search: c.searches, eval: c.evals, export: c.exports };
+  const tables = { direction: c.directions, tune: c.tunes, search: c.searches, eval: c.evals, export: c.exports, compare: c.compares };
   return ref.kind in tables ? tables[ref.kind as RunKind][ref.name] : undefined;
 }
 

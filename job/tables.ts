@@ -10,6 +10,11 @@ export function steeringLabel(c: { layers: readonly number[]; multiplier: number
   return `L${c.layers.join('+')} ${c.multiplier > 0 ? '+' : ''}${c.multiplier}`;
 }
 
+interface PplChange {
+  deltaPct: number;
+  ciPct: [number, number] | null;
+}
+
 interface SteeringPart {
   position: number;
   scale: string;
@@ -18,39 +23,76 @@ interface SteeringPart {
   shared: boolean;
   n: number;
   norms?: Record<string, number>;
-  cells: Array<{ layers: number[]; multiplier: number; metrics: AbMetrics }>;
+  cells: Array<{ layers: number[]; multiplier: number; metrics: AbMetrics; sets?: Array<{ prompts: string; metrics: AbMetrics }>; ppl?: PplChange }>;
   tuned?: AbMetrics;
+  best?: number | null;
+  maxPplIncrease?: number | null;
+}
+
+const pct = (x: number) => `${(100 * x).toFixed(1)}%`;
+const signed = (x: number, digits: number) => `${x >= 0 ? '+' : ''}${x.toFixed(digits)}`;
+
+/** `+1.2% [-0.3, +2.8]`, or `-` without a change. */
+export function pplCell(c: PplChange | undefined): string {
+  if (!c) return '-';
+  return `${signed(c.deltaPct, 1)}% ${c.ciPct ? `[${signed(c.ciPct[0], 1)}, ${signed(c.ciPct[1], 1)}]` : '[no CI]'}`;
+}
+
+/** A/B cells of one condition: honest % [CI], lie % [CI], bias. */
+export function abCells(m: AbMetrics | undefined): string[] {
+  if (!m) return ['-', '-', '-'];
+  return [`${pct(m.honest)} [${pct(m.honestCi.lo)}, ${pct(m.honestCi.hi)}]`, `${pct(m.lie)} [${pct(m.lieCi.lo)}, ${pct(m.lieCi.hi)}]`, signed(m.bias, 2)];
 }
 
 /**
- * Markdown A/B table (base, steered cells +k and -k, tuned) with Wilson intervals, for the summary's detail.
- * Steering on other prompts than `ab`'s gets a table of its own (unsteered, steered, tuned on those prompts).
+ * Markdown A/B tables, one per prompt set (base, steered cells +k and -k with their perplexity cost, tuned), with
+ * Wilson intervals, for the summary's detail. Steering on other prompts than `ab`'s gets a table of its own.
  */
 export function abTable(result: Record<string, unknown>): string | undefined {
-  const ab = result['ab'] as { base: AbMetrics; tuned?: AbMetrics } | undefined;
+  const ab = result['ab'] as
+    | { prompts?: string; base: AbMetrics; tuned?: AbMetrics; sets?: Array<{ prompts: string; base: AbMetrics; tuned?: AbMetrics }> }
+    | undefined;
   const st = result['steering'] as SteeringPart | undefined;
-  const pct = (x: number) => `${(100 * x).toFixed(1)}%`;
-  const row = (name: string, m: AbMetrics) =>
-    `| ${name} | ${pct(m.honest)} [${pct(m.honestCi.lo)}, ${pct(m.honestCi.hi)}] | ${pct(m.lie)} [${pct(m.lieCi.lo)}, ${pct(m.lieCi.hi)}] | ${m.bias >= 0 ? '+' : ''}${m.bias.toFixed(2)} |`;
-  const head = ['| condition | honest (95% CI) | lie (95% CI) | A/B bias |', '| --- | --- | --- | --- |'];
-  const steered = st ? st.cells.filter((c) => c.multiplier !== 0).map((c) => row(`steered ${steeringLabel(c)}`, c.metrics)) : [];
+  const tunedPpl = (result['perplexity'] as { comparison?: PplChange } | undefined)?.comparison;
+  const withPpl = st?.cells.some((c) => c.ppl !== undefined) === true || tunedPpl !== undefined;
+  const row = (name: string, m: AbMetrics | undefined, ppl?: PplChange) => `| ${[name, ...abCells(m), ...(withPpl ? [pplCell(ppl)] : [])].join(' | ')} |`;
+  const head = [
+    `| condition | honest (95% CI) | lie (95% CI) | A/B bias |${withPpl ? ' ppl change (95% CI) |' : ''}`,
+    `| --- | --- | --- | --- |${withPpl ? ' --- |' : ''}`,
+  ];
+  const steeredOn = (j: number) =>
+    st
+      ? st.cells
+          .filter((c) => c.multiplier !== 0)
+          .map((c) => row(`steered ${steeringLabel(c)}`, c.sets?.[j]?.metrics ?? (j === 0 ? c.metrics : undefined), c.ppl))
+      : [];
   const note = st
     ? `steering adds ±k·v at every token, v from position ${st.position}${st.combine ? `, split evenly over the ${st.cells[1]?.layers.length ?? 0} layers` : ''}` +
       (st.norms
         ? `; k in units of the mean block-output norm (${Object.entries(st.norms)
             .map(([l, x]) => `L${l} ${x.toFixed(2)}`)
             .join(', ')})`
+        : '') +
+      (st.best !== undefined && st.best !== null
+        ? `; best cell ${st.best === 0 ? 'unsteered' : steeringLabel(st.cells[st.best] as SteeringPart['cells'][number])}`
+        : '') +
+      (st.maxPplIncrease !== undefined && st.maxPplIncrease !== null
+        ? `; best: highest honest rate on the first set with ppl change <= +${(100 * st.maxPplIncrease).toFixed(0)}%${st.best === null ? ' (no cell qualifies)' : ''}`
         : '')
     : undefined;
   const tables: string[] = [];
   if (ab) {
-    const rows = [...head, row('base', ab.base), ...(st?.shared ? steered : [])];
-    if (ab.tuned) rows.push(row('tuned', ab.tuned));
-    tables.push(`${rows.join('\n')}\n\nn = ${ab.base.n}; bias = P(says A) - P(gold is A)${st?.shared ? `; ${note}` : ''}.`);
+    const sets = ab.sets ?? [{ prompts: ab.prompts ?? '', base: ab.base, ...(ab.tuned ? { tuned: ab.tuned } : {}) }];
+    sets.forEach((x, j) => {
+      const rows = [...head, row('base', x.base), ...(st?.shared ? steeredOn(j) : [])];
+      if (x.tuned) rows.push(row('tuned', x.tuned, tunedPpl));
+      const title = sets.length > 1 ? `Prompts ${x.prompts}${j === 0 ? ' (target)' : ''}:\n\n` : '';
+      tables.push(`${title}${rows.join('\n')}\n\nn = ${x.base.n}; bias = P(says A) - P(gold is A)${st?.shared ? `; ${note}` : ''}.`);
+    });
   }
   if (st && !st.shared) {
     const control = st.cells.find((c) => c.multiplier === 0);
-    const rows = [...head, ...(control ? [row('unsteered', control.metrics)] : []), ...steered, ...(st.tuned ? [row('tuned', st.tuned)] : [])];
+    const rows = [...head, ...(control ? [row('unsteered', control.metrics)] : []), ...steeredOn(0), ...(st.tuned ? [row('tuned', st.tuned)] : [])];
     tables.push(`Steering on prompts ${st.prompts}:\n\n${rows.join('\n')}\n\nn = ${st.n}; bias = P(says A) - P(gold is A); ${note}.`);
   }
   return tables.length > 0 ? tables.join('\n\n') : undefined;

@@ -72,6 +72,12 @@ export class BlockValues {
     return v?.kind === 'string' || v?.kind === 'path' || v?.kind === 'ref' || v?.kind === 'enum' ? v.value : undefined;
   }
 
+  /** Every name of a `ref` value (a list for `many` refs), or undefined. */
+  refs(name: string): readonly string[] | undefined {
+    const v = this.lowered(name);
+    return v?.kind === 'ref' ? v.values : undefined;
+  }
+
   num(name: string): number | undefined {
     const v = this.lowered(name);
     return v?.kind === 'number' ? v.value : undefined;

@@ -24,6 +24,7 @@ import {
   SEARCH_SETS,
   SEARCH_STRATEGIES,
   STEERING_SCALES,
+  BOOTSTRAP_UNITS,
   TOKEN_TARGETS,
   TUNE_LABELS,
   TUNE_MODES,
@@ -35,6 +36,7 @@ import type {
   DirectionConfig,
   EvalConfig,
   ExportConfig,
+  CompareConfig,
   LayerSelection,
   ModelConfig,
   PerplexityConfig,
@@ -251,6 +253,8 @@ export function buildRunConfig(a: AnalysisCore): RunConfig {
   };
 
   const evals: Record<string, EvalConfig> = {};
+  /** steering.max_ppl_increase when the eval scores perplexity and the key is not written. */
+  const DEFAULT_MAX_PPL_INCREASE = 0.1;
   for (const s of a.sectionsOf('eval')) {
     const v = s.values;
     const p = v.block('perplexity');
@@ -263,6 +267,7 @@ export function buildRunConfig(a: AnalysisCore): RunConfig {
           stride: p.number('stride'),
           batch: p.number('batch'),
           bootstrap: p.number('bootstrap'),
+          bootstrapUnit: p.choice('bootstrap_unit', BOOTSTRAP_UNITS),
           seed: p.number('seed'),
           maxTokens: optionalNum(p, 'max_tokens'),
           newlines: p.choice('newlines', NEWLINE_MODES),
@@ -270,7 +275,7 @@ export function buildRunConfig(a: AnalysisCore): RunConfig {
       : undefined;
     const abConfig: AbEvalConfig | undefined = v.has('ab')
       ? {
-          prompts: optionalStr(ab, 'prompts'),
+          prompts: ab.has('prompts') ? ab.refs('prompts') : undefined,
           holdout: ab.has('holdout') ? ab.flag('holdout') : v.has('tuned') && !ab.has('prompts'),
           limit: optionalNum(ab, 'limit'),
         }
@@ -286,6 +291,7 @@ export function buildRunConfig(a: AnalysisCore): RunConfig {
           position: optionalNum(st, 'position') ?? positionFor(st.text('direction'), optionalStr(v, 'tuned')),
           prompts: optionalStr(st, 'prompts'),
           maxNewTokens: st.number('max_new_tokens'),
+          maxPplIncrease: optionalNum(st, 'max_ppl_increase') ?? (perplexity ? DEFAULT_MAX_PPL_INCREASE : undefined),
         }
       : undefined;
     const pr = v.block('projection_cosine');
@@ -334,6 +340,9 @@ export function buildRunConfig(a: AnalysisCore): RunConfig {
     };
   }
 
+  const compares: Record<string, CompareConfig> = {};
+  for (const s of a.sectionsOf('compare')) compares[s.name] = { name: s.name, evals: s.values.refs('evals') ?? [], output: output(s) };
+
   return deepFreeze({
     version: 1,
     baseDir,
@@ -345,6 +354,7 @@ export function buildRunConfig(a: AnalysisCore): RunConfig {
     searches,
     evals,
     exports,
+    compares,
     order: a.sections.map((s) => ({ kind: s.kind, name: s.name })),
   });
 }

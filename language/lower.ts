@@ -269,18 +269,20 @@ function checkReferences(sections: readonly SectionInfo[], find: (kind: SectionK
     walkValues(s.values, (v) => {
       if (v.spec.type.kind !== 'ref' || v.lowered?.kind !== 'ref' || v.entry.value === undefined) return;
       const kind = v.spec.type.section;
-      const name = v.lowered.value;
-      if (find(kind, name) !== undefined) return;
-      const names = sections.filter((x) => x.kind === kind).map((x) => x.name);
-      const guess = didYouMean(name, names);
-      const valueSpan = span(v.entry.value.start, v.entry.value.end);
-      sink({
-        code: 'unresolved-ref',
-        severity: 'error',
-        span: valueSpan,
-        message: `no \`${kind}\` section named \`${name}\`${guess !== undefined ? `. Did you mean \`${guess}\`?` : names.length > 0 ? `; ${kind} sections: ${names.join(', ')}` : `; add \`${kind} ${name} { ... }\``}`,
-        fixes: guess !== undefined ? [{ title: `Change to '${guess}'`, edit: { span: valueSpan, newText: guess } }] : undefined,
-      });
+      for (const item of v.lowered.items) {
+        const name = item.value;
+        if (find(kind, name) !== undefined) continue;
+        const names = sections.filter((x) => x.kind === kind).map((x) => x.name);
+        const guess = didYouMean(name, names);
+        const valueSpan = span(item.span.start, item.span.end);
+        sink({
+          code: 'unresolved-ref',
+          severity: 'error',
+          span: valueSpan,
+          message: `no \`${kind}\` section named \`${name}\`${guess !== undefined ? `. Did you mean \`${guess}\`?` : names.length > 0 ? `; ${kind} sections: ${names.join(', ')}` : `; add \`${kind} ${name} { ... }\``}`,
+          fixes: guess !== undefined ? [{ title: `Change to '${guess}'`, edit: { span: valueSpan, newText: guess } }] : undefined,
+        });
+      }
     });
   }
 }

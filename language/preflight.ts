@@ -201,7 +201,7 @@ function checkModel(c: Checker, m: ResolvedModel): void {
 /** The prompt sets a section reads, by the references it writes (nested blocks included). */
 function promptRefs(values: BlockValues, out: Set<string>): void {
   for (const kv of values.allWritten()) {
-    if (kv.spec.type.kind === 'ref' && kv.spec.type.section === 'prompts' && kv.lowered?.kind === 'ref') out.add(kv.lowered.value);
+    if (kv.spec.type.kind === 'ref' && kv.spec.type.section === 'prompts' && kv.lowered?.kind === 'ref') for (const n of kv.lowered.values) out.add(n);
   }
   for (const [, nested] of values.nestedBlocks()) promptRefs(nested, out);
 }

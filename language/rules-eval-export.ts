@@ -44,6 +44,12 @@ export function checkEval(a: AnalysisCore, s: SectionInfo, sink: Sink): void {
     const st = v.block('steering');
     if (!st.has('prompts') && !v.block('ab').has('prompts') && !tuned)
       report(sink, keySpan(v, 'steering', s.headerSpan), '`steering` needs prompts: set `prompts` here or in `ab`, or a `tuned` run');
+    if (st.has('max_ppl_increase') && !v.has('perplexity'))
+      report(
+        sink,
+        keySpan(st, 'max_ppl_increase', s.headerSpan),
+        '`max_ppl_increase` bounds the perplexity cost of a steering cell, which needs a `perplexity { data ... }` block in this eval; add one or remove the key',
+      );
     const direction = a.section('direction', st.text('direction'));
     if (direction !== undefined) checkPosition(st, direction, s, sink);
     const layers = st.layers('layers');

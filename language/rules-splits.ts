@@ -31,12 +31,11 @@ function usesOf(a: AnalysisCore): Use[] {
     const ab = e.values.block('ab');
     // `holdout true` reads the tuned run's held-out statements, not the ab prompt set's rows.
     const holdout = ab.has('holdout') ? ab.flag('holdout') : e.values.has('tuned') && !ab.has('prompts');
-    if (!holdout)
-      add(
-        ab.str('prompts') ?? (e.values.has('tuned') ? a.section('tune', e.values.str('tuned') ?? '')?.values.str('prompts') : undefined),
-        'ab',
-        `eval \`${e.name}\`'s ab`,
-      );
+    if (!holdout) {
+      const named = ab.refs('prompts');
+      const sets = named ?? [e.values.has('tuned') ? a.section('tune', e.values.str('tuned') ?? '')?.values.str('prompts') : undefined];
+      for (const n of sets) add(n, 'ab', `eval \`${e.name}\`'s ab`);
+    }
   }
   return out;
 }

@@ -9,6 +9,7 @@
  * only as prose in each section's `rules`.
  */
 
+import { COMPARE_SECTION } from './schema-sections/compare';
 import { EVAL_SECTION, EXPORT_SECTION } from './schema-sections/eval-export';
 import { DIRECTION_SECTION, MODEL_SECTION, PROMPTS_SECTION } from './schema-sections/model-prompts-direction';
 import { SEARCH_SECTION } from './schema-sections/search';
@@ -35,7 +36,8 @@ export type ValueType =
   | { readonly kind: 'number'; readonly min?: number; readonly max?: number; readonly exclusiveMin?: boolean; readonly exclusiveMax?: boolean }
   | { readonly kind: 'bool' }
   | { readonly kind: 'enum'; readonly values: readonly EnumValueSpec[] }
-  | { readonly kind: 'ref'; readonly section: SectionKind }
+  /** `many`: a name or a list of names (`[a, b]`), in order, each naming a section of that kind. */
+  | { readonly kind: 'ref'; readonly section: SectionKind; readonly many?: boolean }
   /** A layer index, an inclusive range `11..17`, a list of those, or `all`. */
   | { readonly kind: 'layers'; readonly allowAll: boolean }
   /** Token offsets relative to the anchor: an integer, a range `-3..0` or a list of those. */
@@ -95,7 +97,16 @@ export const ROOT_KEYS: readonly KeySpec[] = [
   },
 ];
 
-export const SECTIONS: readonly SectionSpec[] = [MODEL_SECTION, PROMPTS_SECTION, DIRECTION_SECTION, TUNE_SECTION, SEARCH_SECTION, EVAL_SECTION, EXPORT_SECTION];
+export const SECTIONS: readonly SectionSpec[] = [
+  MODEL_SECTION,
+  PROMPTS_SECTION,
+  DIRECTION_SECTION,
+  TUNE_SECTION,
+  SEARCH_SECTION,
+  EVAL_SECTION,
+  EXPORT_SECTION,
+  COMPARE_SECTION,
+];
 
 export const SECTION_KINDS: readonly SectionKind[] = SECTIONS.map((s) => s.kind);
 
@@ -187,7 +198,7 @@ export function describeType(type: ValueType): string {
     case 'enums':
       return `list of ${type.values.map((v) => v.name).join(' | ')}`;
     case 'ref':
-      return `name of a \`${type.section}\` section`;
+      return `name of a \`${type.section}\` section${type.many === true ? ', or a list of them' : ''}`;
     case 'layers':
       return `layers: an index, a range like 11..17 (inclusive), a list of those${type.allowAll ? ', or all' : ''}`;
     case 'offsets':

@@ -33,7 +33,8 @@ export type Lowered =
   | { readonly kind: 'number'; readonly value: number }
   | { readonly kind: 'bool'; readonly value: boolean }
   | { readonly kind: 'enum'; readonly value: string }
-  | { readonly kind: 'ref'; readonly value: string }
+  /** `value` is the first name; `values` every name in order (one unless the type is `many`). */
+  | { readonly kind: 'ref'; readonly value: string; readonly values: readonly string[]; readonly items: readonly Item<string>[] }
   | { readonly kind: 'layers'; readonly value: readonly number[] | 'all'; readonly items: readonly Item<number>[] }
   | { readonly kind: 'offsets'; readonly value: readonly number[] }
   | { readonly kind: 'blocks'; readonly value: readonly BlockName[] | 'all'; readonly items: readonly BlockItem[] }
@@ -197,9 +198,27 @@ export function lowerValue(spec: KeySpec, v: Value, sink: Sink): Lowered | undef
       if (v.kind !== 'word') return v.kind === 'string' ? enumError(sink, key, type.values, v) : typeError(sink, key, type, v);
       if (!type.values.some((e) => e.name === v.value)) return enumError(sink, key, type.values, v);
       return { kind: 'enum', value: v.value };
-    case 'ref':
-      if (v.kind !== 'word') return typeError(sink, key, type, v);
-      return { kind: 'ref', value: v.value };
+    case 'ref': {
+      if (v.kind === 'word') return { kind: 'ref', value: v.value, values: [v.value], items: [{ value: v.value, span: v }] };
+      if (v.kind !== 'list' || type.many !== true) return typeError(sink, key, type, v);
+      const items: Item<string>[] = [];
+      for (const item of v.items) {
+        if (item.kind !== 'word') return typeError(sink, key, type, item);
+        items.push({ value: item.value, span: item });
+      }
+      const first = items[0];
+      if (first === undefined) {
+        sink({ code: 'type', severity: 'error', span: v, message: `\`${key}\` needs at least one \`${type.section}\` name` });
+        return undefined;
+      }
+      const names = items.map((i) => i.value);
+      const twice = names.find((n, i) => names.indexOf(n) !== i);
+      if (twice !== undefined) {
+        sink({ code: 'type', severity: 'error', span: v, message: `\`${key}\` names \`${twice}\` twice; list each ${type.section} section once` });
+        return undefined;
+      }
+      return { kind: 'ref', value: first.value, values: names, items };
+    }
     case 'layers': {
       if (v.kind === 'word' && v.value === 'all' && type.allowAll) return { kind: 'layers', value: 'all', items: [] };
       const items = lowerIntSet(sink, key, type, v, 0, undefined);

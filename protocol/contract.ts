@@ -13,10 +13,10 @@
  */
 
 /** Section kinds of a `.rtune` file, in the order the language documents them. */
-export const SECTION_KINDS = ['model', 'prompts', 'direction', 'tune', 'search', 'eval', 'export'] as const;
+export const SECTION_KINDS = ['model', 'prompts', 'direction', 'tune', 'search', 'eval', 'export', 'compare'] as const;
 export type SectionKind = (typeof SECTION_KINDS)[number];
 /** Section kinds that run (and write a run folder). */
-export const RUN_KINDS = ['direction', 'tune', 'search', 'eval', 'export'] as const;
+export const RUN_KINDS = ['direction', 'tune', 'search', 'eval', 'export', 'compare'] as const;
 export type RunKind = (typeof RUN_KINDS)[number];
 
 /** Compute backends a model section, the CLI (`--backend`, RTUNE_BACKEND) and the editor setting may name. */
@@ -60,6 +60,10 @@ export const SEARCH_STRATEGIES = ['exhaustive', 'halving'] as const;
 export type SearchStrategy = (typeof SEARCH_STRATEGIES)[number];
 export const RANK_BY = ['total', 'projection', 'token', 'ab_accuracy'] as const;
 export type RankBy = (typeof RANK_BY)[number];
+
+/** What the paired bootstrap of a perplexity change resamples (engine/eval/units.ts). */
+export const BOOTSTRAP_UNITS = ['documents', 'windows'] as const;
+export type BootstrapUnitName = (typeof BOOTSTRAP_UNITS)[number];
 
 export const STEERING_SCALES = ['absolute', 'norm'] as const;
 export type SteeringScale = (typeof STEERING_SCALES)[number];
@@ -278,14 +282,16 @@ export interface PerplexityConfig {
   readonly stride: number;
   readonly batch: number;
   readonly bootstrap: number;
+  /** The unit the bootstrap resamples: whole documents of the text, or the windows' scored spans. */
+  readonly bootstrapUnit: BootstrapUnitName;
   readonly seed: number;
   readonly maxTokens: number | undefined;
   readonly newlines: NewlineMode;
 }
 
 export interface AbEvalConfig {
-  /** A prompt set to evaluate; undefined = the tuned run's held-out statements. */
-  readonly prompts: string | undefined;
+  /** Prompt sets to evaluate, in order (the first is the target in comparisons); undefined = the tuned run's set. */
+  readonly prompts: readonly string[] | undefined;
   readonly holdout: boolean;
   readonly limit: number | undefined;
 }
@@ -305,6 +311,8 @@ export interface SteeringConfig {
   readonly prompts: string | undefined;
   /** Greedy tokens of each steered generation (0 = none). */
   readonly maxNewTokens: number;
+  /** The best cell's bound on the relative perplexity increase (0.1 = +10%); undefined = no bound (no perplexity block). */
+  readonly maxPplIncrease: number | undefined;
 }
 
 export interface ProjectionEvalConfig {
@@ -353,6 +361,13 @@ export interface ExportConfig {
   readonly output: string;
 }
 
+export interface CompareConfig {
+  readonly name: string;
+  /** Eval sections, in row order. */
+  readonly evals: readonly string[];
+  readonly output: string;
+}
+
 export interface SectionRef {
   readonly kind: SectionKind;
   readonly name: string;
@@ -371,6 +386,7 @@ export interface RunConfig {
   readonly searches: Readonly<Record<string, SearchConfig>>;
   readonly evals: Readonly<Record<string, EvalConfig>>;
   readonly exports: Readonly<Record<string, ExportConfig>>;
+  readonly compares: Readonly<Record<string, CompareConfig>>;
   /** Every section in file order. */
   readonly order: readonly SectionRef[];
 }

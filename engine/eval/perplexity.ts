@@ -9,7 +9,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { checkMemory } from '../backend';
-import { forward, type Model } from '../model/forward';
+import { forward, type Model, type Tap } from '../model/forward';
 import { pickLogProbs } from '../model/loss';
 import { gatherRows } from '../model/ops';
 import { throwIfCancelled } from '../util/cancel';
@@ -20,6 +20,8 @@ export interface PerplexityOptions {
   stride: number;
   /** Windows per forward pass. */
   batch: number;
+  /** Taps applied in every forward pass (steering: the perplexity cost of a steered model). */
+  taps?: Tap[];
   signal?: AbortSignal;
   onProgress?: (windowsDone: number, windowsTotal: number, runningPerplexity: number) => void;
 }
@@ -98,7 +100,7 @@ export async function perplexity(model: Model, ids: number[], opts: PerplexityOp
       }
     }
     const logp = tf.tidy(() => {
-      const logits = forward(model, batchIds, { attentionMask: mask }).logits as tf.Tensor3D;
+      const logits = forward(model, batchIds, { attentionMask: mask, ...(opts.taps ? { taps: opts.taps } : {}) }).logits as tf.Tensor3D;
       const flat = tf.reshape(logits, [group.length * T, c.vocabSize]);
       return pickLogProbs(gatherRows(flat, rows), targets);
     });

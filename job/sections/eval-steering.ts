@@ -3,11 +3,14 @@
  * A/B from the logits beside one unsteered control, and generate a few greedy continuations per condition. The
  * vectors come from the direction's `position` (resolved when lowering: the tuned run's by default); `scale norm`
  * measures each layer's mean block-output norm at that position on the steering prompts first. The prompts are
- * the block's own set, else the `ab` items (so the table shares its base and tuned rows), else the tuned run's
- * held-out statements.
+ * the block's own set, else every `ab` set (so the tables share their base and tuned rows; the first set is the
+ * target), else the tuned run's held-out statements. With the eval's `perplexity`, every cell also scores that
+ * text under its steering (the same windows), and the best cell is the highest target honest rate whose perplexity
+ * increase stays within `max_ppl_increase` (bestCell).
  */
 import { vectorsAt } from '../../engine/method/direction-set';
-import { abEvaluate, meanOutputNorms, steeringConditions, steeringGrid, withSteering, type AbItem } from '../../engine/method/evaluate';
+import { abEvaluate, meanOutputNorms, steeringConditions, steeringGrid, withSteering, type AbItem, type SteeringCell } from '../../engine/method/evaluate';
+import type { PerplexityOutcome } from '../../engine/eval/perplexity';
 import type { StatementRow } from '../../engine/method/prompts';
 import { generate } from '../../engine/generate';
 import type { Tap } from '../../engine/model/forward';
@@ -19,6 +22,7 @@ import type { SectionContext, TunedResult } from '../context';
 import { anchored, goldOf, labelIds, readRows, renderTarget } from '../prompting';
 import type { RunFolder } from '../run-folder';
 import { steeringLabel } from '../tables';
+import { perplexityChange, type PerplexityChange, type PerplexityText } from './eval-perplexity';
 
 /** How many steering prompts get greedy generations in every condition. */
 export const STEERED_GENERATIONS = 3;
@@ -49,19 +53,62 @@ export function abSet(s: Session, name: string, p: PromptSetConfig, rows: readon
   };
 }
 
-export async function steeringEval(ctx: SectionContext, e: EvalConfig, s: Session, tuned: TunedResult | undefined, ab: AbSet | undefined, folder: RunFolder) {
+/** A steering cell of the result: the condition, its A/B metrics on the target set and on every set, its perplexity cost. */
+export interface SteeringCellResult {
+  layers: number[];
+  multiplier: number;
+  scales: number[];
+  /** On the first (target) prompt set. */
+  metrics: AbMetrics;
+  /** Per prompt set, in order. */
+  sets: Array<{ prompts: string; metrics: AbMetrics }>;
+  /** The perplexity change against the unsteered model (the eval's perplexity text, same windows). */
+  ppl?: PerplexityChange;
+}
+
+/**
+ * The best cell: the highest target honest rate among the cells within `bound` (a relative perplexity increase,
+ * point estimate; every cell when undefined); ties go to the smaller perplexity increase, then the smaller |k|, then
+ * grid order. The unsteered control (index 0) competes too. Null when no cell is within the bound.
+ */
+export function bestCell(cells: readonly SteeringCellResult[], bound: number | undefined): number | null {
+  let best: number | null = null;
+  cells.forEach((c, i) => {
+    if (bound !== undefined && c.ppl !== undefined && !(c.ppl.deltaPct <= 100 * bound)) return;
+    if (best === null) return void (best = i);
+    const b = cells[best] as SteeringCellResult;
+    const key = (x: SteeringCellResult) => [-x.metrics.honest, x.ppl?.deltaPct ?? 0, Math.abs(x.multiplier)];
+    const [p, q] = [key(c), key(b)];
+    for (let k = 0; k < p.length; k++) {
+      if ((p[k] as number) < (q[k] as number)) return void (best = i);
+      if ((p[k] as number) > (q[k] as number)) return;
+    }
+  });
+  return best;
+}
+
+export async function steeringEval(
+  ctx: SectionContext,
+  e: EvalConfig,
+  s: Session,
+  tuned: TunedResult | undefined,
+  abSets: readonly AbSet[],
+  ppl: { text: PerplexityText; base: PerplexityOutcome } | undefined,
+  folder: RunFolder,
+) {
   const st = e.steering as NonNullable<EvalConfig['steering']>;
   const d = ctx.directions.get(st.direction);
   if (!d) throw new Error(`eval ${e.name}: run direction ${st.direction} first`);
   const vecs = vectorsAt(d, st.position, st.layers, `eval ${e.name}: steering: direction ${st.direction}`);
-  let set: AbSet;
+  let sets: readonly AbSet[];
   if (st.prompts !== undefined)
-    set = abSet(s, st.prompts, ctx.config.prompts[st.prompts] as PromptSetConfig, readRows(ctx.config.prompts[st.prompts] as PromptSetConfig));
-  else if (ab) set = ab;
-  else if (tuned) set = abSet(s, tuned.prompts, ctx.config.prompts[tuned.prompts] as PromptSetConfig, tuned.heldout);
+    sets = [abSet(s, st.prompts, ctx.config.prompts[st.prompts] as PromptSetConfig, readRows(ctx.config.prompts[st.prompts] as PromptSetConfig))];
+  else if (abSets.length > 0) sets = abSets;
+  else if (tuned) sets = [abSet(s, tuned.prompts, ctx.config.prompts[tuned.prompts] as PromptSetConfig, tuned.heldout)];
   else throw new Error(`eval ${e.name}: steering needs prompts: steering { prompts NAME }, an ab block or a tuned run`);
+  const set = sets[0] as AbSet;
   if (set.items.length === 0) throw new Error(`eval ${e.name}: steering has no prompts to steer on (prompts ${set.prompts} is empty)`);
-  const shared = set === ab;
+  const shared = sets === abSets;
   const gguf = Object.values(ctx.config.exports).find((x) => x.direction === st.direction && x.directionFormats.includes('gguf'));
   if (gguf && st.layers.includes(0)) {
     ctx.emit(
@@ -93,7 +140,36 @@ export async function steeringEval(ctx: SectionContext, e: EvalConfig, s: Sessio
       folder,
     );
   const conditions = steeringConditions(st.layers, st.multipliers, { combine: st.combine, ...(norms ? { units: norms } : {}) });
-  const cells = await steeringGrid(s.model, set.items, set.idA, set.idB, vecs, conditions, ctx.cancel);
+  const started = Date.now();
+  const grids: SteeringCell[][] = [];
+  for (const x of sets) grids.push(await steeringGrid(s.model, x.items, x.idA, x.idB, vecs, conditions, ctx.cancel));
+  const cells: SteeringCellResult[] = [];
+  for (let i = 0; i < (grids[0] as SteeringCell[]).length; i++) {
+    const c = (grids[0] as SteeringCell[])[i] as SteeringCell;
+    const cell: SteeringCellResult = {
+      layers: c.layers,
+      multiplier: c.multiplier,
+      scales: c.scales,
+      metrics: c.metrics,
+      sets: sets.map((x, j) => ({ prompts: x.prompts, metrics: ((grids[j] as SteeringCell[])[i] as SteeringCell).metrics })),
+    };
+    if (ppl) {
+      const cond = conditions[i - 1];
+      const after = cond === undefined ? ppl.base : await withSteering(cond, vecs, (taps) => ppl.text.score(steeringLabel(cond), taps));
+      cell.ppl = perplexityChange(ppl.text, ppl.base, after);
+    }
+    cells.push(cell);
+  }
+  const seconds = (Date.now() - started) / 1000;
+  ctx.emit(
+    {
+      type: 'log',
+      level: 'info',
+      message: `steering grid: ${cells.length} cells x ${sets.length} prompt set(s)${ppl ? ' + perplexity' : ''} in ${seconds.toFixed(1)} s`,
+    },
+    folder,
+  );
+  const best = bestCell(cells, ppl ? st.maxPplIncrease : undefined);
   const tunedMetrics: AbMetrics | undefined =
     !shared && tuned ? await withWeights(s.model, tuned.weights, () => abEvaluate(s.model, set.items, set.idA, set.idB, ctx.cancel)) : undefined;
   let generations: Array<{ prompt: string; unsteered: string; steered: Record<string, string> }> | undefined;
@@ -122,6 +198,11 @@ export async function steeringEval(ctx: SectionContext, e: EvalConfig, s: Sessio
     n: set.items.length,
     ...(norms ? { norms: Object.fromEntries(norms) } : {}),
     cells,
+    /** Index of the best cell in `cells` (bestCell), null when none is within the bound. */
+    best,
+    bestLabel: best === null ? null : best === 0 ? 'unsteered' : steeringLabel(cells[best] as SteeringCellResult),
+    maxPplIncrease: ppl ? (st.maxPplIncrease ?? null) : null,
+    gridSeconds: seconds,
     ...(tunedMetrics ? { tuned: tunedMetrics } : {}),
     ...(generations ? { generations } : {}),
   };

@@ -1,26 +1,27 @@
 /**
- * `eval` sections: perplexity on held-out text (base vs tuned, paired bootstrap of the change), A/B answers (base
+ * `eval` sections: perplexity on held-out text (base vs tuned, paired bootstrap of the change over documents or windows, eval-perplexity.ts), A/B answers (base
  * vs tuned) with Wilson intervals, steering (eval-steering.ts), the projection cosine (eval-projection.ts) and
  * greedy generations. A tuned run's weights are swapped into the shared model for its half of each comparison and
  * the base ones put back.
  */
-import { perplexity } from '../../engine/eval/perplexity';
+import type { PerplexityOutcome } from '../../engine/eval/perplexity';
 import { CancelledError } from '../../engine/util/cancel';
 import { abEvaluate } from '../../engine/method/evaluate';
 import { withWeights } from '../../engine/model/weights';
-import { newlineNote, readText } from '../../engine/util/text';
-import { perplexityComparison } from '../../engine/stats';
+import type { AbMetrics } from '../../engine/stats';
 import type { EvalConfig, PromptSetConfig } from '../../protocol/contract';
 import type { RunSummary } from '../../protocol/lsp';
 import type { SectionContext } from '../context';
 import { readRows, renderTarget } from '../prompting';
 import { abTable, generationsText, projectionTable, steeringGenerationsText, steeringLabel } from '../tables';
 import { projectionEval } from './eval-projection';
+import { changeText, fewUnitsNote, perplexityChange, preparePerplexity, type PerplexityText } from './eval-perplexity';
 import { abSet, steeringEval, type AbSet } from './eval-steering';
 import { greedy } from './search';
 
 export async function runEval(ctx: SectionContext, e: EvalConfig): Promise<RunSummary> {
   const folder = ctx.openFolder(e.output, e.name, 'eval', e);
+  ctx.evalRuns.set(e.name, folder.dir);
   return ctx.guarded(folder, 'eval', async () => {
     const s = await ctx.session(e.model);
     const tuned = e.tuned !== undefined ? ctx.tuned.get(e.tuned) : undefined;
@@ -36,74 +37,67 @@ export async function runEval(ctx: SectionContext, e: EvalConfig): Promise<RunSu
       return folder.finish(status, headline, { metrics, result, ...(detail ? { detail } : {}) });
     };
     try {
+      let text: PerplexityText | undefined;
+      let basePpl: PerplexityOutcome | undefined;
       if (e.perplexity) {
-        const pc = e.perplexity;
-        const data = readText(pc.data, pc.newlines);
-        const note = newlineNote(data.newlines, pc.data);
-        if (note !== undefined) ctx.emit({ type: 'log', level: 'info', message: `eval ${e.name}: ${note}` }, folder);
-        let ids = s.tokenizer.encode(data.text);
-        if (pc.maxTokens !== undefined) ids = ids.slice(0, pc.maxTokens);
-        const run = (which: string) =>
-          perplexity(s.model, ids, {
-            maxLength: pc.maxLength,
-            stride: pc.stride,
-            batch: pc.batch,
-            ...ctx.cancel,
-            onProgress: (done, total, ppl) =>
-              ctx.emit({ type: 'progress', job: 'perplexity', done, total, unit: 'windows', message: `${which} ppl ${ppl.toFixed(3)}` }, folder),
-          });
-        const base = await run('base');
+        text = preparePerplexity(ctx, e, s, folder);
+        const t = text;
+        const base = await t.score('base');
+        basePpl = base;
         metrics['pplBase'] = base.perplexity;
+        const info = { tokens: t.ids.length, scored: base.scoredTokens, newlines: t.newlines, bootstrapUnit: t.config.bootstrapUnit };
         // Kept as it is if the tuned pass is cancelled.
-        result['perplexity'] = { base: base.perplexity, tokens: base.tokens, scored: base.scoredTokens, newlines: data.newlines };
+        result['perplexity'] = { base: base.perplexity, ...info };
         if (tuned) {
-          const after = await withTuned(() => run('tuned'));
-          const cmp = perplexityComparison(base.tokenNll, after.tokenNll, { resamples: pc.bootstrap, seed: pc.seed });
+          const after = await withTuned(() => t.score('tuned'));
+          const cmp = perplexityChange(t, base, after);
+          const warn = fewUnitsNote(cmp, t.config.data);
+          if (warn !== undefined) ctx.emit({ type: 'log', level: 'warn', message: `eval ${e.name}: ${warn}` }, folder);
           metrics['pplTuned'] = after.perplexity;
           metrics['pplDeltaPct'] = cmp.deltaPct;
-          parts.push(
-            `ppl ${base.perplexity.toFixed(2)} → ${after.perplexity.toFixed(2)} (${cmp.deltaPct >= 0 ? '+' : ''}${cmp.deltaPct.toFixed(1)}%, 95% CI ${cmp.ciPct[0].toFixed(1)}..${cmp.ciPct[1].toFixed(1)}%)`,
-          );
-          result['perplexity'] = {
-            base: base.perplexity,
-            tuned: after.perplexity,
-            comparison: cmp,
-            tokens: base.tokens,
-            scored: base.scoredTokens,
-            newlines: data.newlines,
-          };
+          parts.push(`ppl ${base.perplexity.toFixed(2)} → ${after.perplexity.toFixed(2)} (${changeText(cmp)}, 95% CI over ${cmp.units} ${cmp.unit})`);
+          result['perplexity'] = { base: base.perplexity, tuned: after.perplexity, comparison: cmp, ...info };
         } else {
           parts.push(`ppl ${base.perplexity.toFixed(2)}`);
         }
       }
-      let ab: AbSet | undefined;
+      const abSets: AbSet[] = [];
       if (e.ab) {
-        const pname = e.ab.prompts ?? tuned?.prompts;
-        if (pname === undefined) throw new Error(`eval ${e.name}: ab needs a prompts set (ab { prompts NAME }) or a tuned run`);
-        const p = ctx.config.prompts[pname] as PromptSetConfig;
-        let rows = e.ab.holdout && tuned ? tuned.heldout : readRows(p);
-        if (e.ab.limit !== undefined) rows = rows.slice(0, e.ab.limit);
-        ab = abSet(s, pname, p, rows);
-        const { items, idA, idB } = ab;
-        const base = await abEvaluate(s.model, items, idA, idB, ctx.cancel);
-        metrics['honestBase'] = base.honest;
-        metrics['lieBase'] = base.lie;
-        result['ab'] = { base };
-        const after = tuned ? await withTuned(() => abEvaluate(s.model, items, idA, idB, ctx.cancel)) : undefined;
-        if (after) {
-          metrics['honestTuned'] = after.honest;
-          metrics['lieTuned'] = after.lie;
+        const names = e.ab.prompts ?? (tuned ? [tuned.prompts] : undefined);
+        if (names === undefined) throw new Error(`eval ${e.name}: ab needs a prompts set (ab { prompts NAME }) or a tuned run`);
+        const sets: Array<{ prompts: string; n: number; base: AbMetrics; tuned?: AbMetrics }> = [];
+        for (const pname of names) {
+          const p = ctx.config.prompts[pname] as PromptSetConfig;
+          let rows = e.ab.holdout && tuned ? tuned.heldout : readRows(p);
+          if (e.ab.limit !== undefined) rows = rows.slice(0, e.ab.limit);
+          const set = abSet(s, pname, p, rows);
+          abSets.push(set);
+          const base = await abEvaluate(s.model, set.items, set.idA, set.idB, ctx.cancel);
+          const after = tuned ? await withTuned(() => abEvaluate(s.model, set.items, set.idA, set.idB, ctx.cancel)) : undefined;
+          sets.push({ prompts: pname, n: base.n, base, ...(after ? { tuned: after } : {}) });
+          const own = sets.length === 1 ? '' : `:${pname}`;
+          metrics[`honestBase${own}`] = base.honest;
+          metrics[`lieBase${own}`] = base.lie;
+          if (after) {
+            metrics[`honestTuned${own}`] = after.honest;
+            metrics[`lieTuned${own}`] = after.lie;
+          }
+          const first = sets[0] as (typeof sets)[number];
+          // `ab` is the first (target) set, as before; `sets` has one entry per prompt set, in order.
+          result['ab'] = { prompts: first.prompts, base: first.base, tuned: first.tuned, sets };
+          parts.push(
+            `${names.length > 1 ? `${pname}: ` : ''}honest ${(100 * base.honest).toFixed(0)}%${after ? ` → ${(100 * after.honest).toFixed(0)}%` : ''} (n ${base.n})`,
+          );
         }
-        parts.push(`honest ${(100 * base.honest).toFixed(0)}%${after ? ` → ${(100 * after.honest).toFixed(0)}%` : ''} (n ${base.n})`);
-        result['ab'] = { base, tuned: after };
       }
       if (e.steering) {
-        const r = await steeringEval(ctx, e, s, tuned, ab, folder);
+        const r = await steeringEval(ctx, e, s, tuned, abSets, text && basePpl ? { text, base: basePpl } : undefined, folder);
         result['steering'] = r;
-        const best = r.cells.slice(1).reduce((a, c) => (c.metrics.honest > a.metrics.honest ? c : a), r.cells[0] as (typeof r.cells)[number]);
-        metrics['honestSteeredBest'] = best.metrics.honest;
+        const best = r.best !== null ? r.cells[r.best] : undefined;
+        if (best) metrics['honestSteeredBest'] = best.metrics.honest;
+        if (best?.ppl) metrics['pplSteeredBestDeltaPct'] = best.ppl.deltaPct;
         parts.push(
-          `steered ${r.cells.length - 1} conditions at position ${r.position}: best honest ${(100 * best.metrics.honest).toFixed(0)}%${best.multiplier !== 0 ? ` (${steeringLabel(best)})` : ''}`,
+          `steered ${r.cells.length - 1} conditions at position ${r.position}: ${best ? `best honest ${(100 * best.metrics.honest).toFixed(0)}%${best.multiplier !== 0 ? ` (${steeringLabel(best)}${best.ppl ? `, ppl ${changeText(best.ppl)}` : ''})` : ' (unsteered)'}` : `no cell within ppl +${(100 * (r.maxPplIncrease ?? 0)).toFixed(0)}%`}`,
         );
       }
       if (e.projection) {

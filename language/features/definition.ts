@@ -23,9 +23,10 @@ export function definition(a: Analysis, offset: number): DefinitionTarget | unde
   const spec = path.length === 0 ? findKey(ROOT_KEYS, entry.key.text) : keyAtPath([...path, entry.key.text]);
   if (spec === undefined) return undefined;
   const origin = span(v.start, v.end);
-  if (spec.type.kind === 'ref' && v.kind === 'word') {
-    const target = a.section(spec.type.section, v.value);
-    return target !== undefined ? { kind: 'section', origin, target: target.nameSpan } : undefined;
+  if (spec.type.kind === 'ref') {
+    const item = v.kind === 'list' ? v.items.find((it) => offset >= it.start && offset <= it.end) : v;
+    const target = item?.kind === 'word' ? a.section(spec.type.section, item.value) : undefined;
+    return target !== undefined && item !== undefined ? { kind: 'section', origin: span(item.start, item.end), target: target.nameSpan } : undefined;
   }
   if (spec.type.kind === 'path' && (v.kind === 'string' || v.kind === 'word')) {
     if (spec.type.target === 'model') {

@@ -34,9 +34,9 @@ function valueHover(a: Analysis, spec: KeySpec, path: readonly string[], v: Valu
     return e !== undefined ? `**${e.name}** (\`${spec.name}\`): ${e.doc}` : keyMarkdown(spec, path);
   }
   if (type.kind === 'bool') return keyMarkdown(spec, path);
-  if (type.kind === 'ref' && v.kind === 'word') {
-    const target = a.section(type.section, v.value);
-    if (target === undefined) return `No \`${type.section}\` section named \`${v.value}\`.`;
+  if (type.kind === 'ref' && item?.kind === 'word') {
+    const target = a.section(type.section, item.value);
+    if (target === undefined) return `No \`${type.section}\` section named \`${item.value}\`.`;
     const line = a.document.text.slice(0, target.entry.start).split('\n').length;
     return `**${type.section} ${target.name}** (line ${line})\n\n${sectionSpec(type.section)?.doc.split('. ')[0] ?? ''}.`;
   }
@@ -135,7 +135,7 @@ function countReferences(a: Analysis, target: SectionInfo): number {
   for (const s of a.sections) {
     const visit = (values: typeof s.values): void => {
       for (const kv of values.allWritten())
-        if (kv.spec.type.kind === 'ref' && kv.spec.type.section === target.kind && kv.lowered?.kind === 'ref' && kv.lowered.value === target.name) n++;
+        if (kv.spec.type.kind === 'ref' && kv.spec.type.section === target.kind && kv.lowered?.kind === 'ref' && kv.lowered.values.includes(target.name)) n++;
       for (const [, nested] of values.nestedBlocks()) visit(nested);
     };
     visit(s.values);

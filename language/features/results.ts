@@ -10,7 +10,7 @@ import { RTUNE_LSP_PROTOCOL_VERSION, RtuneSectionKind, RunSummary } from '../../
 import { joinPath, normalizePath } from '../env';
 import type { Analysis, SectionInfo } from '../lower';
 
-const RUNNABLE: ReadonlySet<RtuneSectionKind> = new Set(['direction', 'tune', 'search', 'eval', 'export']);
+const RUNNABLE: ReadonlySet<RtuneSectionKind> = new Set(['direction', 'tune', 'search', 'eval', 'export', 'compare']);
 
 export interface ResultFolder {
   readonly section: SectionInfo;
@@ -34,7 +34,7 @@ function isRecord(v: unknown): v is Record<string, unknown> {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
 }
 
-const KINDS: readonly RtuneSectionKind[] = ['model', 'prompts', 'direction', 'tune', 'search', 'eval', 'export'];
+const KINDS: readonly RtuneSectionKind[] = ['model', 'prompts', 'direction', 'tune', 'search', 'eval', 'export', 'compare'];
 const STATUSES: readonly RunSummary['status'][] = ['done', 'failed', 'cancelled', 'skipped', 'interrupted'];
 
 /** Parses summary.json text; undefined when it is not a valid RunSummary. */

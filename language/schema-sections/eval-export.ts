@@ -5,7 +5,7 @@
  * Non-goals: data only.
  */
 
-import { DIRECTION_FORMATS, NEWLINE_MODES, EXPORT_DTYPES, EXPORT_WEIGHTS, STEERING_SCALES } from '../../protocol/contract';
+import { BOOTSTRAP_UNITS, DIRECTION_FORMATS, NEWLINE_MODES, EXPORT_DTYPES, EXPORT_WEIGHTS, STEERING_SCALES } from '../../protocol/contract';
 import { enumValues } from '../schema-enum';
 import type { KeySpec, SectionSpec } from '../schema';
 import { OUTPUT_KEY } from './model-prompts-direction';
@@ -43,8 +43,23 @@ const PERPLEXITY_KEYS: readonly KeySpec[] = [
     name: 'bootstrap',
     type: { kind: 'int', min: 0, max: 100000 },
     default: '1000',
-    doc: 'Paired bootstrap resamples of per-window NLL for the confidence interval of the base-vs-tuned difference; 0 turns it off.',
+    doc: 'Paired bootstrap resamples for the confidence interval of the relative perplexity change (base vs tuned, and each steering cell vs unsteered); each resample draws whole units (`bootstrap_unit`) with replacement, the same units for both models, and takes token-weighted means. 0 turns the interval off.',
     example: 'bootstrap 1000',
+  },
+  {
+    name: 'bootstrap_unit',
+    type: {
+      kind: 'enum',
+      values: enumValues(BOOTSTRAP_UNITS, {
+        documents:
+          'Resample whole documents: runs of lines between blank lines (a blank line holds only whitespace), or one document per line when the text has no blank line. Documents are tokenized one by one (the same tokens as the whole text for byte-level BPE; the log says when not). The honest unit when documents are independent samples.',
+        windows:
+          'Resample the non-overlapping scored spans of the strided windows (`stride` tokens each). Adjacent windows of one running text are still correlated, so this interval can be too narrow; and a short text has few windows.',
+      }),
+    },
+    default: 'documents',
+    doc: 'What the paired bootstrap resamples. Per-token NLLs are correlated within a passage, so resampling single tokens gives intervals that are too narrow; whole units keep that dependence inside each draw. The result records the unit and how many there were (`perplexity.comparison.unit`, `units`); fewer than 10 units gives a warning, fewer than 2 no interval.',
+    example: 'bootstrap_unit documents',
   },
   { name: 'seed', type: { kind: 'int', min: 0, max: 2147483647 }, default: '42', doc: 'Seed of the bootstrap (the research used 42).', example: 'seed 42' },
   {
@@ -72,10 +87,10 @@ const PERPLEXITY_KEYS: readonly KeySpec[] = [
 const AB_KEYS: readonly KeySpec[] = [
   {
     name: 'prompts',
-    type: { kind: 'ref', section: 'prompts' },
+    type: { kind: 'ref', section: 'prompts', many: true },
     defaultDoc: "the tuned run's prompt set",
-    doc: 'Prompt set to evaluate, with a training-style template (no `{label}`). The answer is scored from the logits of the two label tokens: P(A), P(B), the honest rate and the A/B bias (P(says A) − P(gold is A); with `order_column` the gold letter is per row), reported separately. Naming a set makes `holdout` default to false, so its rows are evaluated: give it `split evaluation` for a clean number.',
-    example: 'prompts heldout',
+    doc: "Prompt set to evaluate, or a list of them (`[liar_eval, honest_eval, plain_eval]`: one row per set, in order; the first is the target, the others collateral), each with a training-style template (no `{label}`). The answer is scored from the logits of the two label tokens: P(A), P(B), the honest and lie rates with Wilson 95% intervals and the A/B bias (P(says A) − P(gold is A); with `order_column` the gold letter is per row), per set. Naming sets makes `holdout` default to false, so their rows are evaluated: give them `split evaluation` for a clean number; with `holdout true` every set renders the tuned run's held-out statements with its own template.",
+    example: 'prompts [liar, other]',
   },
   {
     name: 'holdout',
@@ -112,7 +127,7 @@ const STEERING_KEYS: readonly KeySpec[] = [
     name: 'multipliers',
     type: { kind: 'numbers' },
     required: true,
-    doc: 'Multipliers k of the direction; each runs twice, adding +k·v and −k·v (so `[-4, 4]` is the same as `[4]`), beside one unsteered control (the research swept 5, 12, 19, 26, 33, 47 and reported 19).',
+    doc: 'Multipliers k of the direction; each runs twice, adding +k·v and −k·v (so `[-4, 4]` is the same as `[4]`), beside one unsteered control (the research swept 5, 12, 19, 26, 33, 47 and reported 19). Small values are allowed (`[0.25, 0.5, 1, 2, 4]`); 0 adds nothing and is the control. With `perplexity` each cell also costs one perplexity pass.',
     example: 'multipliers [5, 12, 19]',
   },
   {
@@ -156,6 +171,13 @@ const STEERING_KEYS: readonly KeySpec[] = [
     default: '30',
     doc: 'Greedy tokens the model generates, unsteered and in every steered condition, for the first 3 steering prompts; stored in the result (`steering.generations`) and shown in the summary. 0 generates nothing (the research generated 30 for A/B tasks).',
     example: 'max_new_tokens 30',
+  },
+  {
+    name: 'max_ppl_increase',
+    type: { kind: 'number', min: 0 },
+    defaultDoc: '0.10 when the eval has `perplexity`, else no bound',
+    doc: "Bound on a steering cell's perplexity cost for the best cell: each cell scores the eval's `perplexity` text under its steering (the same windows) against the unsteered model, and the best cell is the one with the highest honest rate on the first prompt set among the cells whose relative perplexity increase (the point estimate) is at most this (0.10 = +10%); ties go to the smaller increase, then the smaller |k|, then grid order. The result names it (`steering.best`, null when no cell is within the bound). Needs `perplexity`. Without a bound the best cell is the highest honest rate of all cells.",
+    example: 'max_ppl_increase 0.10',
   },
 ];
 
@@ -217,7 +239,7 @@ export const EVAL_SECTION: SectionSpec = {
     'An eval needs at least one of `perplexity`, `ab`, `steering`, `projection_cosine` or `generate`.',
     '`perplexity.stride` must not exceed `perplexity.max_length`.',
     '`ab` needs `prompts` or a `tuned` run; `ab.holdout true` needs `tuned`.',
-    "`steering` needs prompts: its own, or those of `ab`, or the tuned run's; `steering.position` must be one of the direction's positions.",
+    "`steering` needs prompts: its own, or those of `ab`, or the tuned run's; `steering.position` must be one of the direction's positions; `steering.max_ppl_increase` needs `perplexity`.",
     "`projection_cosine` needs a direction and prompts (its own or the tuned run's); `generate` needs prompts or a tuned run.",
   ],
   keys: [

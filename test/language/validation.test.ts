@@ -118,6 +118,20 @@ describe('validation: cross-field rules', () => {
     assert.match(rules[0].message, pattern);
   };
 
+  it('steering.max_ppl_increase needs perplexity; ab and compare take lists of sections, each once and each existing', () => {
+    rule(
+      'direction d {\n  prompts contrast\n  layers [1]\n}\neval e {\n  ab { prompts train }\n  steering { direction d  layers [1]  multipliers [1]  max_ppl_increase 0.1 }\n}\n',
+      /`max_ppl_increase` bounds the perplexity cost/,
+    );
+    const two = check(`${PREAMBLE}eval e {\n  ab { prompts [train, contrast] }\n}\ncompare c {\n  evals [e]\n}\n`);
+    assert.deepEqual(summarize(two.diagnostics, two.document.text), []);
+    assert.deepEqual(two.config?.evals['e']?.ab?.prompts, ['train', 'contrast']);
+    assert.deepEqual(two.config?.compares['c']?.evals, ['e']);
+    expectDiagnostics(`${PREAMBLE}eval e {\n  ab { prompts [train, ⟦trian⟧] }\n}\n`, 'unresolved-ref', /Did you mean `train`/);
+    expectDiagnostics(`${PREAMBLE}eval e {\n  ab { prompts ⟦[train, train]⟧ }\n}\n`, 'type', /twice/);
+    expectDiagnostics(`${PREAMBLE}eval e {\n  ab { prompts train }\n}\ncompare c {\n  evals [e, ⟦f⟧]\n}\n`, 'unresolved-ref');
+  });
+
   it('template placeholders, personas, anchors and labels', () => {
     rule('prompts p {\n  data "facts.csv"\n  template "{statement} {statment}"\n}\n', /unknown placeholder \{statment\}/);
     rule('prompts p {\n  data "facts.csv"\n  template "{persona} {statement}"\n  positive { persona "a" }\n}\n', /`negative \{ persona/);

@@ -165,6 +165,7 @@ export function baseExperiment(): Experiment {
           generate: { limit: '2', max_new_tokens: '4' },
         },
       },
+      { kind: 'compare', name: 'table', body: { evals: '[check]' } },
       {
         kind: 'export',
         name: 'release',

@@ -221,7 +221,31 @@ export const KEY_CHECKS: Readonly<Record<string, KeyCheck>> = {
   'eval.perplexity.seed': { section: 'check', value: '7' },
   'eval.perplexity.newlines': { section: 'plain', value: 'raw' },
   'eval.perplexity.max_tokens': { section: 'plain', value: '120' },
-  'eval.ab.prompts': { section: 'check', value: 'other' },
+  'eval.ab.prompts': {
+    section: 'check',
+    value: '[liar, other]',
+    expect: (_a, b, c) => {
+      const sets = (run(b, c).result?.['ab'] as { sets: Array<{ prompts: string; base: { n: number } }> }).sets;
+      assert.deepEqual(
+        sets.map((x) => x.prompts),
+        ['liar', 'other'],
+        'one A/B row per prompt set, in order',
+      );
+      assert.ok(run(b, c).metrics?.['honestBase:other'] !== undefined, 'metrics per set');
+    },
+  },
+  'eval.perplexity.bootstrap_unit': {
+    section: 'check',
+    value: 'windows',
+    expect: (a, b, c) => {
+      const cmp = (o: Outcome) =>
+        (run(o, c).result?.['perplexity'] as { comparison: { unit: string; units: number; deltaPct: number; ciPct: number[] } }).comparison;
+      assert.equal(cmp(a).unit, 'documents');
+      assert.equal(cmp(b).unit, 'windows');
+      assert.notEqual(cmp(a).units, cmp(b).units, 'documents and windows are different units');
+      assert.notDeepEqual(cmp(a).ciPct, cmp(b).ciPct, 'a different unit gives a different interval');
+    },
+  },
   'eval.ab.holdout': { section: 'check', value: 'false' },
   'eval.ab.limit': { section: 'check', value: '4' },
   'eval.steering.direction': { section: 'check', value: 'second' },
@@ -232,6 +256,30 @@ export const KEY_CHECKS: Readonly<Record<string, KeyCheck>> = {
   'eval.steering.prompts': { section: 'check', value: 'other' },
   'eval.steering.position': { section: 'check', value: '0' },
   'eval.steering.max_new_tokens': { section: 'check', value: '2' },
+  'eval.steering.max_ppl_increase': {
+    section: 'check',
+    value: '0',
+    expect: (a, b, c) => {
+      type St = { maxPplIncrease: number; best: number | null; cells: Array<{ multiplier: number; metrics: { honest: number }; ppl: { deltaPct: number } }> };
+      const st = (o: Outcome) => run(o, c).result?.['steering'] as St;
+      assert.equal(st(a).maxPplIncrease, 0.1, 'the default bound with perplexity is 0.10');
+      assert.equal(st(b).maxPplIncrease, 0);
+      for (const [o, bound] of [
+        [a, 10],
+        [b, 0],
+      ] as const) {
+        const s = st(o);
+        assert.ok(
+          s.cells.every((x) => x.ppl !== undefined),
+          'every cell has a perplexity cost',
+        );
+        const ok = s.cells.filter((x) => x.ppl.deltaPct <= bound);
+        const top = Math.max(...ok.map((x) => x.metrics.honest));
+        assert.ok(s.best !== null && (s.cells[s.best]?.ppl.deltaPct ?? Infinity) <= bound, 'the best cell is within the bound');
+        assert.equal(s.cells[s.best]?.metrics.honest, top, 'and has the highest honest rate among those');
+      }
+    },
+  },
   'eval.projection_cosine.direction': { section: 'check', value: 'second' },
   'eval.projection_cosine.layers': { section: 'check', value: '[1]' },
   'eval.projection_cosine.position': { section: 'check', value: '0' },
@@ -241,6 +289,17 @@ export const KEY_CHECKS: Readonly<Record<string, KeyCheck>> = {
   'eval.generate.limit': { section: 'check', value: '1' },
   'eval.generate.max_new_tokens': { section: 'check', value: '2' },
   'eval.output': { section: 'plain', value: '"out/eval"' },
+  'compare.evals': {
+    section: 'table',
+    value: '[check, plain]',
+    expect: (a, b, c) => {
+      const evals = (o: Outcome) => (run(o, c).result?.['evals'] as Array<{ name: string }>).map((e) => e.name);
+      assert.deepEqual(evals(a), ['check']);
+      assert.deepEqual(evals(b), ['check', 'plain']);
+      assert.ok(run(b, 'plain').status === 'done', 'the listed evals run first');
+    },
+  },
+  'compare.output': { section: 'table', value: '"out/table"', expect: (a, b, c) => assert.notEqual(run(a, c).where, run(b, c).where) },
 
   'export.tune': { section: 'release', value: 'other_tune' },
   'export.direction': { section: 'release', value: 'second' },
