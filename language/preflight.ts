@@ -222,6 +222,7 @@ export function checkPreflight(a: AnalysisCore, sink: Sink, only?: (s: SectionIn
     const m = a.modelOf(s);
     if (m !== undefined) models.add(m);
     if (s.kind === 'eval' && s.values.has('perplexity')) checkTextData(c, s, s.values.block('perplexity'), 'data');
+    if (s.kind === 'eval' && s.values.block('generate').has('score')) checkTextData(c, s, s.values.block('generate').block('score'), 'lexicon');
   }
   if (only === undefined) {
     for (const p of a.sectionsOf('prompts')) prompts.add(p.name);
