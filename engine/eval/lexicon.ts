@@ -26,7 +26,10 @@ export class LexiconError extends Error {
 /** The words of `text`, case-folded, in order (see the file header). */
 export function lexiconWords(text: string): string[] {
   const out: string[] = [];
-  for (const m of text.toLowerCase().replace(/’/g, "'").matchAll(/[\p{L}\p{N}']+/gu)) {
+  for (const m of text
+    .toLowerCase()
+    .replace(/’/g, "'")
+    .matchAll(/[\p{L}\p{N}']+/gu)) {
     const w = m[0].replace(/^'+|'+$/g, '');
     if (w.length > 0) out.push(w);
   }

@@ -34,8 +34,9 @@ export async function runEval(ctx: SectionContext, e: EvalConfig): Promise<RunSu
     const result: Record<string, unknown> = {};
     const finish = (status: 'done' | 'cancelled', headline: string) => {
       const detail =
-        [abTable(result), steeringGenerationsText(result), projectionTable(result), scoreTable(result), generationsText(result)].filter((x) => x !== undefined).join('\n\n') ||
-        undefined;
+        [abTable(result), steeringGenerationsText(result), projectionTable(result), scoreTable(result), generationsText(result)]
+          .filter((x) => x !== undefined)
+          .join('\n\n') || undefined;
       return folder.finish(status, headline, { metrics, result, ...(detail ? { detail } : {}) });
     };
     try {

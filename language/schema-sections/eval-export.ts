@@ -220,7 +220,7 @@ const GENERATE_KEYS: readonly KeySpec[] = [
   {
     name: 'score',
     type: { kind: 'block', keys: SCORE_KEYS },
-    doc: "Score every continuation (the generated text, not its prompt) with a word lexicon: the score is the sum of the weights of its words (case-folded, whole words: a word is a run of letters, digits and inner apostrophes). Per model: the mean score and the share of continuations scoring above 0 and below 0, with Wilson 95% intervals; with `tuned`, the change tuned − base of the mean with a paired bootstrap 95% interval over prompts (1000 resamples, seed 42). In result.json (`score`), the metrics (`scoreBase`, `scoreTuned`, `scoreDelta`, ...) and the inline result.",
+    doc: 'Score every continuation (the generated text, not its prompt) with a word lexicon: the score is the sum of the weights of its words (case-folded, whole words: a word is a run of letters, digits and inner apostrophes). Per model: the mean score and the share of continuations scoring above 0 and below 0, with Wilson 95% intervals; with `tuned`, the change tuned − base of the mean with a paired bootstrap 95% interval over prompts (1000 resamples, seed 42). In result.json (`score`), the metrics (`scoreBase`, `scoreTuned`, `scoreDelta`, ...) and the inline result.',
     example: 'score { lexicon "data/mood-lexicon.txt" }',
   },
 ];

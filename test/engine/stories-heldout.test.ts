@@ -15,9 +15,7 @@ const data = (f: string) => fs.readFileSync(path.join(REPO_ROOT, 'examples', 'da
 const tuningWords = new Set([...lexiconWords(data('stories-mood.csv')), ...lexiconWords(data('stories-sad.csv'))]);
 
 /** Words the held-out openings may share with the tuning data: function words and the sad words of the endings. */
-const SHARED_OK = new Set(
-  'a and did he her his in it not of on she the to very was could felt sad cry want label statement 0 1'.split(' '),
-);
+const SHARED_OK = new Set('a and did he her his in it not of on she the to very was could felt sad cry want label statement 0 1'.split(' '));
 
 describe('stories held-out openings', () => {
   it('the committed CSV is what the seeded script writes: at least 100 distinct openings, all label 0', () => {

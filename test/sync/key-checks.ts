@@ -210,10 +210,15 @@ export const KEY_CHECKS: Readonly<Record<string, KeyCheck>> = {
     section: 'check',
     value: '"lexicon2.txt"',
     expect: (a, b, compare) => {
-      const scores = (o: Outcome) => (run(o, compare).result?.['score'] as { base: { scores: number[] }; tuned: { scores: number[] } }) ?? assert.fail('no score');
+      const scores = (o: Outcome) =>
+        (run(o, compare).result?.['score'] as { base: { scores: number[] }; tuned: { scores: number[] } }) ?? assert.fail('no score');
       assert.notDeepEqual([scores(b).base.scores, scores(b).tuned.scores], [scores(a).base.scores, scores(a).tuned.scores], 'other words, other scores');
       assert.deepEqual(run(b, compare).result?.['generate'], run(a, compare).result?.['generate'], 'the same generations (greedy: deterministic)');
-      assert.match(String(run(b, compare).headline), /score [+-]\d+\.\d\d → [+-]\d+\.\d\d \(change .*95% CI/, 'the headline (the inline result) shows the score');
+      assert.match(
+        String(run(b, compare).headline),
+        /score [+-]\d+\.\d\d → [+-]\d+\.\d\d \(change .*95% CI/,
+        'the headline (the inline result) shows the score',
+      );
       assert.match(String(run(b, compare).detail), /\| score > 0 \|/, 'the detail (the hover) has the score table');
     },
   },

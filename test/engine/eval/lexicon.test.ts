@@ -8,11 +8,21 @@ import * as assert from 'node:assert/strict';
 import { LexiconError, lexiconWords, parseLexicon, scoreText } from '../../../engine/eval/lexicon';
 import { scoreGenerations, scoreHeadline, scoreMetrics, scoreTable } from '../../../job/sections/eval-score';
 
-const LEX = parseLexicon('# mood\nhappy 1\nsmiled 1\nsad -1\ncried -1\n\ndidn\'t -0.5  # a comment\nLOVE 2\n', 'lex.txt');
+const LEX = parseLexicon("# mood\nhappy 1\nsmiled 1\nsad -1\ncried -1\n\ndidn't -0.5  # a comment\nLOVE 2\n", 'lex.txt');
 
 describe('lexicon score', () => {
   it('splits case-folded words on word boundaries, keeping inner apostrophes', () => {
-    assert.deepEqual(lexiconWords("Happy! Lily's dog didn’t cry... 'sad' un-happy 2nd"), ['happy', "lily's", 'dog', "didn't", 'cry', 'sad', 'un', 'happy', '2nd']);
+    assert.deepEqual(lexiconWords("Happy! Lily's dog didn’t cry... 'sad' un-happy 2nd"), [
+      'happy',
+      "lily's",
+      'dog',
+      "didn't",
+      'cry',
+      'sad',
+      'un',
+      'happy',
+      '2nd',
+    ]);
   });
 
   it('scores texts as the sum of word weights, by hand', () => {
@@ -25,7 +35,11 @@ describe('lexicon score', () => {
   });
 
   it('names the file, line and fix of a bad entry', () => {
-    const bad = (text: string, re: RegExp) => assert.throws(() => parseLexicon(text, 'm.txt'), (e: Error) => e instanceof LexiconError && re.test(e.message));
+    const bad = (text: string, re: RegExp) =>
+      assert.throws(
+        () => parseLexicon(text, 'm.txt'),
+        (e: Error) => e instanceof LexiconError && re.test(e.message),
+      );
     bad('happy 1\nsad\n', /^m\.txt:2: "sad" is not an entry: write one entry per line as WORD WEIGHT/);
     bad('happy one\n', /^m\.txt:1: weight "one" is not a number/);
     bad('happy 1\n\nice-cream 1\n', /^m\.txt:3: "ice-cream" is not one word/);
