@@ -4,6 +4,7 @@
  * failure. Errors of other types are `internal`; input errors are found before a job starts (diagnostics).
  */
 import { BackendError } from '../engine/backend';
+import { LexiconError } from '../engine/eval/lexicon';
 import { CancelledError } from '../engine/util/cancel';
 import { NumericsError } from '../engine/util/numerics';
 import type { JobFailed } from '../protocol/job';
@@ -20,5 +21,7 @@ export function failureKind(e: unknown): JobFailed['kind'] {
   if (e instanceof CheckpointError) return 'input';
   // A Hub model that cannot be had: access refused, not found, offline and not cached, a corrupt download.
   if (e instanceof HubError) return 'input';
+  // A `generate.score.lexicon` file with a malformed line (its message names the file and line).
+  if (e instanceof LexiconError) return 'input';
   return 'internal';
 }

@@ -306,7 +306,12 @@ export function buildRunConfig(a: AnalysisCore): RunConfig {
       : undefined;
     const g = v.block('generate');
     const generate: GenerateEvalConfig | undefined = v.has('generate')
-      ? { prompts: optionalStr(g, 'prompts'), limit: g.number('limit'), maxNewTokens: g.number('max_new_tokens') }
+      ? {
+          prompts: optionalStr(g, 'prompts'),
+          limit: g.number('limit'),
+          maxNewTokens: g.number('max_new_tokens'),
+          score: g.has('score') ? { lexicon: path(g.block('score').str('lexicon')) } : undefined,
+        }
       : undefined;
     evals[s.name] = {
       name: s.name,

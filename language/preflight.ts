@@ -120,13 +120,13 @@ function checkPromptSet(c: Checker, p: SectionInfo): void {
   if (!head.hasRows) report(c, dataSpan, `${file} has a header but no rows; add statements, one per line after the header (e.g. \`Water is wet.,1\`)`);
 }
 
-function checkTextData(c: Checker, s: SectionInfo, values: BlockValues, key: string): void {
+function checkTextData(c: Checker, s: SectionInfo, values: BlockValues, key: string, what = 'a text file with the text to score'): void {
   const raw = values.str(key);
   const file = raw !== undefined ? c.a.resolvePath(raw) : undefined;
   if (file === undefined) return;
   const probe = c.env.probe(file);
   if (probe.kind === 'file' && probe.size === 0) {
-    report(c, valueSpan(values, key, s.headerSpan), `${file} is empty; point \`${key}\` at a text file with the text to score`);
+    report(c, valueSpan(values, key, s.headerSpan), `${file} is empty; point \`${key}\` at ${what}`);
   }
 }
 
@@ -223,6 +223,8 @@ export function checkPreflight(a: AnalysisCore, sink: Sink, only?: (s: SectionIn
     const m = a.modelOf(s);
     if (m !== undefined) models.add(m);
     if (s.kind === 'eval' && s.values.has('perplexity')) checkTextData(c, s, s.values.block('perplexity'), 'data');
+    if (s.kind === 'eval' && s.values.block('generate').has('score'))
+      checkTextData(c, s, s.values.block('generate').block('score'), 'lexicon', 'a lexicon file (one `WORD WEIGHT` entry per line, e.g. `happy 1`)');
   }
   if (only === undefined) {
     for (const p of a.sectionsOf('prompts')) prompts.add(p.name);

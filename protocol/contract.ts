@@ -332,6 +332,13 @@ export interface GenerateEvalConfig {
   readonly prompts: string | undefined;
   readonly limit: number;
   readonly maxNewTokens: number;
+  /** Score each continuation with a word lexicon (job/sections/eval-score.ts); undefined = no score. */
+  readonly score: GenerateScoreConfig | undefined;
+}
+
+export interface GenerateScoreConfig {
+  /** Absolute path of the lexicon file (`WORD WEIGHT` per line). */
+  readonly lexicon: string;
 }
 
 export interface EvalConfig {

@@ -16,6 +16,7 @@ import { readRows, renderTarget } from '../prompting';
 import { abTable, generationsText, projectionTable, steeringGenerationsText, steeringLabel } from '../tables';
 import { projectionEval } from './eval-projection';
 import { changeText, fewUnitsNote, perplexityChange, preparePerplexity, type PerplexityText } from './eval-perplexity';
+import { readLexicon, scoreGenerations, scoreHeadline, scoreMetrics, scoreTable } from './eval-score';
 import { abSet, steeringEval, type AbSet } from './eval-steering';
 import { greedy } from './search';
 
@@ -27,13 +28,16 @@ export async function runEval(ctx: SectionContext, e: EvalConfig): Promise<RunSu
     const tuned = e.tuned !== undefined ? ctx.tuned.get(e.tuned) : undefined;
     if (e.tuned !== undefined && !tuned) throw new Error(`eval ${e.name}: run tune ${e.tuned} first (select both sections)`);
     const withTuned = <T>(fn: () => Promise<T>): Promise<T> => withWeights(s.model, tuned?.weights, fn);
+    // Read before any compute, so a malformed lexicon fails the eval at once.
+    const lexicon = e.generate?.score ? readLexicon(e.generate.score.lexicon) : undefined;
     const parts: string[] = [];
     const metrics: Record<string, number> = {};
     const result: Record<string, unknown> = {};
     const finish = (status: 'done' | 'cancelled', headline: string) => {
       const detail =
-        [abTable(result), steeringGenerationsText(result), projectionTable(result), generationsText(result)].filter((x) => x !== undefined).join('\n\n') ||
-        undefined;
+        [abTable(result), steeringGenerationsText(result), projectionTable(result), scoreTable(result), generationsText(result)]
+          .filter((x) => x !== undefined)
+          .join('\n\n') || undefined;
       return folder.finish(status, headline, { metrics, result, ...(detail ? { detail } : {}) });
     };
     try {
@@ -127,6 +131,12 @@ export async function runEval(ctx: SectionContext, e: EvalConfig): Promise<RunSu
         const after = tuned ? await withTuned(run) : undefined;
         result['generate'] = texts.map((prompt, i) => ({ prompt, base: base[i], ...(after ? { tuned: after[i] } : {}) }));
         parts.push(`${texts.length} greedy generations`);
+        if (g.score && lexicon) {
+          const r = scoreGenerations(g.score.lexicon, lexicon, base, after);
+          result['score'] = r;
+          Object.assign(metrics, scoreMetrics(r));
+          parts.push(scoreHeadline(r));
+        }
       }
     } catch (err) {
       // A cancel keeps what finished: the parts measured so far are the folder's result, marked cancelled.

@@ -213,6 +213,16 @@ const PROJECTION_KEYS: readonly KeySpec[] = [
   { name: 'limit', type: { kind: 'int', min: 1 }, defaultDoc: 'every prompt', doc: 'Read at most N prompts.', example: 'limit 100' },
 ];
 
+const SCORE_KEYS: readonly KeySpec[] = [
+  {
+    name: 'lexicon',
+    type: { kind: 'path', target: 'file', extensions: ['.txt'] },
+    required: true,
+    doc: 'Lexicon file, relative to this file: one `WORD WEIGHT` entry per line (`happy 1`, `sad -1`), `#` comments. Each occurrence of a listed word in a continuation adds its weight; a malformed line or a word listed twice fails the eval, naming the file and line.',
+    example: 'lexicon "data/mood-lexicon.txt"',
+  },
+];
+
 const GENERATE_KEYS: readonly KeySpec[] = [
   {
     name: 'prompts',
@@ -228,6 +238,12 @@ const GENERATE_KEYS: readonly KeySpec[] = [
     default: '32',
     doc: 'Greedy tokens generated per prompt (stops early at end of text).',
     example: 'max_new_tokens 32',
+  },
+  {
+    name: 'score',
+    type: { kind: 'block', keys: SCORE_KEYS },
+    doc: 'Score every continuation (the generated text, not its prompt) with a word lexicon: the score is the sum of the weights of its words (case-folded, whole words: a word is a run of letters, digits and inner apostrophes). Per model: the mean score and the share of continuations scoring above 0 and below 0, with Wilson 95% intervals; with `tuned`, the change tuned − base of the mean with a paired bootstrap 95% interval over prompts (1000 resamples, seed 42). In result.json (`score`), the metrics (`scoreBase`, `scoreTuned`, `scoreDelta`, ...) and the inline result.',
+    example: 'score { lexicon "data/mood-lexicon.txt" }',
   },
 ];
 

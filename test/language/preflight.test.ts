@@ -213,6 +213,13 @@ describe('checks before compute, as diagnostics', () => {
     );
   });
 
+  it('an empty lexicon: on `lexicon` of `generate.score`', () => {
+    expectAt(
+      doc({ extra: 'eval e {\n  generate {\n    prompts train\n    score { lexicon ⟦"empty.txt"⟧ }\n  }\n}\n' }),
+      /empty\.txt is empty; point `lexicon` at a lexicon file \(one `WORD WEIGHT` entry per line/,
+    );
+  });
+
   const stories = path.join(sharedData, 'llama2c-stories260K');
   it(
     'a llama2.c checkpoint without a tokenizer next to it: on `path`; with tok512.bin beside it, none',

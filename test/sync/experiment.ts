@@ -162,7 +162,7 @@ export function baseExperiment(): Experiment {
           ab: { holdout: 'true' },
           steering: { direction: 'honesty', layers: '[1, 2]', multipliers: '[2]' },
           projection_cosine: { limit: '8' },
-          generate: { limit: '2', max_new_tokens: '4' },
+          generate: { limit: '2', max_new_tokens: '4', score: { lexicon: '"lexicon.txt"' } },
         },
       },
       { kind: 'compare', name: 'table', body: { evals: '[check]' } },
@@ -263,6 +263,9 @@ export async function runExperiment(x: Experiment, sections: string[]): Promise<
   // text.txt has CRLF line endings (perplexity.newlines has something to do); text2.txt is another text.
   fs.writeFileSync(path.join(dir, 'text.txt'), fs.readFileSync(path.join(data, 'heldout.txt'), 'utf8').slice(0, 2000).replace(/\r?\n/g, '\r\n'));
   fs.writeFileSync(path.join(dir, 'text2.txt'), fs.readFileSync(path.join(data, 'heldout-honest.txt'), 'utf8').slice(0, 2000));
+  // lexicon.txt and lexicon2.txt: word lexicons of generate.score (the second weighs common words).
+  fs.writeFileSync(path.join(dir, 'lexicon.txt'), 'true 1\nfalse -1\n');
+  fs.writeFileSync(path.join(dir, 'lexicon2.txt'), 'the 1\na 1\nis 2\nof -1\nand 1\nnot -1\n');
   const text = experimentText(x);
   const file = path.join(dir, 'exp.rtune');
   fs.writeFileSync(file, text);

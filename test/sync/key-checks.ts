@@ -288,6 +288,22 @@ export const KEY_CHECKS: Readonly<Record<string, KeyCheck>> = {
   'eval.generate.prompts': { section: 'check', value: 'other' },
   'eval.generate.limit': { section: 'check', value: '1' },
   'eval.generate.max_new_tokens': { section: 'check', value: '2' },
+  'eval.generate.score.lexicon': {
+    section: 'check',
+    value: '"lexicon2.txt"',
+    expect: (a, b, compare) => {
+      const scores = (o: Outcome) =>
+        (run(o, compare).result?.['score'] as { base: { scores: number[] }; tuned: { scores: number[] } }) ?? assert.fail('no score');
+      assert.notDeepEqual([scores(b).base.scores, scores(b).tuned.scores], [scores(a).base.scores, scores(a).tuned.scores], 'other words, other scores');
+      assert.deepEqual(run(b, compare).result?.['generate'], run(a, compare).result?.['generate'], 'the same generations (greedy: deterministic)');
+      assert.match(
+        String(run(b, compare).headline),
+        /score [+-]\d+\.\d\d → [+-]\d+\.\d\d \(change .*95% CI/,
+        'the headline (the inline result) shows the score',
+      );
+      assert.match(String(run(b, compare).detail), /\| score > 0 \|/, 'the detail (the hover) has the score table');
+    },
+  },
   'eval.output': { section: 'plain', value: '"out/eval"' },
   'compare.evals': {
     section: 'table',
