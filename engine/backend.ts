@@ -14,6 +14,7 @@
 import * as tf from '@tensorflow/tfjs';
 import * as os from 'node:os';
 import type { BackendInfo } from '../protocol/job';
+import { enableNativeMatmul } from './native-matmul';
 import { withWasmThreads } from './wasm-threads';
 import { describeAdapter, requestWebgpuAdapter, startWebgpu, takeWebgpuErrors, type DeviceMessageSink } from './webgpu';
 
@@ -38,6 +39,11 @@ export interface BackendOptions {
   onDeviceMessage?: DeviceMessageSink;
   /** Dawn toggles passed to the webgpu package's `create`. Default none. */
   dawnFlags?: readonly string[];
+  /**
+   * On wasm, compute matmuls with the native BLAS addon (native-matmul.ts) when it is built, with as many BLAS
+   * threads as wasm threads. Default true; false keeps the wasm kernels.
+   */
+  nativeMatmul?: boolean;
 }
 
 let current: BackendInfo | undefined;
@@ -119,7 +125,7 @@ function mib(bytes: number): string {
   return `${(bytes / 2 ** 20).toFixed(0)} MiB`;
 }
 
-async function tryWasm(notes: string[], want: number): Promise<BackendInfo | undefined> {
+async function tryWasm(notes: string[], want: number, native: boolean): Promise<BackendInfo | undefined> {
   try {
     // eslint-disable-next-line @typescript-eslint/no-require-imports
     const wasm = require('@tensorflow/tfjs-backend-wasm') as { setThreadsCount(n: number): void; getThreadsCount(): number };
@@ -142,7 +148,15 @@ async function tryWasm(notes: string[], want: number): Promise<BackendInfo | und
     await tf.ready();
     const simd = (await tf.env().getAsync('WASM_HAS_SIMD_SUPPORT')) === true;
     const n = wasm.getThreadsCount();
-    return { backend: 'wasm', device: `CPU (wasm${simd ? ' simd' : ''}, ${n} thread${n === 1 ? '' : 's'})`, threads: n, notes };
+    let matmul = '';
+    if (native) {
+      const s = enableNativeMatmul(n);
+      if (s.active) {
+        matmul = ', native BLAS matmul';
+        notes.push(`wasm: matmuls on the native BLAS addon, ${n} thread${n === 1 ? '' : 's'} (${s.blas ?? ''})`);
+      } else notes.push(`wasm: matmuls on wasm, the native BLAS addon is off: ${s.reason ?? ''}`);
+    }
+    return { backend: 'wasm', device: `CPU (wasm${simd ? ' simd' : ''}, ${n} thread${n === 1 ? '' : 's'}${matmul})`, threads: n, notes };
   } catch (e) {
     notes.push(`wasm: failed to initialise (${errorText(e)})`);
     return undefined;
@@ -175,7 +189,7 @@ export async function initBackend(pref: BackendPreference = 'auto', opts: Backen
         continue;
       }
       info = await tryWebgpu(notes, opts, pref === 'auto');
-    } else if (name === 'wasm') info = await tryWasm(notes, opts.threads ?? 1);
+    } else if (name === 'wasm') info = await tryWasm(notes, opts.threads ?? 1, opts.nativeMatmul !== false);
     else info = await tryCpu(notes);
     if (info) {
       current = info;

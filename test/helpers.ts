@@ -23,11 +23,13 @@ export function missingShared(...parts: string[]): string | false {
 
 /**
  * Tests run on wasm by default (the offline default backend); RTUNE_TEST_BACKEND=cpu|webgpu|tensorflow overrides,
- * RTUNE_WASM_THREADS sets wasm threads (default 1).
+ * RTUNE_WASM_THREADS sets wasm threads (default 1), RTUNE_NATIVE_BLAS=0 keeps wasm's own matmuls where the native
+ * BLAS addon is built (by default tests use it when it is).
  */
 export function testBackend(): Promise<BackendInfo> {
   return initBackend((process.env['RTUNE_TEST_BACKEND'] as BackendPreference | undefined) ?? 'wasm', {
     threads: Number(process.env['RTUNE_WASM_THREADS'] ?? 1),
+    nativeMatmul: process.env['RTUNE_NATIVE_BLAS'] !== '0',
   });
 }
 

@@ -32,6 +32,19 @@ export function attentionBias(mask: number[][], past: number, seqLen: number, wi
 export interface RopeTables {
   cos: tf.Tensor4D;
   sin: tf.Tensor4D;
+  /** rotate_half as a signed permutation matrix [R, R]: rotate_half(x) = x @ rot, exact (each output is ±one input). */
+  rot: tf.Tensor2D;
+}
+
+/** rot[j + R/2][j] = -1 and rot[j][j + R/2] = 1: x @ rot = concat(-x2, x1). */
+function rotateHalfMatrix(r: number): tf.Tensor2D {
+  const half = r / 2;
+  const m = new Float32Array(r * r);
+  for (let j = 0; j < half; j++) {
+    m[(j + half) * r + j] = -1;
+    m[j * r + j + half] = 1;
+  }
+  return tf.tensor2d(m, [r, r]);
 }
 
 /** cos/sin tables [B, 1, T, R] for positions `pos` [B][T] and inverse frequencies `inv` (length R/2, R the rotary dim), times `scale` (longrope). */
@@ -57,7 +70,7 @@ export function ropeTables(inv: Float64Array, rotaryDim: number, pos: number[][]
       }
     }
   }
-  return { cos: tf.tensor4d(cos, [B, 1, T, headDim]), sin: tf.tensor4d(sin, [B, 1, T, headDim]) };
+  return { cos: tf.tensor4d(cos, [B, 1, T, headDim]), sin: tf.tensor4d(sin, [B, 1, T, headDim]), rot: rotateHalfMatrix(headDim) };
 }
 
 /** HF rotate_half RoPE on x [B, H, T, D]; with tables narrower than D (partial rotary) the rest passes through. */
@@ -68,9 +81,9 @@ export function applyRope(x: tf.Tensor, r: RopeTables): tf.Tensor4D {
     const [rot, pass] = tf.split(x, [R, D - R], -1) as [tf.Tensor, tf.Tensor];
     return tf.concat([applyRope(rot, r), pass], -1) as tf.Tensor4D;
   }
-  const half = D / 2;
-  const [x1, x2] = tf.split(x, [half, half], -1) as [tf.Tensor, tf.Tensor];
-  const rotated = tf.concat([tf.neg(x2), x1], -1);
+  // rotate_half as one 2-D matmul with a signed permutation: split/concat/neg on the last axis (and their
+  // gradients) are slow strided copies on wasm, a [N, D] x [D, D] matmul is not, and the result is the same bits.
+  const rotated = tf.reshape(tf.matMul(tf.reshape(x, [-1, D]), r.rot), x.shape);
   return tf.add(tf.mul(x, r.cos), tf.mul(rotated, r.sin)) as tf.Tensor4D;
 }
 

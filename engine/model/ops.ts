@@ -98,7 +98,8 @@ const GELU_C = Math.sqrt(2 / Math.PI);
 
 /** GPT-2's gelu_new: the tanh approximation. */
 export function geluNew(x: tf.Tensor): tf.Tensor {
-  const inner = tf.mul(tf.add(x, tf.mul(tf.pow(x, 3), 0.044715)), GELU_C);
+  // x·x·x rather than pow(x, 3): wasm's Pow is slow and its gradient also computes the exponent's (log x).
+  const inner = tf.mul(tf.add(x, tf.mul(tf.mul(tf.square(x), x), 0.044715)), GELU_C);
   return tf.mul(tf.mul(x, 0.5), tf.add(tf.tanh(inner), 1));
 }
 

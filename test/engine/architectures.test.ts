@@ -22,7 +22,17 @@ import { disposeCache, forward } from '../../engine/model/forward';
 import { referenceLogits } from '../reference/transformer64';
 import { checkGradients, logitsDiff, randomIds, randomWeightsModel, weights64 } from '../reference/parity';
 import { maxRelDiff, testBackend } from '../helpers';
+import { nativeMatmulActive } from '../../engine/native-matmul';
 import { Rng } from '../../engine/util/random';
+
+/**
+ * One decoded row against the same row of a 7-row forward. wasm (XNNPACK) computes a row the same whatever the row
+ * count: 0 difference, 1e-4 allowed. A BLAS picks kernels by shape, so one row and seven rows sum in different
+ * orders: up to 1.9e-4 measured (OpenBLAS 0.3.21, near-zero logits under the 1e-3 floor), 5e-4 allowed.
+ */
+function cacheTolerance(): number {
+  return nativeMatmulActive() ? 5e-4 : 1e-4;
+}
 
 export const ARCH_CONFIGS: Record<string, Record<string, unknown>> = {
   // head_dim 6 ≠ hidden / heads = 4: q_norm and k_norm are over head_dim.
@@ -159,7 +169,7 @@ describe('Qwen3, Phi-3, Gemma 2 and Gemma 3 match the float64 reference', () => 
             const r = forward(model, [[ids[t] as number]], { cache, returnCache: true, logits: 'last' });
             return { logits: r.logits as tf.Tensor3D, keys: r.cache?.keys ?? [], values: r.cache?.values ?? [] };
           });
-          assert.ok(maxRelDiff(await step.logits.data(), fullData[0]?.[t] ?? []) < 1e-4, `position ${t}`);
+          assert.ok(maxRelDiff(await step.logits.data(), fullData[0]?.[t] ?? []) < cacheTolerance(), `position ${t}`);
           disposeCache(cache);
           cache = { keys: step.keys, values: step.values, length: t + 1 };
           step.logits.dispose();
