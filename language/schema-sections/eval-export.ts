@@ -52,12 +52,12 @@ const PERPLEXITY_KEYS: readonly KeySpec[] = [
       kind: 'enum',
       values: enumValues(BOOTSTRAP_UNITS, {
         documents:
-          'Resample whole documents: runs of lines between blank lines (a blank line holds only whitespace), or one document per line when the text has no blank line. Documents are tokenized one by one (the same tokens as the whole text for byte-level BPE; the log says when not). The honest unit when documents are independent samples.',
+          'Resample whole documents: runs of lines between blank lines (a blank line holds only whitespace), or one document per line when the text has no blank line. Documents are tokenized one by one: the same tokens as the whole text for byte-level BPE (GPT-2), but not for SentencePiece-style tokenizers that prefix every text with "▁" (Llama, the demo model), whose perplexity then scores a slightly different token stream (the log says when). The honest unit when documents are independent samples.',
         windows:
-          'Resample the non-overlapping scored spans of the strided windows (`stride` tokens each). Adjacent windows of one running text are still correlated, so this interval can be too narrow; and a short text has few windows.',
+          'Resample the non-overlapping scored spans of the strided windows (`stride` tokens each) of the whole-text tokenization, so the perplexity is the standard one. Adjacent windows of one running text are still correlated, so this interval can be somewhat too narrow (far less than resampling tokens); and a short text has few windows.',
       }),
     },
-    default: 'documents',
+    default: 'windows',
     doc: 'What the paired bootstrap resamples. Per-token NLLs are correlated within a passage, so resampling single tokens gives intervals that are too narrow; whole units keep that dependence inside each draw. The result records the unit and how many there were (`perplexity.comparison.unit`, `units`); fewer than 10 units gives a warning, fewer than 2 no interval.',
     example: 'bootstrap_unit documents',
   },

@@ -146,7 +146,7 @@ describe('rtune CLI', () => {
     assert.equal(modelDevice(r.stdout), 'CPU (pure JavaScript)');
     r = rtuneWith({ RTUNE_BACKEND: 'cpu' }, 'run', file, 'honesty', '--backend', 'wasm', '--threads', '1', '--json');
     assert.equal(r.code, 0, r.stderr);
-    assert.match(modelDevice(r.stdout) ?? '', /^CPU \(wasm.*, 1 thread\)$/);
+    assert.match(modelDevice(r.stdout) ?? '', /^CPU \(wasm.*, 1 thread(, native BLAS matmul)?\)$/);
     r = rtune('run', file, '--backend', 'quantum');
     assert.equal(r.code, 2);
     assert.match(r.stderr, /--backend must be auto or one of tensorflow, webgpu, wasm, cpu, found "quantum"/);

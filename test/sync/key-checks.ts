@@ -236,12 +236,12 @@ export const KEY_CHECKS: Readonly<Record<string, KeyCheck>> = {
   },
   'eval.perplexity.bootstrap_unit': {
     section: 'check',
-    value: 'windows',
+    value: 'documents',
     expect: (a, b, c) => {
       const cmp = (o: Outcome) =>
         (run(o, c).result?.['perplexity'] as { comparison: { unit: string; units: number; deltaPct: number; ciPct: number[] } }).comparison;
-      assert.equal(cmp(a).unit, 'documents');
-      assert.equal(cmp(b).unit, 'windows');
+      assert.equal(cmp(a).unit, 'windows');
+      assert.equal(cmp(b).unit, 'documents');
       assert.notEqual(cmp(a).units, cmp(b).units, 'documents and windows are different units');
       assert.notDeepEqual(cmp(a).ciPct, cmp(b).ciPct, 'a different unit gives a different interval');
     },
