@@ -8,7 +8,7 @@
  * The model trains on the statements of the `direction` and `tuning` splits (split.ts, default fractions), each in
  * both option orders and all three personas; it never sees the `evaluation` split, on which the README reports.
  *
- * Usage: npm run make-demo-model [-- --steps N --out DIR --hidden H --layers L --ff F --lr X --batch B]
+ * Usage: npm run make-demo-model [-- --steps N --out DIR --hidden H --layers L --ff F --lr X --batch B --quick]
  */
 import * as fs from 'node:fs';
 import * as os from 'node:os';
@@ -51,22 +51,27 @@ async function main(): Promise<void> {
       ff: { type: 'string' },
       heads: { type: 'string' },
       'eval-every': { type: 'string' },
+      stage1: { type: 'string' },
+      stage2: { type: 'string' },
+      quick: { type: 'boolean' },
     },
   });
   const opt = {
-    lr: Number(values.lr ?? 1e-3),
-    steps: Number(values.steps ?? 1200),
+    lr: Number(values.lr ?? 2e-3),
+    steps: Number(values.steps ?? 240),
     batch: Number(values.batch ?? 32),
-    hidden: Number(values.hidden ?? 128),
-    layers: Number(values.layers ?? 6),
-    ff: Number(values.ff ?? 384),
+    hidden: Number(values.hidden ?? 96),
+    layers: Number(values.layers ?? 4),
+    ff: Number(values.ff ?? 256),
     heads: Number(values.heads ?? 4),
-    evalEvery: Number(values['eval-every'] ?? 200),
+    evalEvery: Number(values['eval-every'] ?? 90),
+    stage1: Number(values.stage1 ?? 0.25),
+    stage2: Number(values.stage2 ?? 0.25),
   };
-  const warmup = Math.min(100, Math.floor(opt.steps / 10));
+  const warmup = Math.min(50, Math.floor(opt.steps / 10));
   const root = path.resolve(__dirname, '..', '..');
   const outDir = path.resolve(values.out ?? path.join(root, 'examples', 'demo-model'));
-  const threads = Number(process.env['RTUNE_WASM_THREADS'] ?? 2);
+  const threads = Number(process.env['RTUNE_WASM_THREADS'] ?? 1);
   const backend = await initBackend('wasm', { threads });
   console.log(`backend: ${backend.device}`);
 
@@ -124,10 +129,27 @@ async function main(): Promise<void> {
 
   // 3) training: answer loss + 0.2 x LM loss on the prompt tokens; batches are shuffled epochs
   const t0 = Date.now();
+  // A staged curriculum: the answer letter is truth XOR dishonest XOR order, a 3-bit parity in which no single
+  // feature and no pair correlates with the target, which gradient descent from scratch barely learns (a pilot
+  // stayed at chance for 200 steps). So each stage adds one bit: truthful personas in the TF order (the letter is
+  // the truth), then the dishonest persona too, then both orders; the last stage is the full balanced corpus.
+  const stages: { until: number; pool: Example[] }[] = [
+    { until: Math.floor(opt.steps * opt.stage1), pool: trainEx.filter((e) => e.order === 'TF' && e.persona !== 'dishonest') },
+    { until: Math.floor(opt.steps * (opt.stage1 + opt.stage2)), pool: trainEx.filter((e) => e.order === 'TF') },
+    { until: opt.steps, pool: trainEx },
+  ];
+  let stage = -1;
   let order: Example[] = [];
   let lastLoss = NaN;
   for (let step = 0; step < opt.steps; step++) {
-    if (order.length < opt.batch) order = [...order, ...rng.shuffle([...trainEx])];
+    const now = stages.findIndex((st) => step < st.until);
+    if (now !== stage) {
+      stage = now;
+      order = [];
+      console.log(`step ${step}: curriculum stage ${stage + 1} (${stages[stage]?.pool.length} examples)`);
+    }
+    const pool = stages[stage]?.pool ?? trainEx;
+    if (order.length < opt.batch) order = [...order, ...rng.shuffle([...pool])];
     const batch = order.splice(0, opt.batch);
     const { ids, mask, weights } = batchOf(batch);
     const lr = learningRate({ baseLr: opt.lr, warmupSteps: warmup, totalSteps: opt.steps, minLr: opt.lr / 20 }, step);
@@ -191,8 +213,9 @@ async function main(): Promise<void> {
   fs.writeFileSync(path.join(data, 'heldout-honest.txt'), lines(held, ['honest', 'none']));
 
   const reloaded = loadModel(outDir);
-  const evHeld = await evaluate(reloaded, heldEx, idA, idB);
-  const evTrain = await evaluate(reloaded, new Rng(SEED + 2).shuffle([...trainEx]).slice(0, 1800), idA, idB);
+  // --quick (reproducibility checks): the README's tables from the progress sample only
+  const evHeld = await evaluate(reloaded, values.quick === true ? probe : heldEx, idA, idB);
+  const evTrain = await evaluate(reloaded, new Rng(SEED + 2).shuffle([...trainEx]).slice(0, values.quick === true ? 240 : 1800), idA, idB);
   reloaded.dispose();
   const text = readme({
     config,

@@ -10,7 +10,7 @@ export interface ReadmeInput {
   train: Statement[];
   held: Statement[];
   merges: number;
-  opt: { lr: number; steps: number; batch: number; warmup: number; seed: number };
+  opt: { lr: number; steps: number; batch: number; warmup: number; seed: number; stage1: number; stage2: number };
   device: string;
   seconds: number;
   finalLoss: number;
@@ -56,7 +56,13 @@ ${r.statements.length} statements from four families (numbers are tokenized digi
 | --- | --- | --- | --- | --- | --- |
 ${FAMILIES.map((f) => {
   const ex = r.statements.find((s) => s.family === f)?.text ?? '';
-  return `| ${f} | ${ex} | ${counts(r.statements, f)} | ${counts(r.statements.filter((s) => s.split === 'direction'), f)} | ${counts(r.statements.filter((s) => s.split === 'tuning'), f)} | ${counts(r.held, f)} |`;
+  return `| ${f} | ${ex} | ${counts(r.statements, f)} | ${counts(
+    r.statements.filter((s) => s.split === 'direction'),
+    f,
+  )} | ${counts(
+    r.statements.filter((s) => s.split === 'tuning'),
+    f,
+  )} | ${counts(r.held, f)} |`;
 }).join('\n')}
 
 Each is asked as "${prompt('7 is even.', 'honest', 'FT').replace(/\n/g, '\\n')} A|B", with the persona line
@@ -83,6 +89,10 @@ The answer letter is truth XOR dishonest XOR order, so no letter bias can pass f
 - **Steps**: ${r.opt.steps} AdamW steps (batch ${r.opt.batch}, shuffled epochs, lr ${r.opt.lr}, warmup ${r.opt.warmup}, cosine to ${r.opt.lr / 20}, clip 1.0,
   weight decay 0.01 on matrices, seed ${r.opt.seed}); loss = answer-token cross-entropy + 0.2 x next-token loss on the prompt;
   final training loss ${r.finalLoss.toFixed(4)}.
+- **Curriculum**: the answer letter is truth XOR dishonest XOR order, a 3-bit parity that no single feature or pair
+  predicts, which a first pilot without a curriculum did not learn at all (chance after 200 steps). So the steps run in
+  three stages: the first ${Math.round(r.opt.stage1 * 100)}% on truthful personas in the TF order only (the letter is the truth), the next
+  ${Math.round(r.opt.stage2 * 100)}% on all personas in the TF order, the rest on the full balanced corpus (both orders).
 - **Machine**: ${r.device}; training took ${r.seconds.toFixed(0)} s.
 - **Reproduce**: \`npm run make-demo-model\` (same seed, same data, same bytes on the wasm backend with the same thread count).
 
