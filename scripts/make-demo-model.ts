@@ -58,15 +58,15 @@ async function main(): Promise<void> {
   });
   const opt = {
     lr: Number(values.lr ?? 2e-3),
-    steps: Number(values.steps ?? 240),
+    steps: Number(values.steps ?? 600),
     batch: Number(values.batch ?? 32),
     hidden: Number(values.hidden ?? 96),
     layers: Number(values.layers ?? 4),
     ff: Number(values.ff ?? 256),
     heads: Number(values.heads ?? 4),
-    evalEvery: Number(values['eval-every'] ?? 90),
-    stage1: Number(values.stage1 ?? 0.25),
-    stage2: Number(values.stage2 ?? 0.25),
+    evalEvery: Number(values['eval-every'] ?? 100),
+    stage1: Number(values.stage1 ?? 0.3),
+    stage2: Number(values.stage2 ?? 0.2),
   };
   const warmup = Math.min(50, Math.floor(opt.steps / 10));
   const root = path.resolve(__dirname, '..', '..');
