@@ -24,6 +24,7 @@ import { loadModel, randomModel, setTrainable } from '../engine/model/load';
 import { nextTokenLoss } from '../engine/model/loss';
 import { AdamW } from '../engine/train/adamw';
 import { Rng } from '../engine/util/random';
+import { medianMs } from './bench-timing';
 
 interface Row {
   workload: string;
@@ -41,18 +42,7 @@ function sampleRss(): void {
   peakRss = Math.max(peakRss, process.memoryUsage().rss);
 }
 
-async function timeIt(n: number, f: () => Promise<void>): Promise<number> {
-  await f(); // warm-up (kernel compilation, XNNPACK packing)
-  const times: number[] = [];
-  for (let i = 0; i < n; i++) {
-    const t = performance.now();
-    await f();
-    times.push(performance.now() - t);
-    sampleRss();
-  }
-  times.sort((a, b) => a - b);
-  return times[Math.floor(times.length / 2)] as number;
-}
+const timeIt = (n: number, f: () => Promise<void>): Promise<number> => medianMs(n, f, sampleRss);
 
 async function benchModel(name: string, model: Model, batch: number, seq: number, steps: number): Promise<Row> {
   const rng = new Rng(1);

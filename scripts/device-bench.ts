@@ -26,6 +26,7 @@ import { loadModel, randomModel, setTrainable } from '../engine/model/load';
 import { nextTokenLoss } from '../engine/model/loss';
 import { AdamW } from '../engine/train/adamw';
 import { Rng } from '../engine/util/random';
+import { medianMs } from './bench-timing';
 
 /** The shapes, as Hugging Face config.json fields (the same ones device-check.sh gives PyTorch). */
 export const WORKLOADS: Record<string, { hf: Record<string, unknown>; batch: number; seq: number; tuned: (name: string, nLayers: number) => boolean }> = {
@@ -88,19 +89,6 @@ function sampleMemory(): void {
   peakBytes = Math.max(peakBytes, m.numBytesAllocatedInGPU ?? m.numBytesInGPU ?? m.numBytes);
 }
 
-async function median(n: number, f: () => Promise<void>): Promise<number> {
-  await f(); // warm-up: shader compilation, buffer pools
-  const times: number[] = [];
-  for (let i = 0; i < n; i++) {
-    const t = performance.now();
-    await f();
-    times.push(performance.now() - t);
-    sampleMemory();
-  }
-  times.sort((a, b) => a - b);
-  return times[Math.floor(times.length / 2)] as number;
-}
-
 async function bench(name: string, steps: number): Promise<Result> {
   const w = WORKLOADS[name];
   if (!w) throw new Error(`unknown workload ${name}; use ${Object.keys(WORKLOADS).join(', ')}`);
@@ -113,26 +101,38 @@ async function bench(name: string, steps: number): Promise<Result> {
     const rng = new Rng(1);
     const ids = Array.from({ length: w.batch }, () => Array.from({ length: w.seq }, () => rng.int(config.vocabSize)));
     const m = model;
-    out.fwdMs = await median(steps, async () => {
-      const l = tf.tidy(() => forward(m, ids).logits as tf.Tensor);
-      await l.data();
-      l.dispose();
-    });
+    out.fwdMs = await medianMs(
+      steps,
+      async () => {
+        const l = tf.tidy(() => forward(m, ids).logits as tf.Tensor);
+        await l.data();
+        l.dispose();
+      },
+      sampleMemory,
+    );
     const all = setTrainable(m, 'all');
-    out.fwdBwdMs = await median(steps, async () => {
-      const { value, grads } = tf.variableGrads(() => nextTokenLoss(forward(m, ids).logits as tf.Tensor3D, ids), all);
-      await value.data();
-      tf.dispose([value, ...Object.values(grads)]);
-    });
+    out.fwdBwdMs = await medianMs(
+      steps,
+      async () => {
+        const { value, grads } = tf.variableGrads(() => nextTokenLoss(forward(m, ids).logits as tf.Tensor3D, ids), all);
+        await value.data();
+        tf.dispose([value, ...Object.values(grads)]);
+      },
+      sampleMemory,
+    );
     const tuned = setTrainable(m, (n) => w.tuned(n, config.nLayers));
     if (tuned.length === 0) throw new Error('no tuned parameters matched (parameter names changed?)');
     const opt = new AdamW([{ name: 'tuned', vars: tuned, weightDecay: 0 }]);
-    out.tuneMs = await median(steps, async () => {
-      const { value, grads } = tf.variableGrads(() => nextTokenLoss(forward(m, ids).logits as tf.Tensor3D, ids), tuned);
-      opt.apply(grads, 1e-4);
-      await value.data();
-      tf.dispose([value, ...Object.values(grads)]);
-    });
+    out.tuneMs = await medianMs(
+      steps,
+      async () => {
+        const { value, grads } = tf.variableGrads(() => nextTokenLoss(forward(m, ids).logits as tf.Tensor3D, ids), tuned);
+        opt.apply(grads, 1e-4);
+        await value.data();
+        tf.dispose([value, ...Object.values(grads)]);
+      },
+      sampleMemory,
+    );
     opt.dispose();
     setTrainable(m, 'none');
   } catch (e) {

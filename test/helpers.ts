@@ -7,6 +7,20 @@ import type { BackendInfo } from '../protocol/job';
 /** Repository root (tests run from out/test/...). */
 export const REPO_ROOT = path.resolve(__dirname, '..', '..');
 /** ../shared/data beside the checkout, or RTUNE_SHARED_DATA. */
+/** The tiny random-weight models the engine tests share (config.json fields): GPT-2, and Llama with GQA and an untied head. */
+export const TINY_GPT2_HF: Record<string, unknown> = { model_type: 'gpt2', vocab_size: 37, n_embd: 16, n_layer: 2, n_head: 4, n_positions: 32 };
+export const TINY_LLAMA_HF: Record<string, unknown> = {
+  model_type: 'llama',
+  vocab_size: 41,
+  hidden_size: 16,
+  intermediate_size: 24,
+  num_hidden_layers: 2,
+  num_attention_heads: 4,
+  num_key_value_heads: 2,
+  rms_norm_eps: 1e-5,
+  tie_word_embeddings: false,
+};
+
 export const SHARED_DATA = process.env['RTUNE_SHARED_DATA'] ?? path.resolve(REPO_ROOT, '..', 'shared', 'data');
 
 export function sharedData(...parts: string[]): string {

@@ -10,22 +10,12 @@ import { forward, disposeCache, type Model } from '../../engine/model/forward';
 import { modelToTensors, randomModel, setTrainable } from '../../engine/model/load';
 import { nextTokenLoss } from '../../engine/model/loss';
 import { referenceLogits, referenceLoss, type Weights64 } from '../reference/transformer64';
-import { maxRelDiff, testBackend } from '../helpers';
+import { TINY_GPT2_HF, TINY_LLAMA_HF, maxRelDiff, testBackend } from '../helpers';
 import { Rng } from '../../engine/util/random';
 
 const CONFIGS: Record<string, Record<string, unknown>> = {
-  gpt2: { model_type: 'gpt2', vocab_size: 37, n_embd: 16, n_layer: 2, n_head: 4, n_positions: 32 },
-  llama_gqa_untied: {
-    model_type: 'llama',
-    vocab_size: 41,
-    hidden_size: 16,
-    intermediate_size: 24,
-    num_hidden_layers: 2,
-    num_attention_heads: 4,
-    num_key_value_heads: 2,
-    rms_norm_eps: 1e-5,
-    tie_word_embeddings: false,
-  },
+  gpt2: TINY_GPT2_HF,
+  llama_gqa_untied: TINY_LLAMA_HF,
   qwen2_bias_tied: {
     model_type: 'qwen2',
     vocab_size: 29,

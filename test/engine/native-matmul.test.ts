@@ -16,7 +16,7 @@ import { nextTokenLoss } from '../../engine/model/loss';
 import { AdamW } from '../../engine/train/adamw';
 import { Rng } from '../../engine/util/random';
 import { checkGradients, logitsDiff, randomIds, randomWeightsModel } from '../reference/parity';
-import { testBackend } from '../helpers';
+import { TINY_LLAMA_HF, testBackend } from '../helpers';
 
 /** float64 op(A) op(B) for row-major [batch, r, c] arrays; a batch of 1 broadcasts. */
 function matmul64(a: Float32Array, aShape: number[], b: Float32Array, bShape: number[], ta: boolean, tb: boolean): Float64Array {
@@ -90,20 +90,7 @@ async function checkMatmuls(): Promise<void> {
 }
 
 const GPT2 = normalizeHfConfig({ model_type: 'gpt2', vocab_size: 37, n_embd: 16, n_layer: 2, n_head: 4, n_positions: 32 }, 'native-test');
-const LLAMA = normalizeHfConfig(
-  {
-    model_type: 'llama',
-    vocab_size: 41,
-    hidden_size: 16,
-    intermediate_size: 24,
-    num_hidden_layers: 2,
-    num_attention_heads: 4,
-    num_key_value_heads: 2,
-    rms_norm_eps: 1e-5,
-    tie_word_embeddings: false,
-  },
-  'native-test',
-);
+const LLAMA = normalizeHfConfig(TINY_LLAMA_HF, 'native-test');
 
 async function checkModels(): Promise<void> {
   for (const config of [GPT2, LLAMA]) {

@@ -16,24 +16,14 @@ import { normalizeHfConfig } from '../../../model/config';
 import { forward, type Model } from '../../../engine/model/forward';
 import { loadModel, modelToTensors, randomModel } from '../../../engine/model/load';
 import { paramSpecs } from '../../../model/params';
-import { missingShared, sharedData, testBackend } from '../../helpers';
+import { TINY_GPT2_HF, TINY_LLAMA_HF, missingShared, sharedData, testBackend } from '../../helpers';
 import { readSt } from './st-reader';
 
 const tmpRoot = fs.mkdtempSync(path.join(os.tmpdir(), 'rtune-hf-export-'));
 after(() => fs.rmSync(tmpRoot, { recursive: true, force: true }));
 
-const LLAMA = {
-  model_type: 'llama',
-  vocab_size: 41,
-  hidden_size: 16,
-  intermediate_size: 24,
-  num_hidden_layers: 2,
-  num_attention_heads: 4,
-  num_key_value_heads: 2,
-  rms_norm_eps: 1e-5,
-  tie_word_embeddings: false,
-};
-const GPT2 = { model_type: 'gpt2', vocab_size: 37, n_embd: 16, n_layer: 2, n_head: 4, n_positions: 32 };
+const LLAMA = TINY_LLAMA_HF;
+const GPT2 = TINY_GPT2_HF;
 const IDS = [
   [1, 5, 9, 2, 7, 3],
   [4, 4, 8, 1, 0, 6],
