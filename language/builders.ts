@@ -310,6 +310,7 @@ export function buildRunConfig(a: AnalysisCore): RunConfig {
           prompts: optionalStr(g, 'prompts'),
           limit: g.number('limit'),
           maxNewTokens: g.number('max_new_tokens'),
+          batch: g.number('batch'),
           score: g.has('score') ? { lexicon: path(g.block('score').str('lexicon')) } : undefined,
         }
       : undefined;

@@ -332,6 +332,8 @@ export interface GenerateEvalConfig {
   readonly prompts: string | undefined;
   readonly limit: number;
   readonly maxNewTokens: number;
+  /** Prompts per generate call (left-padded batch). */
+  readonly batch: number;
   /** Score each continuation with a word lexicon (job/sections/eval-score.ts); undefined = no score. */
   readonly score: GenerateScoreConfig | undefined;
 }

@@ -18,7 +18,7 @@ import { projectionEval } from './eval-projection';
 import { changeText, fewUnitsNote, perplexityChange, preparePerplexity, type PerplexityText } from './eval-perplexity';
 import { readLexicon, scoreGenerations, scoreHeadline, scoreMetrics, scoreTable } from './eval-score';
 import { abSet, steeringEval, type AbSet } from './eval-steering';
-import { greedy } from './search';
+import { greedyBatches } from './search';
 
 export async function runEval(ctx: SectionContext, e: EvalConfig): Promise<RunSummary> {
   const folder = ctx.openFolder(e.output, e.name, 'eval', e);
@@ -121,14 +121,14 @@ export async function runEval(ctx: SectionContext, e: EvalConfig): Promise<RunSu
         const p = ctx.config.prompts[pname] as PromptSetConfig;
         const rows = (g.prompts === undefined && tuned ? tuned.heldout : readRows(p)).slice(0, g.limit);
         const texts = rows.map((r) => renderTarget(p, r));
-        const run = async () => {
-          const out: string[] = [];
-          for (const text of texts) out.push(await greedy(ctx, s.model, s, s.tokenizer.encode(text), g.maxNewTokens));
-          return out;
-        };
-        const base = await run();
+        const ids = texts.map((t) => s.tokenizer.encode(t));
+        const run = (which: string) =>
+          greedyBatches(ctx, s.model, s, ids, g.maxNewTokens, g.batch, (done) =>
+            ctx.emit({ type: 'progress', job: 'generate', done, total: ids.length, unit: 'prompts', message: which }, folder),
+          );
+        const base = await run('base');
         result['generate'] = texts.map((prompt, i) => ({ prompt, base: base[i] }));
-        const after = tuned ? await withTuned(run) : undefined;
+        const after = tuned ? await withTuned(() => run('tuned')) : undefined;
         result['generate'] = texts.map((prompt, i) => ({ prompt, base: base[i], ...(after ? { tuned: after[i] } : {}) }));
         parts.push(`${texts.length} greedy generations`);
         if (g.score && lexicon) {

@@ -24,6 +24,29 @@ export async function greedy(ctx: SectionContext, m: Model, s: Session, ids: num
   return s.tokenizer.decode(r.tokens[0] ?? []);
 }
 
+/**
+ * Greedy continuations of many prompts, `batch` at a time (left-padded rows of one generate call: positions and
+ * attention ignore the padding, so each row is the text it would be alone, up to float rounding); `onBatch` gets
+ * the number of prompts done after each batch.
+ */
+export async function greedyBatches(
+  ctx: SectionContext,
+  m: Model,
+  s: Session,
+  prompts: readonly number[][],
+  tokens: number,
+  batch: number,
+  onBatch?: (done: number) => void,
+): Promise<string[]> {
+  const out: string[] = [];
+  for (let i = 0; i < prompts.length; i += batch) {
+    const r = await generate(m, prompts.slice(i, i + batch), { maxNewTokens: tokens, temperature: 0, ...ctx.cancel });
+    for (const t of r.tokens) out.push(s.tokenizer.decode(t));
+    onBatch?.(out.length);
+  }
+  return out;
+}
+
 export async function runSearch(ctx: SectionContext, x: SearchConfig): Promise<RunSummary> {
   const folder = ctx.openFolder(x.output, x.name, 'search', x);
   return ctx.guarded(folder, 'search', async () => {

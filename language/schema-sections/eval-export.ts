@@ -240,6 +240,13 @@ const GENERATE_KEYS: readonly KeySpec[] = [
     example: 'max_new_tokens 32',
   },
   {
+    name: 'batch',
+    type: { kind: 'int', min: 1, max: 256 },
+    default: '8',
+    doc: 'Prompts generated together (left-padded rows of one batch): larger is faster and uses more memory; the texts are the same as one at a time up to float rounding. A progress event follows each batch.',
+    example: 'batch 16',
+  },
+  {
     name: 'score',
     type: { kind: 'block', keys: SCORE_KEYS },
     doc: 'Score every continuation (the generated text, not its prompt) with a word lexicon: the score is the sum of the weights of its words (case-folded, whole words: a word is a run of letters, digits and inner apostrophes). Per model: the mean score and the share of continuations scoring above 0 and below 0, with Wilson 95% intervals; with `tuned`, the change tuned − base of the mean with a paired bootstrap 95% interval over prompts (1000 resamples, seed 42). In result.json (`score`), the metrics (`scoreBase`, `scoreTuned`, `scoreDelta`, ...) and the inline result.',

@@ -288,6 +288,14 @@ export const KEY_CHECKS: Readonly<Record<string, KeyCheck>> = {
   'eval.generate.prompts': { section: 'check', value: 'other' },
   'eval.generate.limit': { section: 'check', value: '1' },
   'eval.generate.max_new_tokens': { section: 'check', value: '2' },
+  'eval.generate.batch': {
+    section: 'check',
+    value: '1',
+    expect: (a, b, compare) => {
+      assert.notEqual(count(a, 'progress', 'generate'), count(b, 'progress', 'generate'), 'a progress event per batch');
+      assert.deepEqual(run(b, compare).result?.['generate'], run(a, compare).result?.['generate'], 'the same greedy texts, batched or not');
+    },
+  },
   'eval.generate.score.lexicon': {
     section: 'check',
     value: '"lexicon2.txt"',
