@@ -158,7 +158,10 @@ describe('Qwen3, Phi-3, Gemma 2 and Gemma 3 match the float64 reference', () => 
         const full = tf.tidy(() => forward(model, [ids]).logits as tf.Tensor3D);
         const fullData = await full.array();
         const padded = tf.tidy(() => forward(model, [[0, 0, ...ids]], { attentionMask: [[0, 0, 1, 1, 1, 1, 1, 1, 1]], logits: 'last' }).logits as tf.Tensor3D);
-        assert.ok(maxRelDiff(await padded.data(), fullData[0]?.[6] ?? []) < 1e-4, 'left padding');
+        // 5e-4: float32 with OpenBLAS's kernels, whose summation order depends on the CPU and the matrix shape (the
+        // padded batch is longer); measured 2.2e-4 for phi3_partial_rotary on an Intel Xeon, 0 without the addon.
+        const padDiff = maxRelDiff(await padded.data(), fullData[0]?.[6] ?? []);
+        assert.ok(padDiff < 5e-4, `left padding: max relative diff ${padDiff}`);
         const first = tf.tidy(() => {
           const r = forward(model, [ids.slice(0, 3)], { returnCache: true, logits: 'last' });
           return { logits: r.logits as tf.Tensor3D, keys: r.cache?.keys ?? [], values: r.cache?.values ?? [] };
